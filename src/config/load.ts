@@ -1,0 +1,162 @@
+/**
+ * Loads a YAML config file: parse, validate with zod, merge presets, check cross-references. Every problem
+ * is reported with its YAML path, all at once.
+ */
+import { readFile } from "node:fs/promises";
+import { parseDocument } from "yaml";
+import type { z } from "zod";
+import type { Config, ProviderConfig, QuirkName, RouteConfig } from "./config.ts";
+import { ConfigError, type ConfigIssue } from "./config-error.ts";
+import { PROVIDER_PRESETS } from "./presets.ts";
+import { type ConfigFile, configFileSchema, type ProviderBlock } from "./schema.ts";
+
+const DEFAULT_ANTHROPIC_VERSION = "2023-06-01";
+const DEFAULT_MAX_TOKENS = 4096;
+
+/** Reads and validates a config file. Throws ConfigError. */
+export async function loadConfig(path: string): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    const reason = error instanceof Error && "code" in error ? String(error.code) : "unreadable";
+    throw new ConfigError(path, [{ path: "", message: `cannot read the file (${reason})` }]);
+  }
+  return parseConfig(text, path);
+}
+
+/** Validates config text; `source` names it in messages. Throws ConfigError. */
+export function parseConfig(text: string, source: string): Config {
+  const document = parseDocument(text, { prettyErrors: false });
+  if (document.errors.length > 0) {
+    throw new ConfigError(
+      source,
+      document.errors.map((error) => ({ path: "", message: `YAML syntax: ${error.message.split("\n")[0]}` })),
+    );
+  }
+  const parsed = configFileSchema.safeParse(document.toJS() ?? {});
+  if (!parsed.success) throw new ConfigError(source, parsed.error.issues.map(toConfigIssue));
+  return resolveConfig(parsed.data, source);
+}
+
+function toConfigIssue(issue: z.core.$ZodIssue): ConfigIssue {
+  return { path: issue.path.map(String).join("."), message: issue.message };
+}
+
+function resolveConfig(file: ConfigFile, source: string): Config {
+  const issues: ConfigIssue[] = [];
+  const providers = resolveProviders(file, issues);
+  const routes = resolveRoutes(file, providers, issues);
+  const defaultModel = file.proxy.default_model;
+  if (defaultModel !== undefined && !routes.some((route) => route.publicModel === defaultModel)) {
+    issues.push({ path: "proxy.default_model", message: `'${defaultModel}' is not a model in model_config` });
+  }
+  if (issues.length > 0) throw new ConfigError(source, issues);
+  const tls = file.server.tls;
+  return deepFreeze({
+    source,
+    file,
+    providers,
+    routes,
+    server: {
+      host: file.server.host,
+      port: file.server.port,
+      logLevel: file.server.log_level,
+      workers: file.server.workers,
+      bodyLimit: file.server.body_limit,
+      tls: tls === undefined ? undefined : { certFile: tls.cert_file, keyFile: tls.key_file },
+    },
+    proxy: {
+      timeoutMs: Math.round(file.proxy.timeout * 1000),
+      maxRetries: file.proxy.max_retries,
+      defaultModel,
+    },
+    connector: { limit: file.connector.limit, limitPerHost: file.connector.limit_per_host },
+  });
+}
+
+/** Every provider named in `providers:` or referenced by `model_config`, preset merged. */
+function resolveProviders(file: ConfigFile, issues: ConfigIssue[]): Map<string, ProviderConfig> {
+  const names = new Set([...Object.keys(file.providers), ...Object.values(file.model_config)]);
+  const providers = new Map<string, ProviderConfig>();
+  for (const name of names) {
+    const block = file.providers[name] ?? undefined;
+    const provider = resolveProvider(name, block ?? {}, block !== undefined, issues);
+    if (provider !== undefined) providers.set(name, provider);
+  }
+  return providers;
+}
+
+function resolveProvider(
+  name: string,
+  block: ProviderBlock,
+  declared: boolean,
+  issues: ConfigIssue[],
+): ProviderConfig | undefined {
+  const presetName = block.preset ?? name;
+  const preset = PROVIDER_PRESETS[presetName];
+  const path = declared ? `providers.${name}` : `model_config (provider '${name}')`;
+  if (block.preset !== undefined && preset === undefined) {
+    issues.push({ path: `${path}.preset`, message: `unknown preset '${block.preset}'; known: ${presetList()}` });
+    return undefined;
+  }
+  const type = block.type ?? preset?.type;
+  if (type === undefined) {
+    issues.push({ path, message: `unknown provider '${name}': give it a type and base_url, or use a preset (${presetList()})` });
+    return undefined;
+  }
+  const baseUrl = block.base_url ?? (preset?.type === type ? preset.baseUrl : type === "echo" ? "echo:" : undefined);
+  if (baseUrl === undefined) {
+    issues.push({ path: `${path}.base_url`, message: "required: no preset supplies it" });
+    return undefined;
+  }
+  if (type !== "echo" && !URL.canParse(baseUrl)) {
+    issues.push({ path: `${path}.base_url`, message: `'${baseUrl}' is not a URL` });
+    return undefined;
+  }
+  const quirks: readonly QuirkName[] = block.quirks ?? (preset?.type === type ? (preset.quirks as QuirkName[]) : []) ?? [];
+  return {
+    name,
+    type,
+    baseUrl: baseUrl.replace(/\/+$/, ""),
+    apiKeyEnv: block.api_key_env ?? (preset?.type === type ? preset.apiKeyEnv : undefined),
+    apiKey: block.api_key,
+    headers: block.headers ?? {},
+    quirks,
+    streamOptions: block.stream_options ?? true,
+    tokenDelayMs: block.token_delay_ms ?? 0,
+    anthropicVersion: block.anthropic_version ?? DEFAULT_ANTHROPIC_VERSION,
+    defaultMaxTokens: block.default_max_tokens ?? DEFAULT_MAX_TOKENS,
+  };
+}
+
+/** model_config says which provider serves a public model; model_routes[provider][model] renames it upstream. */
+function resolveRoutes(
+  file: ConfigFile,
+  providers: ReadonlyMap<string, ProviderConfig>,
+  issues: ConfigIssue[],
+): RouteConfig[] {
+  for (const provider of Object.keys(file.model_routes)) {
+    if (!providers.has(provider) && PROVIDER_PRESETS[provider] === undefined) {
+      issues.push({ path: `model_routes.${provider}`, message: `unknown provider '${provider}'` });
+    }
+  }
+  return Object.entries(file.model_config).map(([publicModel, provider]) => ({
+    publicModel,
+    provider,
+    upstreamModel: file.model_routes[provider]?.[publicModel] ?? publicModel,
+  }));
+}
+
+function presetList(): string {
+  return Object.keys(PROVIDER_PRESETS).join(", ");
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    if (value instanceof Map) for (const entry of value.values()) deepFreeze(entry);
+    else for (const entry of Object.values(value)) deepFreeze(entry);
+  }
+  return value;
+}

@@ -1,0 +1,66 @@
+/**
+ * Built-in provider presets: a provider named like a preset (or with `preset:` set) starts from these
+ * values, and any field in the config overrides them.
+ * Base URLs and key variables: ../../shared/docs/wire-formats.md §1, §2, §3, §4.
+ */
+import type { ProviderType } from "../providers/types.ts";
+
+/** What a preset fixes for a provider. */
+export interface ProviderPreset {
+  readonly type: ProviderType;
+  readonly baseUrl: string;
+  /** Environment variable holding the key; undefined for keyless upstreams (echo, ollama). */
+  readonly apiKeyEnv?: string;
+  /** Quirk hooks of OpenAI-compatible vendors (see src/providers/openai-compatible/quirks.ts). */
+  readonly quirks?: readonly string[];
+}
+
+/** Presets by name. `baidu` and `alibaba` are aliases the users' files use. */
+export const PROVIDER_PRESETS: Readonly<Record<string, ProviderPreset>> = {
+  echo: { type: "echo", baseUrl: "echo:" },
+  openai: { type: "openai", baseUrl: "https://api.openai.com/v1", apiKeyEnv: "OPENAI_API_KEY" },
+  anthropic: { type: "anthropic", baseUrl: "https://api.anthropic.com/v1", apiKeyEnv: "ANTHROPIC_API_KEY" },
+  gemini: {
+    type: "gemini",
+    baseUrl: "https://generativelanguage.googleapis.com/v1beta",
+    apiKeyEnv: "GEMINI_API_KEY",
+  },
+  volcengine: {
+    type: "openai",
+    baseUrl: "https://ark.cn-beijing.volces.com/api/v3",
+    apiKeyEnv: "VOLCENGINE_API_KEY",
+  },
+  qianfan: { type: "openai", baseUrl: "https://qianfan.baidubce.com/v2", apiKeyEnv: "QIANFAN_API_KEY" },
+  baidu: { type: "openai", baseUrl: "https://qianfan.baidubce.com/v2", apiKeyEnv: "QIANFAN_API_KEY" },
+  dashscope: {
+    type: "openai",
+    baseUrl: "https://dashscope.aliyuncs.com/compatible-mode/v1",
+    apiKeyEnv: "DASHSCOPE_API_KEY",
+    quirks: ["dashscope"],
+  },
+  alibaba: {
+    type: "openai",
+    baseUrl: "https://dashscope.aliyuncs.com/compatible-mode/v1",
+    apiKeyEnv: "DASHSCOPE_API_KEY",
+    quirks: ["dashscope"],
+  },
+  deepseek: {
+    type: "openai",
+    baseUrl: "https://api.deepseek.com/v1",
+    apiKeyEnv: "DEEPSEEK_API_KEY",
+    quirks: ["deepseek"],
+  },
+  moonshot: {
+    type: "openai",
+    baseUrl: "https://api.moonshot.cn/v1",
+    apiKeyEnv: "MOONSHOT_API_KEY",
+    quirks: ["moonshot"],
+  },
+  zhipu: {
+    type: "openai",
+    baseUrl: "https://open.bigmodel.cn/api/paas/v4",
+    apiKeyEnv: "ZHIPU_API_KEY",
+    quirks: ["zhipu"],
+  },
+  ollama: { type: "openai", baseUrl: "http://127.0.0.1:11434/v1" },
+};

@@ -1,0 +1,43 @@
+/** What the core hands an edge: a stream whose first upstream chunk has already arrived. */
+import type { FastifyBaseLogger } from "fastify";
+import type { ChatChunk, ChatRequest, ChatResult, ModelInfo } from "./types.ts";
+
+/** Per-call inputs every edge supplies. */
+export interface CallOptions {
+  /** Aborted when the client disconnects or its deadline passes. */
+  readonly signal: AbortSignal;
+  /** The request's logger; every line carries the request id. */
+  readonly log: FastifyBaseLogger;
+  readonly requestId: string;
+}
+
+/**
+ * An opened completion stream. `chunks` never yields `response-start` (its data is here); it yields the
+ * choices' chunks, then at most one `usage` chunk, last. It throws ProxyError if the upstream fails mid-stream.
+ */
+export interface ChatStream {
+  /** `chatcmpl-…` id shared by every chunk. */
+  readonly id: string;
+  /** Unix seconds. */
+  readonly created: number;
+  /** The public model name the client asked for. */
+  readonly model: string;
+  /** Number of choices (n). */
+  readonly choiceCount: number;
+  readonly chunks: AsyncIterable<ChatChunk>;
+}
+
+/** The protocol-neutral chat core both edges call. */
+export interface ChatCore {
+  /**
+   * Routes, attempts (with retries and fallbacks) and resolves once the first chunk has arrived, so that
+   * an edge can still answer with an error status. Rejects with ProxyError.
+   */
+  openStream(request: ChatRequest, options: CallOptions): Promise<ChatStream>;
+  /** The stream aggregated into one result. Rejects with ProxyError. */
+  complete(request: ChatRequest, options: CallOptions): Promise<ChatResult>;
+  /** The public models, in config order. */
+  listModels(): readonly ModelInfo[];
+  /** The model used when a request names none. */
+  readonly defaultModel: string | undefined;
+}

@@ -1,0 +1,176 @@
+/**
+ * Canonical chat types shared by both edges, the core and every provider adapter.
+ *
+ * Deliberately close to proto/llmproxy/v1/chat.proto (same concepts and names, camelCase), but plain
+ * TypeScript: no generated `$typeName`, no bigint, no `{case, value}` oneofs, and `undefined` means unset.
+ */
+
+/** Any JSON value, as found in tool schemas and vendor extra fields. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+/** A JSON object. */
+export type JsonObject = { [key: string]: JsonValue };
+
+/** Message author. `developer` is OpenAI's newer name for `system`. */
+export type Role = "system" | "developer" | "user" | "assistant" | "tool";
+
+/** One part of a multi-part message. */
+export type ContentPart =
+  | { readonly type: "text"; readonly text: string }
+  | { readonly type: "image_url"; readonly url: string; readonly detail?: "auto" | "low" | "high" };
+
+/** A complete tool call, as the model made it. `arguments` is a JSON string, never parsed by the core. */
+export interface ToolCall {
+  readonly id: string;
+  readonly name: string;
+  readonly arguments: string;
+}
+
+/** One message of the conversation. */
+export interface ChatMessage {
+  readonly role: Role;
+  /** A string, a list of parts, or null (assistant turns with only tool calls). */
+  readonly content: string | readonly ContentPart[] | null;
+  readonly name?: string;
+  /** role=tool: the tool call this message answers. */
+  readonly toolCallId?: string;
+  /** role=assistant: the calls the model made. */
+  readonly toolCalls?: readonly ToolCall[];
+  /** role=assistant: reasoning from a thinking model, kept for vendors that need it back. */
+  readonly reasoningContent?: string;
+}
+
+/** A function the model may call. */
+export interface ToolDefinition {
+  readonly name: string;
+  readonly description?: string;
+  /** JSON Schema of the arguments. */
+  readonly parameters?: JsonObject;
+  readonly strict?: boolean;
+}
+
+/** OpenAI's tool_choice. */
+export type ToolChoice =
+  | { readonly type: "none" }
+  | { readonly type: "auto" }
+  | { readonly type: "required" }
+  | { readonly type: "function"; readonly name: string };
+
+/** OpenAI's response_format. */
+export type ResponseFormat =
+  | { readonly type: "text" }
+  | { readonly type: "json_object" }
+  | {
+      readonly type: "json_schema";
+      readonly name: string;
+      readonly description?: string;
+      readonly schema?: JsonObject;
+      readonly strict?: boolean;
+    };
+
+/** Reasoning effort levels OpenAI accepts. */
+export type ReasoningEffort = "none" | "minimal" | "low" | "medium" | "high" | "xhigh" | "max";
+
+/** A chat completion request after decoding, whichever edge it came from. */
+export interface ChatRequest {
+  /** Public model name, as the client sent it (the default model already applied). */
+  readonly model: string;
+  readonly messages: readonly ChatMessage[];
+  readonly temperature?: number;
+  readonly topP?: number;
+  readonly maxTokens?: number;
+  readonly maxCompletionTokens?: number;
+  readonly stop?: readonly string[];
+  readonly n?: number;
+  readonly seed?: number;
+  readonly user?: string;
+  readonly tools?: readonly ToolDefinition[];
+  readonly toolChoice?: ToolChoice;
+  readonly parallelToolCalls?: boolean;
+  readonly responseFormat?: ResponseFormat;
+  readonly reasoningEffort?: ReasoningEffort;
+  readonly presencePenalty?: number;
+  readonly frequencyPenalty?: number;
+  /** stream_options.include_usage: the client wants a final usage chunk. */
+  readonly includeUsage: boolean;
+  /** Vendor fields we do not model, merged into the upstream body by adapters that speak OpenAI's format. */
+  readonly extraBody?: JsonObject;
+}
+
+/** Token counts. `cachedTokens` ⊆ promptTokens and `reasoningTokens` ⊆ completionTokens, as in OpenAI's usage. */
+export interface Usage {
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  readonly totalTokens: number;
+  readonly cachedTokens?: number;
+  readonly reasoningTokens?: number;
+}
+
+/** The unified finish reasons. `other` keeps the vendor's raw value in `rawReason`. */
+export type FinishReason = "stop" | "length" | "tool_calls" | "content_filter" | "other";
+
+/**
+ * The stream every adapter yields and every edge encodes.
+ *
+ * Lifecycle per response: one `response-start`, then for each choice any number of text/reasoning deltas and
+ * tool calls (start, deltas, end; `index` counts tool calls within the choice from 0), then one `finish` per
+ * choice. `usage` may come at any point; the core re-emits it once, last.
+ */
+export type ChatChunk =
+  | {
+      readonly type: "response-start";
+      /** Upstream completion id, when it has one. */
+      readonly id?: string;
+      /** Model the upstream says answered. */
+      readonly model?: string;
+    }
+  | { readonly type: "text-delta"; readonly choice: number; readonly text: string }
+  | { readonly type: "reasoning-delta"; readonly choice: number; readonly text: string }
+  | {
+      readonly type: "tool-call-start";
+      readonly choice: number;
+      readonly index: number;
+      readonly id: string;
+      readonly name: string;
+    }
+  | { readonly type: "tool-call-delta"; readonly choice: number; readonly index: number; readonly arguments: string }
+  | { readonly type: "tool-call-end"; readonly choice: number; readonly index: number }
+  | { readonly type: "usage"; readonly usage: Usage }
+  | {
+      readonly type: "finish";
+      readonly choice: number;
+      readonly reason: FinishReason;
+      /** The vendor's own value (e.g. Anthropic `end_turn`), null when it sent none. */
+      readonly rawReason: string | null;
+    };
+
+/** One aggregated choice of a non-streaming response. */
+export interface ChatChoiceResult {
+  readonly index: number;
+  /** null when the model only called tools. */
+  readonly content: string | null;
+  readonly reasoningContent?: string;
+  readonly toolCalls: readonly ToolCall[];
+  readonly finishReason: FinishReason;
+  readonly rawFinishReason: string | null;
+}
+
+/** A whole response: the stream aggregated. */
+export interface ChatResult {
+  readonly id: string;
+  readonly model: string;
+  /** Unix seconds. */
+  readonly created: number;
+  readonly choices: readonly ChatChoiceResult[];
+  readonly usage?: Usage;
+}
+
+/** A public model name and where it routes. */
+export interface ModelInfo {
+  readonly id: string;
+  readonly ownedBy: string;
+}
+
+/** The finish_reason string an OpenAI-shaped edge sends for a canonical finish. */
+export function toWireFinishReason(reason: FinishReason, rawReason: string | null): string {
+  return reason === "other" ? (rawReason ?? "stop") : reason;
+}

@@ -1,0 +1,48 @@
+/**
+ * The shared upstream POST of every HTTP adapter: sends, turns transport failures and non-2xx answers into
+ * ProxyError (through the adapter's own error map), and hands back a 2xx response with its body unread.
+ */
+import { ProxyError } from "../core/errors.ts";
+import type { CallContext, UpstreamResponse } from "./types.ts";
+
+/** Longest error body we read from an upstream; the rest is dropped. */
+const MAX_ERROR_BODY_CHARS = 64 * 1024;
+
+/** Builds the ProxyError for a non-2xx upstream answer. */
+export type UpstreamErrorMapper = (
+  status: number,
+  body: string,
+  headers: UpstreamResponse["headers"],
+  now: number,
+) => ProxyError;
+
+/** POSTs a JSON body upstream; resolves only with a 2xx response. */
+export async function postUpstream(
+  context: CallContext,
+  url: string,
+  headers: Readonly<Record<string, string>>,
+  body: string,
+  mapError: UpstreamErrorMapper,
+): Promise<UpstreamResponse> {
+  let response: UpstreamResponse;
+  try {
+    response = await context.transport.post({ url, headers, body, signal: context.signal });
+  } catch (error) {
+    throw transportFailure(error, context.signal);
+  }
+  if (response.status >= 200 && response.status < 300) return response;
+  let text = "";
+  try {
+    text = (await response.text()).slice(0, MAX_ERROR_BODY_CHARS);
+  } catch (error) {
+    context.log.debug({ err: error }, "could not read upstream error body");
+  }
+  throw mapError(response.status, text, response.headers, context.now());
+}
+
+/** Maps a thrown transport error: our own abort stays an abort; anything else means "could not reach it". */
+export function transportFailure(error: unknown, signal: AbortSignal): ProxyError {
+  if (signal.aborted) return ProxyError.from(signal.reason ?? error);
+  if (error instanceof ProxyError) return error;
+  return new ProxyError("upstream_unavailable", "Could not reach the upstream provider.", { cause: error });
+}

@@ -1,0 +1,58 @@
+/**
+ * Builds one adapter per configured provider. The only place that lists the provider types.
+ */
+import type { ProviderConfig } from "../config/config.ts";
+import { ProxyError } from "../core/errors.ts";
+import { createEchoAdapter } from "./echo/adapter.ts";
+import { createOpenAICompatibleAdapter } from "./openai-compatible/adapter.ts";
+import type { ProviderAdapter } from "./types.ts";
+
+/** Where API keys come from: the process environment (with os_env already exported into it). */
+export type KeySource = Readonly<Record<string, string | undefined>>;
+
+/** The key of a provider: a literal `api_key`, else the variable named by `api_key_env`. */
+export function resolveApiKey(config: ProviderConfig, keys: KeySource): string | undefined {
+  if (config.apiKey !== undefined) return config.apiKey;
+  if (config.apiKeyEnv === undefined) return undefined;
+  const value = keys[config.apiKeyEnv];
+  return value === undefined || value === "" ? undefined : value;
+}
+
+/** Creates the adapter for one provider. */
+export function createAdapter(config: ProviderConfig, keys: KeySource): ProviderAdapter {
+  if (config.type === "echo") return createEchoAdapter(config);
+  const apiKey = resolveApiKey(config, keys);
+  if (apiKey === undefined && config.apiKeyEnv !== undefined) return createUnconfiguredAdapter(config);
+  switch (config.type) {
+    case "openai":
+      return createOpenAICompatibleAdapter(config, apiKey);
+    case "anthropic":
+    case "gemini":
+      return createUnsupportedAdapter(config);
+  }
+}
+
+/** A provider whose key variable is unset answers every call with a clear configuration error. */
+function createUnconfiguredAdapter(config: ProviderConfig): ProviderAdapter {
+  const message = `Provider '${config.name}' has no API key: set ${config.apiKeyEnv} (environment or os_env).`;
+  return {
+    name: config.name,
+    type: config.type,
+    // biome-ignore lint/correctness/useYield: fails before its first chunk by design.
+    stream: async function* () {
+      throw new ProxyError("configuration", message);
+    },
+  };
+}
+
+function createUnsupportedAdapter(config: ProviderConfig): ProviderAdapter {
+  const message = `Provider type '${config.type}' of '${config.name}' is not available in this build.`;
+  return {
+    name: config.name,
+    type: config.type,
+    // biome-ignore lint/correctness/useYield: fails before its first chunk by design.
+    stream: async function* () {
+      throw new ProxyError("configuration", message);
+    },
+  };
+}

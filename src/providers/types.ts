@@ -1,0 +1,59 @@
+/**
+ * The one small interface every provider adapter implements, and the context through which all of its I/O
+ * flows (so tests inject fakes instead of patching globals).
+ */
+import type { FastifyBaseLogger } from "fastify";
+import type { ChatChunk, ChatRequest } from "../core/types.ts";
+
+/** Wire protocols the gateway speaks upstream. Every OpenAI-compatible vendor is `openai`. */
+export type ProviderType = "openai" | "anthropic" | "gemini" | "echo";
+
+/** An upstream HTTP response whose body has not been read yet. */
+export interface UpstreamResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The raw body bytes; read it once, either by iterating or with text(). */
+  readonly body: AsyncIterable<Uint8Array>;
+  text(): Promise<string>;
+}
+
+/** One upstream POST. */
+export interface UpstreamRequest {
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+  readonly signal: AbortSignal;
+}
+
+/** Sends upstream requests; the real one pools keep-alive connections per origin (src/providers/transport.ts). */
+export interface UpstreamTransport {
+  post(request: UpstreamRequest): Promise<UpstreamResponse>;
+}
+
+/** Everything an adapter may touch during one attempt. */
+export interface CallContext {
+  /** The upstream model id chosen by routing. */
+  readonly upstreamModel: string;
+  /** Aborted when the client goes away or a deadline passes; must reach the upstream request. */
+  readonly signal: AbortSignal;
+  readonly transport: UpstreamTransport;
+  /** The request's logger (carries the request id). */
+  readonly log: FastifyBaseLogger;
+  /** The request id, forwarded upstream as x-request-id. */
+  readonly requestId: string;
+  /** Milliseconds since the epoch. */
+  readonly now: () => number;
+  /** Ids for things the upstream did not name (e.g. Gemini tool calls). */
+  readonly generateId: (prefix: string) => string;
+}
+
+/**
+ * A provider adapter. `stream` throws ProxyError before its first chunk for failures the core may retry, and
+ * throws from the iterator for failures mid-stream. Non-streaming requests are this stream aggregated.
+ */
+export interface ProviderAdapter {
+  /** Config key of the provider, e.g. `openai` or `deepseek-backup`. */
+  readonly name: string;
+  readonly type: ProviderType;
+  stream(request: ChatRequest, context: CallContext): AsyncIterable<ChatChunk>;
+}

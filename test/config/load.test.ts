@@ -1,0 +1,127 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { ConfigError } from "../../src/config/config-error.ts";
+import { exportOsEnv } from "../../src/config/env.ts";
+import { loadConfig, parseConfig } from "../../src/config/load.ts";
+import { applyOverrides } from "../../src/config/overrides.ts";
+
+/** The config from the users' Python proxy README, verbatim in structure. */
+const USERS_FILE = `
+os_env:
+  VOLCENGINE_API_KEY: "your-volcengine-key"
+  OPENAI_API_KEY: "your-openai-key"
+  ANTHROPIC_API_KEY: "your-anthropic-key"
+model_config:
+  "deepseek-v3-0324": volcengine
+  "gpt-4o-mini": openai
+  "claude-3-sonnet": anthropic
+  "gpt-3.5-turbo": volcengine
+  "gpt-4": openai
+model_routes:
+  volcengine:
+    "deepseek-v3-0324": "deepseek-v3-250324"
+    "gpt-3.5-turbo": "deepseek-v3-250324"
+  openai:
+    "gpt-4o-mini": "gpt-4o-mini"
+    "gpt-4": "gpt-4"
+  anthropic:
+    "claude-3-sonnet": "claude-3-sonnet-20240229"
+server:
+  host: "0.0.0.0"
+  port: 9000
+  log_level: "info"
+  workers: 4
+proxy:
+  timeout: 30
+  max_retries: 3
+  default_model: "deepseek-v3-0324"
+connector:
+  limit: 100
+  limit_per_host: 30
+`;
+
+function issuesOf(text: string): { path: string; message: string }[] {
+  try {
+    parseConfig(text, "test.yaml");
+  } catch (error) {
+    if (error instanceof ConfigError) return [...error.issues];
+    throw error;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("loadConfig", () => {
+  it("loads the users' existing Python-proxy file unchanged", () => {
+    const config = parseConfig(USERS_FILE, "users.yaml");
+    expect(config.routes).toContainEqual({
+      publicModel: "deepseek-v3-0324",
+      provider: "volcengine",
+      upstreamModel: "deepseek-v3-250324",
+    });
+    expect(config.providers.get("volcengine")).toMatchObject({
+      type: "openai",
+      baseUrl: "https://ark.cn-beijing.volces.com/api/v3",
+      apiKeyEnv: "VOLCENGINE_API_KEY",
+    });
+    expect(config.providers.get("anthropic")?.type).toBe("anthropic");
+    expect(config.proxy).toEqual({ timeoutMs: 30_000, maxRetries: 3, defaultModel: "deepseek-v3-0324" });
+    expect(config.server.workers).toBe(4);
+    expect(config.connector).toEqual({ limit: 100, limitPerHost: 30 });
+  });
+
+  it("loads the example config, which needs no keys", async () => {
+    const config = await loadConfig("config/config.example.yaml");
+    expect(config.providers.get("echo")?.type).toBe("echo");
+    expect(config.proxy.defaultModel).toBe("echo-1");
+    expect(config.routes.map((route) => route.publicModel)).toContain("echo-1");
+  });
+
+  it("lets a provider block override a preset's fields", () => {
+    const config = parseConfig(
+      `model_config: {m: deepseek}\nproviders:\n  deepseek: {base_url: "http://127.0.0.1:1/v1/", headers: {x-a: b}}\n`,
+      "t",
+    );
+    expect(config.providers.get("deepseek")).toMatchObject({
+      type: "openai",
+      baseUrl: "http://127.0.0.1:1/v1",
+      apiKeyEnv: "DEEPSEEK_API_KEY",
+      quirks: ["deepseek"],
+      headers: { "x-a": "b" },
+    });
+  });
+
+  it("names the YAML path of every schema problem", () => {
+    const issues = issuesOf(`server: {port: "x", colour: red}\nproviders: {p: {type: openai, base_url: 3}}\n`);
+    const paths = issues.map((issue) => issue.path);
+    expect(paths).toEqual(expect.arrayContaining(["server.port", "server", "providers.p.base_url"]));
+    expect(issues.find((issue) => issue.path === "server")?.message).toMatch(/colour/);
+  });
+
+  it("rejects unknown providers, bad URLs and a default model with no route", () => {
+    const issues = issuesOf(
+      `model_config: {a: nowhere, b: custom}\nproviders: {custom: {type: openai, base_url: "not a url"}}\nproxy: {default_model: zzz}\n`,
+    );
+    expect(issues.map((issue) => issue.path)).toEqual(
+      expect.arrayContaining(["model_config (provider 'nowhere')", "providers.custom.base_url", "proxy.default_model"]),
+    );
+  });
+
+  it("reports YAML syntax errors and unreadable files", async () => {
+    expect(issuesOf("model_config: {a: [\n")[0]?.message).toMatch(/YAML syntax/);
+    await expect(loadConfig("/nonexistent/config.yaml")).rejects.toThrow(/cannot read the file \(ENOENT\)/);
+  });
+
+  it("exports os_env without overriding the environment", () => {
+    const config = parseConfig(`os_env: {A_KEY: "from-file", B_KEY: "from-file", N: 3}\n`, "t");
+    const env: NodeJS.ProcessEnv = { A_KEY: "from-env" };
+    expect(exportOsEnv(config.file, env).sort()).toEqual(["B_KEY", "N"]);
+    expect(env).toEqual({ A_KEY: "from-env", B_KEY: "from-file", N: "3" });
+  });
+
+  it("applies command-line overrides over the file", () => {
+    const config = parseConfig(readFileSync("config/config.example.yaml", "utf8"), "example");
+    const overridden = applyOverrides(config, { host: "0.0.0.0", port: 1234, logLevel: "debug" });
+    expect(overridden.server).toMatchObject({ host: "0.0.0.0", port: 1234, logLevel: "debug" });
+    expect(() => applyOverrides(config, { logLevel: "loud" })).toThrow(/--log-level/);
+  });
+});
