@@ -3,6 +3,7 @@
  */
 import type { ProviderConfig } from "../config/config.ts";
 import { ProxyError } from "../core/errors.ts";
+import { createAnthropicAdapter } from "./anthropic/adapter.ts";
 import { createEchoAdapter } from "./echo/adapter.ts";
 import { createOpenAICompatibleAdapter } from "./openai-compatible/adapter.ts";
 import type { ProviderAdapter } from "./types.ts";
@@ -27,6 +28,7 @@ export function createAdapter(config: ProviderConfig, keys: KeySource): Provider
     case "openai":
       return createOpenAICompatibleAdapter(config, apiKey);
     case "anthropic":
+      return createAnthropicAdapter(config, apiKey);
     case "gemini":
       return createUnsupportedAdapter(config);
   }
