@@ -5,6 +5,7 @@ import type { ProviderConfig } from "../config/config.ts";
 import { ProxyError } from "../core/errors.ts";
 import { createAnthropicAdapter } from "./anthropic/adapter.ts";
 import { createEchoAdapter } from "./echo/adapter.ts";
+import { createGeminiAdapter } from "./gemini/adapter.ts";
 import { createOpenAICompatibleAdapter } from "./openai-compatible/adapter.ts";
 import type { ProviderAdapter } from "./types.ts";
 
@@ -30,25 +31,13 @@ export function createAdapter(config: ProviderConfig, keys: KeySource): Provider
     case "anthropic":
       return createAnthropicAdapter(config, apiKey);
     case "gemini":
-      return createUnsupportedAdapter(config);
+      return createGeminiAdapter(config, apiKey);
   }
 }
 
 /** A provider whose key variable is unset answers every call with a clear configuration error. */
 function createUnconfiguredAdapter(config: ProviderConfig): ProviderAdapter {
   const message = `Provider '${config.name}' has no API key: set ${config.apiKeyEnv} (environment or os_env).`;
-  return {
-    name: config.name,
-    type: config.type,
-    // biome-ignore lint/correctness/useYield: fails before its first chunk by design.
-    stream: async function* () {
-      throw new ProxyError("configuration", message);
-    },
-  };
-}
-
-function createUnsupportedAdapter(config: ProviderConfig): ProviderAdapter {
-  const message = `Provider type '${config.type}' of '${config.name}' is not available in this build.`;
   return {
     name: config.name,
     type: config.type,
