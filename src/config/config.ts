@@ -3,8 +3,7 @@
  * converted. Produced only by loadConfig (src/config/load.ts).
  */
 import type { ProviderType } from "../providers/types.ts";
-import type { ConfigFile } from "./schema.ts";
-import type { QUIRK_NAMES } from "./schema.ts";
+import type { ConfigFile, QUIRK_NAMES } from "./schema.ts";
 
 /** A quirk hook name. */
 export type QuirkName = (typeof QUIRK_NAMES)[number];

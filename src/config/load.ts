@@ -97,15 +97,22 @@ function resolveProvider(
   const preset = PROVIDER_PRESETS[presetName];
   const path = declared ? `providers.${name}` : `model_config (provider '${name}')`;
   if (block.preset !== undefined && preset === undefined) {
-    issues.push({ path: `${path}.preset`, message: `unknown preset '${block.preset}'; known: ${presetList()}` });
+    issues.push({
+      path: `${path}.preset`,
+      message: `unknown preset '${block.preset}'; known: ${presetList()}`,
+    });
     return undefined;
   }
   const type = block.type ?? preset?.type;
   if (type === undefined) {
-    issues.push({ path, message: `unknown provider '${name}': give it a type and base_url, or use a preset (${presetList()})` });
+    issues.push({
+      path,
+      message: `unknown provider '${name}': give it a type and base_url, or use a preset (${presetList()})`,
+    });
     return undefined;
   }
-  const baseUrl = block.base_url ?? (preset?.type === type ? preset.baseUrl : type === "echo" ? "echo:" : undefined);
+  const baseUrl =
+    block.base_url ?? (preset?.type === type ? preset.baseUrl : type === "echo" ? "echo:" : undefined);
   if (baseUrl === undefined) {
     issues.push({ path: `${path}.base_url`, message: "required: no preset supplies it" });
     return undefined;
@@ -114,7 +121,8 @@ function resolveProvider(
     issues.push({ path: `${path}.base_url`, message: `'${baseUrl}' is not a URL` });
     return undefined;
   }
-  const quirks: readonly QuirkName[] = block.quirks ?? (preset?.type === type ? (preset.quirks as QuirkName[]) : []) ?? [];
+  const quirks: readonly QuirkName[] =
+    block.quirks ?? (preset?.type === type ? (preset.quirks as QuirkName[]) : []) ?? [];
   return {
     name,
     type,

@@ -2,7 +2,15 @@
 import type { Config } from "./config.ts";
 import type { ConfigFile } from "./schema.ts";
 
-const LOG_LEVELS: ReadonlySet<string> = new Set(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
+const LOG_LEVELS: ReadonlySet<string> = new Set([
+  "fatal",
+  "error",
+  "warn",
+  "info",
+  "debug",
+  "trace",
+  "silent",
+]);
 
 /** Server settings the command line may override. */
 export interface ServerOverrides {
@@ -22,7 +30,8 @@ export function applyOverrides(config: Config, overrides: ServerOverrides): Conf
       ...config.server,
       host: overrides.host ?? config.server.host,
       port: overrides.port ?? config.server.port,
-      logLevel: (overrides.logLevel as ConfigFile["server"]["log_level"] | undefined) ?? config.server.logLevel,
+      logLevel:
+        (overrides.logLevel as ConfigFile["server"]["log_level"] | undefined) ?? config.server.logLevel,
     }),
   });
 }

@@ -49,7 +49,10 @@ function choiceOf(choices: Map<number, ChoiceState>, index: number): ChoiceState
   return state;
 }
 
-function applyChunk(state: ChoiceState, chunk: Exclude<ChatChunk, { type: "usage" | "response-start" }>): void {
+function applyChunk(
+  state: ChoiceState,
+  chunk: Exclude<ChatChunk, { type: "usage" | "response-start" }>,
+): void {
   switch (chunk.type) {
     case "text-delta":
       state.text += chunk.text;

@@ -37,7 +37,11 @@ export function createChatCore(deps: ChatCoreDeps): ChatCore {
   };
 }
 
-async function openStream(deps: ChatCoreDeps, request: ChatRequest, options: CallOptions): Promise<ChatStream> {
+async function openStream(
+  deps: ChatCoreDeps,
+  request: ChatRequest,
+  options: CallOptions,
+): Promise<ChatStream> {
   const targets = deps.router.resolve(request.model);
   if (targets.length === 0) {
     throw new ProxyError("model_not_found", `The model '${request.model}' does not exist on this gateway.`, {
@@ -147,7 +151,9 @@ async function* relayChunks(
 
 /** Tells a client cancel from our own deadline, and normalises everything else. */
 function failureOf(error: unknown, clientSignal: AbortSignal, signal: AbortSignal): ProxyError {
-  if (clientSignal.aborted) return new ProxyError("cancelled", "The client cancelled the request.", { cause: error });
-  if (signal.aborted) return new ProxyError("timeout", "The request exceeded proxy.timeout.", { cause: error });
+  if (clientSignal.aborted)
+    return new ProxyError("cancelled", "The client cancelled the request.", { cause: error });
+  if (signal.aborted)
+    return new ProxyError("timeout", "The request exceeded proxy.timeout.", { cause: error });
   return ProxyError.from(error);
 }

@@ -8,7 +8,11 @@ const BASE_DELAY_MS = 500;
 const MAX_DELAY_MS = 8_000;
 
 /** Delay before retry number `attempt` (0 for the first retry). */
-export function retryDelayMs(attempt: number, retryAfterMs: number | undefined, random: () => number): number {
+export function retryDelayMs(
+  attempt: number,
+  retryAfterMs: number | undefined,
+  random: () => number,
+): number {
   if (retryAfterMs !== undefined) return retryAfterMs;
   const backoff = Math.min(BASE_DELAY_MS * 2 ** attempt, MAX_DELAY_MS);
   return backoff * (1 - 0.25 * random());

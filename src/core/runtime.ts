@@ -31,12 +31,16 @@ export interface RuntimeOverrides {
 export function createRuntime(config: Config, overrides: RuntimeOverrides = {}): Runtime {
   const ownTransport: ClosableTransport | undefined =
     overrides.transport === undefined
-      ? createUndiciTransport({ connectionsPerOrigin: config.connector.limitPerHost, connectTimeoutMs: 10_000 })
+      ? createUndiciTransport({
+          connectionsPerOrigin: config.connector.limitPerHost,
+          connectTimeoutMs: 10_000,
+        })
       : undefined;
   const transport = overrides.transport ?? (ownTransport as ClosableTransport);
   const keys = overrides.keys ?? process.env;
   const adapters = new Map<string, ProviderAdapter>();
-  for (const provider of config.providers.values()) adapters.set(provider.name, createAdapter(provider, keys));
+  for (const provider of config.providers.values())
+    adapters.set(provider.name, createAdapter(provider, keys));
   const core = createChatCore({
     router: createRouter(config),
     adapters,

@@ -132,7 +132,12 @@ export type ChatChunk =
       readonly id: string;
       readonly name: string;
     }
-  | { readonly type: "tool-call-delta"; readonly choice: number; readonly index: number; readonly arguments: string }
+  | {
+      readonly type: "tool-call-delta";
+      readonly choice: number;
+      readonly index: number;
+      readonly arguments: string;
+    }
   | { readonly type: "tool-call-end"; readonly choice: number; readonly index: number }
   | { readonly type: "usage"; readonly usage: Usage }
   | {

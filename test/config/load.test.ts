@@ -91,7 +91,9 @@ describe("loadConfig", () => {
   });
 
   it("names the YAML path of every schema problem", () => {
-    const issues = issuesOf(`server: {port: "x", colour: red}\nproviders: {p: {type: openai, base_url: 3}}\n`);
+    const issues = issuesOf(
+      `server: {port: "x", colour: red}\nproviders: {p: {type: openai, base_url: 3}}\n`,
+    );
     const paths = issues.map((issue) => issue.path);
     expect(paths).toEqual(expect.arrayContaining(["server.port", "server", "providers.p.base_url"]));
     expect(issues.find((issue) => issue.path === "server")?.message).toMatch(/colour/);
@@ -102,7 +104,11 @@ describe("loadConfig", () => {
       `model_config: {a: nowhere, b: custom}\nproviders: {custom: {type: openai, base_url: "not a url"}}\nproxy: {default_model: zzz}\n`,
     );
     expect(issues.map((issue) => issue.path)).toEqual(
-      expect.arrayContaining(["model_config (provider 'nowhere')", "providers.custom.base_url", "proxy.default_model"]),
+      expect.arrayContaining([
+        "model_config (provider 'nowhere')",
+        "providers.custom.base_url",
+        "proxy.default_model",
+      ]),
     );
   });
 

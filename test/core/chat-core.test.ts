@@ -23,7 +23,9 @@ function coreWith(script: Script, options: { maxRetries?: number; timeoutMs?: nu
       return script(context, attempts++);
     },
   };
-  const router: Router = { resolve: (model) => (model === "m" ? [{ provider: "p", upstreamModel: "up-m" }] : []) };
+  const router: Router = {
+    resolve: (model) => (model === "m" ? [{ provider: "p", upstreamModel: "up-m" }] : []),
+  };
   const core = createChatCore({
     router,
     adapters: new Map([["p", adapter]]),
@@ -111,7 +113,10 @@ describe("chat core", () => {
     });
     const chunks = await collect((await core.openStream(request, callOptions())).chunks);
     expect(chunks.map((chunk) => chunk.type)).toEqual(["text-delta", "finish", "usage"]);
-    expect(chunks[2]).toEqual({ type: "usage", usage: { promptTokens: 1, completionTokens: 2, totalTokens: 3 } });
+    expect(chunks[2]).toEqual({
+      type: "usage",
+      usage: { promptTokens: 1, completionTokens: 2, totalTokens: 3 },
+    });
   });
 
   it("aggregates tool calls with content null and keeps reasoning", async () => {
@@ -143,7 +148,9 @@ describe("chat core", () => {
     const controller = new AbortController();
     const { core, contexts } = coreWith(async function* (context) {
       yield { type: "response-start" };
-      await new Promise((_resolve, reject) => context.signal.addEventListener("abort", () => reject(context.signal.reason)));
+      await new Promise((_resolve, reject) =>
+        context.signal.addEventListener("abort", () => reject(context.signal.reason)),
+      );
     });
     const stream = await core.openStream(request, callOptions(controller.signal));
     const pending = collect(stream.chunks);
@@ -155,7 +162,9 @@ describe("chat core", () => {
   it("reports the total budget running out as timeout", async () => {
     const { core } = coreWith(
       async function* (context) {
-        await new Promise((_resolve, reject) => context.signal.addEventListener("abort", () => reject(context.signal.reason)));
+        await new Promise((_resolve, reject) =>
+          context.signal.addEventListener("abort", () => reject(context.signal.reason)),
+        );
         yield { type: "response-start" };
       },
       { timeoutMs: 50, maxRetries: 0 },

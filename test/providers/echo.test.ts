@@ -6,8 +6,9 @@ import { createEchoAdapter } from "../../src/providers/echo/adapter.ts";
 import type { CallContext } from "../../src/providers/types.ts";
 
 const config = parseConfig("model_config: {e: echo}\nproviders: {echo: {token_delay_ms: 0}}\n", "t");
-const echoConfig = config.providers.get("echo");
-if (echoConfig === undefined) throw new Error("echo provider missing");
+const found = config.providers.get("echo");
+if (found === undefined) throw new Error("echo provider missing");
+const echoConfig = found;
 
 function context(signal = new AbortController().signal): CallContext {
   return {
@@ -23,12 +24,15 @@ function context(signal = new AbortController().signal): CallContext {
 
 async function run(adapterConfig = echoConfig, overrides = {}, signal?: AbortSignal): Promise<ChatChunk[]> {
   const chunks: ChatChunk[] = [];
-  const adapter = createEchoAdapter(adapterConfig ?? echoConfig);
+  const adapter = createEchoAdapter(adapterConfig);
   const messages = [
     { role: "system" as const, content: "be brief" },
     { role: "user" as const, content: "hello there, 世界 🌍" },
   ];
-  for await (const chunk of adapter.stream({ model: "e", messages, includeUsage: false, ...overrides }, context(signal))) {
+  for await (const chunk of adapter.stream(
+    { model: "e", messages, includeUsage: false, ...overrides },
+    context(signal),
+  )) {
     chunks.push(chunk);
   }
   return chunks;
@@ -41,13 +45,20 @@ describe("echo provider", () => {
     expect(text).toEqual(["hello ", "there, ", "世界 ", "🌍"]);
     expect(chunks[0]).toEqual({ type: "response-start", id: "chatcmpl-1", model: "echo" });
     expect(chunks.at(-2)).toEqual({ type: "finish", choice: 0, reason: "stop", rawReason: "stop" });
-    expect(chunks.at(-1)).toEqual({ type: "usage", usage: { promptTokens: 6, completionTokens: 4, totalTokens: 10 } });
+    expect(chunks.at(-1)).toEqual({
+      type: "usage",
+      usage: { promptTokens: 6, completionTokens: 4, totalTokens: 10 },
+    });
   });
 
   it("honours max_tokens with finish_reason length, and n choices", async () => {
     const chunks = await run(echoConfig, { maxTokens: 2, n: 2 });
     expect(chunks.filter((chunk) => chunk.type === "text-delta")).toHaveLength(4);
-    expect(chunks.filter((chunk) => chunk.type === "finish").map((chunk) => chunk.type === "finish" && chunk.choice)).toEqual([0, 1]);
+    expect(
+      chunks
+        .filter((chunk) => chunk.type === "finish")
+        .map((chunk) => chunk.type === "finish" && chunk.choice),
+    ).toEqual([0, 1]);
     expect(chunks.find((chunk) => chunk.type === "finish")).toMatchObject({ reason: "length" });
   });
 

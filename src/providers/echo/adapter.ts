@@ -20,7 +20,11 @@ export function createEchoAdapter(config: ProviderConfig): ProviderAdapter {
   };
 }
 
-async function* streamEcho(request: ChatRequest, context: CallContext, delayMs: number): AsyncGenerator<ChatChunk> {
+async function* streamEcho(
+  request: ChatRequest,
+  context: CallContext,
+  delayMs: number,
+): AsyncGenerator<ChatChunk> {
   const tokens = tokenize(lastUserText(request.messages));
   const limit = request.maxCompletionTokens ?? request.maxTokens ?? Number.POSITIVE_INFINITY;
   const emitted = tokens.slice(0, limit);
@@ -32,8 +36,12 @@ async function* streamEcho(request: ChatRequest, context: CallContext, delayMs: 
     for (let choice = 0; choice < choices; choice++) yield { type: "text-delta", choice, text: token };
   }
   const reason = emitted.length < tokens.length ? "length" : "stop";
-  for (let choice = 0; choice < choices; choice++) yield { type: "finish", choice, reason, rawReason: reason };
-  const promptTokens = request.messages.reduce((sum, message) => sum + tokenize(messageText(message)).length, 0);
+  for (let choice = 0; choice < choices; choice++)
+    yield { type: "finish", choice, reason, rawReason: reason };
+  const promptTokens = request.messages.reduce(
+    (sum, message) => sum + tokenize(messageText(message)).length,
+    0,
+  );
   const completionTokens = emitted.length * choices;
   yield {
     type: "usage",

@@ -1,0 +1,53 @@
+/**
+ * Fastify's error and not-found handlers, answering in OpenAI's envelope: parse errors, oversized bodies
+ * and unknown routes get clear 4xx; anything unexpected is logged and answered with a generic 500 that
+ * carries no internals.
+ */
+import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import { ProxyError } from "../core/errors.ts";
+import { toHttpError } from "../openai/errors.ts";
+
+/** Sends a ProxyError as OpenAI's error JSON. */
+export function sendProxyError(reply: FastifyReply, error: ProxyError): FastifyReply {
+  const http = toHttpError(error);
+  return reply.status(http.status).headers(http.headers).send(http.body);
+}
+
+/** Maps Fastify's own errors (content-type parsing, body limit) to ProxyError. */
+function fromFastifyError(error: FastifyError): ProxyError {
+  switch (error.code) {
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return new ProxyError("request_too_large", "The request body is larger than this gateway accepts.");
+    case "FST_ERR_CTP_INVALID_JSON_BODY":
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+      return new ProxyError("invalid_request", "We could not parse the JSON body of your request.");
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return new ProxyError("invalid_request", "Unsupported content type: send application/json.");
+    default:
+      if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+        return new ProxyError("invalid_request", "The request could not be processed.", { cause: error });
+      }
+      return ProxyError.from(error);
+  }
+}
+
+/** The root error handler. */
+export function handleError(
+  error: FastifyError | ProxyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
+  const proxyError = error instanceof ProxyError ? error : fromFastifyError(error);
+  const level = proxyError.kind === "internal" ? "error" : "info";
+  request.log[level]({ err: proxyError.cause ?? proxyError, kind: proxyError.kind }, proxyError.message);
+  return sendProxyError(reply, proxyError);
+}
+
+/** The not-found handler. */
+export function handleNotFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const error = new ProxyError(
+    "invalid_request",
+    `Unknown route: ${request.method} ${(request.url.split("?")[0] ?? "").slice(0, 200)}`,
+  );
+  return reply.status(404).send(toHttpError(error).body);
+}

@@ -1,0 +1,73 @@
+/**
+ * ProxyError → HTTP status and OpenAI's error envelope `{"error":{"message","type","param","code"}}`.
+ * One mapping for every kind; clients (and the OpenAI SDK's retry logic) key off the status.
+ * @see ../../shared/docs/wire-formats.md §1.7 and §5.3
+ */
+import type { ProxyError, ProxyErrorKind } from "../core/errors.ts";
+
+/** How one kind is reported over HTTP. */
+export interface HttpErrorMapping {
+  readonly status: number;
+  readonly type: string;
+  readonly code: string | null;
+}
+
+/** The table; a test checks it covers every kind. */
+export const HTTP_ERROR_MAPPINGS: Readonly<Record<ProxyErrorKind, HttpErrorMapping>> = {
+  invalid_request: { status: 400, type: "invalid_request_error", code: null },
+  request_too_large: { status: 413, type: "invalid_request_error", code: "request_too_large" },
+  model_not_found: { status: 404, type: "invalid_request_error", code: "model_not_found" },
+  authentication: { status: 401, type: "authentication_error", code: "invalid_api_key" },
+  permission_denied: { status: 403, type: "permission_error", code: null },
+  upstream_not_found: { status: 404, type: "invalid_request_error", code: "not_found" },
+  rate_limited: { status: 429, type: "rate_limit_error", code: "rate_limit_exceeded" },
+  quota_exceeded: { status: 429, type: "insufficient_quota", code: "insufficient_quota" },
+  overloaded: { status: 503, type: "server_error", code: "overloaded" },
+  upstream_error: { status: 502, type: "server_error", code: "upstream_error" },
+  upstream_unavailable: { status: 502, type: "server_error", code: "upstream_unavailable" },
+  timeout: { status: 504, type: "timeout_error", code: "timeout" },
+  bad_upstream_response: { status: 502, type: "server_error", code: "bad_upstream_response" },
+  cancelled: { status: 499, type: "invalid_request_error", code: "cancelled" },
+  configuration: { status: 500, type: "server_error", code: "provider_not_configured" },
+  internal: { status: 500, type: "server_error", code: null },
+};
+
+/** The error object inside the envelope. */
+export interface OpenAIErrorObject {
+  readonly message: string;
+  readonly type: string;
+  readonly param: string | null;
+  readonly code: string | null;
+}
+
+/** Everything an HTTP reply of this error needs. */
+export interface HttpError {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: { readonly error: OpenAIErrorObject };
+}
+
+/** Maps a ProxyError. Upstream 5xx statuses pass through as they were, so clients see what happened. */
+export function toHttpError(error: ProxyError): HttpError {
+  const mapping = HTTP_ERROR_MAPPINGS[error.kind];
+  const status =
+    error.kind === "upstream_error" && error.upstreamStatus !== undefined && error.upstreamStatus >= 500
+      ? error.upstreamStatus
+      : mapping.status;
+  const headers: Record<string, string> = {};
+  if (error.retryAfterMs !== undefined) headers["retry-after"] = String(Math.ceil(error.retryAfterMs / 1000));
+  // Quota and spend caps do not heal by retrying: tell SDK clients not to.
+  if (error.kind === "quota_exceeded" || !error.retryable) headers["x-should-retry"] = "false";
+  return {
+    status,
+    headers,
+    body: {
+      error: {
+        message: error.message,
+        type: mapping.type,
+        param: error.param ?? null,
+        code: error.code ?? mapping.code,
+      },
+    },
+  };
+}

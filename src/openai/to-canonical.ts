@@ -1,0 +1,156 @@
+/** OpenAI request JSON → canonical ChatRequest. Validation errors become invalid_request with `param`. */
+import type { z } from "zod";
+import { ProxyError } from "../core/errors.ts";
+import type {
+  ChatMessage,
+  ChatRequest,
+  ContentPart,
+  JsonObject,
+  ResponseFormat,
+  ToolChoice,
+} from "../core/types.ts";
+import {
+  type ChatCompletionMessageBody,
+  type ChatCompletionRequestBody,
+  chatCompletionRequestSchema,
+  MODELLED_FIELDS,
+} from "./request-schema.ts";
+
+/** A decoded request and whether the client wants SSE. */
+export interface DecodedChatCompletion {
+  readonly request: ChatRequest;
+  readonly stream: boolean;
+}
+
+/** Validates a parsed JSON body and converts it. `defaultModel` fills in a missing or empty model. */
+export function decodeChatCompletion(body: unknown, defaultModel: string | undefined): DecodedChatCompletion {
+  const parsed = chatCompletionRequestSchema.safeParse(body);
+  if (!parsed.success) throw invalidRequest(parsed.error.issues);
+  return { request: toCanonicalRequest(parsed.data, defaultModel), stream: parsed.data.stream === true };
+}
+
+function toCanonicalRequest(
+  request: ChatCompletionRequestBody,
+  defaultModel: string | undefined,
+): ChatRequest {
+  const model = request.model === undefined || request.model === "" ? defaultModel : request.model;
+  if (model === undefined) {
+    throw new ProxyError("invalid_request", "you must provide a model parameter", { param: "model" });
+  }
+  const extraBody = collectExtraBody(request);
+  return {
+    model,
+    messages: request.messages.map(toCanonicalMessage),
+    temperature: request.temperature ?? undefined,
+    topP: request.top_p ?? undefined,
+    maxTokens: request.max_tokens ?? undefined,
+    maxCompletionTokens: request.max_completion_tokens ?? undefined,
+    stop: typeof request.stop === "string" ? [request.stop] : (request.stop ?? undefined),
+    n: request.n ?? undefined,
+    seed: request.seed ?? undefined,
+    user: request.user ?? undefined,
+    tools: request.tools?.map(({ function: fn }) => ({
+      name: fn.name,
+      description: fn.description,
+      parameters: fn.parameters as JsonObject | undefined,
+      strict: fn.strict ?? undefined,
+    })),
+    toolChoice: toCanonicalToolChoice(request.tool_choice),
+    parallelToolCalls: request.parallel_tool_calls ?? undefined,
+    responseFormat: toCanonicalResponseFormat(request.response_format),
+    reasoningEffort: request.reasoning_effort ?? undefined,
+    presencePenalty: request.presence_penalty ?? undefined,
+    frequencyPenalty: request.frequency_penalty ?? undefined,
+    includeUsage: request.stream_options?.include_usage === true,
+    extraBody,
+  };
+}
+
+function toCanonicalMessage(message: ChatCompletionMessageBody): ChatMessage {
+  switch (message.role) {
+    case "system":
+    case "developer":
+      return { role: message.role, content: message.content, name: message.name };
+    case "user":
+      return { role: "user", content: toCanonicalParts(message.content), name: message.name };
+    case "assistant":
+      return {
+        role: "assistant",
+        content: assistantText(message.content),
+        name: message.name,
+        toolCalls: message.tool_calls?.map((call) => ({
+          id: call.id,
+          name: call.function.name,
+          arguments: call.function.arguments,
+        })),
+        reasoningContent: message.reasoning_content ?? undefined,
+      };
+    case "tool":
+      return { role: "tool", content: message.content, toolCallId: message.tool_call_id };
+  }
+}
+
+function toCanonicalParts(
+  content: Extract<ChatCompletionMessageBody, { role: "user" }>["content"],
+): string | ContentPart[] {
+  if (typeof content === "string") return content;
+  return content.map((part) =>
+    part.type === "text"
+      ? { type: "text", text: part.text }
+      : { type: "image_url", url: part.image_url.url, detail: part.image_url.detail },
+  );
+}
+
+/** Assistant history keeps only its text: refusal parts are the model's own words, sent back as text. */
+function assistantText(
+  content: Extract<ChatCompletionMessageBody, { role: "assistant" }>["content"],
+): string | null {
+  if (content === undefined || content === null) return null;
+  if (typeof content === "string") return content;
+  return content.map((part) => (part.type === "text" ? part.text : part.refusal)).join("");
+}
+
+function toCanonicalToolChoice(choice: ChatCompletionRequestBody["tool_choice"]): ToolChoice | undefined {
+  if (choice === undefined || choice === null) return undefined;
+  if (typeof choice === "string") return { type: choice };
+  return { type: "function", name: choice.function.name };
+}
+
+function toCanonicalResponseFormat(
+  format: ChatCompletionRequestBody["response_format"],
+): ResponseFormat | undefined {
+  if (format === undefined || format === null) return undefined;
+  if (format.type !== "json_schema") return { type: format.type };
+  const { name, description, schema, strict } = format.json_schema;
+  return {
+    type: "json_schema",
+    name,
+    description,
+    schema: schema as JsonObject | undefined,
+    strict: strict ?? undefined,
+  };
+}
+
+function collectExtraBody(request: ChatCompletionRequestBody): JsonObject | undefined {
+  let extra: JsonObject | undefined;
+  for (const [key, value] of Object.entries(request)) {
+    if (MODELLED_FIELDS.has(key) || value === undefined) continue;
+    extra ??= {};
+    // The body came from JSON.parse, so every value is JSON.
+    extra[key] = value as JsonObject[string];
+  }
+  return extra;
+}
+
+/** The first validation issue, located like OpenAI's `param` (e.g. `messages[0].role`). */
+function invalidRequest(issues: readonly z.core.$ZodIssue[]): ProxyError {
+  const issue = issues[0];
+  if (issue === undefined) return new ProxyError("invalid_request", "Invalid request body.");
+  const param = issue.path.reduce<string>(
+    (path, key) =>
+      typeof key === "number" ? `${path}[${key}]` : path === "" ? String(key) : `${path}.${String(key)}`,
+    "",
+  );
+  const message = param === "" ? issue.message : `Invalid value for '${param}': ${issue.message}`;
+  return new ProxyError("invalid_request", message, { param: param === "" ? undefined : param });
+}
