@@ -1,0 +1,69 @@
+/**
+ * llmproxy.v1.ChatService on top of the chat core. Each method decodes, calls the core and encodes; routing,
+ * retries and fallbacks live in the core. Failures end the RPC with the mapped status (mid-stream too: Connect
+ * writes it into the trailers), and are logged once here through the request's logger.
+ */
+import { ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import type { ChatService } from "../../gen/llmproxy/v1/chat_pb.ts";
+import type { ChatCore } from "../core/chat-stream.ts";
+import { ProxyError, type ProxyErrorKind } from "../core/errors.ts";
+import { callOptionsFrom, kRequestScope } from "./call-options.ts";
+import { toChatRequest } from "./convert.ts";
+import { createChunkEncoder, toProtoModels, toProtoResponse } from "./convert-response.ts";
+import { toConnectError } from "./errors.ts";
+
+/**
+ * The service implementation. `getCore` is called once per RPC, so a config reload swaps the core for new calls
+ * while calls in flight finish on the core they started with.
+ */
+export function createChatService(getCore: () => ChatCore): ServiceImpl<typeof ChatService> {
+  return {
+    async createChatCompletion(request, context) {
+      try {
+        const core = getCore();
+        const chatRequest = toChatRequest(request, core.defaultModel);
+        return toProtoResponse(await core.complete(chatRequest, callOptionsFrom(context)));
+      } catch (error) {
+        throw reportFailure(error, context);
+      }
+    },
+
+    async *streamChatCompletion(request, context) {
+      try {
+        const core = getCore();
+        const chatRequest = toChatRequest(request, core.defaultModel);
+        const stream = await core.openStream(chatRequest, callOptionsFrom(context));
+        const encode = createChunkEncoder(stream, chatRequest.includeUsage);
+        for await (const chunk of stream.chunks) {
+          const message = encode(chunk);
+          if (message !== undefined) yield message;
+        }
+      } catch (error) {
+        throw reportFailure(error, context);
+      }
+    },
+
+    listModels() {
+      return toProtoModels(getCore().listModels());
+    },
+  };
+}
+
+/**
+ * Logs a failed RPC and returns the error to end it with. When Connect aborted the call itself (client cancel,
+ * grpc-timeout, shutdown), its own reason is the truth and is what the client gets (if it is still there).
+ */
+function reportFailure(error: unknown, context: HandlerContext): ConnectError {
+  const abortReason: unknown = context.signal.aborted ? context.signal.reason : undefined;
+  const connectError = abortReason instanceof ConnectError ? abortReason : toConnectError(error);
+  const proxyError = ProxyError.from(error);
+  const fields = { err: error, kind: proxyError.kind, grpcCode: connectError.code, rpc: context.method.name };
+  context.values.get(kRequestScope)?.log[logLevelFor(proxyError.kind)](fields, "rpc failed");
+  return connectError;
+}
+
+/** Our bugs are errors; the client's own doing (a bad request, hanging up) is routine; the rest needs an eye. */
+function logLevelFor(kind: ProxyErrorKind): "error" | "warn" | "info" {
+  if (kind === "internal") return "error";
+  return kind === "invalid_request" || kind === "cancelled" ? "info" : "warn";
+}

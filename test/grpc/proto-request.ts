@@ -1,0 +1,133 @@
+/**
+ * Test-side inverses of src/grpc's mapping: canonical ChatRequest → proto request (what a gRPC client would send)
+ * and proto chunks → canonical chunks (what a client reassembles). Used by the round-trip properties.
+ */
+import { create } from "@bufbuild/protobuf";
+import {
+  type ChatCompletionChunk,
+  ChatMessageSchema,
+  type CreateChatCompletionRequest,
+  CreateChatCompletionRequestSchema,
+  type ChatMessage as ProtoChatMessage,
+} from "../../gen/llmproxy/v1/chat_pb.ts";
+import type { ChatChunk, ChatMessage, ChatRequest, FinishReason } from "../../src/core/types.ts";
+
+/** Canonical → proto request; undefined fields stay unset. */
+export function toProtoRequest(request: ChatRequest): CreateChatCompletionRequest {
+  const format = request.responseFormat;
+  return create(CreateChatCompletionRequestSchema, {
+    model: request.model,
+    messages: request.messages.map(toProtoMessage),
+    temperature: request.temperature,
+    topP: request.topP,
+    maxTokens: request.maxTokens,
+    maxCompletionTokens: request.maxCompletionTokens,
+    stop: request.stop === undefined ? [] : [...request.stop],
+    n: request.n,
+    seed: request.seed === undefined ? undefined : BigInt(request.seed),
+    user: request.user ?? "",
+    tools: (request.tools ?? []).map((tool) => ({
+      type: "function",
+      function: {
+        name: tool.name,
+        description: tool.description ?? "",
+        parameters: tool.parameters,
+        strict: tool.strict,
+      },
+    })),
+    toolChoice:
+      request.toolChoice === undefined
+        ? undefined
+        : request.toolChoice.type === "function"
+          ? { choice: { case: "functionName", value: request.toolChoice.name } }
+          : { choice: { case: "mode", value: request.toolChoice.type } },
+    responseFormat:
+      format === undefined
+        ? undefined
+        : format.type === "json_schema"
+          ? {
+              type: format.type,
+              jsonSchema: {
+                name: format.name,
+                description: format.description ?? "",
+                schema: format.schema,
+                strict: format.strict,
+              },
+            }
+          : { type: format.type },
+    streamOptions: { includeUsage: request.includeUsage },
+    reasoningEffort: request.reasoningEffort ?? "",
+    presencePenalty: request.presencePenalty,
+    frequencyPenalty: request.frequencyPenalty,
+    parallelToolCalls: request.parallelToolCalls,
+    extraBody: request.extraBody,
+  });
+}
+
+function toProtoMessage(message: ChatMessage): ProtoChatMessage {
+  const content = message.content;
+  return create(ChatMessageSchema, {
+    role: message.role,
+    content: typeof content === "string" ? content : undefined,
+    contentParts: Array.isArray(content)
+      ? content.map((part) =>
+          part.type === "text"
+            ? { part: { case: "text" as const, value: part.text } }
+            : { part: { case: "imageUrl" as const, value: { url: part.url, detail: part.detail ?? "" } } },
+        )
+      : [],
+    name: message.name ?? "",
+    toolCallId: message.toolCallId ?? "",
+    toolCalls: (message.toolCalls ?? []).map((call) => ({
+      id: call.id,
+      type: "function",
+      function: { name: call.name, arguments: call.arguments },
+    })),
+    reasoningContent: message.reasoningContent,
+  });
+}
+
+const KNOWN_REASONS: readonly FinishReason[] = ["stop", "length", "tool_calls", "content_filter"];
+
+/** Proto chunks → canonical chunks, as a client reassembles them (tool-call-end has no wire form). */
+export function fromProtoChunks(chunks: readonly ChatCompletionChunk[]): ChatChunk[] {
+  const out: ChatChunk[] = [];
+  for (const chunk of chunks) {
+    if (chunk.usage !== undefined) {
+      const { promptTokens, completionTokens, totalTokens, cachedTokens, reasoningTokens } = chunk.usage;
+      out.push({
+        type: "usage",
+        usage: { promptTokens, completionTokens, totalTokens, cachedTokens, reasoningTokens },
+      });
+    }
+    for (const { index: choice, delta, finishReason } of chunk.choices) {
+      if (delta?.content !== undefined) out.push({ type: "text-delta", choice, text: delta.content });
+      if (delta?.reasoningContent !== undefined) {
+        out.push({ type: "reasoning-delta", choice, text: delta.reasoningContent });
+      }
+      for (const call of delta?.toolCalls ?? []) {
+        if (call.id !== undefined) {
+          out.push({
+            type: "tool-call-start",
+            choice,
+            index: call.index,
+            id: call.id,
+            name: call.function?.name ?? "",
+          });
+        } else {
+          out.push({
+            type: "tool-call-delta",
+            choice,
+            index: call.index,
+            arguments: call.function?.arguments ?? "",
+          });
+        }
+      }
+      if (finishReason !== undefined) {
+        const reason = KNOWN_REASONS.find((known) => known === finishReason) ?? "other";
+        out.push({ type: "finish", choice, reason, rawReason: finishReason });
+      }
+    }
+  }
+  return out;
+}
