@@ -2,7 +2,7 @@
  * buildServer: the Fastify app with both edges (OpenAI facade and Connect/gRPC) as sibling plugins over one
  * core. It never listens, so tests can inject() or listen on a port of their choosing.
  */
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
 import type { RuntimeHolder } from "./core/runtime.ts";
 import { grpcPlugin } from "./grpc/plugin.ts";
 import { handleError, handleNotFound } from "./http/error-handler.ts";
@@ -42,7 +42,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       : { loggerInstance: deps.loggerInstance }),
     bodyLimit: deps.runtime.current.config.server.bodyLimit,
     genReqId: requestIdOf,
-    requestIdLogLabel: "requestId",
+    logController: new LogController({ requestIdLogLabel: "requestId" }),
     // Shutdown waits for in-flight streams; idle keep-alive sockets must not hold it up.
     forceCloseConnections: "idle",
     ...deps.serverOptions,

@@ -26,7 +26,8 @@ export async function* parseSseStream(body: AsyncIterable<Uint8Array>): AsyncGen
     }
   }
   parser.feed(decoder.decode());
-  // A final event that was not followed by a blank line still counts (some vendors end that way).
-  parser.reset({ consume: true });
+  // A final event that was not followed by a blank line still counts (some vendors end that way); the
+  // parser's reset({consume: true}) would parse it but not dispatch it, so end it with a blank line.
+  parser.feed("\n\n");
   yield* pending;
 }

@@ -1,0 +1,84 @@
+/**
+ * A plain `chat.completion` JSON body → canonical chunks, for upstreams that answer a stream request with
+ * JSON (Ollama and some vendors ignore `stream: true`, or answer errors with 200 + an error envelope).
+ * DeepSeek may send blank lines before the body while busy; JSON.parse skips that whitespace.
+ * @see https://platform.openai.com/docs/api-reference/chat/object
+ */
+import { ProxyError } from "../../core/errors.ts";
+import type { ChatChunk } from "../../core/types.ts";
+import { mapOpenAICompatibleStreamError } from "./error-map.ts";
+import { mapOpenAICompatibleFinishReason } from "./finish-reason.ts";
+import type { OpenAICompatibleReaderOptions } from "./from-stream.ts";
+import { convertOpenAICompatibleUsage } from "./usage.ts";
+import { type OpenAICompletion, openAICompletionSchema } from "./wire.ts";
+
+type CompletionChoice = NonNullable<OpenAICompletion["choices"]>[number];
+
+/** Converts one completion into the chunk sequence a stream of it would have produced. */
+export function* readOpenAICompatibleCompletion(
+  text: string,
+  options: OpenAICompatibleReaderOptions,
+): Generator<ChatChunk> {
+  const completion = parseCompletion(text);
+  if (completion.error != null && completion.error !== "") {
+    throw mapOpenAICompatibleStreamError(completion.error, options.apiKey);
+  }
+  const choices = completion.choices ?? [];
+  if (choices.length === 0)
+    throw new ProxyError("bad_upstream_response", "The upstream answered without choices.");
+  yield {
+    type: "response-start",
+    ...(completion.id == null ? {} : { id: completion.id }),
+    ...(completion.model == null ? {} : { model: completion.model }),
+  };
+  for (const choice of choices) yield* convertChoice(choice, options);
+  if (completion.usage != null)
+    yield { type: "usage", usage: convertOpenAICompatibleUsage(completion.usage) };
+}
+
+function parseCompletion(text: string): OpenAICompletion {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ProxyError("bad_upstream_response", "The upstream answered with invalid JSON.", {
+      cause: error,
+    });
+  }
+  const parsed = openAICompletionSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new ProxyError("bad_upstream_response", "The upstream answered with an unexpected body.", {
+      cause: parsed.error,
+    });
+  }
+  return parsed.data;
+}
+
+function* convertChoice(
+  choice: CompletionChoice,
+  options: OpenAICompatibleReaderOptions,
+): Generator<ChatChunk> {
+  const { index, message } = choice;
+  const reasoning = message.reasoning_content || message.reasoning;
+  if (reasoning) yield { type: "reasoning-delta", choice: index, text: reasoning };
+  const text = (message.content ?? "") + (message.refusal ?? "");
+  if (text !== "") yield { type: "text-delta", choice: index, text };
+  const calls = message.tool_calls ?? [];
+  for (const [callIndex, call] of calls.entries()) {
+    const id = call.id || options.generateId("call_");
+    yield { type: "tool-call-start", choice: index, index: callIndex, id, name: call.function.name };
+    yield {
+      type: "tool-call-delta",
+      choice: index,
+      index: callIndex,
+      arguments: call.function.arguments || "{}",
+    };
+    yield { type: "tool-call-end", choice: index, index: callIndex };
+  }
+  const mapped =
+    choice.finish_reason == null || choice.finish_reason === ""
+      ? { reason: "stop" as const, rawReason: null }
+      : mapOpenAICompatibleFinishReason(choice.finish_reason, options.quirks);
+  const reason = mapped.reason === "stop" && calls.length > 0 ? "tool_calls" : mapped.reason;
+  yield { type: "finish", choice: index, reason, rawReason: mapped.rawReason };
+}
