@@ -14,7 +14,7 @@ function grpcName(code: Code): string {
 describe("error kinds", () => {
   const readme = readFileSync("README.md", "utf8");
   const rows = new Map(
-    [...readme.matchAll(/^\| `([a-z_]+)` \| ([^|]+) \| `([A-Z_]+)` \|/gm)].map((match) => [
+    [...readme.matchAll(/^\|\s*`([a-z_]+)`\s*\|\s*([^|]+?)\s*\|\s*`([A-Z_]+)`\s*\|/gm)].map((match) => [
       match[1],
       { http: match[2], grpc: match[3] },
     ]),

@@ -26,11 +26,22 @@ export interface ProviderConfig {
   readonly defaultMaxTokens: number;
 }
 
-/** A public model name and where it goes. */
-export interface RouteConfig {
-  readonly publicModel: string;
+/** One place a public model can be served: a provider, the model id there, and its share of traffic. */
+export interface DeploymentConfig {
   readonly provider: string;
   readonly upstreamModel: string;
+  readonly weight: number;
+}
+
+/** A public model name, where it goes, and what to try when that fails. */
+export interface RouteConfig {
+  readonly publicModel: string;
+  /** Load-balanced by weight; the users' one-provider form gives exactly one. */
+  readonly deployments: readonly DeploymentConfig[];
+  /** Public models to try, in order, when every deployment failed with a fallback-worthy error. */
+  readonly fallbacks: readonly string[];
+  /** Public models to try when the request is too long for this model's context window. */
+  readonly contextWindowFallbacks: readonly string[];
 }
 
 /** The effective configuration. */
@@ -48,11 +59,25 @@ export interface Config {
     readonly workers: number;
     readonly bodyLimit: number;
     readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
+    /** Slow-client guards: time to send the headers, and the whole request (not the response). */
+    readonly headersTimeoutMs: number;
+    readonly requestTimeoutMs: number;
+    /** Reload when the file changes on disk. */
+    readonly watchConfig: boolean;
   };
   readonly proxy: {
+    /** Total budget of one request. */
     readonly timeoutMs: number;
+    readonly connectTimeoutMs: number;
+    /** Per attempt: how long to wait for the first chunk. */
+    readonly firstTokenTimeoutMs: number;
+    /** Longest silence between chunks of a started stream. */
+    readonly streamIdleTimeoutMs: number;
     readonly maxRetries: number;
+    /** Longest retry-after honoured by waiting; longer ones move on instead. */
+    readonly maxRetryWaitMs: number;
     readonly defaultModel: string | undefined;
+    readonly cooldown: { readonly failures: number; readonly durationMs: number };
   };
   readonly connector: { readonly limit: number; readonly limitPerHost: number };
 }

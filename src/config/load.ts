@@ -5,7 +5,7 @@
 import { readFile } from "node:fs/promises";
 import { parseDocument } from "yaml";
 import type { z } from "zod";
-import type { Config, ProviderConfig, QuirkName, RouteConfig } from "./config.ts";
+import type { Config, DeploymentConfig, ProviderConfig, QuirkName, RouteConfig } from "./config.ts";
 import { ConfigError, type ConfigIssue } from "./config-error.ts";
 import { PROVIDER_PRESETS } from "./presets.ts";
 import { type ConfigFile, configFileSchema, type ProviderBlock } from "./schema.ts";
@@ -65,11 +65,19 @@ function resolveConfig(file: ConfigFile, source: string): Config {
       workers: file.server.workers,
       bodyLimit: file.server.body_limit,
       tls: tls === undefined ? undefined : { certFile: tls.cert_file, keyFile: tls.key_file },
+      headersTimeoutMs: Math.round(file.server.headers_timeout * 1000),
+      requestTimeoutMs: Math.round(file.server.request_timeout * 1000),
+      watchConfig: file.server.watch_config,
     },
     proxy: {
-      timeoutMs: Math.round(file.proxy.timeout * 1000),
+      timeoutMs: toMs(file.proxy.timeout),
+      connectTimeoutMs: toMs(file.proxy.connect_timeout),
+      firstTokenTimeoutMs: toMs(file.proxy.first_token_timeout ?? file.proxy.timeout),
+      streamIdleTimeoutMs: toMs(file.proxy.stream_idle_timeout),
       maxRetries: file.proxy.max_retries,
+      maxRetryWaitMs: toMs(file.proxy.max_retry_wait),
       defaultModel,
+      cooldown: { failures: file.proxy.cooldown.failures, durationMs: toMs(file.proxy.cooldown.seconds) },
     },
     connector: { limit: file.connector.limit, limitPerHost: file.connector.limit_per_host },
   });
@@ -77,7 +85,7 @@ function resolveConfig(file: ConfigFile, source: string): Config {
 
 /** Every provider named in `providers:` or referenced by `model_config`, preset merged. */
 function resolveProviders(file: ConfigFile, issues: ConfigIssue[]): Map<string, ProviderConfig> {
-  const names = new Set([...Object.keys(file.providers), ...Object.values(file.model_config)]);
+  const names = new Set([...Object.keys(file.providers), ...referencedProviders(file)]);
   const providers = new Map<string, ProviderConfig>();
   for (const name of names) {
     const block = file.providers[name] ?? undefined;
@@ -138,7 +146,17 @@ function resolveProvider(
   };
 }
 
-/** model_config says which provider serves a public model; model_routes[provider][model] renames it upstream. */
+/** Provider names that model_config points at, in either form. */
+function referencedProviders(file: ConfigFile): string[] {
+  return Object.values(file.model_config).flatMap((target) =>
+    typeof target === "string" ? [target] : target.map((entry) => (typeof entry === "string" ? entry : entry.provider)),
+  );
+}
+
+/**
+ * model_config says which provider(s) serve a public model; model_routes[provider][model] renames it upstream;
+ * fallbacks and context_window_fallbacks name other public models.
+ */
 function resolveRoutes(
   file: ConfigFile,
   providers: ReadonlyMap<string, ProviderConfig>,
@@ -149,11 +167,52 @@ function resolveRoutes(
       issues.push({ path: `model_routes.${provider}`, message: `unknown provider '${provider}'` });
     }
   }
-  return Object.entries(file.model_config).map(([publicModel, provider]) => ({
+  const routes = Object.entries(file.model_config).map(([publicModel, target]) => ({
     publicModel,
-    provider,
-    upstreamModel: file.model_routes[provider]?.[publicModel] ?? publicModel,
+    deployments: toDeployments(file, publicModel, target),
+    fallbacks: file.fallbacks[publicModel] ?? [],
+    contextWindowFallbacks: file.context_window_fallbacks[publicModel] ?? [],
   }));
+  checkFallbacks(file, issues);
+  return routes;
+}
+
+function toDeployments(
+  file: ConfigFile,
+  publicModel: string,
+  target: ConfigFile["model_config"][string],
+): DeploymentConfig[] {
+  const entries = typeof target === "string" ? [target] : target;
+  return entries.map((entry) => {
+    const provider = typeof entry === "string" ? entry : entry.provider;
+    const explicit = typeof entry === "string" ? undefined : entry.model;
+    return {
+      provider,
+      upstreamModel: explicit ?? file.model_routes[provider]?.[publicModel] ?? publicModel,
+      weight: typeof entry === "string" ? 1 : entry.weight,
+    };
+  });
+}
+
+/** Every fallback names a model of model_config, and no model falls back to itself. */
+function checkFallbacks(file: ConfigFile, issues: ConfigIssue[]): void {
+  for (const section of ["fallbacks", "context_window_fallbacks"] as const) {
+    for (const [model, list] of Object.entries(file[section])) {
+      if (file.model_config[model] === undefined) {
+        issues.push({ path: `${section}.${model}`, message: `'${model}' is not a model in model_config` });
+      }
+      list.forEach((fallback, index) => {
+        if (file.model_config[fallback] === undefined || fallback === model) {
+          const why = fallback === model ? "a model cannot fall back to itself" : "is not a model in model_config";
+          issues.push({ path: `${section}.${model}.${index}`, message: `'${fallback}' ${why}` });
+        }
+      });
+    }
+  }
+}
+
+function toMs(seconds: number): number {
+  return Math.round(seconds * 1000);
 }
 
 function presetList(): string {

@@ -43,29 +43,112 @@ const serverSchema = z.strictObject({
   body_limit: positiveInt.default(10 * 1024 * 1024),
   /** Serve TLS with ALPN (h2 and HTTP/1.1) instead of cleartext. */
   tls: tlsSchema.optional(),
+  /** Seconds a client has to send its request headers (slow-client guard; capped at request_timeout). */
+  headers_timeout: z.number().positive().max(3600).default(10),
+  /** Seconds a client has to send its whole request, body included; the response (a stream) is not limited. */
+  request_timeout: z.number().positive().max(3600).default(60),
+  /** Reload the config when its file changes on disk (POST /config/reload works either way). */
+  watch_config: z.boolean().default(true),
+});
+
+const seconds = z.number().positive().max(86_400);
+
+const cooldownSchema = z.strictObject({
+  /** Consecutive failures after which a deployment is cooled down. */
+  failures: positiveInt.default(3),
+  /** Seconds a cooled-down deployment is skipped before one probe request may try it again. */
+  seconds: seconds.default(30),
 });
 
 const proxySchema = z.strictObject({
   /** Total time budget of one request, in seconds (as in the users' files). */
-  timeout: z.number().positive().default(600),
+  timeout: seconds.default(600),
+  /** Seconds to open a connection to an upstream. */
+  connect_timeout: seconds.default(10),
+  /** Seconds an attempt may wait for its first chunk before it is retried elsewhere. Default: timeout. */
+  first_token_timeout: seconds.optional(),
+  /** Longest silence between two chunks of a started stream, in seconds. */
+  stream_idle_timeout: seconds.default(120),
   max_retries: z.number().int().min(0).max(10).default(2),
+  /** Longest retry-after (seconds) the gateway waits for; a longer one moves on to the next deployment. */
+  max_retry_wait: z.number().min(0).max(600).default(20),
   default_model: z.string().min(1).optional(),
+  cooldown: cooldownSchema.prefault({}),
 });
+
+/** One deployment of a public model: a provider, an optional upstream model id and a weight. */
+const deploymentSchema = z.union([
+  z.string().min(1),
+  z.strictObject({
+    provider: z.string().min(1),
+    /** Upstream model id; default: model_routes[provider][public model], else the public name. */
+    model: z.string().min(1).optional(),
+    weight: z.number().positive().max(1_000_000).default(1),
+  }),
+]);
+
+/** model_config value: one provider name (the users' format), or several weighted deployments. */
+const modelTargetSchema = z.union([z.string().min(1), z.array(deploymentSchema).min(1)]);
+
+/** Public model → ordered list of other public models to try when all its deployments fail. */
+const fallbackListSchema = z.record(z.string().min(1), z.array(z.string().min(1)).min(1));
 
 const connectorSchema = z.strictObject({
   limit: positiveInt.default(100),
   limit_per_host: positiveInt.default(30),
 });
 
+/** Fields of an inbound key: a name for logs, and the key given as exactly one of key, key_sha256, key_env. */
+const keyFields = {
+  name: z.string().min(1).max(64),
+  /** The key itself (at least 16 characters). */
+  key: z.string().min(16).max(512).optional(),
+  /** The SHA-256 of the key in hex, so the file holds no usable secret. */
+  key_sha256: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex characters (the SHA-256 of the key)")
+    .optional(),
+  /** A variable holding the key (environment or os_env). */
+  key_env: z.string().min(1).optional(),
+};
+
+const exactlyOneKey = (entry: { key?: string; key_sha256?: string; key_env?: string }): boolean =>
+  [entry.key, entry.key_sha256, entry.key_env].filter((value) => value !== undefined).length === 1;
+const exactlyOneKeyMessage = { message: "give exactly one of key, key_sha256, key_env" };
+
+/** Inbound authentication; with no `keys` the API is open (a startup warning says so off loopback). */
+const authSchema = z.strictObject({
+  /** Client keys accepted as `Authorization: Bearer` (HTTP) or `authorization` metadata (RPC). */
+  keys: z
+    .array(
+      z
+        .strictObject({
+          ...keyFields,
+          /** Public models this key may use (exact names, or a prefix ending in `*`); default: all. */
+          models: z.array(z.string().min(1)).min(1).optional(),
+        })
+        .refine(exactlyOneKey, exactlyOneKeyMessage),
+    )
+    .default([]),
+  /** Keys for GET /config and POST /config/reload (client keys do not open them). */
+  admin_keys: z.array(z.strictObject(keyFields).refine(exactlyOneKey, exactlyOneKeyMessage)).default([]),
+});
+
 /** The whole file. */
 export const configFileSchema = z.strictObject({
   os_env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
-  model_config: z.record(z.string().min(1), z.string().min(1)).default({}),
+  model_config: z.record(z.string().min(1), modelTargetSchema).default({}),
   model_routes: z.record(z.string(), z.record(z.string(), z.string().min(1)).nullable()).default({}),
   providers: z.record(z.string().min(1), providerSchema.nullable()).default({}),
   server: serverSchema.prefault({}),
   proxy: proxySchema.prefault({}),
   connector: connectorSchema.prefault({}),
+  /** Tried in order when a model fails with rate limits, overloads, 5xx, timeouts or unusable credentials. */
+  fallbacks: fallbackListSchema.default({}),
+  /** Tried in order when a model rejects the request as too long for its context window. */
+  context_window_fallbacks: fallbackListSchema.default({}),
+  /** Inbound client and admin keys (optional). */
+  auth: authSchema.prefault({}),
 });
 
 /** The file as validated. */

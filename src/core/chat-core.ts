@@ -1,16 +1,21 @@
 /**
- * The protocol-neutral chat core: route the model, attempt each target with retries, and hand the edge a
- * stream once its first chunk has arrived. Nothing is retried after that point: the client may already
- * have seen bytes.
+ * The protocol-neutral chat core: route the model to a plan (its weighted deployments, then its fallbacks),
+ * attempt deployments with retries, backoff and cooldowns, and hand the edge a stream once its first chunk
+ * has arrived. Nothing is retried or rerouted after that point: the client may already have seen bytes.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import type { CallContext, ProviderAdapter, UpstreamTransport } from "../providers/types.ts";
-import type { Router, Target } from "../routing/router.ts";
+import type { ProviderAdapter, UpstreamTransport } from "../providers/types.ts";
+import { createDeploymentHealth, type DeploymentHealth } from "../routing/deployment-health.ts";
+import { orderDeployments } from "../routing/order-deployments.ts";
+import type { Deployment, ModelGroup, RoutePlan, Router } from "../routing/router.ts";
 import { aggregateStream } from "./aggregate.ts";
+import { type AttemptDeps, type AttemptInput, type OpenedAttempt, openAttempt } from "./attempt.ts";
 import type { CallOptions, ChatCore, ChatStream } from "./chat-stream.ts";
+import { createAbortScope, failureOf } from "./deadline.ts";
 import { ProxyError } from "./errors.ts";
+import { actionFor, blamesDeployment, isContextWindowError } from "./failure-policy.ts";
 import { retryDelayMs } from "./retry-policy.ts";
-import type { ChatChunk, ChatRequest, ModelInfo } from "./types.ts";
+import type { ChatRequest, ModelInfo } from "./types.ts";
 
 /** What the core is built from; one set per loaded config. */
 export interface ChatCoreDeps {
@@ -21,139 +26,152 @@ export interface ChatCoreDeps {
   readonly transport: UpstreamTransport;
   /** Total budget of one request, milliseconds. */
   readonly timeoutMs: number;
+  readonly firstTokenTimeoutMs: number;
+  readonly streamIdleTimeoutMs: number;
+  /** Retries of transient failures per model group. */
   readonly maxRetries: number;
+  readonly maxRetryWaitMs: number;
+  readonly cooldown: { readonly failures: number; readonly durationMs: number };
   readonly now: () => number;
   readonly generateId: (prefix: string) => string;
   readonly random: () => number;
 }
 
+interface CoreState extends AttemptDeps {
+  readonly deps: ChatCoreDeps;
+}
+
+/** A group's outcome: a started stream, or the last failure. */
+type GroupOutcome =
+  | { readonly opened: OpenedAttempt; readonly provider: string; readonly upstreamModel: string }
+  | { readonly error: ProxyError };
+
 /** Creates the core. */
 export function createChatCore(deps: ChatCoreDeps): ChatCore {
+  const health: DeploymentHealth = createDeploymentHealth(deps.cooldown);
+  const state: CoreState = {
+    deps,
+    transport: deps.transport,
+    health,
+    firstTokenTimeoutMs: deps.firstTokenTimeoutMs,
+    streamIdleTimeoutMs: deps.streamIdleTimeoutMs,
+    now: deps.now,
+    generateId: deps.generateId,
+  };
   return {
     defaultModel: deps.defaultModel,
     listModels: () => deps.models,
-    openStream: (request, options) => openStream(deps, request, options),
-    complete: async (request, options) => aggregateStream(await openStream(deps, request, options)),
+    openStream: (request, options) => openStream(state, request, options),
+    complete: async (request, options) => aggregateStream(await openStream(state, request, options)),
   };
 }
 
-async function openStream(
-  deps: ChatCoreDeps,
-  request: ChatRequest,
-  options: CallOptions,
-): Promise<ChatStream> {
-  const targets = deps.router.resolve(request.model);
-  if (targets.length === 0) {
+async function openStream(state: CoreState, request: ChatRequest, options: CallOptions): Promise<ChatStream> {
+  const plan = state.deps.router.resolve(request.model);
+  if (plan === undefined) {
     throw new ProxyError("model_not_found", `The model '${request.model}' does not exist on this gateway.`, {
       param: "model",
       code: "model_not_found",
     });
   }
-  const signal = AbortSignal.any([options.signal, AbortSignal.timeout(deps.timeoutMs)]);
-  let lastError: ProxyError | undefined;
-  for (const target of targets) {
-    for (let attempt = 0; attempt <= deps.maxRetries; attempt++) {
-      try {
-        return await openAttempt(deps, target, request, options, signal);
-      } catch (error) {
-        lastError = failureOf(error, options.signal, signal);
-        options.log.warn(
-          { provider: target.provider, attempt, kind: lastError.kind, err: lastError.cause ?? lastError },
-          "upstream attempt failed",
-        );
-        if (signal.aborted || !lastError.retryable || attempt === deps.maxRetries) break;
-        await waitBeforeRetry(deps, attempt, lastError, options.signal, signal);
+  const requestScope = createAbortScope(options.signal);
+  requestScope.arm(state.deps.timeoutMs, () => new ProxyError("timeout", "The request exceeded proxy.timeout.", { retryable: false }));
+  const input: AttemptInput = { request, log: options.log, requestId: options.requestId, clientSignal: options.signal, requestScope };
+  const attempts = { count: 0 };
+  try {
+    const outcome = await runPlan(state, plan, input, attempts);
+    if ("error" in outcome) throw outcome.error;
+    return {
+      id: outcome.opened.upstreamId ?? state.deps.generateId("chatcmpl"),
+      created: Math.floor(state.deps.now() / 1000),
+      model: request.model,
+      choiceCount: request.n ?? 1,
+      served: { provider: outcome.provider, upstreamModel: outcome.upstreamModel, attempts: attempts.count },
+      chunks: outcome.opened.chunks,
+    };
+  } catch (error) {
+    requestScope.dispose();
+    throw error;
+  }
+}
+
+/** The primary group, then fallbacks; a context-window failure switches to the context-window fallbacks. */
+async function runPlan(state: CoreState, plan: RoutePlan, input: AttemptInput, attempts: { count: number }): Promise<GroupOutcome> {
+  let groups: readonly ModelGroup[] = [plan.primary, ...plan.fallbacks];
+  let switchedForContext = false;
+  let last: GroupOutcome | undefined;
+  for (let position = 0; position < groups.length; position++) {
+    const group = groups[position];
+    if (group === undefined) break;
+    if (position > 0) input.log.warn({ fallbackTo: group.model, kind: errorOf(last)?.kind }, "falling back to another model");
+    last = await tryGroup(state, group, input, attempts);
+    if ("opened" in last) return last;
+    const action = actionFor(last.error, state.deps.maxRetryWaitMs);
+    if (input.requestScope.signal.aborted) break;
+    if (action === "stop") {
+      if (switchedForContext || plan.contextWindowFallbacks.length === 0 || !isContextWindowError(last.error)) break;
+      switchedForContext = true;
+      groups = [...groups.slice(0, position + 1), ...plan.contextWindowFallbacks];
+    }
+  }
+  return last ?? { error: new ProxyError("internal", "No upstream attempt was made.") };
+}
+
+/** Tries a model's deployments: transient failures are retried with backoff, rotating deployments. */
+async function tryGroup(state: CoreState, group: ModelGroup, input: AttemptInput, attempts: { count: number }): Promise<GroupOutcome> {
+  const order = orderDeployments(group.deployments, state.health, state.now(), state.deps.random);
+  const skipped = new Set<string>();
+  let retriesLeft = state.deps.maxRetries;
+  let lastError = new ProxyError("configuration", `Model '${group.model}' has no usable deployment.`);
+  for (let turn = 0; skipped.size < order.length; turn++) {
+    const deployment = order[turn % order.length];
+    if (deployment === undefined || skipped.has(deployment.key)) continue;
+    const adapter = state.deps.adapters.get(deployment.provider);
+    if (adapter === undefined) {
+      skipped.add(deployment.key);
+      continue;
+    }
+    if (state.health.stateOf(deployment.key, state.now()) === "probe-ready") state.health.beginProbe(deployment.key);
+    attempts.count += 1;
+    try {
+      const opened = await openAttempt(state, adapter, deployment, input);
+      return { opened, provider: deployment.provider, upstreamModel: deployment.upstreamModel };
+    } catch (error) {
+      lastError = failureOf(error, input.clientSignal, input.requestScope.signal);
+      if (blamesDeployment(lastError)) state.health.recordFailure(deployment.key, state.now());
+      const action = actionFor(lastError, state.deps.maxRetryWaitMs);
+      input.log.warn(
+        { provider: deployment.provider, upstreamModel: deployment.upstreamModel, attempt: attempts.count, kind: lastError.kind, action },
+        "upstream attempt failed",
+      );
+      if (input.requestScope.signal.aborted || action === "stop") return { error: lastError };
+      if (action === "skip-deployment") skipped.add(deployment.key);
+      else if (retriesLeft-- <= 0) return { error: lastError };
+      else if (nextDeployment(order, skipped, turn)?.key === deployment.key) {
+        // Back off only before hitting the same deployment again; another one is tried at once.
+        await waitBeforeRetry(state, state.deps.maxRetries - retriesLeft - 1, lastError, input);
       }
     }
-    if (signal.aborted || (lastError !== undefined && !lastError.retryable)) break;
   }
-  throw lastError ?? new ProxyError("internal", "No upstream attempt was made.");
+  return { error: lastError };
 }
 
-async function waitBeforeRetry(
-  deps: ChatCoreDeps,
-  attempt: number,
-  error: ProxyError,
-  clientSignal: AbortSignal,
-  signal: AbortSignal,
-): Promise<void> {
+async function waitBeforeRetry(state: CoreState, retry: number, error: ProxyError, input: AttemptInput): Promise<void> {
   try {
-    await sleep(retryDelayMs(attempt, error.retryAfterMs, deps.random), undefined, { signal });
-  } catch (abort) {
-    throw failureOf(abort, clientSignal, signal);
+    await sleep(retryDelayMs(retry, error.retryAfterMs, state.deps.random), undefined, { signal: input.requestScope.signal });
+  } catch {
+    // Aborted while waiting: the caller sees requestScope aborted and reports why.
   }
 }
 
-async function openAttempt(
-  deps: ChatCoreDeps,
-  target: Target,
-  request: ChatRequest,
-  options: CallOptions,
-  signal: AbortSignal,
-): Promise<ChatStream> {
-  const adapter = deps.adapters.get(target.provider);
-  if (adapter === undefined) {
-    throw new ProxyError("configuration", `Provider '${target.provider}' is not configured.`);
+function nextDeployment(order: readonly Deployment[], skipped: ReadonlySet<string>, turn: number): Deployment | undefined {
+  for (let step = 1; step <= order.length; step++) {
+    const candidate = order[(turn + step) % order.length];
+    if (candidate !== undefined && !skipped.has(candidate.key)) return candidate;
   }
-  const context: CallContext = {
-    upstreamModel: target.upstreamModel,
-    signal,
-    transport: deps.transport,
-    log: options.log,
-    requestId: options.requestId,
-    now: deps.now,
-    generateId: deps.generateId,
-  };
-  const iterator = adapter.stream(request, context)[Symbol.asyncIterator]();
-  const first = await iterator.next();
-  if (first.done === true) {
-    throw new ProxyError("bad_upstream_response", "The upstream ended the response without any content.");
-  }
-  const start = first.value.type === "response-start" ? first.value : undefined;
-  return {
-    id: start?.id ?? deps.generateId("chatcmpl"),
-    created: Math.floor(deps.now() / 1000),
-    model: request.model,
-    choiceCount: request.n ?? 1,
-    chunks: relayChunks(iterator, start === undefined ? first.value : undefined, options.signal, signal),
-  };
+  return undefined;
 }
 
-/**
- * Relays the adapter's chunks: drops further response-starts, holds usage back so exactly one usage chunk
- * comes last, and turns anything thrown into a ProxyError. Closing it early closes the adapter's stream.
- */
-async function* relayChunks(
-  iterator: AsyncIterator<ChatChunk>,
-  pending: ChatChunk | undefined,
-  clientSignal: AbortSignal,
-  signal: AbortSignal,
-): AsyncGenerator<ChatChunk> {
-  let usage: ChatChunk | undefined;
-  let finished = false;
-  try {
-    if (pending !== undefined) yield pending;
-    for (;;) {
-      const next = await iterator.next();
-      if (next.done === true) break;
-      const chunk = next.value;
-      if (chunk.type === "usage") usage = chunk;
-      else if (chunk.type !== "response-start") yield chunk;
-    }
-    finished = true;
-  } catch (error) {
-    throw failureOf(error, clientSignal, signal);
-  } finally {
-    if (!finished) await iterator.return?.();
-  }
-  if (usage !== undefined) yield usage;
-}
-
-/** Tells a client cancel from our own deadline, and normalises everything else. */
-function failureOf(error: unknown, clientSignal: AbortSignal, signal: AbortSignal): ProxyError {
-  if (clientSignal.aborted)
-    return new ProxyError("cancelled", "The client cancelled the request.", { cause: error });
-  if (signal.aborted)
-    return new ProxyError("timeout", "The request exceeded proxy.timeout.", { cause: error });
-  return ProxyError.from(error);
+function errorOf(outcome: GroupOutcome | undefined): ProxyError | undefined {
+  return outcome !== undefined && "error" in outcome ? outcome.error : undefined;
 }

@@ -24,7 +24,13 @@ export interface ChatStream {
   readonly model: string;
   /** Number of choices (n). */
   readonly choiceCount: number;
-  readonly chunks: AsyncIterable<ChatChunk>;
+  /** Where it was served: the provider, the upstream model id, and how many attempts it took. */
+  readonly served: { readonly provider: string; readonly upstreamModel: string; readonly attempts: number };
+  /**
+   * The chunks. Iterate to the end, or call `return()` when abandoning it (even unread): that aborts the
+   * upstream request and releases the request's timers.
+   */
+  readonly chunks: AsyncIterableIterator<ChatChunk>;
 }
 
 /** The protocol-neutral chat core both edges call. */

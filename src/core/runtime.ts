@@ -44,11 +44,18 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
   const core = createChatCore({
     router: createRouter(config),
     adapters,
-    models: config.routes.map((route) => ({ id: route.publicModel, ownedBy: route.provider })),
+    models: config.routes.map((route) => ({
+      id: route.publicModel,
+      ownedBy: route.deployments.map((deployment) => deployment.provider).join(","),
+    })),
     defaultModel: config.proxy.defaultModel,
     transport,
     timeoutMs: config.proxy.timeoutMs,
+    firstTokenTimeoutMs: config.proxy.firstTokenTimeoutMs,
+    streamIdleTimeoutMs: config.proxy.streamIdleTimeoutMs,
     maxRetries: config.proxy.maxRetries,
+    maxRetryWaitMs: config.proxy.maxRetryWaitMs,
+    cooldown: config.proxy.cooldown,
     now: overrides.now ?? Date.now,
     generateId,
     random: overrides.random ?? Math.random,
@@ -62,24 +69,68 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
   };
 }
 
-/** Holds the current runtime; `current` is read once per request. */
+/** A request's hold on the runtime it started with; release it once the response is over (idempotent). */
+export interface RuntimeLease {
+  readonly runtime: Runtime;
+  release(): void;
+}
+
+/** Holds the current runtime; each request leases the one current when it arrived. */
 export interface RuntimeHolder {
   readonly current: Runtime;
-  /** Installs a new runtime and retires the old one. */
+  /** Leases the current runtime: a retired runtime is closed only after its last lease is released. */
+  acquire(): RuntimeLease;
+  /** Installs a new runtime and returns the old one, which the caller then owns. */
   swap(next: Runtime): Runtime;
+  /**
+   * Installs a new runtime atomically; the old one keeps serving the requests that leased it and is closed
+   * once the last of them is released. Resolves when it has been closed.
+   */
+  replace(next: Runtime): Promise<void>;
+}
+
+interface Slot {
+  readonly runtime: Runtime;
+  leases: number;
+  /** Set when the slot is retired: called when its last lease goes. */
+  onDrained: (() => void) | undefined;
 }
 
 /** Creates the holder. */
 export function createRuntimeHolder(initial: Runtime): RuntimeHolder {
-  let current = initial;
+  let slot: Slot = { runtime: initial, leases: 0, onDrained: undefined };
   return {
     get current() {
-      return current;
+      return slot.runtime;
+    },
+    acquire(): RuntimeLease {
+      const leased = slot;
+      leased.leases += 1;
+      let released = false;
+      return {
+        runtime: leased.runtime,
+        release() {
+          if (released) return;
+          released = true;
+          leased.leases -= 1;
+          if (leased.leases === 0) leased.onDrained?.();
+        },
+      };
     },
     swap(next: Runtime): Runtime {
-      const previous = current;
-      current = next;
+      const previous = slot.runtime;
+      slot = { runtime: next, leases: 0, onDrained: undefined };
       return previous;
+    },
+    async replace(next: Runtime): Promise<void> {
+      const previous = slot;
+      slot = { runtime: next, leases: 0, onDrained: undefined };
+      if (previous.leases > 0) {
+        await new Promise<void>((resolve) => {
+          previous.onDrained = resolve;
+        });
+      }
+      await previous.runtime.close();
     },
   };
 }

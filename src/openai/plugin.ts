@@ -107,6 +107,9 @@ async function pipeSse(
       "stream failed after start",
     );
     failSse(raw, toHttpError(proxyError).body.error);
+  } finally {
+    // Releases the upstream request and timers even if we stopped before reading the chunks.
+    await stream.chunks.return?.();
   }
 }
 

@@ -55,8 +55,9 @@ describe("loadConfig", () => {
     const config = parseConfig(USERS_FILE, "users.yaml");
     expect(config.routes).toContainEqual({
       publicModel: "deepseek-v3-0324",
-      provider: "volcengine",
-      upstreamModel: "deepseek-v3-250324",
+      deployments: [{ provider: "volcengine", upstreamModel: "deepseek-v3-250324", weight: 1 }],
+      fallbacks: [],
+      contextWindowFallbacks: [],
     });
     expect(config.providers.get("volcengine")).toMatchObject({
       type: "openai",
@@ -64,7 +65,8 @@ describe("loadConfig", () => {
       apiKeyEnv: "VOLCENGINE_API_KEY",
     });
     expect(config.providers.get("anthropic")?.type).toBe("anthropic");
-    expect(config.proxy).toEqual({ timeoutMs: 30_000, maxRetries: 3, defaultModel: "deepseek-v3-0324" });
+    expect(config.proxy).toMatchObject({ timeoutMs: 30_000, maxRetries: 3, defaultModel: "deepseek-v3-0324" });
+    expect(config.proxy.firstTokenTimeoutMs).toBe(30_000);
     expect(config.server.workers).toBe(4);
     expect(config.connector).toEqual({ limit: 100, limitPerHost: 30 });
   });
@@ -115,6 +117,44 @@ describe("loadConfig", () => {
   it("reports YAML syntax errors and unreadable files", async () => {
     expect(issuesOf("model_config: {a: [\n")[0]?.message).toMatch(/YAML syntax/);
     await expect(loadConfig("/nonexistent/config.yaml")).rejects.toThrow(/cannot read the file \(ENOENT\)/);
+  });
+
+  it("reads weighted deployments, fallbacks and timeouts, keeping the one-provider form valid", () => {
+    const config = parseConfig(
+      `
+model_config:
+  big: openai
+  fast: [openai, {provider: deepseek, model: deepseek-chat, weight: 3}]
+  spare: deepseek
+model_routes: {openai: {fast: gpt-4o-mini}}
+fallbacks: {fast: [spare]}
+context_window_fallbacks: {fast: [big]}
+proxy: {timeout: 60, first_token_timeout: 5, stream_idle_timeout: 7, connect_timeout: 2, max_retry_wait: 3, cooldown: {failures: 2, seconds: 9}}
+`,
+      "t",
+    );
+    expect(config.routes.find((route) => route.publicModel === "fast")).toEqual({
+      publicModel: "fast",
+      deployments: [
+        { provider: "openai", upstreamModel: "gpt-4o-mini", weight: 1 },
+        { provider: "deepseek", upstreamModel: "deepseek-chat", weight: 3 },
+      ],
+      fallbacks: ["spare"],
+      contextWindowFallbacks: ["big"],
+    });
+    expect(config.proxy).toMatchObject({
+      timeoutMs: 60_000,
+      firstTokenTimeoutMs: 5_000,
+      streamIdleTimeoutMs: 7_000,
+      connectTimeoutMs: 2_000,
+      maxRetryWaitMs: 3_000,
+      cooldown: { failures: 2, durationMs: 9_000 },
+    });
+  });
+
+  it("rejects fallbacks to unknown models or to the model itself", () => {
+    const issues = issuesOf(`model_config: {a: echo, b: echo}\nfallbacks: {a: [a, zzz], c: [b]}\n`);
+    expect(issues.map((issue) => issue.path)).toEqual(expect.arrayContaining(["fallbacks.a.0", "fallbacks.a.1", "fallbacks.c"]));
   });
 
   it("exports os_env without overriding the environment", () => {

@@ -24,7 +24,14 @@ function coreWith(script: Script, options: { maxRetries?: number; timeoutMs?: nu
     },
   };
   const router: Router = {
-    resolve: (model) => (model === "m" ? [{ provider: "p", upstreamModel: "up-m" }] : []),
+    resolve: (model) =>
+      model === "m"
+        ? {
+            primary: { model: "m", deployments: [{ key: "p/up-m", provider: "p", upstreamModel: "up-m", weight: 1 }] },
+            fallbacks: [],
+            contextWindowFallbacks: [],
+          }
+        : undefined,
   };
   const core = createChatCore({
     router,
@@ -33,7 +40,11 @@ function coreWith(script: Script, options: { maxRetries?: number; timeoutMs?: nu
     defaultModel: "m",
     transport: { post: () => Promise.reject(new Error("unused")) },
     timeoutMs: options.timeoutMs ?? 5_000,
+    firstTokenTimeoutMs: 5_000,
+    streamIdleTimeoutMs: 5_000,
     maxRetries: options.maxRetries ?? 2,
+    maxRetryWaitMs: 20_000,
+    cooldown: { failures: 100, durationMs: 1_000 },
     now: () => 1_700_000_000_000,
     generateId: (prefix) => `${prefix}-test`,
     random: () => 1,

@@ -55,6 +55,7 @@ export function createFakeCore(script: FakeScript): FakeCore {
         ...FAKE_STREAM_HEADER,
         model: request.model,
         choiceCount: request.n ?? 1,
+        served: { provider: "fake", upstreamModel: request.model, attempts: 1 },
         chunks: playChunks(core.script, options.signal),
       };
       return stream;
