@@ -60,7 +60,10 @@ export async function openAttempt(
     generateId: deps.generateId,
   };
   const seconds = Math.round(deps.firstTokenTimeoutMs / 100) / 10;
-  scope.arm(deps.firstTokenTimeoutMs, () => new ProxyError("timeout", `No response from the upstream within ${seconds} s.`));
+  scope.arm(
+    deps.firstTokenTimeoutMs,
+    () => new ProxyError("timeout", `No response from the upstream within ${seconds} s.`),
+  );
   let iterator: AsyncIterator<ChatChunk> | undefined;
   try {
     iterator = adapter.stream(input.request, context)[Symbol.asyncIterator]();
@@ -71,7 +74,14 @@ export async function openAttempt(
     scope.disarm();
     deps.health.recordSuccess(deployment.key);
     const start = first.value.type === "response-start" ? first.value : undefined;
-    const relay = relayChunks(deps, iterator, start === undefined ? first.value : undefined, deployment, input, scope);
+    const relay = relayChunks(
+      deps,
+      iterator,
+      start === undefined ? first.value : undefined,
+      deployment,
+      input,
+      scope,
+    );
     return { upstreamId: start?.id, chunks: releaseEvenIfUnstarted(relay, iterator, input, scope) };
   } catch (error) {
     const failure = failureOf(error, input.clientSignal, scope.signal);

@@ -75,8 +75,17 @@ async function openStream(state: CoreState, request: ChatRequest, options: CallO
     });
   }
   const requestScope = createAbortScope(options.signal);
-  requestScope.arm(state.deps.timeoutMs, () => new ProxyError("timeout", "The request exceeded proxy.timeout.", { retryable: false }));
-  const input: AttemptInput = { request, log: options.log, requestId: options.requestId, clientSignal: options.signal, requestScope };
+  requestScope.arm(
+    state.deps.timeoutMs,
+    () => new ProxyError("timeout", "The request exceeded proxy.timeout.", { retryable: false }),
+  );
+  const input: AttemptInput = {
+    request,
+    log: options.log,
+    requestId: options.requestId,
+    clientSignal: options.signal,
+    requestScope,
+  };
   const attempts = { count: 0 };
   try {
     const outcome = await runPlan(state, plan, input, attempts);
@@ -96,20 +105,27 @@ async function openStream(state: CoreState, request: ChatRequest, options: CallO
 }
 
 /** The primary group, then fallbacks; a context-window failure switches to the context-window fallbacks. */
-async function runPlan(state: CoreState, plan: RoutePlan, input: AttemptInput, attempts: { count: number }): Promise<GroupOutcome> {
+async function runPlan(
+  state: CoreState,
+  plan: RoutePlan,
+  input: AttemptInput,
+  attempts: { count: number },
+): Promise<GroupOutcome> {
   let groups: readonly ModelGroup[] = [plan.primary, ...plan.fallbacks];
   let switchedForContext = false;
   let last: GroupOutcome | undefined;
   for (let position = 0; position < groups.length; position++) {
     const group = groups[position];
     if (group === undefined) break;
-    if (position > 0) input.log.warn({ fallbackTo: group.model, kind: errorOf(last)?.kind }, "falling back to another model");
+    if (position > 0)
+      input.log.warn({ fallbackTo: group.model, kind: errorOf(last)?.kind }, "falling back to another model");
     last = await tryGroup(state, group, input, attempts);
     if ("opened" in last) return last;
     const action = actionFor(last.error, state.deps.maxRetryWaitMs);
     if (input.requestScope.signal.aborted) break;
     if (action === "stop") {
-      if (switchedForContext || plan.contextWindowFallbacks.length === 0 || !isContextWindowError(last.error)) break;
+      if (switchedForContext || plan.contextWindowFallbacks.length === 0 || !isContextWindowError(last.error))
+        break;
       switchedForContext = true;
       groups = [...groups.slice(0, position + 1), ...plan.contextWindowFallbacks];
     }
@@ -118,7 +134,12 @@ async function runPlan(state: CoreState, plan: RoutePlan, input: AttemptInput, a
 }
 
 /** Tries a model's deployments: transient failures are retried with backoff, rotating deployments. */
-async function tryGroup(state: CoreState, group: ModelGroup, input: AttemptInput, attempts: { count: number }): Promise<GroupOutcome> {
+async function tryGroup(
+  state: CoreState,
+  group: ModelGroup,
+  input: AttemptInput,
+  attempts: { count: number },
+): Promise<GroupOutcome> {
   const order = orderDeployments(group.deployments, state.health, state.now(), state.deps.random);
   const skipped = new Set<string>();
   let retriesLeft = state.deps.maxRetries;
@@ -131,7 +152,8 @@ async function tryGroup(state: CoreState, group: ModelGroup, input: AttemptInput
       skipped.add(deployment.key);
       continue;
     }
-    if (state.health.stateOf(deployment.key, state.now()) === "probe-ready") state.health.beginProbe(deployment.key);
+    if (state.health.stateOf(deployment.key, state.now()) === "probe-ready")
+      state.health.beginProbe(deployment.key);
     attempts.count += 1;
     try {
       const opened = await openAttempt(state, adapter, deployment, input);
@@ -141,7 +163,13 @@ async function tryGroup(state: CoreState, group: ModelGroup, input: AttemptInput
       if (blamesDeployment(lastError)) state.health.recordFailure(deployment.key, state.now());
       const action = actionFor(lastError, state.deps.maxRetryWaitMs);
       input.log.warn(
-        { provider: deployment.provider, upstreamModel: deployment.upstreamModel, attempt: attempts.count, kind: lastError.kind, action },
+        {
+          provider: deployment.provider,
+          upstreamModel: deployment.upstreamModel,
+          attempt: attempts.count,
+          kind: lastError.kind,
+          action,
+        },
         "upstream attempt failed",
       );
       if (input.requestScope.signal.aborted || action === "stop") return { error: lastError };
@@ -156,15 +184,26 @@ async function tryGroup(state: CoreState, group: ModelGroup, input: AttemptInput
   return { error: lastError };
 }
 
-async function waitBeforeRetry(state: CoreState, retry: number, error: ProxyError, input: AttemptInput): Promise<void> {
+async function waitBeforeRetry(
+  state: CoreState,
+  retry: number,
+  error: ProxyError,
+  input: AttemptInput,
+): Promise<void> {
   try {
-    await sleep(retryDelayMs(retry, error.retryAfterMs, state.deps.random), undefined, { signal: input.requestScope.signal });
+    await sleep(retryDelayMs(retry, error.retryAfterMs, state.deps.random), undefined, {
+      signal: input.requestScope.signal,
+    });
   } catch {
     // Aborted while waiting: the caller sees requestScope aborted and reports why.
   }
 }
 
-function nextDeployment(order: readonly Deployment[], skipped: ReadonlySet<string>, turn: number): Deployment | undefined {
+function nextDeployment(
+  order: readonly Deployment[],
+  skipped: ReadonlySet<string>,
+  turn: number,
+): Deployment | undefined {
   for (let step = 1; step <= order.length; step++) {
     const candidate = order[(turn + step) % order.length];
     if (candidate !== undefined && !skipped.has(candidate.key)) return candidate;

@@ -66,7 +66,10 @@ export function failureOf(error: unknown, clientSignal: AbortSignal, scope: Abor
   if (clientSignal.aborted) {
     const reason: unknown = clientSignal.reason;
     if (reason instanceof Error && reason.name === "TimeoutError") {
-      return new ProxyError("timeout", "The caller's deadline was exceeded.", { cause: error, retryable: false });
+      return new ProxyError("timeout", "The caller's deadline was exceeded.", {
+        cause: error,
+        retryable: false,
+      });
     }
     return new ProxyError("cancelled", "The client cancelled the request.", { cause: error });
   }

@@ -24,7 +24,9 @@ const SKIP_DEPLOYMENT: ReadonlySet<ProxyErrorKind> = new Set<ProxyErrorKind>([
 /** Classifies a failure; retryable errors whose retry-after exceeds `maxRetryWaitMs` skip instead of waiting. */
 export function actionFor(error: ProxyError, maxRetryWaitMs: number): FailureAction {
   if (error.retryable) {
-    return error.retryAfterMs !== undefined && error.retryAfterMs > maxRetryWaitMs ? "skip-deployment" : "retry";
+    return error.retryAfterMs !== undefined && error.retryAfterMs > maxRetryWaitMs
+      ? "skip-deployment"
+      : "retry";
   }
   return SKIP_DEPLOYMENT.has(error.kind) ? "skip-deployment" : "stop";
 }
@@ -36,7 +38,8 @@ export function blamesDeployment(error: ProxyError): boolean {
 
 // Vendors word it differently: OpenAI `context_length_exceeded`, Anthropic "prompt is too long",
 // Gemini "input token count ... exceeds the maximum", DeepSeek/Qwen "maximum context length".
-const CONTEXT_WINDOW_MESSAGE = /context[ _-](length|window)|prompt is too long|exceeds the maximum (number of tokens|context)|too many tokens/i;
+const CONTEXT_WINDOW_MESSAGE =
+  /context[ _-](length|window)|prompt is too long|exceeds the maximum (number of tokens|context)|too many tokens/i;
 
 /** Whether a failure says the request does not fit the model's context window. */
 export function isContextWindowError(error: ProxyError): boolean {

@@ -42,7 +42,8 @@ export function createDeploymentHealth(options: { failures: number; durationMs: 
       const entry = entries.get(key) ?? { consecutiveFailures: 0, coolUntil: 0, probing: false };
       entry.consecutiveFailures += 1;
       // A failed probe cools the deployment down again at once.
-      if (entry.probing || entry.consecutiveFailures >= options.failures) entry.coolUntil = now + options.durationMs;
+      if (entry.probing || entry.consecutiveFailures >= options.failures)
+        entry.coolUntil = now + options.durationMs;
       entry.probing = false;
       entries.set(key, entry);
     },

@@ -28,5 +28,10 @@ export function orderDeployments(
     else cooling.push(deployment);
   }
   healthy.sort((left, right) => right.rank - left.rank);
-  return [...probeReady.slice(0, 1), ...healthy.map((entry) => entry.deployment), ...probeReady.slice(1), ...cooling];
+  return [
+    ...probeReady.slice(0, 1),
+    ...healthy.map((entry) => entry.deployment),
+    ...probeReady.slice(1),
+    ...cooling,
+  ];
 }

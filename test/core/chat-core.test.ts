@@ -27,7 +27,10 @@ function coreWith(script: Script, options: { maxRetries?: number; timeoutMs?: nu
     resolve: (model) =>
       model === "m"
         ? {
-            primary: { model: "m", deployments: [{ key: "p/up-m", provider: "p", upstreamModel: "up-m", weight: 1 }] },
+            primary: {
+              model: "m",
+              deployments: [{ key: "p/up-m", provider: "p", upstreamModel: "up-m", weight: 1 }],
+            },
             fallbacks: [],
             contextWindowFallbacks: [],
           }

@@ -27,7 +27,9 @@ const fail = (error: () => ProxyError): Behaviour =>
 const hangUntilAborted = (afterStart: boolean): Behaviour =>
   async function* (context) {
     if (afterStart) yield { type: "response-start" };
-    await new Promise((_resolve, reject) => context.signal.addEventListener("abort", () => reject(context.signal.reason)));
+    await new Promise((_resolve, reject) =>
+      context.signal.addEventListener("abort", () => reject(context.signal.reason)),
+    );
   };
 
 interface Harness {
@@ -75,7 +77,11 @@ function harness(yaml: string, behaviours: Record<string, Behaviour>, random = (
 }
 
 const providers = "providers: {a: {type: echo}, b: {type: echo}, c: {type: echo}}";
-const request = (model: string): ChatRequest => ({ model, messages: [{ role: "user", content: "q" }], includeUsage: false });
+const request = (model: string): ChatRequest => ({
+  model,
+  messages: [{ role: "user", content: "q" }],
+  includeUsage: false,
+});
 const options = (signal = new AbortController().signal): CallOptions => ({ signal, log, requestId: "rid" });
 
 async function text(core: ChatCore, model: string): Promise<string> {
@@ -112,16 +118,24 @@ describe("fallbacks", () => {
   it("switches to a larger model on a context-window error", async () => {
     const { core, calls } = harness(
       `model_config: {m: a, spare: b, large: c}\nfallbacks: {m: [spare]}\ncontext_window_fallbacks: {m: [large]}\n${providers}`,
-      { a: fail(() => new ProxyError("invalid_request", "This model's maximum context length is 8192 tokens.")) },
+      {
+        a: fail(
+          () => new ProxyError("invalid_request", "This model's maximum context length is 8192 tokens."),
+        ),
+      },
     );
     expect(await text(core, "m")).toBe("c");
     expect(calls).toEqual(["a/m", "c/large"]);
   });
 
   it("moves on instead of waiting when retry-after exceeds max_retry_wait", async () => {
-    const { core, calls } = harness(`model_config: {m: [a, b]}\nproxy: {max_retry_wait: 1}\n${providers}`, {
-      a: fail(() => new ProxyError("rate_limited", "later", { retryAfterMs: 60_000 })),
-    }, () => 0.9);
+    const { core, calls } = harness(
+      `model_config: {m: [a, b]}\nproxy: {max_retry_wait: 1}\n${providers}`,
+      {
+        a: fail(() => new ProxyError("rate_limited", "later", { retryAfterMs: 60_000 })),
+      },
+      () => 0.9,
+    );
     const started = performance.now();
     expect(await text(core, "m")).toBe("b");
     expect(performance.now() - started).toBeLessThan(500);
@@ -131,19 +145,29 @@ describe("fallbacks", () => {
 
 describe("load balancing and cooldown", () => {
   it("rotates to the other deployment on a transient failure", async () => {
-    const { core, calls } = harness(`model_config: {m: [a, b]}\n${providers}`, {
-      a: fail(() => new ProxyError("overloaded", "busy", { retryAfterMs: 0 })),
-    }, () => 0.9);
+    const { core, calls } = harness(
+      `model_config: {m: [a, b]}\n${providers}`,
+      {
+        a: fail(() => new ProxyError("overloaded", "busy", { retryAfterMs: 0 })),
+      },
+      () => 0.9,
+    );
     expect(await text(core, "m")).toBe("b");
     expect(calls[0]).toBe("a/m");
   });
 
   it("cools a failing deployment down, then probes it once and restores it", async () => {
     let aHealthy = false;
-    const { core, calls, setNow } = harness(`model_config: {m: [a, b]}\nproxy: {cooldown: {failures: 2, seconds: 10}}\n${providers}`, {
-      a: (context) =>
-        aHealthy ? ok("a")(context) : fail(() => new ProxyError("upstream_error", "500", { retryAfterMs: 0 }))(context),
-    }, () => 0.99);
+    const { core, calls, setNow } = harness(
+      `model_config: {m: [a, b]}\nproxy: {cooldown: {failures: 2, seconds: 10}}\n${providers}`,
+      {
+        a: (context) =>
+          aHealthy
+            ? ok("a")(context)
+            : fail(() => new ProxyError("upstream_error", "500", { retryAfterMs: 0 }))(context),
+      },
+      () => 0.99,
+    );
     // random 0.99 ranks equal weights in config order: a first while healthy.
     await text(core, "m");
     await text(core, "m");
@@ -162,41 +186,60 @@ describe("load balancing and cooldown", () => {
 
 describe("timeouts and cleanup", () => {
   it("gives up on an attempt with no first chunk within first_token_timeout and retries elsewhere", async () => {
-    const { core, calls, contexts } = harness(`model_config: {m: [a, b]}\nproxy: {first_token_timeout: 0.05, max_retries: 1}\n${providers}`, {
-      a: hangUntilAborted(false),
-    }, () => 0.99);
+    const { core, calls, contexts } = harness(
+      `model_config: {m: [a, b]}\nproxy: {first_token_timeout: 0.05, max_retries: 1}\n${providers}`,
+      {
+        a: hangUntilAborted(false),
+      },
+      () => 0.99,
+    );
     expect(await text(core, "m")).toBe("b");
     expect(calls).toEqual(["a/m", "b/m"]);
     expect(contexts[0]?.signal.aborted).toBe(true);
   });
 
   it("ends a started stream that goes idle with a timeout error, and aborts the upstream", async () => {
-    const { core, contexts } = harness(`model_config: {m: a}\nproxy: {stream_idle_timeout: 0.05}\n${providers}`, {
-      a: hangUntilAborted(true),
-    });
+    const { core, contexts } = harness(
+      `model_config: {m: a}\nproxy: {stream_idle_timeout: 0.05}\n${providers}`,
+      {
+        a: hangUntilAborted(true),
+      },
+    );
     const stream = await core.openStream(request("m"), options());
     const consume = async () => {
       for await (const _chunk of stream.chunks) {
         // drain
       }
     };
-    await expect(consume()).rejects.toMatchObject({ kind: "timeout", message: expect.stringMatching(/idle/) });
+    await expect(consume()).rejects.toMatchObject({
+      kind: "timeout",
+      message: expect.stringMatching(/idle/),
+    });
     expect(contexts[0]?.signal.aborted).toBe(true);
   });
 
   it("reports the total budget as timeout, not retryable", async () => {
-    const { core } = harness(`model_config: {m: a}\nproxy: {timeout: 0.05}\n${providers}`, { a: hangUntilAborted(false) });
-    await expect(core.openStream(request("m"), options())).rejects.toMatchObject({ kind: "timeout", retryable: false });
+    const { core } = harness(`model_config: {m: a}\nproxy: {timeout: 0.05}\n${providers}`, {
+      a: hangUntilAborted(false),
+    });
+    await expect(core.openStream(request("m"), options())).rejects.toMatchObject({
+      kind: "timeout",
+      retryable: false,
+    });
   });
 
   it("reports a caller deadline (TimeoutError) as timeout and a cancel as cancelled", async () => {
     const { core } = harness(`model_config: {m: a}\n${providers}`, { a: hangUntilAborted(false) });
     const deadline = new AbortController();
     setTimeout(() => deadline.abort(new DOMException("deadline", "TimeoutError")), 20);
-    await expect(core.openStream(request("m"), options(deadline.signal))).rejects.toMatchObject({ kind: "timeout" });
+    await expect(core.openStream(request("m"), options(deadline.signal))).rejects.toMatchObject({
+      kind: "timeout",
+    });
     const cancel = new AbortController();
     setTimeout(() => cancel.abort(), 20);
-    await expect(core.openStream(request("m"), options(cancel.signal))).rejects.toMatchObject({ kind: "cancelled" });
+    await expect(core.openStream(request("m"), options(cancel.signal))).rejects.toMatchObject({
+      kind: "cancelled",
+    });
   });
 
   it("aborts the upstream when the edge abandons a stream it never read", async () => {

@@ -128,8 +128,8 @@ const VENDORS: Readonly<Record<string, Vendor>> = {
       { id: "call_1", name: "get_time", arguments: '{"city":"Paris"}' },
     ],
     preamble: null,
-    followUpTools: false,
-    answerContains: [QUESTION],
+    followUpTools: true,
+    answerContains: [...RESULTS],
     usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 },
     expectFirst(request) {
       expect(request.url).toBe("/v1/chat/completions");

@@ -2,8 +2,9 @@
  * A mock OpenAI-compatible vendor on loopback speaking the real wire format (SSE chunks, [DONE], error
  * envelopes). Behaviour is chosen by the upstream model id:
  * - `status-<code>`: answers that HTTP status with OpenAI's error envelope (429 carries retry-after: 0);
- * - anything else: echoes the last user message in 3-character deltas, or, when tools are offered, calls
- *   the first two tools with arguments split into small fragments.
+ * - anything else: when the last message is a tool result, a text answer quoting every tool result of that
+ *   turn; else, when tools are offered, calls the first two tools with arguments split into small fragments;
+ *   else echoes the last user message in 3-character deltas.
  * It records every request so tests can assert what reached the vendor.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -25,7 +26,7 @@ export interface MockUpstream {
 
 interface UpstreamBody {
   model?: string;
-  messages?: { role: string; content: unknown }[];
+  messages?: { role: string; content: unknown; tool_call_id?: string }[];
   tools?: { function: { name: string } }[];
   stream_options?: { include_usage?: boolean };
 }
@@ -79,10 +80,12 @@ function answer(body: UpstreamBody, response: ServerResponse): void {
   const send = (payload: object): boolean =>
     response.write(`data: ${JSON.stringify({ ...base, ...payload })}\n\n`);
   send({ choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] });
-  const tools = body.tools ?? [];
+  const results = trailingToolResults(body);
+  const tools = results.length > 0 ? [] : (body.tools ?? []);
+  const answer = results.length > 0 ? `Tool results: ${results.join(" | ")}` : lastUserText(body);
   if (tools.length > 0) sendToolCalls(tools, send);
   else
-    for (const piece of chunkText(lastUserText(body), 3))
+    for (const piece of chunkText(answer, 3))
       send({ choices: [{ index: 0, delta: { content: piece }, finish_reason: null }] });
   send({ choices: [{ index: 0, delta: {}, finish_reason: tools.length > 0 ? "tool_calls" : "stop" }] });
   if (body.stream_options?.include_usage === true) {
@@ -118,6 +121,16 @@ function sendToolCalls(tools: { function: { name: string } }[], send: (payload: 
       });
     }
   }
+}
+
+/** The contents of the tool messages that end the conversation, if it ends with any. */
+function trailingToolResults(body: UpstreamBody): string[] {
+  const results: string[] = [];
+  for (const message of [...(body.messages ?? [])].reverse()) {
+    if (message.role !== "tool") break;
+    results.unshift(typeof message.content === "string" ? message.content : JSON.stringify(message.content));
+  }
+  return results;
 }
 
 function lastUserText(body: UpstreamBody): string {

@@ -114,7 +114,6 @@ runAdapterConformance({
         expectedKind: "rate_limited",
         expectedRetryAfterMs: 7000,
         expectedRetryable: true,
-        expectedCode: "rate_limit_error",
       },
       {
         recording: jsonRecording("anthropic/error-500.json", 500),
@@ -127,7 +126,6 @@ runAdapterConformance({
         expectedKind: "overloaded",
         expectedRetryable: true,
         expectedRetryAfterMs: 2000,
-        expectedCode: "overloaded_error",
       },
     ],
     malformedEvent: { recording: sseRecording("anthropic/malformed.sse"), expectedTextBefore: "Before " },
@@ -206,10 +204,15 @@ describe("anthropic stream specifics", () => {
     expect(textOf(chunks, "reasoning-delta")).not.toContain("EqQB");
   });
 
-  it("marks a mid-stream overloaded_error retryable, with its code", async () => {
+  it("marks a mid-stream overloaded_error retryable, naming its type in the message", async () => {
     const { error } = await run(sseRecording("anthropic/mid-stream-overloaded.sse"));
     expect(error).toBeInstanceOf(ProxyError);
-    expect(error).toMatchObject({ kind: "overloaded", retryable: true, code: "overloaded_error" });
+    expect(error).toMatchObject({
+      kind: "overloaded",
+      retryable: true,
+      code: undefined,
+      message: expect.stringContaining("overloaded_error"),
+    });
   });
 
   it("maps an error event of an unknown type to upstream_error", async () => {
@@ -218,7 +221,11 @@ describe("anthropic stream specifics", () => {
       ["error", { type: "error", error: { type: "novel_error", message: "?" } }],
     ]);
     const { error } = await run(recording);
-    expect(error).toMatchObject({ kind: "upstream_error", code: "novel_error" });
+    expect(error).toMatchObject({
+      kind: "upstream_error",
+      code: undefined,
+      message: expect.stringContaining("novel_error"),
+    });
   });
 
   it("fails with bad_upstream_response when the stream ends before message_stop", async () => {
@@ -316,7 +323,7 @@ describe("anthropic stream specifics", () => {
 });
 
 describe("anthropic HTTP errors", () => {
-  it("scrubs the key should an upstream message echo it, and keeps Anthropic's error type as the code", async () => {
+  it("scrubs the key should an upstream message echo it, and keeps Anthropic's error type in the message only", async () => {
     const body = JSON.stringify({
       type: "error",
       error: { type: "authentication_error", message: `bad key ${API_KEY}` },
@@ -328,7 +335,7 @@ describe("anthropic HTTP errors", () => {
     expect(proxyError.message).toContain("[redacted]");
     expect(proxyError).toMatchObject({
       kind: "authentication",
-      code: "authentication_error",
+      code: undefined,
       retryable: false,
     });
   });
@@ -350,6 +357,6 @@ describe("anthropic HTTP errors", () => {
 
   it("marks billing errors as not retryable", async () => {
     const { error } = await run(jsonRecording("anthropic/error-402.json", 402));
-    expect(error).toMatchObject({ kind: "quota_exceeded", retryable: false, code: "billing_error" });
+    expect(error).toMatchObject({ kind: "quota_exceeded", retryable: false, code: undefined });
   });
 });

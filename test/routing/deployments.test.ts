@@ -30,7 +30,10 @@ describe("router", () => {
 
   it("resolves provider/model for configured providers only", () => {
     const router = createRouter(config);
-    expect(router.resolve("p1/some-model")?.primary.deployments[0]).toMatchObject({ provider: "p1", upstreamModel: "some-model" });
+    expect(router.resolve("p1/some-model")?.primary.deployments[0]).toMatchObject({
+      provider: "p1",
+      upstreamModel: "some-model",
+    });
     expect(router.resolve("nope/x")).toBeUndefined();
     expect(router.resolve("unknown")).toBeUndefined();
   });
@@ -63,11 +66,17 @@ describe("deployment order and cooldown", () => {
     expect(health.stateOf("heavy", 0)).toBe("healthy");
     health.recordFailure("heavy", 10);
     expect(health.stateOf("heavy", 500)).toBe("cooling");
-    expect(orderDeployments(deployments, health, 500, () => 0.99).map((deployment) => deployment.key)).toEqual(["light", "heavy"]);
+    expect(
+      orderDeployments(deployments, health, 500, () => 0.99).map((deployment) => deployment.key),
+    ).toEqual(["light", "heavy"]);
     expect(health.stateOf("heavy", 1011)).toBe("probe-ready");
-    expect(orderDeployments(deployments, health, 1011, () => 0.99).map((deployment) => deployment.key)).toEqual(["heavy", "light"]);
+    expect(
+      orderDeployments(deployments, health, 1011, () => 0.99).map((deployment) => deployment.key),
+    ).toEqual(["heavy", "light"]);
     health.beginProbe("heavy");
-    expect(orderDeployments(deployments, health, 1011, () => 0.99).map((deployment) => deployment.key)).toEqual(["light", "heavy"]);
+    expect(
+      orderDeployments(deployments, health, 1011, () => 0.99).map((deployment) => deployment.key),
+    ).toEqual(["light", "heavy"]);
     expect(health.stateOf("heavy", 1011)).toBe("cooling");
     health.recordFailure("heavy", 1100);
     expect(health.stateOf("heavy", 2000)).toBe("cooling");

@@ -39,9 +39,10 @@ export function mapAnthropicHttpError(
   const errorType = parsed?.error.type;
   const kind =
     (errorType === undefined ? undefined : KIND_BY_ERROR_TYPE[errorType]) ?? kindForUpstreamStatus(status);
+  // Anthropic's own error type stays in the message ("Anthropic rate_limit_error: …"); the OpenAI `code`
+  // comes from the kind, so clients see the same codes whichever vendor answered.
   return new ProxyError(kind, describe(parsed, `HTTP ${status}`, secret), {
     upstreamStatus: status,
-    ...(errorType === undefined ? {} : { code: errorType }),
     retryAfterMs: parseRetryAfterMs(headers, now),
   });
 }
@@ -57,7 +58,7 @@ export function mapAnthropicStreamError(data: unknown, secret?: string): ProxyEr
   }
   const errorType = parsed.data.error.type;
   const kind = KIND_BY_ERROR_TYPE[errorType] ?? "upstream_error";
-  return new ProxyError(kind, describe(parsed.data, "stream error", secret), { code: errorType });
+  return new ProxyError(kind, describe(parsed.data, "stream error", secret));
 }
 
 function parseErrorBody(body: string): AnthropicErrorBody | undefined {
