@@ -1,0 +1,37 @@
+# syntax=docker/dockerfile:1
+# llm-proxy on Node 24 with production dependencies only, as a non-root user. There is no build step: Node 24 runs
+# src/*.ts directly (type stripping), so the image holds the sources, the generated gen/ and node_modules.
+#
+#   docker build -t llm-proxy .
+#   docker run --rm -p 9000:9000 llm-proxy          # config/config.example.yaml: echo models, no keys needed
+#   docker run --rm -p 9000:9000 -e OPENAI_API_KEY \
+#     -v "$PWD/config.yaml:/app/config/config.yaml:ro" llm-proxy   # your config (the Python proxy's loads as is)
+#
+# test/docker/dockerfile.test.ts lints this file and runs its CMD and HEALTHCHECK outside a container.
+
+FROM node:24-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+# --omit=dev: no test tools, no buf, no `node` devDependency (the image's own Node 24 runs the app).
+# --ignore-scripts: the only production install script is core-js's postinstall banner.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+  && npm cache clean --force
+
+FROM node:24-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+# Owned by root and read-only for the `node` user that runs the gateway: it writes nothing to disk.
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
+COPY bin ./bin
+COPY gen ./gen
+COPY src ./src
+COPY config/config.example.yaml ./config/config.example.yaml
+USER node
+# HTTP/1.1, h2c (gRPC) and Connect on one port.
+EXPOSE 9000
+# Readiness, not liveness: unhealthy while a shutdown drains (GET /ready needs no key even with `auth` keys).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:9000/ready').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# Without --config: config/config.yaml when mounted, else the example. Node is PID 1 and handles SIGTERM itself.
+CMD ["node", "src/main.ts", "--host", "0.0.0.0"]

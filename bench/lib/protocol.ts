@@ -1,0 +1,106 @@
+/**
+ * Messages between the orchestrator (run.ts) and the load generator process (load.ts), over the fork IPC
+ * channel, plus the JSON-line readiness message that every server child prints on stdout.
+ */
+
+/** What the load generator sends, how many at once, and for how long. */
+export interface RunSpec {
+  /** Full URL, e.g. `http://127.0.0.1:1234/v1/chat/completions`. */
+  readonly url: string;
+  /** The JSON request body, sent as is. */
+  readonly body: string;
+  /** Extra request headers (content-type is always JSON). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Requests in flight at any time. */
+  readonly concurrency: number;
+  /** Stop issuing new requests after this many milliseconds (duration mode). */
+  readonly durationMs?: number;
+  /** Or: issue exactly this many requests (count mode). */
+  readonly requests?: number;
+  /** Hard bound for the whole run beyond its duration; in-flight requests then count as errors. */
+  readonly timeoutMs: number;
+  /** How a successful answer looks: a JSON completion, or SSE ending with `data: [DONE]`. */
+  readonly expect: "json" | "sse";
+}
+
+/** Latency percentiles in milliseconds. */
+export interface Percentiles {
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+  readonly max: number;
+  readonly mean: number;
+}
+
+/** What one run measured. */
+export interface RunResult {
+  /** Successful requests that completed inside the measured window. */
+  readonly completed: number;
+  /** Requests answered in all, inside the window or after it (the denominator of CPU per request). */
+  readonly finished: number;
+  /** Failed requests (bad status, bad body, transport errors, timeouts). */
+  readonly errors: number;
+  /** Length of the measured window (duration mode) or time until the last answer (count mode), ms. */
+  readonly elapsedMs: number;
+  /** completed / elapsed. */
+  readonly rps: number;
+  /** Whole request latency, from dispatch to the last body byte. */
+  readonly latency: Percentiles;
+  /** Time to the first body byte. */
+  readonly ttfb: Percentiles;
+  /** Up to three distinct error messages, for diagnosis. */
+  readonly errorSamples: readonly string[];
+}
+
+/** Orchestrator → load generator. */
+export type LoadCommand =
+  | { readonly type: "run"; readonly id: number; readonly spec: RunSpec }
+  | { readonly type: "close" };
+
+/** Load generator → orchestrator. */
+export type LoadReply =
+  | { readonly type: "ready" }
+  | { readonly type: "result"; readonly id: number; readonly result: RunResult }
+  | { readonly type: "error"; readonly id: number; readonly message: string };
+
+/** The line a server child prints on stdout once it listens. */
+export interface ReadyLine {
+  readonly event: "ready";
+  readonly port: number;
+}
+
+/** Narrows one stdout line to a ReadyLine. */
+export function parseReadyLine(line: string): ReadyLine | undefined {
+  if (!line.startsWith("{")) return undefined;
+  try {
+    const value: unknown = JSON.parse(line);
+    if (typeof value !== "object" || value === null) return undefined;
+    const record = value as Record<string, unknown>;
+    if (record.event !== "ready" || typeof record.port !== "number") return undefined;
+    return { event: "ready", port: record.port };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads `--name value` flags (and bare `--flag` booleans) from argv. */
+export function readFlags(argv: readonly string[]): Map<string, string> {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === undefined || !arg.startsWith("--")) continue;
+    const eq = arg.indexOf("=");
+    if (eq > 0) {
+      flags.set(arg.slice(2, eq), arg.slice(eq + 1));
+      continue;
+    }
+    const next = argv[i + 1];
+    if (next !== undefined && !next.startsWith("--")) {
+      flags.set(arg.slice(2), next);
+      i++;
+    } else {
+      flags.set(arg.slice(2), "true");
+    }
+  }
+  return flags;
+}

@@ -1,0 +1,243 @@
+/**
+ * Turns the per-round samples into medians, evaluates the checks, and prints the table and the JSON summary.
+ */
+import type { RunResult } from "./protocol.ts";
+import { CHECKS, type RoundResults, SCENARIOS, TARGET_LABEL, TARGETS, type TargetName } from "./scenarios.ts";
+import { median } from "./stats.ts";
+
+export type ProcessName = "mock" | "passthrough" | "gateway" | "load";
+export const PROCESS_NAMES: readonly ProcessName[] = ["mock", "passthrough", "gateway", "load"];
+
+/** One run of one scenario against one target, with the CPU time each process spent during it (µs). */
+export interface Sample {
+  readonly round: number;
+  readonly result: RunResult;
+  readonly cpuMicros: Readonly<Record<ProcessName, number | undefined>>;
+  /** Connections the mock accepted during the run (keep-alive reuse keeps this near 0 once warm). */
+  readonly upstreamConnectionsOpened: number | undefined;
+}
+
+/** scenario key → target → samples of the measured rounds. */
+export type Samples = Map<string, Map<TargetName, Sample[]>>;
+
+export interface TargetSummary {
+  readonly rps: number;
+  readonly latencyP50Ms: number;
+  readonly latencyP99Ms: number;
+  readonly ttfbP50Ms: number;
+  readonly elapsedMs: number;
+  readonly errors: number;
+  readonly requests: number;
+  /** CPU per request of the process under test (pass-through or gateway); NaN for direct. */
+  readonly cpuPerRequestUs: number;
+  readonly mockCpuPerRequestUs: number;
+  readonly loadCpuPerRequestUs: number;
+  /** Median per run of the upstream connections opened. */
+  readonly upstreamConnectionsPerRun: number;
+  readonly errorSamples: readonly string[];
+}
+
+export interface CheckSummary {
+  readonly id: string;
+  readonly title: string;
+  readonly unit: string;
+  readonly value: number;
+  readonly passthrough: number | undefined;
+  readonly limit: number;
+  readonly direction: "min" | "max";
+  readonly gated: boolean;
+  readonly pass: boolean;
+  /** Skipped when a scenario it needs did not run (`--only`). */
+  readonly skipped: boolean;
+  readonly perRound: readonly (number | undefined)[];
+}
+
+export interface Summary {
+  readonly meta: Record<string, unknown>;
+  readonly scenarios: Record<
+    string,
+    { title: string; concurrency: number; targets: Partial<Record<TargetName, TargetSummary>> }
+  >;
+  readonly checks: readonly CheckSummary[];
+  readonly memoryMiB: Partial<Record<ProcessName, { peak: number; current: number }>>;
+}
+
+const PROXY_PROCESS: Readonly<Record<TargetName, ProcessName | undefined>> = {
+  direct: undefined,
+  passthrough: "passthrough",
+  gateway: "gateway",
+};
+
+function perRequest(samples: readonly Sample[], process: ProcessName | undefined): number {
+  if (process === undefined) return Number.NaN;
+  return median(samples.map((s) => (s.cpuMicros[process] ?? Number.NaN) / Math.max(1, s.result.finished)));
+}
+
+function summarizeTarget(target: TargetName, samples: readonly Sample[]): TargetSummary {
+  const results = samples.map((sample) => sample.result);
+  return {
+    rps: median(results.map((r) => r.rps)),
+    latencyP50Ms: median(results.map((r) => r.latency.p50)),
+    latencyP99Ms: median(results.map((r) => r.latency.p99)),
+    ttfbP50Ms: median(results.map((r) => r.ttfb.p50)),
+    elapsedMs: median(results.map((r) => r.elapsedMs)),
+    errors: results.reduce((sum, r) => sum + r.errors, 0),
+    requests: results.reduce((sum, r) => sum + r.finished, 0),
+    cpuPerRequestUs: perRequest(samples, PROXY_PROCESS[target]),
+    mockCpuPerRequestUs: perRequest(samples, "mock"),
+    loadCpuPerRequestUs: perRequest(samples, "load"),
+    upstreamConnectionsPerRun: median(samples.map((s) => s.upstreamConnectionsOpened ?? Number.NaN)),
+    errorSamples: [...new Set(results.flatMap((r) => r.errorSamples))].slice(0, 3),
+  };
+}
+
+function roundsOf(samples: Samples, rounds: number): RoundResults[] {
+  const out: RoundResults[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const byScenario = new Map<string, Map<TargetName, RunResult>>();
+    for (const [key, byTarget] of samples) {
+      const results = new Map<TargetName, RunResult>();
+      for (const [target, list] of byTarget) {
+        const sample = list.find((s) => s.round === round);
+        if (sample !== undefined) results.set(target, sample.result);
+      }
+      byScenario.set(key, results);
+    }
+    out.push(byScenario);
+  }
+  return out;
+}
+
+/** Medians per scenario and target, and each check's median over the rounds. */
+export function summarize(
+  samples: Samples,
+  rounds: number,
+  meta: Record<string, unknown>,
+  memory: Summary["memoryMiB"],
+): Summary {
+  const scenarios: Summary["scenarios"] = {};
+  for (const scenario of SCENARIOS) {
+    const byTarget = samples.get(scenario.key);
+    if (byTarget === undefined) continue;
+    const targets: Partial<Record<TargetName, TargetSummary>> = {};
+    for (const [target, list] of byTarget) targets[target] = summarizeTarget(target, list);
+    scenarios[scenario.key] = { title: scenario.title, concurrency: scenario.concurrency, targets };
+  }
+  const perRound = roundsOf(samples, rounds);
+  const checks = CHECKS.map((check): CheckSummary => {
+    const values = perRound.map((round) => check.value(round));
+    const value = median(values.map((v) => v ?? Number.NaN));
+    const baseline = check.baseline
+      ? median(perRound.map((round) => check.baseline?.(round) ?? Number.NaN))
+      : undefined;
+    const pass = check.direction === "min" ? value >= check.limit : value <= check.limit;
+    const skipped = check.scenarios.some((key) => !samples.has(key));
+    const { id, title, unit, limit, direction, gated } = check;
+    return {
+      id,
+      title,
+      unit,
+      limit,
+      direction,
+      gated,
+      value,
+      passthrough: baseline,
+      pass,
+      skipped,
+      perRound: values,
+    };
+  });
+  return { meta, scenarios, checks, memoryMiB: memory };
+}
+
+function fixed(value: number | undefined, digits: number): string {
+  return value === undefined || !Number.isFinite(value) ? "n/a" : value.toFixed(digits);
+}
+
+function row(cells: readonly string[], widths: readonly number[], left = 1): string {
+  return cells
+    .map((cell, i) => (i < left ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
+    .join("  ");
+}
+
+function printScenarios(summary: Summary, out: string[]): void {
+  const widths = [22, 12, 7, 9, 8, 9, 6, 10, 9];
+  const header = [
+    "scenario",
+    "target",
+    "req/s",
+    "p50 ms",
+    "p99 ms",
+    "ttfb p50",
+    "errors",
+    "cpu µs/req",
+    "new conns",
+  ];
+  out.push(row(header, widths, 2));
+  for (const scenario of SCENARIOS) {
+    const entry = summary.scenarios[scenario.key];
+    if (entry === undefined) continue;
+    TARGETS.forEach((target, index) => {
+      const t = entry.targets[target];
+      if (t === undefined) return;
+      const cells = [
+        index === 0 ? entry.title : "",
+        TARGET_LABEL[target],
+        fixed(t.rps, 0),
+        fixed(t.latencyP50Ms, 3),
+        fixed(t.latencyP99Ms, 2),
+        fixed(t.ttfbP50Ms, 3),
+        String(t.errors),
+        fixed(t.cpuPerRequestUs, 0),
+        fixed(t.upstreamConnectionsPerRun, 0),
+      ];
+      out.push(row(cells, widths, 2));
+      for (const message of t.errorSamples) out.push(`${"".padEnd(widths[0] ?? 0)}  ! ${message}`);
+    });
+  }
+}
+
+function formatCheckValue(value: number | undefined, unit: string): string {
+  return unit === "ratio" ? fixed(value, 2) : `${fixed(value, 3)} ms`;
+}
+
+function printChecks(summary: Summary, out: string[]): void {
+  const widths = [48, 12, 13, 12, 6];
+  out.push(
+    row(
+      ["issue-8 target (median of per-round values)", "gateway", "pass-through", "limit", "result"],
+      widths,
+    ),
+  );
+  for (const check of summary.checks) {
+    const limit = `${check.direction === "min" ? "≥" : "≤"} ${formatCheckValue(check.limit, check.unit)}`;
+    const result = check.skipped ? "skip" : check.pass ? "ok" : check.gated ? "MISS" : "miss*";
+    const baseline = check.passthrough === undefined ? "" : formatCheckValue(check.passthrough, check.unit);
+    out.push(row([check.title, formatCheckValue(check.value, check.unit), baseline, limit, result], widths));
+  }
+  out.push("  (* reported, not gated by --check yet)");
+}
+
+function printMemory(summary: Summary, out: string[]): void {
+  const widths = [16, 14, 12];
+  out.push(row(["process", "peak RSS MiB", "RSS now MiB"], widths));
+  for (const name of PROCESS_NAMES) {
+    const memory = summary.memoryMiB[name];
+    out.push(row([name, fixed(memory?.peak, 1), fixed(memory?.current, 1)], widths));
+  }
+}
+
+/** The human-readable report. */
+export function formatReport(summary: Summary): string {
+  const out: string[] = [];
+  printScenarios(summary, out);
+  out.push(
+    "  ttfb = first body byte; cpu µs/req = CPU time (user+sys) of the proxy process per request;",
+    "  new conns = upstream connections the mock accepted during one run (keep-alive reuse keeps it near 0)",
+    "",
+  );
+  printChecks(summary, out);
+  out.push("");
+  printMemory(summary, out);
+  return out.join("\n");
+}

@@ -1,0 +1,176 @@
+/**
+ * The baseline: a bare node:http + undici pass-through proxy, in its own process. It reads the request body,
+ * forwards it with the same path and headers (minus hop-by-hop ones) over a keep-alive undici Agent, and streams
+ * the response bytes back as they come. No parsing, no logging: what any gateway costs at the very least.
+ *
+ * `--mode` picks how the bytes go back: `dispatch` (default, undici handler callbacks writing into the response:
+ * the cheapest, so the most demanding baseline), `stream` (undici `stream()`), or `request` (`request()` +
+ * `pipeline()`, the textbook version, about twice the CPU per request of `dispatch` here).
+ *
+ * Usage: `node bench/passthrough.ts --upstream http://127.0.0.1:PORT [--port 0] [--connections 256]
+ * [--mode dispatch|stream|request]`; prints `{"event":"ready","port":N}`.
+ * @see https://undici.nodejs.org/#/docs/api/Agent
+ */
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
+import { pipeline } from "node:stream/promises";
+import { Agent, type Dispatcher } from "undici";
+import { readFlags } from "./lib/protocol.ts";
+
+/** Headers that describe one connection, not the message; never forwarded. */
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "te",
+  "trailer",
+  "upgrade",
+  "host",
+  "content-length",
+]);
+
+function forwardable(headers: IncomingHttpHeaders): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const name in headers) {
+    const value = headers[name];
+    if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+  }
+  return out;
+}
+
+function readBody(request: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    request.on("data", (part: Buffer) => parts.push(part));
+    request.on("end", () =>
+      resolve(parts.length === 1 && parts[0] !== undefined ? parts[0] : Buffer.concat(parts)),
+    );
+    request.on("error", reject);
+  });
+}
+
+type Handler = (request: IncomingMessage, response: ServerResponse, body: Buffer) => void;
+
+function responseHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
+  const out = forwardable(headers);
+  const length = headers["content-length"];
+  if (typeof length === "string") out["content-length"] = length;
+  return out;
+}
+
+function failed(response: ServerResponse, error: unknown): void {
+  if (response.headersSent) {
+    response.destroy();
+    return;
+  }
+  const message = JSON.stringify({
+    error: { message: `pass-through: ${String(error)}`, type: "upstream_error" },
+  });
+  response.writeHead(502, { "content-type": "application/json" });
+  response.end(message);
+}
+
+function options(origin: string, request: IncomingMessage, body: Buffer): Dispatcher.DispatchOptions {
+  return {
+    origin,
+    path: request.url ?? "/",
+    method: request.method === "POST" ? "POST" : "GET",
+    headers: forwardable(request.headers),
+    body: body.length > 0 ? body : null,
+  };
+}
+
+/** The leanest: undici's handler callbacks write straight into the response, with backpressure. */
+function dispatchHandler(agent: Agent, origin: string): Handler {
+  return (request, response, body) => {
+    agent.dispatch(options(origin, request, body), {
+      onRequestStart() {},
+      onResponseStart(_controller, statusCode, headers) {
+        response.writeHead(statusCode, responseHeaders(headers));
+      },
+      onResponseData(controller, chunk) {
+        if (!response.write(chunk)) {
+          controller.pause();
+          response.once("drain", () => controller.resume());
+        }
+      },
+      onResponseEnd() {
+        response.end();
+      },
+      onResponseError(_controller, error) {
+        failed(response, error);
+      },
+    });
+  };
+}
+
+/** undici's proxy-oriented API: `stream()` writes the body into the Writable the factory returns. */
+function streamHandler(agent: Agent, origin: string): Handler {
+  return (request, response, body) => {
+    agent
+      .stream(options(origin, request, body), ({ statusCode, headers }) => {
+        response.writeHead(statusCode, responseHeaders(headers));
+        return response;
+      })
+      .catch((error: unknown) => failed(response, error));
+  };
+}
+
+/** The textbook one: `request()` and `pipeline()` of its body into the response. */
+function requestHandler(agent: Agent, origin: string): Handler {
+  return (request, response, body) => {
+    agent
+      .request(options(origin, request, body))
+      .then((upstream) => {
+        response.writeHead(upstream.statusCode, responseHeaders(upstream.headers));
+        return pipeline(upstream.body, response);
+      })
+      .catch((error: unknown) => failed(response, error));
+  };
+}
+
+const MODES = { dispatch: dispatchHandler, stream: streamHandler, request: requestHandler };
+
+function isMode(value: string): value is keyof typeof MODES {
+  return Object.hasOwn(MODES, value);
+}
+
+function main(): void {
+  const flags = readFlags(process.argv.slice(2));
+  const upstream = flags.get("upstream");
+  if (upstream === undefined) throw new Error("--upstream URL is required");
+  const origin = new URL(upstream).origin;
+  const host = flags.get("host") ?? "127.0.0.1";
+  const port = Number(flags.get("port") ?? "0");
+  // The same pool settings as the gateway's transport (src/providers/transport.ts), for a fair baseline.
+  const agent = new Agent({
+    connections: Number(flags.get("connections") ?? "256"),
+    keepAliveTimeout: 30_000,
+    bodyTimeout: 0,
+    headersTimeout: 0,
+  });
+  const mode = flags.get("mode") ?? "dispatch";
+  if (!isMode(mode)) throw new Error(`--mode must be one of ${Object.keys(MODES).join(", ")}`);
+  const handler = MODES[mode](agent, origin);
+  const server = createServer({ keepAliveTimeout: 120_000, requestTimeout: 0 }, (request, response) => {
+    readBody(request).then(
+      (body) => handler(request, response, body),
+      (error: unknown) => failed(response, error),
+    );
+  });
+  server.listen(port, host, () => {
+    const address = server.address();
+    const bound = typeof address === "object" && address !== null ? address.port : port;
+    process.stdout.write(`${JSON.stringify({ event: "ready", port: bound })}\n`);
+  });
+  const stop = (): void => {
+    server.close();
+    server.closeAllConnections();
+    void agent.close();
+    process.exit(0);
+  };
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+}
+
+main();

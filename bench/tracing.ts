@@ -1,0 +1,237 @@
+/**
+ * `node bench/tracing.ts`: what tracing costs. Two gateway processes serve the benchmark's mock vendor, one with
+ * tracing off (no `telemetry` section: the SDK is not loaded) and one with tracing on at 100 % sampling, exporting
+ * every span over OTLP/HTTP to a receiver on loopback (in this process; it parses each batch and counts spans, as
+ * a collector would). The load generator of `npm run bench` drives them; rounds alternate off/on so drift on a
+ * shared machine hits both. The report gives, per scenario, the median req/s, latency and gateway CPU per request,
+ * and the spans received per request (4 expected: HTTP server, core, attempt, undici client).
+ *
+ * Flags: --rounds N (3), --duration-ms N (3000), --warmup-ms N (1000), --json FILE.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  type ChildHandle,
+  forkWithIpc,
+  killAllNow,
+  spawnQuiet,
+  spawnReporting,
+  stopAll,
+  waitForHttp,
+} from "./lib/children.ts";
+import { connectLoad, type LoadClient } from "./lib/load-client.ts";
+import { cpuMicros } from "./lib/proc-stats.ts";
+import { type RunResult, readFlags } from "./lib/protocol.ts";
+
+const BENCH_DIR = fileURLToPath(new URL(".", import.meta.url));
+const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
+const MODES = ["off", "on"] as const;
+type Mode = (typeof MODES)[number];
+
+interface Scenario {
+  readonly key: string;
+  readonly title: string;
+  readonly model: string;
+  readonly stream: boolean;
+  readonly concurrency: number;
+}
+
+const SCENARIOS: readonly Scenario[] = [
+  { key: "sse-c50", title: "stream 50 chunks, c=50", model: "bench-k50", stream: true, concurrency: 50 },
+  { key: "json-c50", title: "non-stream, c=50", model: "bench-k5", stream: false, concurrency: 50 },
+  { key: "sse-c1", title: "stream 50 chunks, c=1", model: "bench-k50", stream: true, concurrency: 1 },
+];
+
+interface Measured {
+  readonly result: RunResult;
+  readonly cpuMicrosPerRequest: number | undefined;
+  readonly spansPerRequest: number;
+}
+
+/** An OTLP/HTTP JSON receiver that counts spans. */
+async function startReceiver(): Promise<{ server: Server; port: number; spans: () => number }> {
+  let spans = 0;
+  const server = createServer((request, response) => {
+    const pieces: Buffer[] = [];
+    request.on("data", (piece: Buffer) => pieces.push(piece));
+    request.on("end", () => {
+      const body = JSON.parse(Buffer.concat(pieces).toString("utf8")) as {
+        resourceSpans?: { scopeSpans?: { spans?: unknown[] }[] }[];
+      };
+      for (const resource of body.resourceSpans ?? [])
+        for (const scope of resource.scopeSpans ?? []) spans += scope.spans?.length ?? 0;
+      response.writeHead(200, { "content-type": "application/json" }).end("{}");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { server, port: (server.address() as AddressInfo).port, spans: () => spans };
+}
+
+function gatewayConfig(mockPort: number, receiverPort: number | undefined): string {
+  const models = [...new Set(SCENARIOS.map((scenario) => scenario.model))];
+  const telemetry =
+    receiverPort === undefined
+      ? ""
+      : `telemetry:\n  endpoint: "http://127.0.0.1:${receiverPort}"\n  sample_ratio: 1.0\n`;
+  return [
+    "model_config:",
+    ...models.map((model) => `  "${model}": mock`),
+    "providers:",
+    `  mock: {type: openai, base_url: "http://127.0.0.1:${mockPort}/v1", api_key: "bench-key-not-secret"}`,
+    "server: {log_level: warn, watch_config: false}",
+    "proxy: {max_retries: 0, timeout: 120}",
+    "connector: {limit: 1024, limit_per_host: 256}",
+    telemetry,
+  ].join("\n");
+}
+
+interface Gateway {
+  readonly handle: ChildHandle;
+  readonly url: string;
+  readonly traced: boolean;
+}
+
+async function startGateway(mode: Mode, config: string, directory: string): Promise<Gateway> {
+  const file = join(directory, `${mode}.yaml`);
+  writeFileSync(file, config);
+  const port = 28_600 + MODES.indexOf(mode) + Math.floor(Math.random() * 50) * 2;
+  const handle = spawnQuiet(`gateway (tracing ${mode})`, [MAIN, "--config", file, "--port", String(port)], {
+    ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("OTEL_"))),
+  });
+  await waitForHttp(handle, `http://127.0.0.1:${port}/health`, 20_000);
+  return { handle, url: `http://127.0.0.1:${port}/v1/chat/completions`, traced: mode === "on" };
+}
+
+async function measure(
+  load: LoadClient,
+  gateway: Gateway,
+  scenario: Scenario,
+  durationMs: number,
+  spans: () => number,
+): Promise<Measured> {
+  const cpuBefore = cpuMicros(gateway.handle.pid);
+  const spansBefore = spans();
+  const result = await load.run({
+    url: gateway.url,
+    body: JSON.stringify({
+      model: scenario.model,
+      messages: [{ role: "user", content: "Say hello" }],
+      stream: scenario.stream,
+    }),
+    headers: {},
+    concurrency: scenario.concurrency,
+    durationMs,
+    timeoutMs: 10_000,
+    expect: scenario.stream ? "sse" : "json",
+  });
+  const cpuAfter = cpuMicros(gateway.handle.pid);
+  // With tracing on, let the batch processor export the rest of this run's spans (it sends every 512 spans, or
+  // after 5 s) before counting, and before the next run shares the CPU with it.
+  if (gateway.traced) await new Promise((resolve) => setTimeout(resolve, 5500));
+  const finished = Math.max(1, result.finished);
+  return {
+    result,
+    cpuMicrosPerRequest:
+      cpuBefore === undefined || cpuAfter === undefined ? undefined : (cpuAfter - cpuBefore) / finished,
+    spansPerRequest: (spans() - spansBefore) / finished,
+  };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[middle] ?? Number.NaN)
+    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}
+
+function summarize(runs: readonly Measured[]) {
+  return {
+    rps: median(runs.map((run) => run.result.rps)),
+    p50: median(runs.map((run) => run.result.latency.p50)),
+    p99: median(runs.map((run) => run.result.latency.p99)),
+    cpuMicrosPerRequest: median(runs.map((run) => run.cpuMicrosPerRequest ?? Number.NaN)),
+    spansPerRequest: median(runs.map((run) => run.spansPerRequest)),
+    errors: runs.reduce((sum, run) => sum + run.result.errors, 0),
+  };
+}
+
+async function main(): Promise<void> {
+  const flags = readFlags(process.argv.slice(2));
+  const rounds = Number(flags.get("rounds") ?? 3);
+  const durationMs = Number(flags.get("duration-ms") ?? 3000);
+  const warmupMs = Number(flags.get("warmup-ms") ?? 1000);
+  const directory = mkdtempSync(join(tmpdir(), "llm-proxy-bench-tracing-"));
+  const receiver = await startReceiver();
+  try {
+    const mock = await spawnReporting(
+      "mock upstream",
+      [join(BENCH_DIR, "mock-upstream.ts"), "--port", "0"],
+      20_000,
+    );
+    const gateways = {
+      off: await startGateway("off", gatewayConfig(mock.port, undefined), directory),
+      on: await startGateway("on", gatewayConfig(mock.port, receiver.port), directory),
+    };
+    const load = await connectLoad(forkWithIpc("load generator", join(BENCH_DIR, "load.ts")), 20_000);
+    const summary: Record<string, Record<Mode, ReturnType<typeof summarize>>> = {};
+    for (const scenario of SCENARIOS) {
+      const runs: Record<Mode, Measured[]> = { off: [], on: [] };
+      for (const mode of MODES) await measure(load, gateways[mode], scenario, warmupMs, receiver.spans);
+      for (let round = 0; round < rounds; round++) {
+        const order = round % 2 === 0 ? MODES : [...MODES].reverse();
+        for (const mode of order) {
+          runs[mode].push(await measure(load, gateways[mode], scenario, durationMs, receiver.spans));
+          process.stderr.write(
+            `${scenario.key} round ${round + 1} tracing ${mode}: ${runs[mode].at(-1)?.result.rps.toFixed(0)} req/s\n`,
+          );
+        }
+      }
+      summary[scenario.key] = { off: summarize(runs.off), on: summarize(runs.on) };
+    }
+    console.log(formatReport(summary, rounds, durationMs));
+    const jsonFile = flags.get("json");
+    if (jsonFile !== undefined) writeFileSync(jsonFile, JSON.stringify(summary, null, 2));
+  } finally {
+    await stopAll(3000);
+    receiver.server.close();
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+function formatReport(
+  summary: Record<string, Record<Mode, ReturnType<typeof summarize>>>,
+  rounds: number,
+  durationMs: number,
+): string {
+  const lines = [
+    `Tracing off vs on (100 % sampling, OTLP/HTTP JSON to a loopback receiver); medians of ${rounds} × ${durationMs} ms`,
+    "",
+    "| scenario | tracing | req/s | Δ req/s | p50 ms | p99 ms | gateway CPU µs/req | spans/req | errors |",
+    "|---|---|---|---|---|---|---|---|---|",
+  ];
+  for (const scenario of SCENARIOS) {
+    const entry = summary[scenario.key];
+    if (entry === undefined) continue;
+    for (const mode of MODES) {
+      const row = entry[mode];
+      const delta =
+        mode === "on" ? `${(((row.rps - entry.off.rps) / entry.off.rps) * 100).toFixed(1)} %` : "";
+      lines.push(
+        `| ${scenario.title} | ${mode} | ${row.rps.toFixed(0)} | ${delta} | ${row.p50.toFixed(2)} | ${row.p99.toFixed(2)} | ${row.cpuMicrosPerRequest.toFixed(0)} | ${row.spansPerRequest.toFixed(2)} | ${row.errors} |`,
+      );
+    }
+  }
+  return lines.join("\n");
+}
+
+process.once("exit", killAllNow);
+process.once("SIGINT", () => process.exit(130));
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 2;
+});
