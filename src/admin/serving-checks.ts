@@ -1,0 +1,78 @@
+/**
+ * Checks a loaded config must pass before it serves, beyond the schema: the inbound keys (a key_env that is
+ * unset, a key listed twice, an allow list naming a model that does not exist), and the vendor keys of the
+ * providers model_config actually routes to. Startup only warns about a missing vendor key, so existing files
+ * keep starting (those models answer `configuration` errors); a reload and --check-config refuse it, so a reload
+ * cannot break models that work.
+ */
+
+import { type AuthTable, resolveAuth } from "../auth/keys.ts";
+import type { Config } from "../config/config.ts";
+import type { ConfigIssue } from "../config/config-error.ts";
+import { type KeySource, resolveApiKey } from "../providers/registry.ts";
+
+/** How strict to be about vendor keys. */
+export type KeyPolicy = "warn" | "refuse";
+
+/** The outcome: the auth table to serve with, and the problems found. */
+export interface ServingCheck {
+  readonly auth: AuthTable;
+  /** Problems that make the config unusable. */
+  readonly errors: readonly ConfigIssue[];
+  /** Problems worth a log line. */
+  readonly warnings: readonly ConfigIssue[];
+}
+
+/** Runs every check against the environment the config would run with (os_env applied). */
+export function checkServing(config: Config, env: KeySource, keyPolicy: KeyPolicy): ServingCheck {
+  const { table, issues } = resolveAuth(config.file.auth, env);
+  const errors = [...issues, ...allowListIssues(config)];
+  const missingKeys = missingVendorKeys(config, env);
+  return {
+    auth: table,
+    errors: keyPolicy === "refuse" ? [...errors, ...missingKeys] : errors,
+    warnings: keyPolicy === "refuse" ? [] : missingKeys,
+  };
+}
+
+/** Every name in an allow list must be a public model, `provider/model` of a known provider, or a `prefix*`. */
+function allowListIssues(config: Config): ConfigIssue[] {
+  const models = new Set(config.routes.map((route) => route.publicModel));
+  const issues: ConfigIssue[] = [];
+  config.file.auth.keys.forEach((entry, index) => {
+    entry.models?.forEach((model, position) => {
+      const slash = model.indexOf("/");
+      const known =
+        model.endsWith("*") ||
+        models.has(model) ||
+        (slash > 0 && slash < model.length - 1 && config.providers.has(model.slice(0, slash)));
+      if (!known) {
+        issues.push({
+          path: `auth.keys.${index}.models.${position}`,
+          message: `'${model}' is not a model in model_config (nor provider/model of a known provider)`,
+        });
+      }
+    });
+  });
+  return issues;
+}
+
+/** Providers that model_config routes to whose key variable is unset. */
+function missingVendorKeys(config: Config, env: KeySource): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const reported = new Set<string>();
+  for (const route of config.routes) {
+    for (const deployment of route.deployments) {
+      const provider = config.providers.get(deployment.provider);
+      if (provider === undefined || provider.type === "echo" || reported.has(provider.name)) continue;
+      if (provider.apiKeyEnv === undefined || resolveApiKey(provider, env) !== undefined) continue;
+      reported.add(provider.name);
+      const declared = config.file.providers[provider.name] !== undefined;
+      issues.push({
+        path: declared ? `providers.${provider.name}.api_key_env` : `model_config.${route.publicModel}`,
+        message: `provider '${provider.name}' has no API key: ${provider.apiKeyEnv} is not set (environment or os_env)`,
+      });
+    }
+  }
+  return issues;
+}

@@ -1,0 +1,112 @@
+/**
+ * Inbound authentication: one onRequest hook for both protocols (gRPC metadata are HTTP/2 headers, so
+ * `authorization: Bearer <key>` reads the same everywhere). It runs before the body is read, so a stranger costs
+ * one hash. Refusals speak the caller's protocol: OpenAI's envelope on HTTP routes, UNAUTHENTICATED on RPCs.
+ *
+ * Who may call what:
+ * - open to all: `/health`, `/ready`, `/docs*`, `/redoc`, `/openapi.json`, gRPC reflection and health;
+ * - `/config` and `/config/reload`: an admin key when `auth.admin_keys` has any, else loopback clients only;
+ * - everything else (the API, and unknown paths so they do not reveal what exists): a client key when
+ *   `auth.keys` has any, else everyone.
+ */
+import { Code } from "@connectrpc/connect";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { RuntimeOf } from "../admin/request-runtime.ts";
+import { ProxyError } from "../core/errors.ts";
+import { type RejectCode, rpcProtocolOf, sendRpcError } from "../grpc/rpc-reject.ts";
+import { sendProxyError } from "../http/error-handler.ts";
+import { authTableOf } from "./auth-table.ts";
+import { lookupKey, type Principal } from "./keys.ts";
+
+type Access = "open" | "admin" | "api";
+
+const OPEN_ROUTES: ReadonlySet<string> = new Set(["/health", "/ready", "/docs", "/redoc", "/openapi.json"]);
+const OPEN_PREFIXES: readonly string[] = ["/docs/", "/grpc.reflection.", "/grpc.health."];
+const ADMIN_ROUTES: ReadonlySet<string> = new Set(["/config", "/config/reload"]);
+
+const MISSING_KEY = "Missing or invalid API key: send it as 'Authorization: Bearer <key>'.";
+const ADMIN_ONLY =
+  "This endpoint needs an admin key (auth.admin_keys); without one it answers loopback clients only.";
+
+/** Which rule applies to a matched route (undefined: no route matched). */
+export function accessOf(route: string | undefined): Access {
+  if (route === undefined) return "api";
+  if (OPEN_ROUTES.has(route) || OPEN_PREFIXES.some((prefix) => route.startsWith(prefix))) return "open";
+  return ADMIN_ROUTES.has(route) ? "admin" : "api";
+}
+
+const principals = new WeakMap<FastifyRequest, Principal>();
+
+/** The key that authenticated this request; undefined when the API is open or the route needs none. */
+export function principalOf(request: FastifyRequest): Principal | undefined {
+  return principals.get(request);
+}
+
+/** Adds the hook. Register it after the runtime leases: it checks the keys of the request's own runtime. */
+export function registerAuth(app: FastifyInstance, runtimeOf: RuntimeOf): void {
+  // Routes are few and fixed: remember each one's rule instead of testing prefixes per request.
+  const accessCache = new Map<string | undefined, Access>();
+  app.addHook("onRequest", (request, reply, done) => {
+    const route = request.routeOptions.url;
+    let access = accessCache.get(route);
+    if (access === undefined) {
+      access = accessOf(route);
+      accessCache.set(route, access);
+    }
+    if (access === "open") return done();
+    const table = authTableOf(runtimeOf(request).config);
+    if (access === "api" && !table.clientKeysRequired) return done();
+    if (access === "admin" && !table.adminKeysConfigured) {
+      if (isLoopback(request.socket.remoteAddress)) return done();
+      reject(request, reply, Code.PermissionDenied, ADMIN_ONLY, "not loopback and no admin keys configured");
+      return;
+    }
+    const key = bearerKey(request.headers.authorization);
+    const principal =
+      key === undefined ? undefined : lookupKey(access === "admin" ? table.admins : table.clients, key);
+    if (principal === undefined) {
+      reject(request, reply, Code.Unauthenticated, MISSING_KEY, key === undefined ? "no key" : "unknown key");
+      return;
+    }
+    principals.set(request, principal);
+    done();
+  });
+}
+
+/** The token of `Authorization: Bearer <token>` (scheme case-insensitive), or undefined. */
+export function bearerKey(header: string | string[] | undefined): string | undefined {
+  if (typeof header !== "string" || header.length < 8 || header.length > 1024) return undefined;
+  if (header.slice(0, 7).toLowerCase() !== "bearer ") return undefined;
+  const token = header.slice(7).trim();
+  return token === "" ? undefined : token;
+}
+
+/** Whether a peer address is this machine. */
+export function isLoopback(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  return address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127.");
+}
+
+function reject(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  code: RejectCode,
+  message: string,
+  reason: string,
+): void {
+  // Never the key itself: only why it was refused.
+  request.log.info({ reason, route: request.routeOptions.url }, "request refused by auth");
+  const protocol = rpcProtocolOf(request);
+  if (protocol !== undefined) {
+    sendRpcError(request, reply, protocol, code, message);
+    return;
+  }
+  const unauthenticated = code === Code.Unauthenticated;
+  if (unauthenticated) reply.header("www-authenticate", 'Bearer realm="llm-proxy"');
+  sendProxyError(
+    reply,
+    unauthenticated
+      ? new ProxyError("authentication", message, { code: "invalid_api_key" })
+      : new ProxyError("permission_denied", message, { code: "admin_key_required" }),
+  );
+}

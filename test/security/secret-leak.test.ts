@@ -1,0 +1,346 @@
+/**
+ * Secrets stay inside: the real process (`node src/main.ts`, debug logging) runs with vendor keys in os_env, in a
+ * literal api_key and in a provider header, with client keys (plain, hashed, from a variable) and an admin key.
+ * Traffic covers successes and failures on both protocols: wrong and missing keys, mock vendors that echo the key
+ * they got in 401/500 bodies and in a mid-stream error, GET /config, valid and invalid reloads (the invalid ones
+ * with a secret on the failing line), and --check-config. Everything the process writes (stdout, stderr), every span
+ * it exports (to a mock OTLP collector, whose own auth header is a secret too) and every response (status, headers,
+ * body) is captured and searched for every secret.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { request } from "undici";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ChatService } from "../../gen/llmproxy/v1/chat_pb.ts";
+import { startMockAnthropicUpstream } from "../helpers/mock-anthropic-upstream.ts";
+import type { MockUpstream } from "../helpers/mock-openai-upstream.ts";
+
+const secret = (label: string) => `${label}-${randomBytes(12).toString("hex")}`;
+const SECRETS = {
+  osEnvVendorKey: secret("sk-osenv"),
+  rotatedVendorKey: secret("sk-rotated"),
+  literalVendorKey: secret("sk-ant-literal"),
+  headerToken: secret("hdr-token"),
+  clientKey: secret("sk-client-plain"),
+  hashedClientKey: secret("sk-client-hashed"),
+  envClientKey: secret("sk-client-env"),
+  adminKey: secret("sk-admin"),
+  rotatedClientKey: secret("sk-client-rotated"),
+  secretInBrokenFile: secret("sk-in-broken-yaml"),
+  secretInInvalidSchema: secret("sk-in-invalid-schema"),
+  collectorToken: secret("otlp-token"),
+};
+/** JSON with bigints (proto int64) as strings. */
+const stringify = (value: unknown) =>
+  JSON.stringify(value, (_key, item) => (typeof item === "bigint" ? String(item) : item));
+const HASH = createHash("sha256").update(SECRETS.hashedClientKey).digest("hex");
+
+/** An OpenAI-compatible vendor that echoes the Authorization header it got, in every way a vendor could. */
+async function startEchoingVendor(): Promise<{ url: string; server: Server; seen: string[] }> {
+  const seen: string[] = [];
+  const server = createServer((req, res) => {
+    let raw = "";
+    req.on("data", (piece: Buffer) => {
+      raw += piece.toString("utf8");
+    });
+    req.on("end", () => {
+      const auth = String(req.headers.authorization);
+      seen.push(auth, String(req.headers["x-extra-token"]));
+      const model = (JSON.parse(raw) as { model: string }).model;
+      if (model === "leak-401" || model === "leak-500") {
+        res.writeHead(model === "leak-401" ? 401 : 500, {
+          "content-type": "application/json",
+          "x-echo": auth,
+        });
+        res.end(
+          JSON.stringify({
+            error: {
+              message: `Incorrect API key provided: ${auth}`,
+              type: "invalid_request_error",
+              code: "invalid_api_key",
+            },
+          }),
+        );
+        return;
+      }
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      const chunk = (delta: object, finish: string | null) =>
+        `data: ${JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 1, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+      res.write(chunk({ role: "assistant", content: "fine" }, null));
+      if (model === "leak-midstream") {
+        res.end(
+          `data: ${JSON.stringify({ error: { message: `stream broke for key ${auth}`, type: "server_error" } })}\n\n`,
+        );
+        return;
+      }
+      res.end(`${chunk({}, "stop")}data: [DONE]\n\n`);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, server, seen };
+}
+
+/** An OTLP/HTTP collector that keeps every export it receives (the spans, as JSON text). */
+async function startCollector(): Promise<{ url: string; server: Server; exports: string[] }> {
+  const exports: string[] = [];
+  const server = createServer((req, res) => {
+    let raw = "";
+    req.on("data", (piece: Buffer) => {
+      raw += piece.toString("utf8");
+    });
+    req.on("end", () => {
+      exports.push(raw);
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end("{}");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, exports };
+}
+
+function configYaml(
+  vendorUrl: string,
+  anthropicUrl: string,
+  vendorKey: string,
+  extraClientKey?: string,
+): string {
+  return `
+telemetry: {endpoint: "${collector.url}", headers: {Authorization: "Bearer ${SECRETS.collectorToken}"}}
+os_env: {LEAK_VENDOR_KEY: "${vendorKey}"}
+model_config: {gpt-ok: leaky, gpt-401: leaky, gpt-500: leaky, gpt-mid: leaky, claude-ok: claude, claude-401: claude, echo-1: echo}
+model_routes:
+  leaky: {gpt-401: leak-401, gpt-500: leak-500, gpt-mid: leak-midstream}
+  claude: {claude-401: status-401}
+providers:
+  leaky: {type: openai, base_url: "${vendorUrl}", api_key_env: LEAK_VENDOR_KEY, headers: {X-Extra-Token: "${SECRETS.headerToken}"}}
+  claude: {preset: anthropic, base_url: "${anthropicUrl}", api_key: "${SECRETS.literalVendorKey}"}
+proxy: {max_retries: 0, default_model: echo-1}
+server: {watch_config: false}
+auth:
+  keys:
+    - {name: team, key: "${SECRETS.clientKey}"}
+    - {name: hashed, key_sha256: "${HASH}"}
+    - {name: from-env, key_env: LEAK_CLIENT_KEY}
+${extraClientKey === undefined ? "" : `    - {name: rotated, key: "${extraClientKey}"}\n`}  admin_keys:
+    - {name: ops, key: "${SECRETS.adminKey}"}
+`;
+}
+
+const captured: string[] = [];
+let child: ChildProcess;
+let port = 0;
+let vendor: Awaited<ReturnType<typeof startEchoingVendor>>;
+let anthropic: MockUpstream;
+let collector: Awaited<ReturnType<typeof startCollector>>;
+let file = "";
+
+function spawnMain(args: string[]): {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+} {
+  const spawned = spawn(process.execPath, ["src/main.ts", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, LEAK_CLIENT_KEY: SECRETS.envClientKey, OTEL_BSP_SCHEDULE_DELAY: "200" },
+  });
+  let output = "";
+  spawned.stdout?.setEncoding("utf8").on("data", (text: string) => {
+    output += text;
+  });
+  spawned.stderr?.setEncoding("utf8").on("data", (text: string) => {
+    output += text;
+  });
+  const exited = new Promise<number | null>((resolve) => spawned.once("exit", (code) => resolve(code)));
+  return { child: spawned, output: () => output, exited };
+}
+
+let mainOutput: () => string;
+let mainExited: Promise<number | null>;
+
+beforeAll(async () => {
+  vendor = await startEchoingVendor();
+  collector = await startCollector();
+  anthropic = await startMockAnthropicUpstream(SECRETS.literalVendorKey);
+  file = join(mkdtempSync(join(tmpdir(), "llm-proxy-leak-")), "config.yaml");
+  writeFileSync(file, configYaml(vendor.url, anthropic.baseUrl, SECRETS.osEnvVendorKey));
+  const started = spawnMain(["--config", file, "--host", "127.0.0.1", "--port", "0", "--log-level", "debug"]);
+  child = started.child;
+  mainOutput = started.output;
+  mainExited = started.exited;
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const listening = /listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(mainOutput());
+    if (listening?.[1] !== undefined) {
+      port = Number(listening[1]);
+      break;
+    }
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`did not start: ${mainOutput()}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+});
+
+afterAll(async () => {
+  if (child.exitCode === null) child.kill("SIGKILL");
+  vendor.server.closeAllConnections();
+  await new Promise((resolve) => vendor.server.close(resolve));
+  await anthropic.close();
+  collector.server.closeAllConnections();
+  await new Promise((resolve) => collector.server.close(resolve));
+});
+
+/** One HTTP exchange, fully captured. */
+async function call(
+  path: string,
+  options: { method?: string; key?: string; body?: object } = {},
+): Promise<{ status: number; text: string }> {
+  const response = await request(`http://127.0.0.1:${port}${path}`, {
+    method: options.method ?? (options.body === undefined ? "GET" : "POST"),
+    headers: {
+      ...(options.body === undefined ? {} : { "content-type": "application/json" }),
+      ...(options.key === undefined ? {} : { authorization: `Bearer ${options.key}` }),
+    },
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  });
+  const text = await response.body.text();
+  captured.push(`${response.statusCode} ${JSON.stringify(response.headers)} ${text}`);
+  return { status: response.statusCode, text };
+}
+
+const chat = (model: string, key: string | undefined, stream = false) =>
+  call("/v1/chat/completions", {
+    key,
+    body: { model, stream, messages: [{ role: "user", content: "hello" }] },
+  });
+
+describe("secrets never leave the process", () => {
+  it("serves and refuses HTTP calls: client keys, wrong keys, vendors echoing their key", async () => {
+    for (const key of [SECRETS.clientKey, SECRETS.hashedClientKey, SECRETS.envClientKey]) {
+      expect((await chat("echo-1", key)).status).toBe(200);
+    }
+    for (const key of [undefined, SECRETS.adminKey, `${SECRETS.clientKey}x`, SECRETS.osEnvVendorKey]) {
+      expect((await chat("echo-1", key)).status).toBe(401);
+    }
+    expect((await chat("gpt-ok", SECRETS.clientKey)).status).toBe(200);
+    expect((await chat("gpt-ok", SECRETS.clientKey, true)).status).toBe(200);
+    expect((await chat("gpt-401", SECRETS.clientKey)).status).toBe(401);
+    expect((await chat("gpt-500", SECRETS.clientKey)).status).toBeGreaterThanOrEqual(500);
+    expect((await chat("gpt-mid", SECRETS.clientKey, true)).text).toMatch(/"error"/);
+    expect((await chat("claude-ok", SECRETS.clientKey)).status).toBe(200);
+    expect((await chat("claude-401", SECRETS.clientKey)).status).toBe(401);
+    expect(
+      (await call("/v1/chat/completions", { key: SECRETS.clientKey, body: { messages: "bad" } })).status,
+    ).toBe(400);
+  });
+
+  it("serves and refuses RPCs the same way", async () => {
+    const session = new Http2SessionManager(`http://127.0.0.1:${port}`);
+    const rpc = (key: string | undefined) =>
+      createClient(
+        ChatService,
+        createGrpcTransport({
+          baseUrl: `http://127.0.0.1:${port}`,
+          sessionManager: session,
+          interceptors: [
+            (next) => async (req) => {
+              if (key !== undefined) req.header.set("authorization", `Bearer ${key}`);
+              return next(req);
+            },
+          ],
+        }),
+      );
+    const message = (model: string) => ({ model, messages: [{ role: "user", content: "hello" }] });
+    const outcome = async (promise: Promise<unknown>) => {
+      try {
+        captured.push(stringify(await promise));
+      } catch (error) {
+        captured.push(String(error), stringify(error));
+      }
+    };
+    await outcome(rpc(SECRETS.clientKey).createChatCompletion(message("gpt-ok")));
+    await outcome(rpc(SECRETS.clientKey).createChatCompletion(message("gpt-401")));
+    await outcome(rpc(SECRETS.clientKey).createChatCompletion(message("claude-401")));
+    await outcome(rpc(undefined).createChatCompletion(message("gpt-ok")));
+    await outcome(rpc(SECRETS.adminKey).listModels({}));
+    const chunks: unknown[] = [];
+    await outcome(
+      (async () => {
+        for await (const chunk of rpc(SECRETS.clientKey).streamChatCompletion(message("gpt-mid")))
+          chunks.push(chunk);
+      })(),
+    );
+    captured.push(stringify(chunks));
+    session.abort();
+  });
+
+  it("shows /config and reloads valid and invalid files (secrets on the failing lines)", async () => {
+    expect((await call("/config", { key: SECRETS.adminKey })).status).toBe(200);
+    expect((await call("/config", { key: SECRETS.clientKey })).status).toBe(401);
+
+    writeFileSync(
+      file,
+      configYaml(vendor.url, anthropic.baseUrl, SECRETS.rotatedVendorKey, SECRETS.rotatedClientKey),
+    );
+    expect((await call("/config/reload", { method: "POST", key: SECRETS.adminKey })).status).toBe(200);
+    expect((await chat("gpt-ok", SECRETS.rotatedClientKey)).status).toBe(200);
+    expect(vendor.seen).toContain(`Bearer ${SECRETS.rotatedVendorKey}`);
+    writeFileSync(
+      file,
+      `${configYaml(vendor.url, anthropic.baseUrl, SECRETS.rotatedVendorKey)}\n  - {name: broken, key: "${SECRETS.secretInBrokenFile}"`,
+    );
+    expect((await call("/config/reload", { method: "POST", key: SECRETS.adminKey })).status).toBe(400);
+    writeFileSync(
+      file,
+      `os_env: {LEAK_VENDOR_KEY: ["${SECRETS.secretInInvalidSchema}"]}\nmodel_config: {echo-1: echo}\n`,
+    );
+    expect((await call("/config/reload", { method: "POST", key: SECRETS.adminKey })).status).toBe(400);
+    expect((await call("/config", { key: SECRETS.adminKey })).status).toBe(200);
+  });
+
+  it("checks files with --check-config", async () => {
+    const check = spawnMain(["--check-config", "--config", file]);
+    expect(await check.exited).toBe(1);
+    captured.push(check.output());
+    writeFileSync(
+      file,
+      configYaml(vendor.url, anthropic.baseUrl, SECRETS.rotatedVendorKey, SECRETS.rotatedClientKey),
+    );
+    const checkOk = spawnMain(["--check-config", "--config", file]);
+    expect(await checkOk.exited).toBe(0);
+    captured.push(checkOk.output());
+  });
+
+  it("shuts down, flushing its spans, after using every key for real", async () => {
+    child.kill("SIGTERM");
+    expect(await mainExited).toBe(0);
+    captured.push(mainOutput());
+    // Every span exported (flushed at shutdown), with its attributes.
+    expect(collector.exports.join("")).toMatch(/"spans"/);
+    expect(collector.exports.join("")).toMatch(/llmproxy\.v1\.ChatService/);
+    captured.push(...collector.exports);
+    // The keys were really used: the vendors received them.
+    expect(vendor.seen).toContain(`Bearer ${SECRETS.osEnvVendorKey}`);
+    expect(vendor.seen).toContain(SECRETS.headerToken);
+    expect(
+      anthropic.requests.some((received) => received.headers["x-api-key"] === SECRETS.literalVendorKey),
+    ).toBe(true);
+  });
+
+  it("finds no secret in anything the process wrote or answered", () => {
+    const everything = captured.join("\n");
+    expect(everything).toMatch(/config reload rejected/);
+    expect(everything).toMatch(/YAML syntax \(line \d+, column \d+\)/);
+    expect(everything).toMatch(/OK \(/);
+    for (const [name, value] of Object.entries({ ...SECRETS, clientKeyHash: HASH })) {
+      expect(everything.includes(value), `${name} leaked`).toBe(false);
+      // Nor a recognisable piece of it (the random part).
+      expect(everything.includes(value.slice(-24)), `${name} leaked in part`).toBe(false);
+    }
+  });
+});
