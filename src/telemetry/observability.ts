@@ -1,0 +1,114 @@
+/**
+ * Wires observability into the app: a RequestRecord per request (decorated on the Fastify request, filled by the
+ * edges and the core), the access line and metrics when the response closes, `GET /metrics`, and, when tracing
+ * is on, the HTTP server span's route name and request id.
+ *
+ * One `'close'` listener per response is the single place a request ends: it fires after a normal finish and when
+ * the client cut a stream, for HTTP/1.1 and HTTP/2 alike (Fastify's onResponse does not fire for the latter).
+ */
+import type { Interceptor } from "@connectrpc/connect";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { ProxyError } from "../core/errors.ts";
+import type { AccessLogController } from "./access-log.ts";
+import type { Metrics } from "./metrics.ts";
+import { createRequestRecord, type Protocol, type RequestRecord } from "./request-record.ts";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** What this request did, for the access log and metrics (set by the first onRequest hook). */
+    record: RequestRecord | null;
+  }
+}
+
+/** What tracing adds to the edges; present only when the OpenTelemetry SDK was started. */
+export interface EdgeTracing {
+  /** For the Connect edge: node:http2 is not instrumented, so RPCs get their server span from an interceptor. */
+  readonly interceptors: readonly Interceptor[];
+  /** Per HTTP request, inside the http instrumentation's server span: names it after the route and tags it. */
+  onRequest(request: FastifyRequest, record: RequestRecord): void;
+}
+
+/** Options of registerObservability. */
+export interface ObservabilityOptions {
+  readonly metrics: Metrics;
+  readonly accessLog: AccessLogController;
+  readonly tracing: EdgeTracing | undefined;
+}
+
+const CHAT_ROUTES: ReadonlySet<string> = new Set([
+  "/v1/chat/completions",
+  "/llmproxy.v1.ChatService/CreateChatCompletion",
+  "/llmproxy.v1.ChatService/StreamChatCompletion",
+]);
+
+/**
+ * Adds the decoration, hooks and route to the root instance. Call it first, so that the record exists for every
+ * other hook (a request refused by authentication is logged and counted too).
+ */
+export function registerObservability(app: FastifyInstance, options: ObservabilityOptions): void {
+  const { metrics, tracing } = options;
+  app.decorateRequest("record", null);
+  app.addHook("onRequest", (request, reply, done) => {
+    const route = request.routeOptions.url;
+    const record = createRequestRecord(
+      request.id,
+      protocolOf(route, request.headers["content-type"]),
+      route !== undefined && CHAT_ROUTES.has(route),
+      performance.now(),
+    );
+    request.record = record;
+    tracing?.onRequest(request, record);
+    if (record.chat) metrics.started(record);
+    reply.raw.once("close", () => completeRequest(request, reply, record, options));
+    done();
+  });
+  app.addHook("onError", (request, _reply, error, done) => {
+    if (request.record !== null) request.record.errorKind ??= kindOfError(error);
+    done();
+  });
+  app.get("/metrics", async (_request, reply) => {
+    return reply.type(metrics.contentType).send(await metrics.render());
+  });
+}
+
+function completeRequest(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  record: RequestRecord,
+  { metrics, accessLog }: ObservabilityOptions,
+): void {
+  if (record.completed) return;
+  record.completed = true;
+  const statusCode = reply.raw.statusCode;
+  const outcome = outcomeOf(record, statusCode, reply.raw.writableFinished);
+  if (record.chat) metrics.completed(record, outcome);
+  accessLog.writeAccessLine(request, record, statusCode, outcome);
+}
+
+/** `ok`, or the error kind; responses refused before any handler get a coarse name from their status. */
+export function outcomeOf(record: RequestRecord, statusCode: number, finished: boolean): string {
+  if (record.errorKind !== undefined) return record.errorKind;
+  if (!finished) return "cancelled";
+  if (statusCode < 400) return "ok";
+  return statusCode === 401 || statusCode === 403 ? "unauthorized" : "error";
+}
+
+/** The protocol a route speaks; RPC paths serve gRPC, gRPC-web and Connect, told apart by content type. */
+export function protocolOf(route: string | undefined, contentType: string | undefined): Protocol {
+  if (route === undefined) return "http";
+  if (route.startsWith("/v1/")) return "openai";
+  if (route.startsWith("/llmproxy.") || route.startsWith("/grpc.")) {
+    if (contentType?.startsWith("application/grpc-web") === true) return "grpc-web";
+    return contentType?.startsWith("application/grpc") === true ? "grpc" : "connect";
+  }
+  return "http";
+}
+
+/** The ProxyError kind of an error Fastify reports (its own 4xx errors are the client's fault). */
+function kindOfError(error: Error & { statusCode?: number }): ProxyError["kind"] {
+  if (error instanceof ProxyError) return error.kind;
+  if (error.statusCode === 413) return "request_too_large";
+  return error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500
+    ? "invalid_request"
+    : "internal";
+}

@@ -1,0 +1,127 @@
+/**
+ * What one request did, gathered while it runs and read once when it is over by the access log and the metrics.
+ * The edges create it (one per Fastify request), the core fills in how it was served, and the edge stamps the
+ * first byte. Times are `performance.now()` milliseconds (monotonic).
+ */
+import type { ProxyErrorKind } from "../core/errors.ts";
+import type { FinishReason } from "../core/types.ts";
+
+/** How the request reached us: the OpenAI facade, one of Connect's three RPC protocols, or another HTTP route. */
+export type Protocol = "openai" | "grpc" | "grpc-web" | "connect" | "http";
+
+/** One upstream attempt, for the per-provider attempt counter. */
+export interface AttemptOutcome {
+  readonly provider: string;
+  /** `ok`, or the ProxyError kind the attempt failed with. */
+  readonly outcome: string;
+}
+
+/** The per-request facts. Mutable on purpose: it is filled in by whoever learns a fact, on the hot path. */
+export interface RequestRecord {
+  readonly requestId: string;
+  readonly protocol: Protocol;
+  /** A chat completion (either edge), as opposed to /health, /v1/models, ListModels and the like. */
+  readonly chat: boolean;
+  readonly arrivedAt: number;
+  /** Set by the core: whether the client asked for a stream. */
+  stream: boolean | undefined;
+  /** The public model, set by the core once it resolved (never a client-invented name). */
+  model: string | undefined;
+  /** The provider of the last attempt (the one that served, on success). */
+  provider: string | undefined;
+  upstreamModel: string | undefined;
+  attempts: number;
+  retries: number;
+  fallbacks: number;
+  readonly attemptOutcomes: AttemptOutcome[];
+  inputTokens: number | undefined;
+  outputTokens: number | undefined;
+  readonly finishReasons: FinishReason[];
+  /** When the first upstream attempt started, the serving attempt's first chunk arrived, and the upstream ended. */
+  upstreamStartedAt: number | undefined;
+  firstChunkAt: number | undefined;
+  upstreamEndedAt: number | undefined;
+  /** When the edge started writing the answer (SSE headers and first event; the gRPC headers). */
+  firstByteAt: number | undefined;
+  /** The gateway's own time, as sent in the overhead header. */
+  overheadMs: number | undefined;
+  /** Set when the request failed, by the core or the edge (first one wins). */
+  errorKind: ProxyErrorKind | undefined;
+  /** gRPC status code of an RPC that failed (0 when it succeeded). */
+  grpcCode: number | undefined;
+  traceId: string | undefined;
+  /** Set once the access line and metrics have been written. */
+  completed: boolean;
+}
+
+/** Response header carrying the gateway's own share of the latency, in milliseconds. */
+export const OVERHEAD_HEADER = "x-llm-proxy-overhead-ms";
+
+/** A fresh record for a request that arrived at `arrivedAt`. */
+export function createRequestRecord(
+  requestId: string,
+  protocol: Protocol,
+  chat: boolean,
+  arrivedAt: number,
+): RequestRecord {
+  return {
+    requestId,
+    protocol,
+    chat,
+    arrivedAt,
+    stream: undefined,
+    model: undefined,
+    provider: undefined,
+    upstreamModel: undefined,
+    attempts: 0,
+    retries: 0,
+    fallbacks: 0,
+    attemptOutcomes: [],
+    inputTokens: undefined,
+    outputTokens: undefined,
+    finishReasons: [],
+    upstreamStartedAt: undefined,
+    firstChunkAt: undefined,
+    upstreamEndedAt: undefined,
+    firstByteAt: undefined,
+    overheadMs: undefined,
+    errorKind: undefined,
+    grpcCode: undefined,
+    traceId: undefined,
+    completed: false,
+  };
+}
+
+/**
+ * A stream is about to send its first byte: remembers when (time to first token) and returns the overhead header
+ * value: time since arrival minus the upstream's time to first chunk (retries and backoff count as upstream time).
+ */
+export function stampFirstByte(record: RequestRecord | null | undefined): string | undefined {
+  if (record === null || record === undefined) return undefined;
+  const now = performance.now();
+  record.firstByteAt = now;
+  const upstream = spanOf(record.upstreamStartedAt, record.firstChunkAt);
+  return upstream === undefined ? undefined : setOverhead(record, now - record.arrivedAt - upstream);
+}
+
+/**
+ * A whole (non-streaming) answer is about to be sent: returns the overhead header value, the total time so far
+ * minus the time from the first upstream attempt to the end of the upstream's answer.
+ */
+export function stampCompletion(record: RequestRecord | null | undefined): string | undefined {
+  if (record === null || record === undefined) return undefined;
+  const upstream = spanOf(record.upstreamStartedAt, record.upstreamEndedAt);
+  return upstream === undefined
+    ? undefined
+    : setOverhead(record, performance.now() - record.arrivedAt - upstream);
+}
+
+function spanOf(from: number | undefined, to: number | undefined): number | undefined {
+  return from === undefined || to === undefined ? undefined : to - from;
+}
+
+function setOverhead(record: RequestRecord, ms: number): string {
+  // Clock reads on either side of a sub-millisecond interval can cross; overhead is never negative.
+  record.overheadMs = Math.max(0, ms);
+  return record.overheadMs.toFixed(2);
+}

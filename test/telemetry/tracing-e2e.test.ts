@@ -1,0 +1,216 @@
+/**
+ * Tracing end to end through the real entry (`node src/main.ts`), exporting OTLP/HTTP to an in-process receiver:
+ * one streamed chat over the OpenAI facade (openai SDK) and one over gRPC (grpc-js), each sent with a W3C
+ * `traceparent`, must each arrive as one trace under the caller's span: edge server span → core "chat" span →
+ * attempt span → undici client span, with GenAI attributes and the request id on every span; the mock vendor
+ * must see the same trace id in its `traceparent`; /metrics must count both; the access lines must match.
+ */
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+import OpenAI from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type MockUpstream, startMockOpenAIUpstream } from "../helpers/mock-openai-upstream.ts";
+import { type GatewayProcess, startGateway } from "./gateway-process.ts";
+import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from "./otlp-receiver.ts";
+import { parsePrometheusText, sampleValue } from "./prometheus-text.ts";
+
+const CALLER_SPAN = "b7ad6b7169203331";
+const HTTP_TRACE = "0af7651916cd43dd8448eb211c80319c";
+const GRPC_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
+const SPAN_KIND = { internal: 1, server: 2, client: 3 } as const;
+
+let receiver: OtlpReceiver;
+let upstream: MockUpstream;
+let gateway: GatewayProcess;
+
+beforeAll(async () => {
+  [receiver, upstream] = await Promise.all([startOtlpReceiver(), startMockOpenAIUpstream()]);
+  gateway = await startGateway(
+    [
+      "model_config: {m1: mock}",
+      `providers: {mock: {type: openai, base_url: "${upstream.baseUrl}", api_key: "sk-test-not-a-real-key"}}`,
+      "server: {watch_config: false, log_level: info}",
+      `telemetry: {endpoint: "${receiver.endpoint}", service_name: llm-proxy-test}`,
+    ].join("\n"),
+    { OTEL_BSP_SCHEDULE_DELAY: "50" },
+  );
+});
+afterAll(async () => {
+  gateway?.kill();
+  await Promise.all([receiver?.close(), upstream?.close()]);
+});
+
+/** The spans of one trace once it has `count` spans, keyed for the tree assertions. */
+async function traceOf(traceId: string, count: number): Promise<ReceivedSpan[]> {
+  const ofTrace = (spans: readonly ReceivedSpan[]) => spans.filter((span) => span.traceId === traceId);
+  await receiver.waitFor((spans) => ofTrace(spans).length >= count);
+  return ofTrace(receiver.spans);
+}
+
+function one(spans: readonly ReceivedSpan[], predicate: (span: ReceivedSpan) => boolean): ReceivedSpan {
+  const found = spans.filter(predicate);
+  expect(found, JSON.stringify(spans.map((span) => span.name))).toHaveLength(1);
+  return found[0] as ReceivedSpan;
+}
+
+/** Asserts core → attempt → undici client under `edge`, and what reached the vendor; returns the client span. */
+function assertCoreTree(spans: readonly ReceivedSpan[], edge: ReceivedSpan, requestId: string): void {
+  const core = one(spans, (span) => span.name === "chat m1");
+  expect(core.parentSpanId).toBe(edge.spanId);
+  expect(core.attributes).toMatchObject({
+    "gen_ai.operation.name": "chat",
+    "gen_ai.provider.name": "mock",
+    "gen_ai.request.model": "m1",
+    "gen_ai.response.model": "m1",
+    "gen_ai.usage.input_tokens": 11,
+    "gen_ai.usage.output_tokens": 7,
+    "gen_ai.response.finish_reasons": ["stop"],
+    "llm_proxy.stream": true,
+    "llm_proxy.attempts": 1,
+  });
+  const attempt = one(spans, (span) => span.name === "attempt mock");
+  expect(attempt.parentSpanId).toBe(core.spanId);
+  expect(attempt.attributes).toMatchObject({
+    "llm_proxy.attempt.number": 1,
+    "llm_proxy.attempt.status": "ok",
+    "gen_ai.provider.name": "mock",
+  });
+  const client = one(spans, (span) => span.kind === SPAN_KIND.client);
+  expect(client.parentSpanId).toBe(attempt.spanId);
+  expect(client.attributes["http.response.status_code"]).toBe(200);
+  for (const span of spans) expect(span.attributes["request.id"], span.name).toBe(requestId);
+  for (const span of spans) expect(span.serviceName).toBe("llm-proxy-test");
+  const seen = upstream.requests.find((request) => request.headers["x-request-id"] === requestId);
+  expect(seen?.headers.traceparent).toBe(`00-${client.traceId}-${client.spanId}-01`);
+}
+
+describe("tracing through node src/main.ts", () => {
+  it("a streamed OpenAI-SDK chat is one trace under the caller's span, down to the upstream", async () => {
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: "unused", maxRetries: 0 });
+    const { data: stream, response } = await client.chat.completions
+      .create(
+        {
+          model: "m1",
+          messages: [{ role: "user", content: "hello traced world" }],
+          stream: true,
+          stream_options: { include_usage: true },
+        },
+        { headers: { traceparent: `00-${HTTP_TRACE}-${CALLER_SPAN}-01`, "x-request-id": "rid-otel-http" } },
+      )
+      .withResponse();
+    let text = "";
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? "";
+    expect(text).toBe("hello traced world");
+    expect(Number(response.headers.get("x-llm-proxy-overhead-ms"))).toBeGreaterThanOrEqual(0);
+
+    const spans = await traceOf(HTTP_TRACE, 4);
+    expect(spans).toHaveLength(4);
+    const server = one(spans, (span) => span.kind === SPAN_KIND.server);
+    expect(server).toMatchObject({ name: "POST /v1/chat/completions", parentSpanId: CALLER_SPAN });
+    expect(server.attributes["http.route"]).toBe("/v1/chat/completions");
+    assertCoreTree(spans, server, "rid-otel-http");
+  });
+
+  it("a streamed grpc-js chat is one trace under the caller's span (Connect interceptor over h2c)", async () => {
+    const definition = await protoLoader.load("proto/llmproxy/v1/chat.proto", { keepCase: true });
+    const proto = grpc.loadPackageDefinition(definition) as unknown as {
+      llmproxy: {
+        v1: { ChatService: new (address: string, credentials: grpc.ChannelCredentials) => StreamClient };
+      };
+    };
+    const client = new proto.llmproxy.v1.ChatService(
+      `127.0.0.1:${gateway.port}`,
+      grpc.credentials.createInsecure(),
+    );
+    const metadata = new grpc.Metadata();
+    metadata.set("traceparent", `00-${GRPC_TRACE}-${CALLER_SPAN}-01`);
+    metadata.set("x-request-id", "rid-otel-grpc");
+    const call = client.StreamChatCompletion(
+      {
+        model: "m1",
+        messages: [{ role: "user", content: "hello grpc trace" }],
+        stream_options: { include_usage: true },
+      },
+      metadata,
+    );
+    const overhead = new Promise<unknown>((resolve) =>
+      call.on("metadata", (headers) => resolve(headers.get("x-llm-proxy-overhead-ms")[0])),
+    );
+    let text = "";
+    for await (const chunk of call as AsyncIterable<GrpcChunk>)
+      text += chunk.choices?.[0]?.delta?.content ?? "";
+    client.close();
+    expect(text).toBe("hello grpc trace");
+    expect(Number(await overhead)).toBeGreaterThanOrEqual(0);
+
+    const spans = await traceOf(GRPC_TRACE, 4);
+    expect(spans).toHaveLength(4);
+    const server = one(spans, (span) => span.kind === SPAN_KIND.server);
+    expect(server).toMatchObject({
+      name: "llmproxy.v1.ChatService/StreamChatCompletion",
+      parentSpanId: CALLER_SPAN,
+    });
+    expect(server.attributes).toMatchObject({ "rpc.system.name": "grpc", "rpc.response.status_code": "OK" });
+    assertCoreTree(spans, server, "rid-otel-grpc");
+  });
+
+  it("/metrics counts both, the access lines carry the request and trace ids, and no span is orphaned", async () => {
+    const response = await fetch(`${gateway.url}/metrics`);
+    expect(response.headers.get("content-type")).toMatch(/^text\/plain/);
+    const samples = parsePrometheusText(await response.text());
+    for (const protocol of ["openai", "grpc"]) {
+      const labels = { protocol, model: "m1", provider: "mock" };
+      expect(sampleValue(samples, "llm_proxy_requests_total", { ...labels, outcome: "ok" })).toBe(1);
+      expect(sampleValue(samples, "llm_proxy_request_duration_seconds_count", labels)).toBe(1);
+      expect(sampleValue(samples, "llm_proxy_time_to_first_token_seconds_count", labels)).toBe(1);
+      expect(sampleValue(samples, "llm_proxy_requests_in_flight", { protocol })).toBe(0);
+    }
+    expect(sampleValue(samples, "llm_proxy_input_tokens_total", { model: "m1", provider: "mock" })).toBe(22);
+    expect(sampleValue(samples, "llm_proxy_output_tokens_total", { model: "m1", provider: "mock" })).toBe(14);
+    expect(
+      sampleValue(samples, "llm_proxy_upstream_attempts_total", { provider: "mock", outcome: "ok" }),
+    ).toBe(2);
+    expect(sampleValue(samples, "process_cpu_user_seconds_total")).toBeGreaterThan(0);
+
+    for (const [requestId, protocol, traceId] of [
+      ["rid-otel-http", "openai", HTTP_TRACE],
+      ["rid-otel-grpc", "grpc", GRPC_TRACE],
+    ] as const) {
+      const lines = gateway.logs.filter((line) => line.requestId === requestId);
+      expect(lines.map((line) => line.msg)).toContain("incoming request");
+      const access = lines.filter((line) => line.msg === "request completed");
+      expect(access).toHaveLength(1);
+      expect(access[0]).toMatchObject({
+        protocol,
+        statusCode: 200,
+        outcome: "ok",
+        model: "m1",
+        provider: "mock",
+        stream: true,
+        inputTokens: 11,
+        outputTokens: 7,
+        attempts: 1,
+        traceId,
+      });
+      for (const field of ["latencyMs", "ttftMs", "overheadMs"])
+        expect(access[0]?.[field]).toBeTypeOf("number");
+    }
+
+    const { code, modules } = await gateway.stop();
+    expect(code).toBe(0);
+    expect(modules).toEqual(
+      expect.arrayContaining(["@opentelemetry/sdk-trace", "@opentelemetry/instrumentation-http"]),
+    );
+    // Every span belongs to one of the two traces: the scrape is not traced, nothing started a trace of its own.
+    expect(new Set(receiver.spans.map((span) => span.traceId))).toEqual(new Set([HTTP_TRACE, GRPC_TRACE]));
+    expect(receiver.exports[0]?.["content-type"]).toBe("application/json");
+  });
+});
+
+interface GrpcChunk {
+  readonly choices?: { readonly delta?: { readonly content?: string } }[];
+}
+
+interface StreamClient extends grpc.Client {
+  StreamChatCompletion(request: object, metadata: grpc.Metadata): grpc.ClientReadableStream<GrpcChunk>;
+}
