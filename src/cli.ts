@@ -10,15 +10,18 @@ export interface CliOptions {
   readonly logLevel: string | undefined;
   readonly help: boolean;
   readonly version: boolean;
+  /** Validate the config as a reload would, print the result, and exit. */
+  readonly checkConfig: boolean;
 }
 
 /** The usage text. */
-export const USAGE = `Usage: llm-proxy [--config FILE] [--host HOST] [--port PORT] [--log-level LEVEL]
+export const USAGE = `Usage: llm-proxy [--config FILE] [--host HOST] [--port PORT] [--log-level LEVEL] [--check-config]
 
   --config FILE      YAML config (default: config/config.yaml, else config/config.example.yaml)
   --host HOST        listen address (overrides server.host)
   --port PORT        listen port for HTTP and gRPC (overrides server.port)
   --log-level LEVEL  fatal|error|warn|info|debug|trace|silent (overrides server.log_level)
+  --check-config     validate the config as a reload would (exit 0 with a summary, or 1 with the errors)
   --help, --version
 `;
 
@@ -33,6 +36,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
       "log-level": { type: "string" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
+      "check-config": { type: "boolean" },
     },
     strict: true,
     allowPositionals: false,
@@ -48,6 +52,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
     logLevel: values["log-level"],
     help: values.help === true,
     version: values.version === true,
+    checkConfig: values["check-config"] === true,
   };
 }
 

@@ -2,6 +2,9 @@
  * Process entry: command line, config, runtime, one listening port for HTTP/1.1, h2c and gRPC, signals.
  */
 
+import { type ConfigReloader, createConfigReloader } from "./admin/reloader.ts";
+import { checkConfigFile, openGatewayWarning, prepareStartup } from "./admin/startup.ts";
+import { watchConfigFile } from "./admin/watch.ts";
 import { parseCli, USAGE } from "./cli.ts";
 import { ConfigError } from "./config/config-error.ts";
 import { exportOsEnv } from "./config/env.ts";
@@ -10,49 +13,83 @@ import { applyOverrides } from "./config/overrides.ts";
 import { createRuntime, createRuntimeHolder } from "./core/runtime.ts";
 import { createDualServerFactory } from "./net/server-factory.ts";
 import { loadTlsFastifyOptions } from "./net/tls-options.ts";
-import { buildServer, REDACTED_LOG_PATHS, VERSION } from "./server.ts";
+import { createDrainController, handleShutdownSignals } from "./shutdown.ts";
+import { startProcessTelemetry } from "./telemetry/start.ts";
 
 async function main(): Promise<void> {
   const cli = parseCli(process.argv.slice(2));
   if (cli.help) return void process.stdout.write(USAGE);
-  if (cli.version) return void process.stdout.write(`${VERSION}\n`);
+  if (cli.version) return void process.stdout.write(`${(await import("./server.ts")).VERSION}\n`);
+  if (cli.checkConfig) {
+    const checked = await checkConfigFile(cli.configPath, process.env);
+    (checked.ok ? process.stdout : process.stderr).write(`${checked.text}\n`);
+    process.exitCode = checked.ok ? 0 : 1;
+    return;
+  }
 
   const loaded = await loadConfig(cli.configPath);
-  exportOsEnv(loaded.file, process.env);
+  const ownedEnv = new Set(exportOsEnv(loaded.file, process.env));
   const config = applyOverrides(loaded, cli);
+  const startup = prepareStartup(config, process.env);
+  // Tracing must start before Fastify loads (its require of node:http is what the http instrumentation patches),
+  // so the server modules are imported only now; with tracing off no OpenTelemetry SDK module is loaded at all.
+  const telemetry = await startProcessTelemetry(config, process.env);
+  const { buildServer, REDACTED_LOG_PATHS } = await import("./server.ts");
   const runtime = createRuntimeHolder(createRuntime(config));
   // Cleartext: one port sniffs each connection for HTTP/1.1 or h2c. TLS: ALPN chooses, no sniffing needed.
   const serverOptions =
     config.server.tls === undefined
       ? { serverFactory: createDualServerFactory().serverFactory }
       : await loadTlsFastifyOptions(config.server.tls);
+  const drain = createDrainController();
   const app = await buildServer({
     runtime,
     logger: {
       level: config.server.logLevel,
       redact: { paths: [...REDACTED_LOG_PATHS], censor: "[redacted]" },
+      ...(telemetry.logStream === undefined ? {} : { stream: telemetry.logStream }),
     },
     serverOptions,
+    reloader: () => reloader,
+    watchingConfig: config.server.watchConfig,
+    tracing: telemetry.tracing,
+    shutdownSignal: drain.signal,
   });
+  telemetry.tracing?.useLogger(app.log);
   warnAboutConfig(app.log, config);
+  const openWarning = openGatewayWarning(config, startup.auth);
+  if (openWarning !== undefined) app.log.warn({ host: config.server.host }, openWarning);
+  const reloader: ConfigReloader = createConfigReloader({
+    path: cli.configPath,
+    holder: runtime,
+    log: app.log,
+    overrides: cli,
+    env: process.env,
+    ownedEnv,
+  });
 
   await app.listen({ host: config.server.host, port: config.server.port });
   app.log.info(
     { config: config.source, models: config.routes.length, tls: config.server.tls !== undefined },
     "llm-proxy ready",
   );
+  const watch = config.server.watchConfig
+    ? await watchConfigFile(cli.configPath, () => reloader.reload("watch"), { log: app.log })
+    : undefined;
+  process.on("SIGHUP", () => void reloader.reload("signal"));
 
-  let stopping = false;
-  const stop = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    app.log.info({ signal }, "shutting down");
-    await app.close();
-    await runtime.current.close();
-    process.exit(0);
-  };
-  process.once("SIGTERM", () => void stop("SIGTERM"));
-  process.once("SIGINT", () => void stop("SIGINT"));
+  // SIGTERM/SIGINT: stop accepting, drain up to server.drain_timeout, end the rest, exit 0 (src/shutdown.ts).
+  handleShutdownSignals({
+    app,
+    drain,
+    drainTimeoutMs: config.server.drainTimeoutMs,
+    release: async () => {
+      watch?.close();
+      await runtime.current.close();
+      await telemetry.shutdown();
+    },
+    exit: (code) => process.exit(code),
+  });
 }
 
 function warnAboutConfig(

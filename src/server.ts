@@ -2,12 +2,26 @@
  * buildServer: the Fastify app with both edges (OpenAI facade and Connect/gRPC) as sibling plugins over one
  * core. It never listens, so tests can inject() or listen on a port of their choosing.
  */
-import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from "fastify";
+import { configRoutes } from "./admin/config-routes.ts";
+import type { ConfigReloader } from "./admin/reloader.ts";
+import { registerRuntimeLeases } from "./admin/request-runtime.ts";
+import { principalOf, registerAuth } from "./auth/auth-hook.ts";
+import { restrictCore } from "./auth/restrict-core.ts";
 import type { RuntimeHolder } from "./core/runtime.ts";
+import { docsPlugin } from "./docs/docs-plugin.ts";
+import { grpcHealthPlugin } from "./grpc/health-plugin.ts";
 import { grpcPlugin } from "./grpc/plugin.ts";
+import { grpcReflectionPlugin } from "./grpc/reflection-plugin.ts";
+import { handleClientError, slowClientOptions } from "./http/client-limits.ts";
 import { handleError, handleNotFound } from "./http/error-handler.ts";
+import { createReadiness, registerReadinessRoute } from "./http/readiness.ts";
 import { requestIdOf } from "./http/request-id.ts";
 import { openAIPlugin } from "./openai/plugin.ts";
+import type { KeySource } from "./providers/registry.ts";
+import { AccessLogController } from "./telemetry/access-log.ts";
+import { createMetrics } from "./telemetry/metrics.ts";
+import { type EdgeTracing, registerObservability } from "./telemetry/observability.ts";
 
 /** Header and key fields that must never reach a log line. */
 export const REDACTED_LOG_PATHS: readonly string[] = [
@@ -15,8 +29,12 @@ export const REDACTED_LOG_PATHS: readonly string[] = [
   'req.headers["x-api-key"]',
   'req.headers["api-key"]',
   'req.headers["x-goog-api-key"]',
+  'req.headers["proxy-authorization"]',
+  "req.headers.cookie",
   "headers.authorization",
   'headers["x-api-key"]',
+  'headers["api-key"]',
+  'headers["x-goog-api-key"]',
 ];
 
 /** What the app is built from. */
@@ -27,6 +45,16 @@ export interface ServerDeps {
   readonly loggerInstance?: FastifyServerOptions["loggerInstance"];
   /** Fastify options that choose the HTTP server (the one-port factory, or TLS); see src/net/. */
   readonly serverOptions?: object;
+  /** Hot reload (POST /config/reload), created after the app; absent when the app was not started from a file. */
+  readonly reloader?: () => ConfigReloader | undefined;
+  /** Whether the config file is watched (shown by GET /config). */
+  readonly watchingConfig?: boolean;
+  /** The environment GET /config reports variables of (default: process.env). */
+  readonly env?: KeySource;
+  /** Span hooks for both edges, when the OpenTelemetry SDK was started (src/telemetry/start.ts). */
+  readonly tracing?: EdgeTracing;
+  /** Aborted when shutdown's drain timeout runs out: both edges end their calls with its reason (src/shutdown.ts). */
+  readonly shutdownSignal?: AbortSignal;
 }
 
 /** The package version, reported by /health. */
@@ -36,32 +64,58 @@ export const VERSION = "0.1.0";
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   // Fastify's generics follow the server type (http, http2, https), which is chosen at runtime from config;
   // every route here works on all of them, so the app is typed as the default instance.
+  const accessLog = new AccessLogController({ requestIdLogLabel: "requestId" });
   const options: FastifyServerOptions = {
     ...(deps.loggerInstance === undefined
       ? { logger: deps.logger }
       : { loggerInstance: deps.loggerInstance }),
     bodyLimit: deps.runtime.current.config.server.bodyLimit,
+    ...slowClientOptions(deps.runtime.current.config.server),
+    clientErrorHandler: handleClientError,
     genReqId: requestIdOf,
-    logController: new LogController({ requestIdLogLabel: "requestId" }),
+    logController: accessLog,
     // Shutdown waits for in-flight streams; idle keep-alive sockets must not hold it up.
     forceCloseConnections: "idle",
     ...deps.serverOptions,
   };
   const app = Fastify(options) as unknown as FastifyInstance;
+  // First, so every request (refused ones too) gets its record, access line and metrics; adds GET /metrics.
+  registerObservability(app, { metrics: createMetrics(), accessLog, tracing: deps.tracing });
 
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
+  // Each request leases the runtime current when it arrived (reloads swap it), then passes the key check.
+  const runtimeOf = registerRuntimeLeases(app, deps.runtime);
+  registerAuth(app, runtimeOf);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);
 
-  const getCore = () => deps.runtime.current.core;
+  const getCore = (request: FastifyRequest) => restrictCore(runtimeOf(request).core, principalOf(request));
   app.get("/health", async () => ({
     status: "ok",
     version: VERSION,
     uptime_seconds: Math.round(process.uptime()),
   }));
-  await app.register(openAIPlugin, { getCore });
-  await app.register(grpcPlugin, { getCore, readMaxBytes: deps.runtime.current.config.server.bodyLimit });
+  // Readiness (HTTP /ready and grpc.health.v1) turns NOT_SERVING as soon as shutdown starts draining.
+  const readiness = createReadiness();
+  app.addHook("preClose", async () => readiness.drain());
+  registerReadinessRoute(app, readiness);
+  await app.register(openAIPlugin, { getCore, shutdownSignal: deps.shutdownSignal });
+  await app.register(grpcPlugin, {
+    getCore,
+    readMaxBytes: deps.runtime.current.config.server.bodyLimit,
+    interceptors: deps.tracing?.interceptors,
+    shutdownSignal: deps.shutdownSignal,
+  });
+  await app.register(grpcReflectionPlugin);
+  await app.register(grpcHealthPlugin, { readiness });
+  await app.register(docsPlugin, { version: VERSION });
+  await app.register(configRoutes, {
+    runtimeOf,
+    reloader: deps.reloader ?? (() => undefined),
+    env: deps.env ?? process.env,
+    watching: deps.watchingConfig ?? false,
+  });
   return app;
 }

@@ -64,6 +64,10 @@ export interface Config {
     readonly requestTimeoutMs: number;
     /** Reload when the file changes on disk. */
     readonly watchConfig: boolean;
+    /** On SIGTERM/SIGINT, how long in-flight requests and streams may run before they are ended. */
+    readonly drainTimeoutMs: number;
+    /** Log to this file instead of stdout. */
+    readonly logFile: string | undefined;
   };
   readonly proxy: {
     /** Total budget of one request. */
@@ -80,4 +84,12 @@ export interface Config {
     readonly cooldown: { readonly failures: number; readonly durationMs: number };
   };
   readonly connector: { readonly limit: number; readonly limitPerHost: number };
+  /** Tracing as configured; OTEL_* variables are merged in by src/telemetry/tracing-settings.ts. */
+  readonly telemetry: {
+    readonly enabled: boolean | undefined;
+    readonly endpoint: string | undefined;
+    readonly serviceName: string | undefined;
+    readonly sampleRatio: number | undefined;
+    readonly headers: Readonly<Record<string, string>> | undefined;
+  };
 }

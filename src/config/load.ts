@@ -31,12 +31,22 @@ export function parseConfig(text: string, source: string): Config {
   if (document.errors.length > 0) {
     throw new ConfigError(
       source,
-      document.errors.map((error) => ({ path: "", message: `YAML syntax: ${error.message.split("\n")[0]}` })),
+      document.errors.map((error) => ({
+        path: "",
+        message: `YAML syntax (${position(text, error.pos[0])}): ${error.message.split("\n")[0]}`,
+      })),
     );
   }
   const parsed = configFileSchema.safeParse(document.toJS() ?? {});
   if (!parsed.success) throw new ConfigError(source, parsed.error.issues.map(toConfigIssue));
   return resolveConfig(parsed.data, source);
+}
+
+/** "line L, column C" of an offset: where, without quoting the line (a broken line may hold a key). */
+function position(text: string, offset: number): string {
+  const before = text.slice(0, offset);
+  const line = before.split("\n").length;
+  return `line ${line}, column ${offset - before.lastIndexOf("\n")}`;
 }
 
 function toConfigIssue(issue: z.core.$ZodIssue): ConfigIssue {
@@ -68,6 +78,8 @@ function resolveConfig(file: ConfigFile, source: string): Config {
       headersTimeoutMs: Math.round(file.server.headers_timeout * 1000),
       requestTimeoutMs: Math.round(file.server.request_timeout * 1000),
       watchConfig: file.server.watch_config,
+      drainTimeoutMs: Math.round(file.server.drain_timeout * 1000),
+      logFile: file.server.log_file,
     },
     proxy: {
       timeoutMs: toMs(file.proxy.timeout),
@@ -80,6 +92,13 @@ function resolveConfig(file: ConfigFile, source: string): Config {
       cooldown: { failures: file.proxy.cooldown.failures, durationMs: toMs(file.proxy.cooldown.seconds) },
     },
     connector: { limit: file.connector.limit, limitPerHost: file.connector.limit_per_host },
+    telemetry: {
+      enabled: file.telemetry.enabled,
+      endpoint: file.telemetry.endpoint,
+      serviceName: file.telemetry.service_name,
+      sampleRatio: file.telemetry.sample_ratio,
+      headers: file.telemetry.headers,
+    },
   });
 }
 
@@ -149,7 +168,9 @@ function resolveProvider(
 /** Provider names that model_config points at, in either form. */
 function referencedProviders(file: ConfigFile): string[] {
   return Object.values(file.model_config).flatMap((target) =>
-    typeof target === "string" ? [target] : target.map((entry) => (typeof entry === "string" ? entry : entry.provider)),
+    typeof target === "string"
+      ? [target]
+      : target.map((entry) => (typeof entry === "string" ? entry : entry.provider)),
   );
 }
 
@@ -203,7 +224,8 @@ function checkFallbacks(file: ConfigFile, issues: ConfigIssue[]): void {
       }
       list.forEach((fallback, index) => {
         if (file.model_config[fallback] === undefined || fallback === model) {
-          const why = fallback === model ? "a model cannot fall back to itself" : "is not a model in model_config";
+          const why =
+            fallback === model ? "a model cannot fall back to itself" : "is not a model in model_config";
           issues.push({ path: `${section}.${model}.${index}`, message: `'${fallback}' ${why}` });
         }
       });

@@ -49,6 +49,10 @@ const serverSchema = z.strictObject({
   request_timeout: z.number().positive().max(3600).default(60),
   /** Reload the config when its file changes on disk (POST /config/reload works either way). */
   watch_config: z.boolean().default(true),
+  /** Seconds that SIGTERM/SIGINT wait for in-flight requests and streams before ending them; 0 ends them at once. */
+  drain_timeout: z.number().min(0).max(3600).default(30),
+  /** Write the logs to this file instead of stdout (reopened on SIGHUP; rotation is the platform's job). */
+  log_file: z.string().min(1).optional(),
 });
 
 const seconds = z.number().positive().max(86_400);
@@ -134,6 +138,20 @@ const authSchema = z.strictObject({
   admin_keys: z.array(z.strictObject(keyFields).refine(exactlyOneKey, exactlyOneKeyMessage)).default([]),
 });
 
+/** Tracing; off unless enabled here or by an OTEL_EXPORTER_OTLP_*ENDPOINT variable. */
+const telemetrySchema = z.strictObject({
+  /** true: trace (to localhost:4318 unless an endpoint is given); false: never, whatever OTEL_* says. */
+  enabled: z.boolean().optional(),
+  /** OTLP/HTTP base URL, as OTEL_EXPORTER_OTLP_ENDPOINT (e.g. http://jaeger:4318); `/v1/traces` is appended. */
+  endpoint: z.url({ protocol: /^https?$/ }).optional(),
+  /** service.name of the spans; default OTEL_SERVICE_NAME, else llm-proxy. */
+  service_name: z.string().min(1).optional(),
+  /** Share of new traces kept (parent-based: a caller's sampled flag is followed); default 1. */
+  sample_ratio: z.number().min(0).max(1).optional(),
+  /** Headers sent with each export (e.g. a collector's auth). */
+  headers: z.record(z.string(), z.string()).optional(),
+});
+
 /** The whole file. */
 export const configFileSchema = z.strictObject({
   os_env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
@@ -149,6 +167,8 @@ export const configFileSchema = z.strictObject({
   context_window_fallbacks: fallbackListSchema.default({}),
   /** Inbound client and admin keys (optional). */
   auth: authSchema.prefault({}),
+  /** OpenTelemetry tracing (OTLP/HTTP); read at start only. */
+  telemetry: telemetrySchema.prefault({}),
 });
 
 /** The file as validated. */

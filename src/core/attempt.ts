@@ -7,6 +7,7 @@ import type { FastifyBaseLogger } from "fastify";
 import type { CallContext, ProviderAdapter, UpstreamTransport } from "../providers/types.ts";
 import type { DeploymentHealth } from "../routing/deployment-health.ts";
 import type { Deployment } from "../routing/router.ts";
+import type { RequestTrace } from "../telemetry/request-trace.ts";
 import { type AbortScope, createAbortScope, failureOf } from "./deadline.ts";
 import { ProxyError } from "./errors.ts";
 import { blamesDeployment } from "./failure-policy.ts";
@@ -30,6 +31,8 @@ export interface AttemptInput {
   readonly clientSignal: AbortSignal;
   /** The request's scope (client signal + total budget); disposed by whoever ends the request. */
   readonly requestScope: AbortScope;
+  /** The request's spans and record; ended by whoever ends the request. */
+  readonly trace: RequestTrace;
 }
 
 /** A started attempt: the upstream's first chunk has arrived. */
@@ -107,8 +110,9 @@ async function* relayChunks(
 ): AsyncGenerator<ChatChunk> {
   const idleSeconds = Math.round(deps.streamIdleTimeoutMs / 100) / 10;
   const idleError = () => new ProxyError("timeout", `The upstream stream was idle for ${idleSeconds} s.`);
-  let usage: ChatChunk | undefined;
+  let usage: Extract<ChatChunk, { type: "usage" }> | undefined;
   let finished = false;
+  let failure: ProxyError | undefined;
   try {
     if (pending !== undefined) yield pending;
     for (;;) {
@@ -117,20 +121,26 @@ async function* relayChunks(
       if (next.done === true) break;
       const chunk = next.value;
       if (chunk.type === "usage") usage = chunk;
-      else if (chunk.type !== "response-start") yield chunk;
+      else if (chunk.type !== "response-start") {
+        if (chunk.type === "finish") input.trace.noteFinish(chunk.reason);
+        yield chunk;
+      }
     }
     finished = true;
   } catch (error) {
-    const failure = failureOf(error, input.clientSignal, scope.signal);
+    failure = failureOf(error, input.clientSignal, scope.signal);
     if (blamesDeployment(failure)) deps.health.recordFailure(deployment.key, deps.now());
     throw failure;
   } finally {
     if (!finished) {
-      scope.abort(new ProxyError("cancelled", "The stream was closed before it ended."));
+      const cancelled = new ProxyError("cancelled", "The stream was closed before it ended.");
+      failure ??= cancelled;
+      scope.abort(cancelled);
       await closeQuietly(iterator);
     }
     scope.dispose();
     input.requestScope.dispose();
+    input.trace.end(failure, usage?.usage);
   }
   if (usage !== undefined) yield usage;
 }
@@ -154,10 +164,12 @@ function releaseEvenIfUnstarted(
     async return(value?: unknown) {
       if (!started) {
         started = true;
-        scope.abort(new ProxyError("cancelled", "The stream was closed before it was read."));
+        const cancelled = new ProxyError("cancelled", "The stream was closed before it was read.");
+        scope.abort(cancelled);
         await closeQuietly(upstream);
         scope.dispose();
         input.requestScope.dispose();
+        input.trace.end(cancelled, undefined);
       }
       return relay.return(value as undefined);
     },

@@ -8,6 +8,7 @@ import type { ProviderAdapter, UpstreamTransport } from "../providers/types.ts";
 import { createDeploymentHealth, type DeploymentHealth } from "../routing/deployment-health.ts";
 import { orderDeployments } from "../routing/order-deployments.ts";
 import type { Deployment, ModelGroup, RoutePlan, Router } from "../routing/router.ts";
+import { startRequestTrace } from "../telemetry/request-trace.ts";
 import { aggregateStream } from "./aggregate.ts";
 import { type AttemptDeps, type AttemptInput, type OpenedAttempt, openAttempt } from "./attempt.ts";
 import type { CallOptions, ChatCore, ChatStream } from "./chat-stream.ts";
@@ -61,18 +62,26 @@ export function createChatCore(deps: ChatCoreDeps): ChatCore {
   return {
     defaultModel: deps.defaultModel,
     listModels: () => deps.models,
-    openStream: (request, options) => openStream(state, request, options),
-    complete: async (request, options) => aggregateStream(await openStream(state, request, options)),
+    openStream: (request, options) => openStream(state, request, options, true),
+    complete: async (request, options) => aggregateStream(await openStream(state, request, options, false)),
   };
 }
 
-async function openStream(state: CoreState, request: ChatRequest, options: CallOptions): Promise<ChatStream> {
+async function openStream(
+  state: CoreState,
+  request: ChatRequest,
+  options: CallOptions,
+  stream: boolean,
+): Promise<ChatStream> {
+  const trace = startRequestTrace(request, options, stream);
   const plan = state.deps.router.resolve(request.model);
   if (plan === undefined) {
-    throw new ProxyError("model_not_found", `The model '${request.model}' does not exist on this gateway.`, {
-      param: "model",
-      code: "model_not_found",
-    });
+    throw trace.fail(
+      new ProxyError("model_not_found", `The model '${request.model}' does not exist on this gateway.`, {
+        param: "model",
+        code: "model_not_found",
+      }),
+    );
   }
   const requestScope = createAbortScope(options.signal);
   requestScope.arm(
@@ -85,6 +94,7 @@ async function openStream(state: CoreState, request: ChatRequest, options: CallO
     requestId: options.requestId,
     clientSignal: options.signal,
     requestScope,
+    trace,
   };
   const attempts = { count: 0 };
   try {
@@ -100,7 +110,7 @@ async function openStream(state: CoreState, request: ChatRequest, options: CallO
     };
   } catch (error) {
     requestScope.dispose();
-    throw error;
+    throw trace.fail(error);
   }
 }
 
@@ -117,8 +127,10 @@ async function runPlan(
   for (let position = 0; position < groups.length; position++) {
     const group = groups[position];
     if (group === undefined) break;
-    if (position > 0)
+    if (position > 0) {
       input.log.warn({ fallbackTo: group.model, kind: errorOf(last)?.kind }, "falling back to another model");
+      input.trace.fallingBack(groups[position - 1]?.model ?? plan.primary.model, group.model);
+    }
     last = await tryGroup(state, group, input, attempts);
     if ("opened" in last) return last;
     const action = actionFor(last.error, state.deps.maxRetryWaitMs);
@@ -143,7 +155,7 @@ async function tryGroup(
   const order = orderDeployments(group.deployments, state.health, state.now(), state.deps.random);
   const skipped = new Set<string>();
   let retriesLeft = state.deps.maxRetries;
-  let lastError = new ProxyError("configuration", `Model '${group.model}' has no usable deployment.`);
+  let lastError: ProxyError | undefined;
   for (let turn = 0; skipped.size < order.length; turn++) {
     const deployment = order[turn % order.length];
     if (deployment === undefined || skipped.has(deployment.key)) continue;
@@ -156,12 +168,16 @@ async function tryGroup(
       state.health.beginProbe(deployment.key);
     attempts.count += 1;
     try {
-      const opened = await openAttempt(state, adapter, deployment, input);
+      const opened = await input.trace.runAttempt(deployment.provider, deployment.upstreamModel, () =>
+        openAttempt(state, adapter, deployment, input),
+      );
+      input.trace.attemptOpened();
       return { opened, provider: deployment.provider, upstreamModel: deployment.upstreamModel };
     } catch (error) {
       lastError = failureOf(error, input.clientSignal, input.requestScope.signal);
       if (blamesDeployment(lastError)) state.health.recordFailure(deployment.key, state.now());
       const action = actionFor(lastError, state.deps.maxRetryWaitMs);
+      input.trace.attemptFailed(lastError);
       input.log.warn(
         {
           provider: deployment.provider,
@@ -181,7 +197,9 @@ async function tryGroup(
       }
     }
   }
-  return { error: lastError };
+  return {
+    error: lastError ?? new ProxyError("configuration", `Model '${group.model}' has no usable deployment.`),
+  };
 }
 
 async function waitBeforeRetry(

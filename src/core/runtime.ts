@@ -33,7 +33,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     overrides.transport === undefined
       ? createUndiciTransport({
           connectionsPerOrigin: config.connector.limitPerHost,
-          connectTimeoutMs: 10_000,
+          connectTimeoutMs: config.proxy.connectTimeoutMs,
         })
       : undefined;
   const transport = overrides.transport ?? (ownTransport as ClosableTransport);

@@ -6,11 +6,14 @@ import { Code, ConnectError, createContextKey, type HandlerContext } from "@conn
 import type { FastifyBaseLogger } from "fastify";
 import type { CallOptions } from "../core/chat-stream.ts";
 import { ProxyError } from "../core/errors.ts";
+import type { RequestRecord } from "../telemetry/request-record.ts";
 
 /** The parts of the Fastify request a handler needs. */
 export interface RequestScope {
   readonly id: string;
   readonly log: FastifyBaseLogger;
+  /** The request's record for the access log and metrics. */
+  readonly record?: RequestRecord | null;
 }
 
 /** Context key the plugin fills for every RPC from the Fastify request. */
@@ -26,7 +29,12 @@ export function callOptionsFrom(context: HandlerContext): CallOptions {
       cause: new Error("grpc: request scope missing from the Connect context values"),
     });
   }
-  return { signal: toCoreSignal(context.signal), log: scope.log, requestId: scope.id };
+  return {
+    signal: toCoreSignal(context.signal),
+    log: scope.log,
+    requestId: scope.id,
+    record: scope.record ?? undefined,
+  };
 }
 
 /**

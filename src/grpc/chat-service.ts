@@ -7,6 +7,7 @@ import { ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc
 import type { ChatService } from "../../gen/llmproxy/v1/chat_pb.ts";
 import type { ChatCore } from "../core/chat-stream.ts";
 import { ProxyError, type ProxyErrorKind } from "../core/errors.ts";
+import { OVERHEAD_HEADER, stampCompletion, stampFirstByte } from "../telemetry/request-record.ts";
 import { callOptionsFrom, kRequestScope } from "./call-options.ts";
 import { toChatRequest } from "./convert.ts";
 import { createChunkEncoder, toProtoModels, toProtoResponse } from "./convert-response.ts";
@@ -16,13 +17,17 @@ import { toConnectError } from "./errors.ts";
  * The service implementation. `getCore` is called once per RPC, so a config reload swaps the core for new calls
  * while calls in flight finish on the core they started with.
  */
-export function createChatService(getCore: () => ChatCore): ServiceImpl<typeof ChatService> {
+export function createChatService(
+  getCore: (context: HandlerContext) => ChatCore,
+): ServiceImpl<typeof ChatService> {
   return {
     async createChatCompletion(request, context) {
       try {
-        const core = getCore();
+        const core = getCore(context);
         const chatRequest = toChatRequest(request, core.defaultModel);
-        return toProtoResponse(await core.complete(chatRequest, callOptionsFrom(context)));
+        const result = await core.complete(chatRequest, callOptionsFrom(context));
+        setOverheadHeader(context, stampCompletion(context.values.get(kRequestScope)?.record));
+        return toProtoResponse(result);
       } catch (error) {
         throw reportFailure(error, context);
       }
@@ -30,9 +35,11 @@ export function createChatService(getCore: () => ChatCore): ServiceImpl<typeof C
 
     async *streamChatCompletion(request, context) {
       try {
-        const core = getCore();
+        const core = getCore(context);
         const chatRequest = toChatRequest(request, core.defaultModel);
         const stream = await core.openStream(chatRequest, callOptionsFrom(context));
+        // Response headers go out with the first message, just after this.
+        setOverheadHeader(context, stampFirstByte(context.values.get(kRequestScope)?.record));
         const encode = createChunkEncoder(stream, chatRequest.includeUsage);
         for await (const chunk of stream.chunks) {
           const message = encode(chunk);
@@ -43,8 +50,8 @@ export function createChatService(getCore: () => ChatCore): ServiceImpl<typeof C
       }
     },
 
-    listModels() {
-      return toProtoModels(getCore().listModels());
+    listModels(_request, context) {
+      return toProtoModels(getCore(context).listModels());
     },
   };
 }
@@ -58,8 +65,17 @@ function reportFailure(error: unknown, context: HandlerContext): ConnectError {
   const connectError = abortReason instanceof ConnectError ? abortReason : toConnectError(error);
   const proxyError = ProxyError.from(error);
   const fields = { err: error, kind: proxyError.kind, grpcCode: connectError.code, rpc: context.method.name };
-  context.values.get(kRequestScope)?.log[logLevelFor(proxyError.kind)](fields, "rpc failed");
+  const scope = context.values.get(kRequestScope);
+  scope?.log[logLevelFor(proxyError.kind)](fields, "rpc failed");
+  if (scope?.record) {
+    scope.record.grpcCode = connectError.code;
+    scope.record.errorKind ??= proxyError.kind;
+  }
   return connectError;
+}
+
+function setOverheadHeader(context: HandlerContext, milliseconds: string | undefined): void {
+  if (milliseconds !== undefined) context.responseHeader.set(OVERHEAD_HEADER, milliseconds);
 }
 
 /** Our bugs are errors; the client's own doing (a bad request, hanging up) is routine; the rest needs an eye. */

@@ -99,7 +99,9 @@ function toChatMessage(message: ProtoChatMessage, index: number): ChatMessage {
   const path = `messages[${index}]`;
   const role = message.role;
   if (!isOneOf(ROLES, role)) {
-    throw invalid(`${path}.role must be one of ${ROLES.join(", ")}; got "${role}".`, `${path}.role`);
+    // Quote at most a few characters: the message travels in a header (grpc-message), and a role can be megabytes.
+    const shown = role.length > 32 ? `${role.slice(0, 32)}…` : role;
+    throw invalid(`${path}.role must be one of ${ROLES.join(", ")}; got "${shown}".`, `${path}.role`);
   }
   const content = toContent(message, path);
   if (content === null && role !== "assistant") {

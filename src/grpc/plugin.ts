@@ -5,42 +5,104 @@
  * in the scope it is registered in, so it must stay encapsulated, a sibling of the OpenAI facade.
  * @see https://github.com/connectrpc/connect-es/blob/main/packages/connect-fastify/src/fastify-connect-plugin.ts
  */
-import { createContextValues, type Interceptor } from "@connectrpc/connect";
+import { setMaxListeners } from "node:events";
+import {
+  createContextKey,
+  createContextValues,
+  type HandlerContext,
+  type Interceptor,
+} from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { ChatService } from "../../gen/llmproxy/v1/chat_pb.ts";
 import type { ChatCore } from "../core/chat-stream.ts";
+import { ProxyError } from "../core/errors.ts";
 import { kRequestScope } from "./call-options.ts";
 import { createChatService } from "./chat-service.ts";
+import { toConnectError } from "./errors.ts";
+import { createRequestGuard } from "./request-guard.ts";
+
+/** Connect's own default readMaxBytes (0xffffffff), used by the guard when no limit is given. */
+const DEFAULT_READ_MAX_BYTES = 0xffffffff;
 
 /** Options of grpcPlugin. */
 export interface GrpcPluginOptions {
-  /** The current core; a getter because a config reload swaps it. Called once per RPC. */
-  readonly getCore: () => ChatCore;
+  /**
+   * The core serving one RPC (a config reload swaps it; a client key may narrow it). Called once per RPC, with the
+   * Fastify request, before the handler runs.
+   */
+  readonly getCore: (request: FastifyRequest) => ChatCore;
   /**
    * On `app.close()`, how long in-flight RPCs (long LLM streams) may run before they are aborted. Unset: close()
    * waits for them.
    */
   readonly shutdownTimeoutMs?: number;
+  /**
+   * Aborted (with the ProxyError to report) when shutdown ends the RPCs still in flight (src/shutdown.ts): they
+   * end with its status (UNAVAILABLE for "shutting down").
+   */
+  readonly shutdownSignal?: AbortSignal;
   /** Largest request message in bytes (e.g. server.body_limit); larger ones fail with ResourceExhausted. */
   readonly readMaxBytes?: number;
   /** Connect interceptors, e.g. tracing (instrumentation-http does not see node:http2). */
   readonly interceptors?: readonly Interceptor[];
 }
 
+/** The core of one RPC, handed over from the Fastify request through the context values. */
+const kCallCore = createContextKey<ChatCore | undefined>(undefined, {
+  description: "llm-proxy core of the call",
+});
+
+function coreOfCall(context: HandlerContext): ChatCore {
+  const core = context.values.get(kCallCore);
+  if (core === undefined) {
+    throw new ProxyError("internal", "Internal error in the gateway.", {
+      cause: new Error("grpc: core missing from the Connect context values"),
+    });
+  }
+  return core;
+}
+
 /** Registers ChatService's routes (`/llmproxy.v1.ChatService/*`) in an encapsulated scope. */
 export async function grpcPlugin(app: FastifyInstance, options: GrpcPluginOptions): Promise<void> {
+  // Undecodable bytes get INVALID_ARGUMENT here; Connect would report them as INTERNAL (HTTP 500).
+  app.addHook(
+    "preHandler",
+    createRequestGuard({
+      inputs: new Map(
+        ChatService.methods.map((method) => [`/${ChatService.typeName}/${method.name}`, method.input]),
+      ),
+      readMaxBytes: options.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,
+    }),
+  );
   await app.register(fastifyConnectPlugin, {
     grpc: true,
     grpcWeb: true,
     connect: true,
     shutdownTimeoutMs: options.shutdownTimeoutMs,
+    shutdownSignal: toConnectShutdown(options.shutdownSignal),
     readMaxBytes: options.readMaxBytes,
     interceptors: options.interceptors === undefined ? undefined : [...options.interceptors],
     contextValues: (request) =>
-      createContextValues().set(kRequestScope, { id: request.id, log: request.log }),
+      createContextValues()
+        .set(kRequestScope, { id: request.id, log: request.log, record: request.record })
+        .set(kCallCore, options.getCore(request)),
     routes: (router) => {
-      router.service(ChatService, createChatService(options.getCore));
+      router.service(ChatService, createChatService(coreOfCall));
     },
   });
+}
+
+/**
+ * Connect ends every in-flight RPC with its shutdown signal's reason, which must be a ConnectError to become the
+ * status; each RPC adds (and removes) a listener, so the signal allows any number of them.
+ */
+function toConnectShutdown(signal: AbortSignal | undefined): AbortSignal | undefined {
+  if (signal === undefined) return undefined;
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  const abort = (): void => controller.abort(toConnectError(signal.reason));
+  if (signal.aborted) abort();
+  else signal.addEventListener("abort", abort, { once: true });
+  return controller.signal;
 }

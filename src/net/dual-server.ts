@@ -53,8 +53,13 @@ export class DualProtocolServer extends http.Server {
   readonly #sessions = new Set<http2.ServerHttp2Session>();
   #closing = false;
 
-  constructor(handler: DualRequestHandler, settings: DualServerSettings) {
-    super(handler);
+  /** `httpOptions`: node:http server options for the HTTP/1.1 side (e.g. Fastify's `http` option: timeouts). */
+  constructor(
+    handler: DualRequestHandler,
+    settings: DualServerSettings,
+    httpOptions: http.ServerOptions = {},
+  ) {
+    super(httpOptions, handler);
     this.#settings = settings;
     this.#http2 = http2.createServer(
       // Each gRPC call is a stream and clients multiplex every call on one connection.

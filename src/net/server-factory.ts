@@ -46,6 +46,8 @@ export function createDualServerFactory(options: DualServerOptions = {}): DualSe
         http2SocketTimeoutMs: numberOption(fastifyOptions, "connectionTimeout") ?? 0,
         logger: options.logger,
       },
+      // Fastify's own factory hands its `http` option (headersTimeout, requestTimeout, ...) to http.createServer.
+      httpServerOptions(fastifyOptions),
     );
     applyFastifyHttp1Options(server, fastifyOptions);
     return server;
@@ -68,6 +70,11 @@ function applyFastifyHttp1Options(server: http.Server, fastifyOptions: Record<st
   if (maxRequestsPerSocket !== undefined && maxRequestsPerSocket > 0) {
     server.maxRequestsPerSocket = maxRequestsPerSocket;
   }
+}
+
+function httpServerOptions(options: Record<string, unknown>): http.ServerOptions {
+  const value = options.http;
+  return typeof value === "object" && value !== null ? (value as http.ServerOptions) : {};
 }
 
 function numberOption(options: Record<string, unknown>, key: string): number | undefined {

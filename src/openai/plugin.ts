@@ -5,31 +5,36 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { CallOptions, ChatCore, ChatStream } from "../core/chat-stream.ts";
 import { ProxyError } from "../core/errors.ts";
+import { OVERHEAD_HEADER, stampCompletion, stampFirstByte } from "../telemetry/request-record.ts";
 import { toHttpError } from "./errors.ts";
 import { createChunkEncoder, toOpenAICompletion } from "./from-canonical.ts";
+import { parseJsonBody } from "./json-body.ts";
 import { endSse, failSse, type RawResponse, startSse, writeSseData } from "./sse-writer.ts";
 import { decodeChatCompletion } from "./to-canonical.ts";
 
-/** Plugin options: a getter, because a config reload swaps the core. */
+/** Plugin options: a getter, because a config reload swaps the core (and a client key may narrow it). */
 export interface OpenAIPluginOptions {
-  readonly getCore: () => ChatCore;
+  readonly getCore: (request: FastifyRequest) => ChatCore;
+  /** Aborted (with the error to report) when shutdown ends the calls still in flight (src/shutdown.ts). */
+  readonly shutdownSignal?: AbortSignal;
 }
 
 /** Registers the facade routes. Keep it a sibling of the Connect plugin (which replaces the JSON parser). */
 export async function openAIPlugin(app: FastifyInstance, options: OpenAIPluginOptions): Promise<void> {
   // Many clients (curl -d, some SDK wrappers) omit or mislabel the content type: the body is JSON regardless.
-  app.addContentTypeParser("*", { parseAs: "string" }, (_request, body, done) => {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => {
     try {
-      done(null, JSON.parse(body as string));
-    } catch {
-      done(new ProxyError("invalid_request", "We could not parse the JSON body of your request."));
+      done(null, parseJsonBody(body as Buffer));
+    } catch (error) {
+      done(error as ProxyError);
     }
   });
 
-  app.get("/v1/models", async () => ({
+  app.get("/v1/models", async (request) => ({
     object: "list",
     data: options
-      .getCore()
+      .getCore(request)
       .listModels()
       .map((model) => ({
         id: model.id,
@@ -40,36 +45,69 @@ export async function openAIPlugin(app: FastifyInstance, options: OpenAIPluginOp
   }));
 
   app.post("/v1/chat/completions", async (request, reply) => {
-    const core = options.getCore();
+    const core = options.getCore(request);
     const { request: chatRequest, stream } = decodeChatCompletion(request.body, core.defaultModel);
-    const disconnect = watchDisconnect(reply);
-    const callOptions: CallOptions = { signal: disconnect.signal, log: request.log, requestId: request.id };
+    const disconnect = watchDisconnect(reply, options.shutdownSignal);
+    const callOptions: CallOptions = {
+      signal: disconnect.signal,
+      log: request.log,
+      requestId: request.id,
+      record: request.record ?? undefined,
+    };
     if (!stream) {
-      const result = await core.complete(chatRequest, callOptions);
+      const result = await core.complete(chatRequest, callOptions).catch(disconnect.rethrow);
       disconnect.markEnded();
+      setOverheadHeader(reply, stampCompletion(request.record));
       return reply.send(toOpenAICompletion(result));
     }
-    const opened = await core.openStream(chatRequest, callOptions);
+    const opened = await core.openStream(chatRequest, callOptions).catch(disconnect.rethrow);
+    setOverheadHeader(reply, stampFirstByte(request.record));
     reply.hijack();
-    await pipeSse(request, reply, opened, chatRequest.includeUsage, disconnect.markEnded);
+    await pipeSse(request, reply, opened, chatRequest.includeUsage, disconnect);
     return reply;
   });
 }
 
+/** The gateway's own time (src/telemetry/request-record.ts), when the request reached an upstream. */
+function setOverheadHeader(reply: FastifyReply, milliseconds: string | undefined): void {
+  if (milliseconds !== undefined) reply.header(OVERHEAD_HEADER, milliseconds);
+}
+
+/** The abort signal of one call, and how to tell a shutdown from the client leaving. */
+interface Disconnect {
+  readonly signal: AbortSignal;
+  markEnded(): void;
+  /** The error to report for a failure: the shutdown's own when shutdown ended the call. */
+  failure(error: unknown): ProxyError;
+  rethrow(error: unknown): never;
+}
+
 /**
- * Aborts when the client goes away before we finished. Fastify's request.signal and `request.raw` 'close'
- * are unreliable for POST over HTTP/1.1 (platform-notes §4); `reply.raw` 'close' plus our own flag is not.
+ * Aborts when the client goes away before we finished, or when shutdown ends the call. Fastify's request.signal
+ * and `request.raw` 'close' are unreliable for POST over HTTP/1.1 (platform-notes §4); `reply.raw` 'close' plus
+ * our own flag is not.
  */
-function watchDisconnect(reply: FastifyReply): { signal: AbortSignal; markEnded: () => void } {
+function watchDisconnect(reply: FastifyReply, shutdownSignal: AbortSignal | undefined): Disconnect {
   const controller = new AbortController();
   let ended = false;
+  const onShutdown = (): void => controller.abort(shutdownSignal?.reason);
+  shutdownSignal?.addEventListener("abort", onShutdown, { once: true });
   reply.raw.once("close", () => {
+    shutdownSignal?.removeEventListener("abort", onShutdown);
     if (!ended) controller.abort(new ProxyError("cancelled", "The client closed the connection."));
   });
+  const failure = (error: unknown): ProxyError =>
+    shutdownSignal?.aborted === true && shutdownSignal.reason instanceof ProxyError
+      ? shutdownSignal.reason
+      : ProxyError.from(error);
   return {
     signal: controller.signal,
     markEnded: () => {
       ended = true;
+    },
+    failure,
+    rethrow: (error) => {
+      throw failure(error);
     },
   };
 }
@@ -79,24 +117,22 @@ async function pipeSse(
   reply: FastifyReply,
   stream: ChatStream,
   includeUsage: boolean,
-  markEnded: () => void,
+  disconnect: Disconnect,
 ): Promise<void> {
   const raw: RawResponse = reply.raw;
   const encoder = createChunkEncoder(stream, includeUsage);
   startSse(raw, stringHeaders(reply));
-  const startedAt = performance.now();
   try {
     for (const opening of encoder.opening()) await writeSseData(raw, opening);
     for await (const chunk of stream.chunks) {
       const json = encoder.encode(chunk);
       if (json !== undefined) await writeSseData(raw, json);
     }
-    markEnded();
+    disconnect.markEnded();
     endSse(raw);
-    request.log.info({ statusCode: 200, responseTime: performance.now() - startedAt }, "stream completed");
   } catch (error) {
-    const proxyError = ProxyError.from(error);
-    markEnded();
+    const proxyError = disconnect.failure(error);
+    disconnect.markEnded();
     if (proxyError.kind === "cancelled") {
       request.log.info("client disconnected during the stream");
       raw.destroy();

@@ -44,5 +44,11 @@ export async function postUpstream(
 export function transportFailure(error: unknown, signal: AbortSignal): ProxyError {
   if (signal.aborted) return ProxyError.from(signal.reason ?? error);
   if (error instanceof ProxyError) return error;
+  // undici's ConnectTimeoutError (proxy.connect_timeout): a timeout, retried like one, 504 if it is the last.
+  if (error instanceof Error && "code" in error && error.code === "UND_ERR_CONNECT_TIMEOUT") {
+    return new ProxyError("timeout", "Could not connect to the upstream within proxy.connect_timeout.", {
+      cause: error,
+    });
+  }
   return new ProxyError("upstream_unavailable", "Could not reach the upstream provider.", { cause: error });
 }

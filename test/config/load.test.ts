@@ -65,7 +65,11 @@ describe("loadConfig", () => {
       apiKeyEnv: "VOLCENGINE_API_KEY",
     });
     expect(config.providers.get("anthropic")?.type).toBe("anthropic");
-    expect(config.proxy).toMatchObject({ timeoutMs: 30_000, maxRetries: 3, defaultModel: "deepseek-v3-0324" });
+    expect(config.proxy).toMatchObject({
+      timeoutMs: 30_000,
+      maxRetries: 3,
+      defaultModel: "deepseek-v3-0324",
+    });
     expect(config.proxy.firstTokenTimeoutMs).toBe(30_000);
     expect(config.server.workers).toBe(4);
     expect(config.connector).toEqual({ limit: 100, limitPerHost: 30 });
@@ -154,7 +158,9 @@ proxy: {timeout: 60, first_token_timeout: 5, stream_idle_timeout: 7, connect_tim
 
   it("rejects fallbacks to unknown models or to the model itself", () => {
     const issues = issuesOf(`model_config: {a: echo, b: echo}\nfallbacks: {a: [a, zzz], c: [b]}\n`);
-    expect(issues.map((issue) => issue.path)).toEqual(expect.arrayContaining(["fallbacks.a.0", "fallbacks.a.1", "fallbacks.c"]));
+    expect(issues.map((issue) => issue.path)).toEqual(
+      expect.arrayContaining(["fallbacks.a.0", "fallbacks.a.1", "fallbacks.c"]),
+    );
   });
 
   it("exports os_env without overriding the environment", () => {

@@ -61,6 +61,11 @@ export class PacedSocket extends Duplex {
   }
 
   override _final(callback: (error?: Error | null) => void): void {
+    // The server may already have closed the TCP side (the FIN tests provoke exactly that).
+    if (this.tcp.writableEnded || this.tcp.destroyed) {
+      callback();
+      return;
+    }
     this.tcp.end(callback);
   }
 
