@@ -6,6 +6,7 @@ import { type ConfigReloader, createConfigReloader } from "./admin/reloader.ts";
 import { checkConfigFile, openGatewayWarning, prepareStartup } from "./admin/startup.ts";
 import { watchConfigFile } from "./admin/watch.ts";
 import { parseCli, USAGE } from "./cli.ts";
+import { announcingReloader, followPrimary, isClusterWorker } from "./cluster/worker-link.ts";
 import { ConfigError } from "./config/config-error.ts";
 import { exportOsEnv } from "./config/env.ts";
 import { loadConfig } from "./config/load.ts";
@@ -30,6 +31,21 @@ async function main(): Promise<void> {
   const loaded = await loadConfig(cli.configPath);
   const ownedEnv = new Set(exportOsEnv(loaded.file, process.env));
   const config = applyOverrides(loaded, cli);
+  if (config.server.workers > 1 && !isClusterWorker()) {
+    // The primary only supervises: workers (forked with the same command line) serve the port.
+    const [{ runPrimary }, { default: pino }] = await Promise.all([
+      import("./cluster/primary.ts"),
+      import("pino"),
+    ]);
+    const log = pino({ level: config.server.logLevel });
+    await runPrimary({
+      workers: config.server.workers,
+      configPath: cli.configPath,
+      watchConfig: config.server.watchConfig,
+      log,
+    });
+    process.exit(0);
+  }
   const startup = prepareStartup(config, process.env);
   // Tracing must start before Fastify loads (its require of node:http is what the http instrumentation patches),
   // so the server modules are imported only now; with tracing off no OpenTelemetry SDK module is loaded at all.
@@ -59,7 +75,7 @@ async function main(): Promise<void> {
   warnAboutConfig(app.log, config);
   const openWarning = openGatewayWarning(config, startup.auth);
   if (openWarning !== undefined) app.log.warn({ host: config.server.host }, openWarning);
-  const reloader: ConfigReloader = createConfigReloader({
+  const ownReloader: ConfigReloader = createConfigReloader({
     path: cli.configPath,
     holder: runtime,
     log: app.log,
@@ -67,19 +83,23 @@ async function main(): Promise<void> {
     env: process.env,
     ownedEnv,
   });
+  // In a cluster, a reload through the API is announced so that every worker reloads (src/cluster/).
+  const reloader = isClusterWorker() ? announcingReloader(ownReloader) : ownReloader;
 
   await app.listen({ host: config.server.host, port: config.server.port });
   app.log.info(
     { config: config.source, models: config.routes.length, tls: config.server.tls !== undefined },
     "llm-proxy ready",
   );
-  const watch = config.server.watchConfig
-    ? await watchConfigFile(cli.configPath, () => reloader.reload("watch"), { log: app.log })
-    : undefined;
+  // In a cluster the primary watches the file and relays changes; each worker would reload the same file.
+  const watch =
+    config.server.watchConfig && !isClusterWorker()
+      ? await watchConfigFile(cli.configPath, () => reloader.reload("watch"), { log: app.log })
+      : undefined;
   process.on("SIGHUP", () => void reloader.reload("signal"));
 
   // SIGTERM/SIGINT: stop accepting, drain up to server.drain_timeout, end the rest, exit 0 (src/shutdown.ts).
-  handleShutdownSignals({
+  const startShutdown = handleShutdownSignals({
     app,
     drain,
     drainTimeoutMs: config.server.drainTimeoutMs,
@@ -90,18 +110,13 @@ async function main(): Promise<void> {
     },
     exit: (code) => process.exit(code),
   });
+  if (isClusterWorker()) followPrimary(reloader, startShutdown, app.log);
 }
 
 function warnAboutConfig(
   log: { warn: (object: object, message: string) => void },
   config: ReturnType<typeof applyOverrides>,
 ): void {
-  if (config.server.workers > 1) {
-    log.warn(
-      { workers: config.server.workers },
-      "server.workers > 1 is not supported yet; running one process",
-    );
-  }
   for (const provider of config.providers.values()) {
     if (
       provider.apiKey === undefined &&

@@ -41,8 +41,11 @@ export function shuttingDownError(): ProxyError {
   });
 }
 
-/** Installs the SIGTERM/SIGINT handlers. */
-export function handleShutdownSignals(options: ShutdownOptions): void {
+/**
+ * Installs the SIGTERM/SIGINT handlers. Returns a function that starts the same shutdown without a signal
+ * (the cluster primary's request); unlike a second signal, it never cuts a running drain short.
+ */
+export function handleShutdownSignals(options: ShutdownOptions): () => void {
   const hurry = new AbortController();
   let running: Promise<void> | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -55,6 +58,9 @@ export function handleShutdownSignals(options: ShutdownOptions): void {
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
+  return () => {
+    running ??= shutDown(options, "primary request", hurry.signal);
+  };
 }
 
 /** The shutdown sequence; `hurry` aborting ends the drain early. Exported for tests. */

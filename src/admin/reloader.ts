@@ -17,7 +17,8 @@ import { knownSecrets, scrubString } from "./redact.ts";
 import { checkServing } from "./serving-checks.ts";
 
 /** What started a reload. */
-export type ReloadTrigger = "api" | "watch" | "signal";
+/** `cluster`: the primary relayed another worker's reload, a file change or SIGHUP (server.workers > 1). */
+export type ReloadTrigger = "api" | "watch" | "signal" | "cluster";
 
 /** The result, as logged and as returned by POST /config/reload. */
 export interface ReloadOutcome {

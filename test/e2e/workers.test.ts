@@ -1,0 +1,117 @@
+/**
+ * `server.workers: 2` with the real process: both workers serve the one port on both protocols, a crashed
+ * worker is replaced, a reload through one worker reaches every worker, and SIGTERM drains and exits 0.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Agent, request } from "undici";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ChatService } from "../../gen/llmproxy/v1/chat_pb.ts";
+
+const directory = mkdtempSync(join(tmpdir(), "llm-proxy-workers-"));
+const configFile = join(directory, "config.yaml");
+const configWith = (models: string) =>
+  `model_config: {${models}}\nproxy: {default_model: echo-1}\nserver: {workers: 2, watch_config: false}\n`;
+
+let child: ChildProcess;
+let port = 0;
+const lines: Record<string, unknown>[] = [];
+const exited = () => new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+
+/** Workers' pids as their log lines show them (the primary logs with primaryPid). */
+function workerPids(): Set<number> {
+  return new Set(lines.filter((line) => line.msg === "llm-proxy ready").map((line) => Number(line.pid)));
+}
+
+async function waitFor(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** One request on a fresh connection, so the cluster may hand it to either worker. */
+async function chat(model: string): Promise<{ status: number; body: string }> {
+  const dispatcher = new Agent({ pipelining: 0 });
+  try {
+    const response = await request(`http://127.0.0.1:${port}/v1/chat/completions`, {
+      method: "POST",
+      dispatcher,
+      headers: { "content-type": "application/json", connection: "close" },
+      body: JSON.stringify({ model, messages: [{ role: "user", content: "hi workers" }] }),
+    });
+    return { status: response.statusCode, body: await response.body.text() };
+  } finally {
+    await dispatcher.close();
+  }
+}
+
+beforeAll(async () => {
+  writeFileSync(configFile, configWith("echo-1: echo"));
+  child = spawn(
+    process.execPath,
+    ["src/main.ts", "--config", configFile, "--host", "127.0.0.1", "--port", "0"],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  child.stdout?.setEncoding("utf8").on("data", (text: string) => {
+    for (const line of text.split("\n")) if (line.startsWith("{")) lines.push(JSON.parse(line));
+  });
+  await waitFor(() => workerPids().size === 2, "two workers");
+  const listening = lines
+    .map((line) => /:(\d+)$/.exec(String(line.msg ?? "")))
+    .find((match) => match !== null);
+  port = Number(listening?.[1]);
+});
+
+afterAll(() => {
+  if (child.exitCode === null) child.kill("SIGKILL");
+});
+
+describe("server.workers: 2", () => {
+  it("serves HTTP and gRPC from both workers on one port", async () => {
+    for (let round = 0; round < 30; round++) expect((await chat("echo-1")).status).toBe(200);
+    const served = new Set(
+      lines.filter((line) => line.url === "/v1/chat/completions").map((line) => Number(line.pid)),
+    );
+    expect(served).toEqual(workerPids());
+    const client = createClient(ChatService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}` }));
+    const answer = await client.createChatCompletion({ messages: [{ role: "user", content: "over grpc" }] });
+    expect(answer.choices[0]?.message?.content).toBe("over grpc");
+  });
+
+  it("replaces a worker that dies", async () => {
+    const [victim] = [...workerPids()];
+    process.kill(Number(victim), "SIGKILL");
+    await waitFor(() => workerPids().size === 3, "a replacement worker");
+    expect((await chat("echo-1")).status).toBe(200);
+  });
+
+  it("applies a reload made through one worker to every worker", async () => {
+    writeFileSync(configFile, configWith("echo-1: echo, echo-new: echo"));
+    const reload = await request(`http://127.0.0.1:${port}/config/reload`, { method: "POST" });
+    expect(reload.statusCode).toBe(200);
+    await reload.body.text();
+    await waitFor(
+      () => lines.filter((line) => line.msg === "cluster reload").length >= 1,
+      "the relayed reload",
+    );
+    for (let round = 0; round < 20; round++) {
+      const answer = await chat("echo-new");
+      expect(answer.status, answer.body).toBe(200);
+    }
+  });
+
+  it("drains and exits 0 on SIGTERM", async () => {
+    const done = exited();
+    child.kill("SIGTERM");
+    expect(await done).toBe(0);
+    expect(lines.some((line) => line.msg === "all workers exited")).toBe(true);
+  });
+});
