@@ -3,39 +3,25 @@
  * or 1 with every problem by YAML path, a routed provider without its key included) without serving; a normal
  * start stays lenient about vendor keys (a warning) but refuses a broken auth section.
  */
-import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { checkConfigFile } from "../../src/admin/startup.ts";
+import {
+  killGatewayProcesses,
+  runGatewayToExit,
+  spawnGateway,
+  waitForGateway,
+  writeTempConfig,
+} from "../helpers/gateway-process.ts";
 
-function run(
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const base = { ...process.env };
-  delete base.OPENAI_API_KEY;
-  delete base.CHECK_CONFIG_KEY;
-  const child = spawn(process.execPath, ["src/main.ts", ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...base, ...env },
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (text: string) => {
-    stdout += text;
-  });
-  child.stderr.setEncoding("utf8").on("data", (text: string) => {
-    stderr += text;
-  });
-  return new Promise((resolve) => child.once("close", (code) => resolve({ code, stdout, stderr })));
-}
+afterEach(killGatewayProcesses);
 
-function file(yaml: string): string {
-  const path = join(mkdtempSync(join(tmpdir(), "llm-proxy-check-")), "config.yaml");
-  writeFileSync(path, yaml);
-  return path;
+/** This process's environment without the key variables these tests need unset. */
+const envWithoutKeys: NodeJS.ProcessEnv = { ...process.env };
+delete envWithoutKeys.OPENAI_API_KEY;
+delete envWithoutKeys.CHECK_CONFIG_KEY;
+
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runGatewayToExit(args, { env: envWithoutKeys });
 }
 
 describe("--check-config", () => {
@@ -48,7 +34,7 @@ describe("--check-config", () => {
   });
 
   it("lists every problem by YAML path and exits 1", async () => {
-    const path = file("model_config: {gpt: openai, m2: nosuch}\nserver: {port: nine}\n");
+    const path = writeTempConfig("model_config: {gpt: openai, m2: nosuch}\nserver: {port: nine}\n");
     const result = await run(["--check-config", "--config", path]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/server\.port: /);
@@ -57,17 +43,17 @@ describe("--check-config", () => {
 
   it("refuses a routed provider whose key variable is unset, and accepts it once os_env sets it", async () => {
     // The rules themselves, in process (the command line around them is covered above).
-    const missing = await checkConfigFile(file("model_config: {gpt: openai}\n"), {});
+    const missing = await checkConfigFile(writeTempConfig("model_config: {gpt: openai}\n"), {});
     expect(missing.ok).toBe(false);
     expect(missing.text).toMatch(
       /model_config\.gpt: provider 'openai' has no API key: OPENAI_API_KEY is not set/,
     );
     const fromOsEnv = await checkConfigFile(
-      file("os_env: {OPENAI_API_KEY: sk-x}\nmodel_config: {gpt: openai}\n"),
+      writeTempConfig("os_env: {OPENAI_API_KEY: sk-x}\nmodel_config: {gpt: openai}\n"),
       {},
     );
     expect(fromOsEnv).toMatchObject({ ok: true, text: expect.stringMatching(/OK \(1 models, 1 providers/) });
-    const fromEnvironment = await checkConfigFile(file("model_config: {gpt: openai}\n"), {
+    const fromEnvironment = await checkConfigFile(writeTempConfig("model_config: {gpt: openai}\n"), {
       OPENAI_API_KEY: "sk-env",
     });
     expect(fromEnvironment.ok).toBe(true);
@@ -76,32 +62,18 @@ describe("--check-config", () => {
 
 describe("startup", () => {
   it("starts with a routed provider whose key is unset (a warning); a SIGHUP reload refuses the same file", async () => {
-    const path = file("model_config: {gpt: openai, echo-1: echo}\nserver: {watch_config: false}\n");
-    const base = { ...process.env };
-    delete base.OPENAI_API_KEY;
-    const child = spawn(
-      process.execPath,
-      ["src/main.ts", "--config", path, "--host", "127.0.0.1", "--port", "0"],
-      {
-        stdio: ["ignore", "pipe", "pipe"],
-        env: base,
-      },
+    const path = writeTempConfig(
+      "model_config: {gpt: openai, echo-1: echo}\nserver: {watch_config: false}\n",
     );
-    let stdout = "";
-    child.stdout.setEncoding("utf8").on("data", (text: string) => {
-      stdout += text;
+    const gateway = spawnGateway(["--config", path, "--host", "127.0.0.1", "--port", "0"], {
+      env: envWithoutKeys,
     });
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    const deadline = Date.now() + 10_000;
-    while (!stdout.includes("llm-proxy ready") && Date.now() < deadline && child.exitCode === null) {
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-    child.kill("SIGHUP");
-    while (!stdout.includes("config reload") && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-    child.kill("SIGTERM");
-    expect(await exited).toBe(0);
+    await waitForGateway(gateway, () => gateway.stdout().includes("llm-proxy ready"), "llm-proxy ready");
+    gateway.child.kill("SIGHUP");
+    await waitForGateway(gateway, () => gateway.stdout().includes("config reload"), "a config reload line");
+    gateway.child.kill("SIGTERM");
+    expect((await gateway.exited).code).toBe(0);
+    const stdout = gateway.stdout();
     expect(stdout).toMatch(/provider has no API key/);
     expect(stdout).toMatch(/llm-proxy ready/);
     const rejected = stdout.split("\n").find((line) => line.includes("config reload rejected")) ?? "";
@@ -111,7 +83,9 @@ describe("startup", () => {
   });
 
   it("refuses an auth section whose key variable is unset, naming the YAML path", async () => {
-    const path = file("model_config: {echo-1: echo}\nauth: {keys: [{name: a, key_env: CHECK_CONFIG_KEY}]}\n");
+    const path = writeTempConfig(
+      "model_config: {echo-1: echo}\nauth: {keys: [{name: a, key_env: CHECK_CONFIG_KEY}]}\n",
+    );
     const result = await run(["--config", path, "--host", "127.0.0.1", "--port", "0"]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/auth\.keys\.0\.key_env: variable CHECK_CONFIG_KEY is not set/);

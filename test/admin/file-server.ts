@@ -7,9 +7,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import type { FastifyInstance } from "fastify";
-import pino from "pino";
 import { type ConfigReloader, createConfigReloader, type ReloaderDeps } from "../../src/admin/reloader.ts";
 import { prepareStartup } from "../../src/admin/startup.ts";
 import { type ConfigWatch, watchConfigFile } from "../../src/admin/watch.ts";
@@ -17,7 +15,8 @@ import { exportOsEnv } from "../../src/config/env.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { createRuntime, createRuntimeHolder, type RuntimeHolder } from "../../src/core/runtime.ts";
 import { createDualServerFactory } from "../../src/net/server-factory.ts";
-import { buildServer, REDACTED_LOG_PATHS } from "../../src/server.ts";
+import { buildServer } from "../../src/server.ts";
+import { createCapturedLogger } from "../helpers/captured-logger.ts";
 
 /** A gateway started from a file. */
 export interface FileServer {
@@ -48,17 +47,7 @@ export async function startFileServer(yaml: string, options: FileServerOptions =
   const path = join(mkdtempSync(join(tmpdir(), "llm-proxy-admin-")), "config.yaml");
   writeFileSync(path, yaml);
   const env: NodeJS.ProcessEnv = options.env ?? {};
-  const logs: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString("utf8").split("\n")) if (line !== "") logs.push(JSON.parse(line));
-      callback();
-    },
-  });
-  const loggerInstance = pino(
-    { level: options.logLevel ?? "info", redact: { paths: [...REDACTED_LOG_PATHS], censor: "[redacted]" } },
-    sink,
-  );
+  const { loggerInstance, logs } = createCapturedLogger(options.logLevel);
   const loaded = await loadConfig(path);
   const ownedEnv = new Set(exportOsEnv(loaded.file, env));
   prepareStartup(loaded, env);

@@ -4,8 +4,6 @@
  * route answers right after the reload returns, every invalid one leaves the previous routes serving, and every
  * retired runtime (with its upstream connection pool) is closed once its requests are done.
  */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { Agent, request } from "undici";
@@ -14,6 +12,7 @@ import { ChatService } from "../../gen/llmproxy/v1/chat_pb.ts";
 import type { Config } from "../../src/config/config.ts";
 import { createRuntime, type Runtime } from "../../src/core/runtime.ts";
 import type { KeySource } from "../../src/providers/registry.ts";
+import { type LoopbackServer, startLoopbackServer } from "../helpers/mock-server.ts";
 import { type FileServer, startFileServer } from "./file-server.ts";
 
 const CLIENTS = 200;
@@ -21,34 +20,25 @@ const RELOADS = 50;
 const WORDS = "alpha beta gamma delta epsilon zeta";
 
 /** A vendor that streams the last user message back in pieces, 120 ms apart, and checks the key. */
-async function startSlowVendor(): Promise<{ url: string; server: Server }> {
-  const server = createServer((req, res) => {
-    let raw = "";
-    req.setEncoding("utf8");
-    req.on("data", (piece: string) => {
-      raw += piece;
-    });
-    req.on("end", async () => {
-      if (req.headers.authorization !== "Bearer sk-load-test-vendor-key") {
-        res.writeHead(401, { "content-type": "application/json" });
-        res.end('{"error":{"message":"bad key","type":"invalid_request_error"}}');
-        return;
-      }
-      const body = JSON.parse(raw) as { model: string; messages: { content: string }[] };
-      const text = body.messages.at(-1)?.content ?? "";
-      res.writeHead(200, { "content-type": "text/event-stream" });
-      const chunk = (delta: object, finish: string | null) =>
-        `data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", created: 1, model: body.model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
-      res.write(chunk({ role: "assistant", content: "" }, null));
-      for (const piece of text.match(/.{1,6}/g) ?? []) {
-        await new Promise((resolve) => setTimeout(resolve, 120));
-        res.write(chunk({ content: piece }, null));
-      }
-      res.end(`${chunk({}, "stop")}data: [DONE]\n\n`);
-    });
+function startSlowVendor(): Promise<LoopbackServer> {
+  return startLoopbackServer(async (req, raw, res) => {
+    if (req.headers.authorization !== "Bearer sk-load-test-vendor-key") {
+      res.writeHead(401, { "content-type": "application/json" });
+      res.end('{"error":{"message":"bad key","type":"invalid_request_error"}}');
+      return;
+    }
+    const body = JSON.parse(raw) as { model: string; messages: { content: string }[] };
+    const text = body.messages.at(-1)?.content ?? "";
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    const chunk = (delta: object, finish: string | null) =>
+      `data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", created: 1, model: body.model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    res.write(chunk({ role: "assistant", content: "" }, null));
+    for (const piece of text.match(/.{1,6}/g) ?? []) {
+      await new Promise((resolve) => setTimeout(resolve, 120));
+      res.write(chunk({ content: piece }, null));
+    }
+    res.end(`${chunk({}, "stop")}data: [DONE]\n\n`);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, server };
 }
 
 function configYaml(vendorUrl: string, extraModels: readonly string[]): string {
@@ -78,13 +68,15 @@ const INVALID_FILES: readonly ((vendorUrl: string) => string)[] = [
       .replace("LOAD_VENDOR_KEY}", "UNSET_LOAD_KEY}"),
 ];
 
-let vendor: { url: string; server: Server };
+let vendor: LoopbackServer;
+let vendorBaseUrl = "";
 let gateway: FileServer;
 const built: string[] = [];
 const closed: string[] = [];
 
 beforeAll(async () => {
   vendor = await startSlowVendor();
+  vendorBaseUrl = `${vendor.origin}/v1`;
   const build = (config: Config, keys: KeySource): Runtime => {
     const runtime = createRuntime(config, { keys });
     const name = `runtime-${built.length}`;
@@ -97,12 +89,11 @@ beforeAll(async () => {
       },
     };
   };
-  gateway = await startFileServer(configYaml(vendor.url, []), { createRuntime: build, logLevel: "warn" });
+  gateway = await startFileServer(configYaml(vendorBaseUrl, []), { createRuntime: build, logLevel: "warn" });
 });
 afterAll(async () => {
   await gateway.close();
-  vendor.server.closeAllConnections();
-  await new Promise((resolve) => vendor.server.close(resolve));
+  await vendor.close();
 });
 
 /** Shared by the clients and the reload loop. */
@@ -169,7 +160,7 @@ async function reloadOnce(load: Load, reload: number, extra: string[]): Promise<
   const valid = reload % 2 === 1;
   if (valid) extra.push(`new-${reload}`);
   const invalid = INVALID_FILES[(reload / 2) % INVALID_FILES.length] as (url: string) => string;
-  gateway.write(valid ? configYaml(vendor.url, extra) : invalid(vendor.url));
+  gateway.write(valid ? configYaml(vendorBaseUrl, extra) : invalid(vendorBaseUrl));
   const response = await request(`${gateway.url}/config/reload`, { method: "POST", dispatcher: load.admin });
   const outcome = (await response.body.json()) as { status: string; issues?: { path: string }[] };
   if (valid) {

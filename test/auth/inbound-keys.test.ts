@@ -5,7 +5,6 @@
  * narrows the model list; open routes stay open; admin routes take only admin keys.
  */
 import { createHash } from "node:crypto";
-import { fileURLToPath } from "node:url";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import {
   createConnectTransport,
@@ -14,11 +13,11 @@ import {
   Http2SessionManager,
 } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChatService } from "../../gen/llmproxy/v1/chat_pb.ts";
 import { type FileServer, startFileServer } from "../admin/file-server.ts";
+import { grpcChatClient } from "../helpers/grpc-js-client.ts";
 
 const PLAIN = "sk-inbound-plain-0123456789abcdef";
 const HASHED = "sk-inbound-hashed-0123456789abcdef";
@@ -207,22 +206,13 @@ describe("RPC protocols", () => {
   });
 
   it("@grpc/grpc-js reads the trailers-only refusal as UNAUTHENTICATED with the message", async () => {
-    const definition = await protoLoader.load("llmproxy/v1/chat.proto", {
-      includeDirs: [fileURLToPath(new URL("../../proto", import.meta.url))],
-      keepCase: true,
-    });
-    const method = (definition["llmproxy.v1.ChatService"] as protoLoader.ServiceDefinition)
-      .CreateChatCompletion;
-    if (method === undefined) throw new Error("no CreateChatCompletion");
-    const client = new grpc.Client(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure());
+    const client = grpcChatClient(server.port);
     const call = (metadata: grpc.Metadata) =>
       new Promise<{ error: grpc.ServiceError | null }>((resolve) => {
-        client.makeUnaryRequest(
-          method.path,
-          method.requestSerialize,
-          method.responseDeserialize,
+        client.CreateChatCompletion(
           { model: "echo-1", messages: [{ role: "user", content: "hi" }] },
           metadata,
+          {},
           (error) => resolve({ error }),
         );
       });

@@ -4,8 +4,6 @@
  * Each asserts what the client saw, what the vendor received, and that the x-request-id is the same in the
  * response, the log lines and the upstream request.
  */
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { createClient } from "@connectrpc/connect";
 import {
   createConnectTransport,
@@ -13,11 +11,18 @@ import {
   createGrpcWebTransport,
 } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChatService } from "../../gen/llmproxy/v1/chat_pb.ts";
-import { type MockUpstream, startMockOpenAIUpstream } from "../helpers/mock-openai-upstream.ts";
+import { bufCurl, GRPC_WITH_PROTO_SCHEMA, parseBufMessages } from "../helpers/buf-curl.ts";
+import {
+  collectMessages,
+  type GrpcChatResponse,
+  grpcChatClient,
+  requestIdMetadata,
+} from "../helpers/grpc-js-client.ts";
+import { startMockOpenAIUpstream } from "../helpers/mock-openai-upstream.ts";
+import type { MockUpstream } from "../helpers/mock-server.ts";
 import { type RunningServer, startServer } from "../helpers/start-server.ts";
 
 const SECRET = "sk-test-never-shown-0123456789";
@@ -140,46 +145,29 @@ describe("openai SDK through the facade", () => {
 
 describe("gRPC clients on the same port", () => {
   it("@grpc/grpc-js: unary and server streaming, with x-request-id in metadata both ways", async () => {
-    const definition = protoLoader.loadSync("proto/llmproxy/v1/chat.proto", {
-      keepCase: true,
-      longs: String,
-      defaults: false,
-    });
-    const proto = grpc.loadPackageDefinition(definition) as unknown as {
-      llmproxy: {
-        v1: { ChatService: new (address: string, credentials: grpc.ChannelCredentials) => GrpcChatClient };
-      };
-    };
-    const client = new proto.llmproxy.v1.ChatService(
-      `127.0.0.1:${server.port}`,
-      grpc.credentials.createInsecure(),
-    );
+    const client = grpcChatClient(server.port);
     try {
-      const metadata = new grpc.Metadata();
-      metadata.set("x-request-id", "rid-grpc-js");
-      const call = client.StreamChatCompletion({ model: "gpt-test", messages }, metadata);
+      const call = client.StreamChatCompletion(
+        { model: "gpt-test", messages },
+        requestIdMetadata("rid-grpc-js"),
+      );
       const headerId = new Promise<unknown>((resolve) =>
         call.on("metadata", (received) => resolve(received.get("x-request-id")[0])),
       );
-      const chunks: GrpcChunk[] = [];
-      await new Promise<void>((resolve, reject) => {
-        call.on("data", (chunk: GrpcChunk) => chunks.push(chunk));
-        call.on("end", resolve);
-        call.on("error", reject);
-      });
+      const chunks = await collectMessages(call);
       expect(await headerId).toBe("rid-grpc-js");
-      expect(chunks.map((chunk) => chunk.choices[0]?.delta?.content ?? "").join("")).toBe(
+      expect(chunks.map((chunk) => chunk.choices?.[0]?.delta?.content ?? "").join("")).toBe(
         "Hello from the gateway",
       );
-      expect(chunks.at(-1)?.choices[0]?.finish_reason).toBe("stop");
+      expect(chunks.at(-1)?.choices?.[0]?.finish_reason).toBe("stop");
       expectRequestIdTravelled("rid-grpc-js");
 
-      const unary = await new Promise<GrpcResponse>((resolve, reject) =>
+      const unary = await new Promise<GrpcChatResponse>((resolve, reject) =>
         client.CreateChatCompletion({ model: "gpt-test", messages }, (error, response) =>
-          error ? reject(error) : resolve(response as GrpcResponse),
+          error ? reject(error) : resolve(response as GrpcChatResponse),
         ),
       );
-      expect(unary.choices[0]?.message?.content).toBe("Hello from the gateway");
+      expect(unary.choices?.[0]?.message?.content).toBe("Hello from the gateway");
       const failure = await new Promise<grpc.ServiceError>((resolve) =>
         client.CreateChatCompletion({ model: "nope", messages }, (error) =>
           resolve(error as grpc.ServiceError),
@@ -220,13 +208,8 @@ describe("gRPC clients on the same port", () => {
 
 describe("buf curl on the same port", () => {
   it("streams a chat with --schema proto over gRPC (h2c)", async () => {
-    const { stdout, stderr } = await promisify(execFile)("node_modules/.bin/buf", [
-      "curl",
-      "--schema",
-      "proto",
-      "--protocol",
-      "grpc",
-      "--http2-prior-knowledge",
+    const { exitCode, stdout, stderr } = await bufCurl([
+      ...GRPC_WITH_PROTO_SCHEMA,
       "-v",
       "-H",
       "x-request-id: rid-buf-curl",
@@ -234,7 +217,8 @@ describe("buf curl on the same port", () => {
       JSON.stringify({ model: "gpt-test", messages: [{ role: "user", content: "Hello from buf" }] }),
       `${server.url}/llmproxy.v1.ChatService/StreamChatCompletion`,
     ]);
-    const chunks = splitJsonObjects(stdout) as {
+    expect(exitCode, stderr).toBe(0);
+    const chunks = parseBufMessages(stdout) as {
       choices?: { delta?: { content?: string }; finishReason?: string }[];
     }[];
     expect(chunks.map((chunk) => chunk.choices?.[0]?.delta?.content ?? "").join("")).toBe("Hello from buf");
@@ -243,26 +227,3 @@ describe("buf curl on the same port", () => {
     expectRequestIdTravelled("rid-buf-curl");
   });
 });
-
-interface GrpcChunk {
-  choices: { delta?: { content?: string }; finish_reason?: string }[];
-}
-interface GrpcResponse {
-  choices: { message?: { content?: string } }[];
-}
-interface GrpcChatClient extends grpc.Client {
-  StreamChatCompletion(request: object, metadata: grpc.Metadata): grpc.ClientReadableStream<GrpcChunk>;
-  CreateChatCompletion(
-    request: object,
-    callback: (error: grpc.ServiceError | null, response?: unknown) => void,
-  ): void;
-}
-
-/** buf curl prints each message as pretty JSON, one after another. */
-function splitJsonObjects(text: string): unknown[] {
-  return text
-    .split(/\n(?=\{)/)
-    .map((part) => part.trim())
-    .filter((part) => part !== "")
-    .map((part) => JSON.parse(part));
-}

@@ -6,10 +6,14 @@
  * the client reassembled and what the vendor received (system placement, tool blocks, ids, names, the request
  * id, and the key only in its own header).
  */
-import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  collectMessages,
+  type GrpcChunk,
+  grpcChatClient,
+  requestIdMetadata,
+} from "../helpers/grpc-js-client.ts";
 import {
   ANTHROPIC_MOCK_TOOL_PREAMBLE,
   ANTHROPIC_MOCK_TOOL_USES,
@@ -21,11 +25,8 @@ import {
   GEMINI_MOCK_USAGE,
   startMockGeminiUpstream,
 } from "../helpers/mock-gemini-upstream.ts";
-import {
-  type MockUpstream,
-  type RecordedUpstreamRequest,
-  startMockOpenAIUpstream,
-} from "../helpers/mock-openai-upstream.ts";
+import { startMockOpenAIUpstream } from "../helpers/mock-openai-upstream.ts";
+import type { MockUpstream, RecordedUpstreamRequest } from "../helpers/mock-server.ts";
 import { type RunningServer, startServer } from "../helpers/start-server.ts";
 
 const KEYS = {
@@ -394,59 +395,24 @@ function sdkEdge(): Edge {
   };
 }
 
-interface GrpcChunk {
-  /** Absent on the usage-only chunk (an empty repeated field with defaults: false). */
-  choices?: {
-    delta?: {
-      content?: string;
-      tool_calls?: { index?: number; id?: string; function?: { name?: string; arguments?: string } }[];
-    };
-    finish_reason?: string;
-  }[];
-  usage?: Record<string, number>;
-}
-interface GrpcChatClient extends grpc.Client {
-  StreamChatCompletion(request: object, metadata: grpc.Metadata): grpc.ClientReadableStream<GrpcChunk>;
-}
-
 /** grpc-js with the .proto loaded at run time; tool-call deltas are joined by index as OpenAI clients do. */
 function grpcEdge(): Edge {
-  const definition = protoLoader.loadSync("proto/llmproxy/v1/chat.proto", {
-    keepCase: true,
-    longs: String,
-    defaults: false,
-  });
-  const proto = grpc.loadPackageDefinition(definition) as unknown as {
-    llmproxy: {
-      v1: { ChatService: new (address: string, credentials: grpc.ChannelCredentials) => GrpcChatClient };
-    };
-  };
-  const client = new proto.llmproxy.v1.ChatService(
-    `127.0.0.1:${server.port}`,
-    grpc.credentials.createInsecure(),
-  );
+  const client = grpcChatClient(server.port);
   const tools = TOOLS.map((tool) => ({
     type: "function",
     function: { name: tool.name, description: tool.description, parameters: toStruct(tool.parameters) },
   }));
   return {
     async turn(model, messages, withTools, requestId) {
-      const metadata = new grpc.Metadata();
-      metadata.set("x-request-id", requestId);
       const request = {
         model,
         messages,
         ...(withTools ? { tools } : {}),
         stream_options: { include_usage: true },
       };
-      const call = client.StreamChatCompletion(request, metadata);
-      const chunks: GrpcChunk[] = [];
-      await new Promise<void>((resolve, reject) => {
-        call.on("data", (chunk: GrpcChunk) => chunks.push(chunk));
-        call.on("end", resolve);
-        call.on("error", reject);
-      });
-      return reassemble(chunks);
+      return reassemble(
+        await collectMessages(client.StreamChatCompletion(request, requestIdMetadata(requestId))),
+      );
     },
     close: () => client.close(),
   };
@@ -456,7 +422,7 @@ function reassemble(chunks: readonly GrpcChunk[]): Turn {
   const calls: { id: string; name: string; arguments: string }[] = [];
   let text = "";
   let finish: string | undefined;
-  let usage: Record<string, number> | undefined;
+  let usage: Readonly<Record<string, number>> | undefined;
   for (const chunk of chunks) {
     const choice = chunk.choices?.[0];
     text += choice?.delta?.content ?? "";
@@ -476,7 +442,7 @@ function reassemble(chunks: readonly GrpcChunk[]): Turn {
 }
 
 /** The proto Usage (flat cached/reasoning counts) in OpenAI's JSON shape, to share the SDK's expectation. */
-function toOpenAIUsage({ cached_tokens, reasoning_tokens, ...counts }: Record<string, number>) {
+function toOpenAIUsage({ cached_tokens, reasoning_tokens, ...counts }: Readonly<Record<string, number>>) {
   return {
     ...counts,
     ...(cached_tokens === undefined ? {} : { prompt_tokens_details: { cached_tokens } }),

@@ -6,15 +6,22 @@
  * key may appear in any error message or log line (the mocks' 401 messages quote the key on purpose).
  */
 import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
 import OpenAI, { type APIError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  collectMessagesAndError,
+  type GrpcChatClient,
+  type GrpcChunk,
+  grpcChatClient,
+  requestIdMetadata,
+} from "../helpers/grpc-js-client.ts";
 import {
   ANTHROPIC_MOCK_PARTIAL_TEXT,
   startMockAnthropicUpstream,
 } from "../helpers/mock-anthropic-upstream.ts";
 import { GEMINI_MOCK_PARTIAL_TEXT, startMockGeminiUpstream } from "../helpers/mock-gemini-upstream.ts";
-import { type MockUpstream, startMockOpenAIUpstream } from "../helpers/mock-openai-upstream.ts";
+import { startMockOpenAIUpstream } from "../helpers/mock-openai-upstream.ts";
+import type { MockUpstream } from "../helpers/mock-server.ts";
 import { type RunningServer, startServer } from "../helpers/start-server.ts";
 
 const KEYS = {
@@ -191,17 +198,7 @@ describe("retries (proxy.max_retries: 2)", () => {
 describe("@grpc/grpc-js: upstream errors as status codes", () => {
   let client: GrpcChatClient;
   beforeAll(() => {
-    const definition = protoLoader.loadSync("proto/llmproxy/v1/chat.proto", {
-      keepCase: true,
-      longs: String,
-      defaults: false,
-    });
-    const proto = grpc.loadPackageDefinition(definition) as unknown as {
-      llmproxy: {
-        v1: { ChatService: new (address: string, credentials: grpc.ChannelCredentials) => GrpcChatClient };
-      };
-    };
-    client = new proto.llmproxy.v1.ChatService(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure());
+    client = grpcChatClient(server.port);
   });
   afterAll(() => client?.close());
 
@@ -248,26 +245,13 @@ describe("logs", () => {
   });
 });
 
-interface GrpcChunk {
-  choices?: { delta?: { content?: string } }[];
-}
-interface GrpcChatClient extends grpc.Client {
-  StreamChatCompletion(request: object, metadata: grpc.Metadata): grpc.ClientReadableStream<GrpcChunk>;
-}
-
 /** One streaming call: the chunks received and the error status it ended with (undefined: OK). */
-function grpcStream(
+async function grpcStream(
   client: GrpcChatClient,
   model: string,
   requestId: string,
 ): Promise<{ chunks: GrpcChunk[]; error: grpc.ServiceError | undefined }> {
-  const metadata = new grpc.Metadata();
-  metadata.set("x-request-id", requestId);
-  const call = client.StreamChatCompletion({ model, messages }, metadata);
-  const chunks: GrpcChunk[] = [];
-  return new Promise((resolve) => {
-    call.on("data", (chunk: GrpcChunk) => chunks.push(chunk));
-    call.on("end", () => resolve({ chunks, error: undefined }));
-    call.on("error", (error: grpc.ServiceError) => resolve({ chunks, error }));
-  });
+  const call = client.StreamChatCompletion({ model, messages }, requestIdMetadata(requestId));
+  const { messages: chunks, error } = await collectMessagesAndError(call);
+  return { chunks, error };
 }

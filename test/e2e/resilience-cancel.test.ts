@@ -9,22 +9,22 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ChatService } from "../../gen/llmproxy/v1/chat_pb.ts";
+import { startChatGateway } from "../helpers/chat-gateway.ts";
 import {
   type FaultRequest,
   type FaultUpstream,
   startFaultUpstream,
   waitFor,
 } from "../helpers/fault-upstream.ts";
+import { type GrpcChatClient, grpcChatClient } from "../helpers/grpc-js-client.ts";
 import {
   activeTimeouts,
-  type GrpcChatClient,
-  grpcClient,
   grpcStream,
   grpcUnary,
   openAIClient,
   sdkStream,
 } from "../helpers/resilience-clients.ts";
-import { type RunningServer, startServer } from "../helpers/start-server.ts";
+import type { RunningServer } from "../helpers/start-server.ts";
 
 /** The issue's bound: the upstream sees the abort within this many ms of the client leaving. */
 const ABORT_WITHIN_MS = 100;
@@ -44,12 +44,8 @@ const latencies: Record<string, number[]> = {};
 
 beforeAll(async () => {
   vendor = await startFaultUpstream();
-  gateway = await startServer(`
-providers:
-  vendor: {type: openai, base_url: "${vendor.baseUrl}"}
-model_config: {chat: vendor}
-`);
-  rpc = grpcClient(gateway.port);
+  gateway = await startChatGateway(vendor);
+  rpc = grpcChatClient(gateway.port);
 });
 afterAll(async () => {
   rpc?.close();

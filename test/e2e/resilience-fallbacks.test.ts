@@ -9,13 +9,8 @@ import * as grpc from "@grpc/grpc-js";
 import OpenAI, { type APIError } from "openai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { errorEnvelope, type FaultUpstream, startFaultUpstream } from "../helpers/fault-upstream.ts";
-import {
-  grpcClient,
-  grpcStream,
-  openAIClient,
-  sdkComplete,
-  sdkStream,
-} from "../helpers/resilience-clients.ts";
+import { grpcChatClient } from "../helpers/grpc-js-client.ts";
+import { grpcStream, openAIClient, sdkComplete, sdkStream } from "../helpers/resilience-clients.ts";
 import { type RunningServer, startServer } from "../helpers/start-server.ts";
 
 let primary: FaultUpstream;
@@ -122,7 +117,7 @@ describe("fallback-worthy failures move to the second vendor", () => {
 
   it("gRPC: the same fallback serves a grpc-js stream", async () => {
     primary.script(() => ({ kind: "error", status: 503, headers: { "retry-after-ms": "0" } }));
-    const rpc = grpcClient(gateway.port);
+    const rpc = grpcChatClient(gateway.port);
     try {
       const result = await grpcStream(rpc, "chat");
       expect(result.code).toBe(grpc.status.OK);

@@ -12,7 +12,8 @@ import * as grpc from "@grpc/grpc-js";
 import { Agent, request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FaultUpstream, startFaultUpstream } from "../helpers/fault-upstream.ts";
-import { grpcClient, grpcStream } from "../helpers/resilience-clients.ts";
+import { grpcChatClient } from "../helpers/grpc-js-client.ts";
+import { grpcStream } from "../helpers/resilience-clients.ts";
 import { type RunningServer, startServer } from "../helpers/start-server.ts";
 
 let vendor: FaultUpstream;
@@ -82,7 +83,7 @@ describe("100 concurrent requests against a 1-second vendor", () => {
   });
 
   it("gRPC streams through grpc-js: all complete in about one second", async () => {
-    const client = grpcClient(gateway.port);
+    const client = grpcChatClient(gateway.port);
     try {
       await Promise.all(Array.from({ length: 10 }, () => grpcStream(client, "chat")));
       const wall = await fastestRound("gRPC", async () => {

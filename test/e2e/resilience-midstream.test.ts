@@ -9,7 +9,8 @@ import { APIError } from "openai";
 import { request } from "undici";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type FaultStep, type FaultUpstream, startFaultUpstream } from "../helpers/fault-upstream.ts";
-import { grpcClient, grpcStream, openAIClient, sdkStream } from "../helpers/resilience-clients.ts";
+import { grpcChatClient } from "../helpers/grpc-js-client.ts";
+import { grpcStream, openAIClient, sdkStream } from "../helpers/resilience-clients.ts";
 import { type RunningServer, startServer } from "../helpers/start-server.ts";
 
 let vendor: FaultUpstream;
@@ -109,7 +110,7 @@ describe("gRPC", () => {
   for (const fault of FAULTS) {
     it(`${fault.name} after two chunks: the messages so far, then ${grpc.status[fault.grpc]}`, async () => {
       vendor.script([fault.step]);
-      const client = grpcClient(gateway.port);
+      const client = grpcChatClient(gateway.port);
       try {
         const result = await grpcStream(client, "chat");
         expect(result.text).toBe("Hello from");

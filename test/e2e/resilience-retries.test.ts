@@ -7,15 +7,11 @@
 import * as grpc from "@grpc/grpc-js";
 import OpenAI, { APIError } from "openai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { startChatGateway } from "../helpers/chat-gateway.ts";
 import { type FaultRequest, type FaultUpstream, startFaultUpstream } from "../helpers/fault-upstream.ts";
-import {
-  grpcClient,
-  grpcStream,
-  openAIClient,
-  sdkComplete,
-  sdkStream,
-} from "../helpers/resilience-clients.ts";
-import { type RunningServer, startServer } from "../helpers/start-server.ts";
+import { grpcChatClient } from "../helpers/grpc-js-client.ts";
+import { grpcStream, openAIClient, sdkComplete, sdkStream } from "../helpers/resilience-clients.ts";
+import type { RunningServer } from "../helpers/start-server.ts";
 
 let vendor: FaultUpstream;
 let gateway: RunningServer;
@@ -23,12 +19,7 @@ let client: OpenAI;
 
 beforeAll(async () => {
   vendor = await startFaultUpstream();
-  gateway = await startServer(`
-providers:
-  vendor: {type: openai, base_url: "${vendor.baseUrl}"}
-model_config: {chat: vendor}
-proxy: {max_retries: 2, max_retry_wait: 2}
-`);
+  gateway = await startChatGateway(vendor, "proxy: {max_retries: 2, max_retry_wait: 2}");
   client = openAIClient(gateway.url);
 });
 afterAll(async () => {
@@ -142,7 +133,7 @@ describe("what is retried", () => {
 
 describe("gRPC edge", () => {
   it("the same retries serve a grpc-js stream: 429 (retry-after-ms) then success", async () => {
-    const grpcChat = grpcClient(gateway.port);
+    const grpcChat = grpcChatClient(gateway.port);
     try {
       vendor.script([
         { kind: "error", status: 429, headers: { "retry-after-ms": "200" } },

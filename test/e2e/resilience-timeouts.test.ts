@@ -10,15 +10,10 @@ import { Worker } from "node:worker_threads";
 import * as grpc from "@grpc/grpc-js";
 import OpenAI, { APIError } from "openai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { startChatGateway } from "../helpers/chat-gateway.ts";
 import { type FaultUpstream, startFaultUpstream, waitFor } from "../helpers/fault-upstream.ts";
-import {
-  type GrpcChatClient,
-  grpcClient,
-  grpcStream,
-  openAIClient,
-  sdkComplete,
-  sdkStream,
-} from "../helpers/resilience-clients.ts";
+import { type GrpcChatClient, grpcChatClient } from "../helpers/grpc-js-client.ts";
+import { grpcStream, openAIClient, sdkComplete, sdkStream } from "../helpers/resilience-clients.ts";
 import { type RunningServer, startServer } from "../helpers/start-server.ts";
 
 let vendor: FaultUpstream;
@@ -26,18 +21,13 @@ const gateways: RunningServer[] = [];
 const grpcClients: GrpcChatClient[] = [];
 
 async function gatewayWith(proxy: string): Promise<RunningServer> {
-  const gateway = await startServer(`
-providers:
-  vendor: {type: openai, base_url: "${vendor.baseUrl}"}
-model_config: {chat: vendor}
-proxy: ${proxy}
-`);
+  const gateway = await startChatGateway(vendor, `proxy: ${proxy}`);
   gateways.push(gateway);
   return gateway;
 }
 
 function grpcOf(gateway: RunningServer): GrpcChatClient {
-  const client = grpcClient(gateway.port);
+  const client = grpcChatClient(gateway.port);
   grpcClients.push(client);
   return client;
 }

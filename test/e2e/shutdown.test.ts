@@ -5,59 +5,20 @@
  * streams end with an error event / UNAVAILABLE and the process exits 0 promptly. The slow upstream is the echo
  * provider with token_delay_ms.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
 import { type ClientHttp2Session, connect as connectH2 } from "node:http2";
 import net from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { Agent, request } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
-import { type GrpcStreamResult, grpcClient } from "../helpers/resilience-clients.ts";
+import { killGatewayProcesses, startGatewayProcess, writeTempConfig } from "../helpers/gateway-process.ts";
+import { type GrpcChatClient, grpcChatClient } from "../helpers/grpc-js-client.ts";
+import type { GrpcStreamResult } from "../helpers/resilience-clients.ts";
 
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
-});
-
-interface Gateway {
-  readonly child: ChildProcess;
-  readonly port: number;
-  readonly lines: string[];
-  readonly exited: Promise<{ code: number | null; at: number }>;
-}
+afterEach(killGatewayProcesses);
 
 /** Starts `node src/main.ts` on a port from the OS with the given YAML. */
-async function startGateway(yaml: string): Promise<Gateway> {
-  const file = join(mkdtempSync(join(tmpdir(), "llm-proxy-shutdown-")), "config.yaml");
-  writeFileSync(file, yaml);
-  const child = spawn(
-    process.execPath,
-    ["src/main.ts", "--config", file, "--host", "127.0.0.1", "--port", "0", "--log-level", "info"],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  children.push(child);
-  const lines: string[] = [];
-  let stderr = "";
-  child.stdout
-    ?.setEncoding("utf8")
-    .on("data", (text: string) => lines.push(...text.split("\n").filter(Boolean)));
-  child.stderr?.setEncoding("utf8").on("data", (text: string) => {
-    stderr += text;
-  });
-  const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
-    child.once("exit", (code) => resolve({ code, at: performance.now() })),
-  );
-  const deadline = performance.now() + 10_000;
-  for (;;) {
-    const port = lines
-      .map((line) => /listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(line)?.[1])
-      .find(Boolean);
-    if (port !== undefined) return { child, port: Number(port), lines, exited };
-    if (performance.now() > deadline || child.exitCode !== null) throw new Error(`did not start: ${stderr}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+function startGateway(yaml: string) {
+  return startGatewayProcess(["--config", writeTempConfig(yaml), "--log-level", "info"]);
 }
 
 const WORDS = (count: number) => Array.from({ length: count }, (_, index) => `w${index}`).join(" ");
@@ -128,7 +89,7 @@ function openSse(via: Agent | ClientHttp2Session, port: number, content: string)
 }
 
 /** Opens a gRPC stream; `started` resolves at the first message. */
-function openGrpc(client: ReturnType<typeof grpcClient>, content: string) {
+function openGrpc(client: GrpcChatClient, content: string) {
   let markStarted: () => void = () => undefined;
   const started = new Promise<void>((resolve) => {
     markStarted = resolve;
@@ -182,7 +143,7 @@ async function openFiftyStreams(port: number, words: number) {
   const agent = new Agent({ connections: 50 });
   const session = connectH2(`http://127.0.0.1:${port}`);
   session.on("error", () => undefined);
-  const client = grpcClient(port);
+  const client = grpcChatClient(port);
   const content = WORDS(words);
   const sse = [
     ...Array.from({ length: 20 }, () => openSse(agent, port, content)),

@@ -2,37 +2,31 @@
  * `server.workers: 2` with the real process: both workers serve the one port on both protocols, a crashed
  * worker is replaced, a reload through one worker reaches every worker, and SIGTERM drains and exits 0.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { writeFileSync } from "node:fs";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Agent, request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChatService } from "../../gen/llmproxy/v1/chat_pb.ts";
+import {
+  type GatewayChild,
+  killGatewayProcesses,
+  spawnGateway,
+  waitForGateway,
+  writeTempConfig,
+} from "../helpers/gateway-process.ts";
 
-const directory = mkdtempSync(join(tmpdir(), "llm-proxy-workers-"));
-const configFile = join(directory, "config.yaml");
 const configWith = (models: string) =>
   `model_config: {${models}}\nproxy: {default_model: echo-1}\nserver: {workers: 2, watch_config: false}\n`;
+const configFile = writeTempConfig(configWith("echo-1: echo"));
 
-let child: ChildProcess;
+let gateway: GatewayChild;
 let port = 0;
 const lines: Record<string, unknown>[] = [];
-const exited = () => new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
 
 /** Workers' pids as their log lines show them (the primary logs with primaryPid). */
 function workerPids(): Set<number> {
   return new Set(lines.filter((line) => line.msg === "llm-proxy ready").map((line) => Number(line.pid)));
-}
-
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 /** One request on a fresh connection, so the cluster may hand it to either worker. */
@@ -52,27 +46,19 @@ async function chat(model: string): Promise<{ status: number; body: string }> {
 }
 
 beforeAll(async () => {
-  writeFileSync(configFile, configWith("echo-1: echo"));
-  child = spawn(
-    process.execPath,
-    ["src/main.ts", "--config", configFile, "--host", "127.0.0.1", "--port", "0"],
-    {
-      stdio: ["ignore", "pipe", "pipe"],
+  gateway = spawnGateway(["--config", configFile, "--host", "127.0.0.1", "--port", "0"], {
+    onLine: (line) => {
+      if (line.startsWith("{")) lines.push(JSON.parse(line));
     },
-  );
-  child.stdout?.setEncoding("utf8").on("data", (text: string) => {
-    for (const line of text.split("\n")) if (line.startsWith("{")) lines.push(JSON.parse(line));
   });
-  await waitFor(() => workerPids().size === 2, "two workers");
+  await waitForGateway(gateway, () => workerPids().size === 2, "two workers");
   const listening = lines
     .map((line) => /:(\d+)$/.exec(String(line.msg ?? "")))
     .find((match) => match !== null);
   port = Number(listening?.[1]);
 });
 
-afterAll(() => {
-  if (child.exitCode === null) child.kill("SIGKILL");
-});
+afterAll(killGatewayProcesses);
 
 describe("server.workers: 2", () => {
   it("serves HTTP and gRPC from both workers on one port", async () => {
@@ -89,7 +75,7 @@ describe("server.workers: 2", () => {
   it("replaces a worker that dies", async () => {
     const [victim] = [...workerPids()];
     process.kill(Number(victim), "SIGKILL");
-    await waitFor(() => workerPids().size === 3, "a replacement worker");
+    await waitForGateway(gateway, () => workerPids().size === 3, "a replacement worker");
     expect((await chat("echo-1")).status).toBe(200);
   });
 
@@ -98,7 +84,8 @@ describe("server.workers: 2", () => {
     const reload = await request(`http://127.0.0.1:${port}/config/reload`, { method: "POST" });
     expect(reload.statusCode).toBe(200);
     await reload.body.text();
-    await waitFor(
+    await waitForGateway(
+      gateway,
       () => lines.filter((line) => line.msg === "cluster reload").length >= 1,
       "the relayed reload",
     );
@@ -109,9 +96,8 @@ describe("server.workers: 2", () => {
   });
 
   it("drains and exits 0 on SIGTERM", async () => {
-    const done = exited();
-    child.kill("SIGTERM");
-    expect(await done).toBe(0);
+    gateway.child.kill("SIGTERM");
+    expect((await gateway.exited).code).toBe(0);
     expect(lines.some((line) => line.msg === "all workers exited")).toBe(true);
   });
 });

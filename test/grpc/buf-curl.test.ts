@@ -2,21 +2,16 @@
  * ChatService through `buf curl` (Go's connect-go client, a third independent stack) over gRPC h2c, with the
  * schema compiled from proto/ instead of server reflection.
  */
-import { execFile } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import {
+  type BufCurlOutcome,
+  bufCurl,
+  GRPC_WITH_PROTO_SCHEMA,
+  parseBufMessages,
+} from "../helpers/buf-curl.ts";
 import { createFakeCore } from "./fake-core.ts";
 import { HAPPY, RATE_LIMITED, REQUEST_JSON } from "./scripts.ts";
 import { type GrpcTestServers, startGrpcServers } from "./test-servers.ts";
-
-const PROJECT_ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const BUF = `${PROJECT_ROOT}node_modules/.bin/buf`;
-
-interface BufOutcome {
-  readonly exitCode: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 const core = createFakeCore(HAPPY);
 let servers: GrpcTestServers;
@@ -32,44 +27,30 @@ beforeEach(() => {
   core.calls.length = 0;
 });
 
-function bufCurl(method: string, body: object, extraArgs: readonly string[] = []): Promise<BufOutcome> {
-  const args = [
-    "curl",
-    "--schema",
-    "proto",
-    "--protocol",
-    "grpc",
-    "--http2-prior-knowledge",
+/** One ChatService method over gRPC h2c, schema from proto/. */
+function callChatService(
+  method: string,
+  body: object,
+  extraArgs: readonly string[] = [],
+): Promise<BufCurlOutcome> {
+  return bufCurl([
+    ...GRPC_WITH_PROTO_SCHEMA,
     ...extraArgs,
     "-d",
     JSON.stringify(body),
     `${servers.h2Url}/llmproxy.v1.ChatService/${method}`,
-  ];
-  return new Promise((resolve) => {
-    execFile(BUF, args, { cwd: PROJECT_ROOT, timeout: 15_000 }, (error, stdout, stderr) => {
-      const exitCode = error === null ? 0 : typeof error.code === "number" ? error.code : -1;
-      resolve({ exitCode, stdout, stderr });
-    });
-  });
-}
-
-/** buf prints each message as pretty JSON starting at column 0; nested lines are indented. */
-function parseMessages(stdout: string): Record<string, unknown>[] {
-  return stdout
-    .trim()
-    .split(/\n(?=\{)/)
-    .map((text) => JSON.parse(text) as Record<string, unknown>);
+  ]);
 }
 
 describe("ChatService via buf curl", () => {
   it("streams the chunks as proto3 JSON and echoes x-request-id", async () => {
-    const outcome = await bufCurl("StreamChatCompletion", REQUEST_JSON, [
+    const outcome = await callChatService("StreamChatCompletion", REQUEST_JSON, [
       "-v",
       "-H",
       "x-request-id: rid-buf-1",
     ]);
     expect(outcome.exitCode, outcome.stderr).toBe(0);
-    const messages = parseMessages(outcome.stdout);
+    const messages = parseBufMessages(outcome.stdout);
     expect(messages).toHaveLength(6);
     expect(messages[0]).toMatchObject({
       id: "chatcmpl-fake",
@@ -87,15 +68,15 @@ describe("ChatService via buf curl", () => {
 
   it("prints the mapped error code and message when the core fails", async () => {
     core.script = { ...HAPPY, failBeforeFirst: RATE_LIMITED };
-    const outcome = await bufCurl("StreamChatCompletion", REQUEST_JSON);
+    const outcome = await callChatService("StreamChatCompletion", REQUEST_JSON);
     expect(outcome.exitCode).not.toBe(0);
     expect(JSON.parse(outcome.stderr)).toEqual({ code: "resource_exhausted", message: RATE_LIMITED.message });
   });
 
   it("calls the unary ListModels", async () => {
-    const outcome = await bufCurl("ListModels", {});
+    const outcome = await callChatService("ListModels", {});
     expect(outcome.exitCode, outcome.stderr).toBe(0);
-    expect(parseMessages(outcome.stdout)).toEqual([
+    expect(parseBufMessages(outcome.stdout)).toEqual([
       {
         object: "list",
         data: [

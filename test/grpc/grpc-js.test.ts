@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { requestIdMetadata } from "../helpers/grpc-js-client.ts";
 import { createFakeCore } from "./fake-core.ts";
 import { HAPPY, RATE_LIMITED, REQUEST_JSON, SLOW, UPSTREAM_5XX, within } from "./scripts.ts";
 import { type GrpcTestServers, startGrpcServers } from "./test-servers.ts";
@@ -59,12 +60,6 @@ beforeEach(() => {
   core.calls.length = 0;
 });
 
-function metadataWith(requestId: string): grpc.Metadata {
-  const metadata = new grpc.Metadata();
-  metadata.set("x-request-id", requestId);
-  return metadata;
-}
-
 function unary(method: Method, request: object, metadata = new grpc.Metadata()) {
   return new Promise<{ response?: object; error?: grpc.ServiceError; headers?: grpc.Metadata }>((resolve) => {
     let headers: grpc.Metadata | undefined;
@@ -114,7 +109,7 @@ describe("ChatService via @grpc/grpc-js", () => {
     const { response, error, headers } = await unary(
       methods.create,
       REQUEST_JSON,
-      metadataWith("rid-grpc-js-1"),
+      requestIdMetadata("rid-grpc-js-1"),
     );
     expect(error).toBeUndefined();
     expect(headers?.get("x-request-id")).toEqual(["rid-grpc-js-1"]);
@@ -129,7 +124,10 @@ describe("ChatService via @grpc/grpc-js", () => {
   });
 
   it("streams the chunks with snake_case fields and an OK status", async () => {
-    const { messages, status, headers } = await serverStream(REQUEST_JSON, metadataWith("rid-grpc-js-2"));
+    const { messages, status, headers } = await serverStream(
+      REQUEST_JSON,
+      requestIdMetadata("rid-grpc-js-2"),
+    );
     expect(status.code).toBe(grpc.status.OK);
     expect(headers?.get("x-request-id")).toEqual(["rid-grpc-js-2"]);
     expect(messages).toHaveLength(6);

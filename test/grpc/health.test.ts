@@ -3,8 +3,6 @@
  * change to NOT_SERVING when shutdown starts and then ends (so it never holds `close()` up), unknown services follow
  * the spec (Check: NOT_FOUND; Watch: SERVICE_UNKNOWN, call kept open), and `GET /ready` flips to 503 on drain.
  */
-import { execFile } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import Fastify from "fastify";
@@ -15,10 +13,9 @@ import {
   HealthCheckResponse_ServingStatus as ServingStatus,
 } from "../../gen/grpc/health/v1/health_pb.ts";
 import { createReadiness, registerReadinessRoute } from "../../src/http/readiness.ts";
+import { bufCurl } from "../helpers/buf-curl.ts";
 import { ECHO_CONFIG } from "../helpers/build-app.ts";
 import { type RunningServer, startServer } from "../helpers/start-server.ts";
-
-const BUF = fileURLToPath(new URL("../../node_modules/.bin/buf", import.meta.url));
 
 const servers: RunningServer[] = [];
 afterEach(async () => {
@@ -118,20 +115,13 @@ describe("grpc.health.v1.Health", () => {
 
   it("answers buf curl with no schema (through reflection), like a gRPC probe", async () => {
     const { server } = await gateway();
-    const stdout = await new Promise<string>((resolve, reject) => {
-      execFile(
-        BUF,
-        [
-          "curl",
-          "--protocol",
-          "grpc",
-          "--http2-prior-knowledge",
-          `${server.url}/grpc.health.v1.Health/Check`,
-        ],
-        { timeout: 15_000 },
-        (error, out, stderr) => (error === null ? resolve(out) : reject(new Error(stderr))),
-      );
-    });
+    const { exitCode, stdout, stderr } = await bufCurl([
+      "--protocol",
+      "grpc",
+      "--http2-prior-knowledge",
+      `${server.url}/grpc.health.v1.Health/Check`,
+    ]);
+    expect(exitCode, stderr).toBe(0);
     expect(JSON.parse(stdout)).toEqual({ status: "SERVING" });
   });
 });

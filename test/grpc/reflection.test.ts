@@ -3,11 +3,9 @@
  * (run from an empty folder, no --schema), over reflection v1 and v1alpha (what grpcurl-style tools use), and a
  * v1alpha client checks every query kind, including the descriptors being complete enough to rebuild the service.
  */
-import { execFile } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { create, createFileRegistry, fromBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema, FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { Code, createClient } from "@connectrpc/connect";
@@ -19,10 +17,10 @@ import {
   type ServerReflectionRequest,
   type ServerReflectionResponse,
 } from "../../gen/grpc/reflection/v1alpha/reflection_pb.ts";
+import { type BufCurlOutcome, bufCurl, parseBufMessages } from "../helpers/buf-curl.ts";
 import { ECHO_CONFIG } from "../helpers/build-app.ts";
 import { type RunningServer, startServer } from "../helpers/start-server.ts";
 
-const BUF = fileURLToPath(new URL("../../node_modules/.bin/buf", import.meta.url));
 /** An empty folder: nothing for buf to find a schema in, as on a client's machine. */
 const EMPTY_DIR = mkdtempSync(join(tmpdir(), "llm-proxy-reflection-"));
 
@@ -41,18 +39,13 @@ afterAll(async () => {
   await server.close();
 });
 
-function bufCurl(args: readonly string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(BUF, ["curl", ...args], { cwd: EMPTY_DIR, timeout: 15_000 }, (error, stdout, stderr) => {
-      const exitCode = error === null ? 0 : typeof error.code === "number" ? error.code : -1;
-      resolve({ exitCode, stdout, stderr });
-    });
-  });
+function bufCurlFromEmptyDir(args: readonly string[]): Promise<BufCurlOutcome> {
+  return bufCurl(args, EMPTY_DIR);
 }
 
 describe("buf curl without --schema", () => {
   it("lists the three ChatService RPCs (reflection v1, Connect protocol: buf's default)", async () => {
-    const outcome = await bufCurl(["--list-methods", server.url]);
+    const outcome = await bufCurlFromEmptyDir(["--list-methods", server.url]);
     expect(outcome.exitCode, outcome.stderr).toBe(0);
     const methods = outcome.stdout.trim().split("\n");
     expect(methods).toEqual(expect.arrayContaining(CHAT_METHODS));
@@ -62,7 +55,7 @@ describe("buf curl without --schema", () => {
   });
 
   it("lists them over gRPC with reflection v1alpha, as grpcurl-style tools ask", async () => {
-    const outcome = await bufCurl([
+    const outcome = await bufCurlFromEmptyDir([
       "--protocol",
       "grpc",
       "--http2-prior-knowledge",
@@ -76,7 +69,7 @@ describe("buf curl without --schema", () => {
   });
 
   it("calls StreamChatCompletion over gRPC with the schema from reflection", async () => {
-    const outcome = await bufCurl([
+    const outcome = await bufCurlFromEmptyDir([
       "--protocol",
       "grpc",
       "--http2-prior-knowledge",
@@ -85,16 +78,13 @@ describe("buf curl without --schema", () => {
       `${server.url}/llmproxy.v1.ChatService/StreamChatCompletion`,
     ]);
     expect(outcome.exitCode, outcome.stderr).toBe(0);
-    const messages = outcome.stdout
-      .trim()
-      .split(/\n(?=\{)/)
-      .map((text) => JSON.parse(text) as { choices?: { delta?: { content?: string } }[] });
+    const messages = parseBufMessages(outcome.stdout) as { choices?: { delta?: { content?: string } }[] }[];
     const text = messages.map((message) => message.choices?.[0]?.delta?.content ?? "").join("");
     expect(text).toBe("hello reflection");
   });
 
   it("calls CreateChatCompletion over Connect (HTTP/1.1) the same way", async () => {
-    const outcome = await bufCurl([
+    const outcome = await bufCurlFromEmptyDir([
       "-d",
       JSON.stringify({ model: "echo-1", messages: [{ role: "user", content: "unary via reflection" }] }),
       `${server.url}/llmproxy.v1.ChatService/CreateChatCompletion`,

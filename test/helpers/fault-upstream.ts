@@ -10,8 +10,9 @@
  * upstream saw the abort within 100 ms" in the same clock as the client. Timers are cleared when a response
  * closes, so the mock leaves nothing behind in the test process.
  */
-import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { IncomingHttpHeaders, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import { parseJsonObject, startLoopbackServer } from "./mock-server.ts";
 
 /** What the mock does with one request. */
 export type FaultStep =
@@ -96,47 +97,38 @@ export async function startFaultUpstream(initial: FaultScript = []): Promise<Fau
   const sockets = new Set<Socket>();
   let inFlight = 0;
   let maxInFlight = 0;
-  const server = createServer((request, response) => {
-    let raw = "";
-    request.setEncoding("utf8");
-    request.on("data", (piece: string) => {
-      raw += piece;
+  const { server, port, origin, close } = await startLoopbackServer((request, raw, response) => {
+    const body = parseJsonObject(raw);
+    const seen = {
+      index: requests.length,
+      url: request.url ?? "",
+      headers: request.headers,
+      body,
+      model: typeof body.model === "string" ? body.model : "",
+      requestId:
+        typeof request.headers["x-request-id"] === "string" ? request.headers["x-request-id"] : undefined,
+      receivedAt: performance.now(),
+      endedAt: undefined,
+      abortedAt: undefined,
+      chunksSent: 0,
+    };
+    const step = typeof script === "function" ? script(seen) : (script.shift() ?? { kind: "stream" });
+    const recorded: FaultRequest = { ...seen, step };
+    requests.push(recorded);
+    inFlight += 1;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    response.once("close", () => {
+      inFlight -= 1;
+      if (recorded.endedAt === undefined) recorded.abortedAt = performance.now();
     });
-    request.on("end", () => {
-      const body = parseBody(raw);
-      const seen = {
-        index: requests.length,
-        url: request.url ?? "",
-        headers: request.headers,
-        body,
-        model: typeof body.model === "string" ? body.model : "",
-        requestId:
-          typeof request.headers["x-request-id"] === "string" ? request.headers["x-request-id"] : undefined,
-        receivedAt: performance.now(),
-        endedAt: undefined,
-        abortedAt: undefined,
-        chunksSent: 0,
-      };
-      const step = typeof script === "function" ? script(seen) : (script.shift() ?? { kind: "stream" });
-      const recorded: FaultRequest = { ...seen, step };
-      requests.push(recorded);
-      inFlight += 1;
-      maxInFlight = Math.max(maxInFlight, inFlight);
-      response.once("close", () => {
-        inFlight -= 1;
-        if (recorded.endedAt === undefined) recorded.abortedAt = performance.now();
-      });
-      perform(step, recorded, response);
-    });
+    perform(step, recorded, response);
   });
   server.on("connection", (socket: Socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as AddressInfo).port;
   return {
-    baseUrl: `http://127.0.0.1:${port}/v1`,
+    baseUrl: `${origin}/v1`,
     port,
     requests,
     script(next) {
@@ -150,11 +142,7 @@ export async function startFaultUpstream(initial: FaultScript = []): Promise<Fau
     inFlight: () => inFlight,
     maxInFlight: () => maxInFlight,
     waitFor: (predicate, timeoutMs = 5_000) => waitFor(predicate, timeoutMs),
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close,
   };
 }
 
@@ -164,15 +152,6 @@ export async function waitFor(predicate: () => boolean, timeoutMs = 5_000): Prom
   while (!predicate()) {
     if (performance.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-function parseBody(raw: string): Record<string, unknown> {
-  try {
-    const value: unknown = JSON.parse(raw);
-    return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
-  } catch {
-    return {};
   }
 }
 

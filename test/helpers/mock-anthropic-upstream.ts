@@ -14,9 +14,8 @@
  * @see https://platform.claude.com/docs/en/build-with-claude/streaming
  * @see https://platform.claude.com/docs/en/api/errors
  */
-import { createServer, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import type { MockUpstream, RecordedUpstreamRequest } from "./mock-openai-upstream.ts";
+import type { ServerResponse } from "node:http";
+import { type MockUpstream, startMockUpstream } from "./mock-server.ts";
 
 /** What the mock reports as usage (message_start, then cumulative in message_delta). */
 export const ANTHROPIC_MOCK_USAGE = {
@@ -73,53 +72,23 @@ interface MessagesBody {
 type Send = (event: string, data: object) => void;
 
 /** Starts the mock on 127.0.0.1 (port from the OS). `apiKey`: the only x-api-key it accepts. */
-export async function startMockAnthropicUpstream(apiKey: string): Promise<MockUpstream> {
-  const requests: RecordedUpstreamRequest[] = [];
-  const server = createServer((request, response) => {
-    let raw = "";
-    request.setEncoding("utf8");
-    request.on("data", (piece: string) => {
-      raw += piece;
-    });
-    request.on("end", () => {
-      const body = parseJson(raw);
-      requests.push({ url: request.url ?? "", headers: request.headers, body });
-      if (request.method !== "POST" || request.url !== "/v1/messages") {
-        return fail(response, 404, `Not found: ${request.method} ${request.url}`);
-      }
-      const key = request.headers["x-api-key"];
-      if (key !== apiKey) return fail(response, 401, `invalid x-api-key: ${String(key)}`);
-      if (request.headers["anthropic-version"] === undefined) {
-        return fail(response, 400, "anthropic-version: header is required");
-      }
-      const problem = validate(body as MessagesBody);
-      if (problem !== undefined) return fail(response, 400, problem);
-      const status = /^status-(\d{3})$/.exec(String(body.model));
-      if (status === null) return answer(body as MessagesBody, response);
-      const code = Number(status[1]);
-      fail(response, code, code === 401 ? `invalid x-api-key: ${key}` : `mock failure ${code}`);
-    });
+export function startMockAnthropicUpstream(apiKey: string): Promise<MockUpstream> {
+  return startMockUpstream("/v1", ({ body }, request, response) => {
+    if (request.method !== "POST" || request.url !== "/v1/messages") {
+      return fail(response, 404, `Not found: ${request.method} ${request.url}`);
+    }
+    const key = request.headers["x-api-key"];
+    if (key !== apiKey) return fail(response, 401, `invalid x-api-key: ${String(key)}`);
+    if (request.headers["anthropic-version"] === undefined) {
+      return fail(response, 400, "anthropic-version: header is required");
+    }
+    const problem = validate(body as MessagesBody);
+    if (problem !== undefined) return fail(response, 400, problem);
+    const status = /^status-(\d{3})$/.exec(String(body.model));
+    if (status === null) return answer(body as MessagesBody, response);
+    const code = Number(status[1]);
+    fail(response, code, code === 401 ? `invalid x-api-key: ${key}` : `mock failure ${code}`);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as AddressInfo).port;
-  return {
-    baseUrl: `http://127.0.0.1:${port}/v1`,
-    requests,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-function parseJson(raw: string): Record<string, unknown> {
-  try {
-    const value: unknown = JSON.parse(raw);
-    return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
-  } catch {
-    return {};
-  }
 }
 
 function fail(response: ServerResponse, status: number, message: string): void {

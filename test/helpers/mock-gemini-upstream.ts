@@ -13,9 +13,8 @@
  * @see https://ai.google.dev/api/generate-content#method:-models.streamgeneratecontent
  * @see https://ai.google.dev/gemini-api/docs/troubleshooting
  */
-import { createServer, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import type { MockUpstream, RecordedUpstreamRequest } from "./mock-openai-upstream.ts";
+import type { ServerResponse } from "node:http";
+import { type MockUpstream, startMockUpstream } from "./mock-server.ts";
 
 /** The final usageMetadata of every answer (thoughts are excluded from candidatesTokenCount, as on the API). */
 export const GEMINI_MOCK_USAGE = {
@@ -66,48 +65,27 @@ interface GenerateBody {
 type Send = (parts: readonly object[], finishReason?: string) => void;
 
 /** Starts the mock on 127.0.0.1 (port from the OS). `apiKey`: the only x-goog-api-key it accepts. */
-export async function startMockGeminiUpstream(apiKey: string): Promise<MockUpstream> {
-  const requests: RecordedUpstreamRequest[] = [];
-  const server = createServer((request, response) => {
-    let raw = "";
-    request.setEncoding("utf8");
-    request.on("data", (piece: string) => {
-      raw += piece;
-    });
-    request.on("end", () => {
-      const body = parseJson(raw);
-      requests.push({ url: request.url ?? "", headers: request.headers, body });
-      const path = PATH.exec(request.url ?? "");
-      if (request.method !== "POST" || path?.[1] === undefined) {
-        return fail(response, 404, `Method not found: ${request.method} ${request.url}`);
-      }
-      if (request.headers["x-goog-api-key"] !== apiKey) {
-        return fail(response, 400, "API key not valid. Please pass a valid API key.", [
-          { "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: "API_KEY_INVALID" },
-        ]);
-      }
-      const model = decodeURIComponent(path[1]);
-      const problem = validate(body as GenerateBody);
-      if (problem !== undefined) return fail(response, 400, problem);
-      const status = /^status-(\d{3})$/.exec(model);
-      if (status === null) return answer(body as GenerateBody, model, response);
-      const code = Number(status[1]);
-      const message =
-        code === 401 ? `Request had invalid authentication credentials: ${apiKey}` : `mock failure ${code}`;
-      fail(response, code, message, code === 429 ? RATE_LIMIT_DETAILS : []);
-    });
+export function startMockGeminiUpstream(apiKey: string): Promise<MockUpstream> {
+  return startMockUpstream("/v1beta", ({ body }, request, response) => {
+    const path = PATH.exec(request.url ?? "");
+    if (request.method !== "POST" || path?.[1] === undefined) {
+      return fail(response, 404, `Method not found: ${request.method} ${request.url}`);
+    }
+    if (request.headers["x-goog-api-key"] !== apiKey) {
+      return fail(response, 400, "API key not valid. Please pass a valid API key.", [
+        { "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: "API_KEY_INVALID" },
+      ]);
+    }
+    const model = decodeURIComponent(path[1]);
+    const problem = validate(body as GenerateBody);
+    if (problem !== undefined) return fail(response, 400, problem);
+    const status = /^status-(\d{3})$/.exec(model);
+    if (status === null) return answer(body as GenerateBody, model, response);
+    const code = Number(status[1]);
+    const message =
+      code === 401 ? `Request had invalid authentication credentials: ${apiKey}` : `mock failure ${code}`;
+    fail(response, code, message, code === 429 ? RATE_LIMIT_DETAILS : []);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as AddressInfo).port;
-  return {
-    baseUrl: `http://127.0.0.1:${port}/v1beta`,
-    requests,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 /** What a per-minute rate limit carries: the quota and a retry delay (in the body, not a header). */
@@ -118,15 +96,6 @@ const RATE_LIMIT_DETAILS = [
   },
   { "@type": "type.googleapis.com/google.rpc.RetryInfo", retryDelay: "0s" },
 ];
-
-function parseJson(raw: string): Record<string, unknown> {
-  try {
-    const value: unknown = JSON.parse(raw);
-    return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
-  } catch {
-    return {};
-  }
-}
 
 function fail(
   response: ServerResponse,

@@ -4,59 +4,29 @@
  * - `status-<code>`: answers that HTTP status with OpenAI's error envelope (429 carries retry-after: 0);
  * - anything else: when the last message is a tool result, a text answer quoting every tool result of that
  *   turn; else, when tools are offered, calls the first two tools with arguments split into small fragments;
- *   else echoes the last user message in 3-character deltas.
+ *   else echoes the last user message in 3-character deltas. A request with `stream: false` gets the same
+ *   answer as one `chat.completion` JSON body with usage, as OpenAI answers it.
  * It records every request so tests can assert what reached the vendor.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-
-/** One request as the vendor received it. */
-export interface RecordedUpstreamRequest {
-  readonly url: string;
-  readonly headers: IncomingMessage["headers"];
-  readonly body: Record<string, unknown>;
-}
-
-/** A running mock vendor. */
-export interface MockUpstream {
-  readonly baseUrl: string;
-  readonly requests: RecordedUpstreamRequest[];
-  close(): Promise<void>;
-}
+import type { ServerResponse } from "node:http";
+import { type MockUpstream, startMockUpstream } from "./mock-server.ts";
 
 interface UpstreamBody {
   model?: string;
+  stream?: boolean;
   messages?: { role: string; content: unknown; tool_call_id?: string }[];
   tools?: { function: { name: string } }[];
   stream_options?: { include_usage?: boolean };
 }
 
 /** Starts the mock on 127.0.0.1 with a port from the OS. */
-export async function startMockOpenAIUpstream(): Promise<MockUpstream> {
-  const requests: RecordedUpstreamRequest[] = [];
-  const server: Server = createServer((request, response) => {
-    let raw = "";
-    request.setEncoding("utf8");
-    request.on("data", (piece: string) => {
-      raw += piece;
-    });
-    request.on("end", () => {
-      const body = JSON.parse(raw) as UpstreamBody & Record<string, unknown>;
-      requests.push({ url: request.url ?? "", headers: request.headers, body });
-      answer(body, response);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as AddressInfo).port;
-  return {
-    baseUrl: `http://127.0.0.1:${port}/v1`,
-    requests,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+export function startMockOpenAIUpstream(): Promise<MockUpstream> {
+  // Strict JSON.parse: a body the gateway could not have meant fails the test loudly.
+  return startMockUpstream(
+    "/v1",
+    (recorded, _request, response) => answer(recorded.body as UpstreamBody, response),
+    JSON.parse,
+  );
 }
 
 function answer(body: UpstreamBody, response: ServerResponse): void {
@@ -73,6 +43,10 @@ function answer(body: UpstreamBody, response: ServerResponse): void {
         error: { message: `mock failure ${code}`, type: "mock_error", param: null, code: null },
       }),
     );
+    return;
+  }
+  if (body.stream === false) {
+    answerWhole(body, response, model);
     return;
   }
   response.writeHead(200, { "content-type": "text/event-stream" });
@@ -92,6 +66,40 @@ function answer(body: UpstreamBody, response: ServerResponse): void {
     send({ choices: [], usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 } });
   }
   response.end("data: [DONE]\n\n");
+}
+
+/** The non-streaming form of the same answer. */
+function answerWhole(body: UpstreamBody, response: ServerResponse, model: string): void {
+  const results = trailingToolResults(body);
+  const tools = results.length > 0 ? [] : (body.tools ?? []).slice(0, 2);
+  const message =
+    tools.length > 0
+      ? {
+          role: "assistant",
+          content: null,
+          tool_calls: tools.map((tool, index) => ({
+            id: `call_${index}`,
+            type: "function",
+            function: { name: tool.function.name, arguments: '{"city":"Paris"}' },
+          })),
+        }
+      : {
+          role: "assistant",
+          content: results.length > 0 ? `Tool results: ${results.join(" | ")}` : lastUserText(body),
+        };
+  response.writeHead(200, { "content-type": "application/json" });
+  response.end(
+    JSON.stringify({
+      id: "chatcmpl-mock",
+      object: "chat.completion",
+      created: 1_700_000_000,
+      model,
+      choices: [
+        { index: 0, message, logprobs: null, finish_reason: tools.length > 0 ? "tool_calls" : "stop" },
+      ],
+      usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 },
+    }),
+  );
 }
 
 function sendToolCalls(tools: { function: { name: string } }[], send: (payload: object) => boolean): void {

@@ -4,8 +4,8 @@
  * clock as test/helpers/fault-upstream.ts records.
  */
 import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
 import OpenAI from "openai";
+import type { GrpcChatClient, GrpcChunk } from "./grpc-js-client.ts";
 
 /** The SDK as a user would configure it, minus its own retries. */
 export function openAIClient(gatewayUrl: string): OpenAI {
@@ -68,42 +68,6 @@ export async function sdkComplete(
   } catch (error) {
     return { text: undefined, error };
   }
-}
-
-interface GrpcChunk {
-  choices?: { delta?: { content?: string } }[];
-}
-interface GrpcResponse {
-  choices?: { message?: { content?: string } }[];
-}
-
-/** The grpc-js ChatService client (dynamic proto loading, as README shows). */
-export interface GrpcChatClient extends grpc.Client {
-  StreamChatCompletion(
-    request: object,
-    metadata: grpc.Metadata,
-    options?: grpc.CallOptions,
-  ): grpc.ClientReadableStream<GrpcChunk>;
-  CreateChatCompletion(
-    request: object,
-    metadata: grpc.Metadata,
-    options: grpc.CallOptions,
-    callback: (error: grpc.ServiceError | null, response?: GrpcResponse) => void,
-  ): grpc.ClientUnaryCall;
-}
-
-/** Connects a grpc-js client to the gateway's port (h2c). */
-export function grpcClient(port: number): GrpcChatClient {
-  const definition = protoLoader.loadSync("proto/llmproxy/v1/chat.proto", {
-    keepCase: true,
-    defaults: false,
-  });
-  const proto = grpc.loadPackageDefinition(definition) as unknown as {
-    llmproxy: {
-      v1: { ChatService: new (address: string, credentials: grpc.ChannelCredentials) => GrpcChatClient };
-    };
-  };
-  return new proto.llmproxy.v1.ChatService(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
 }
 
 /** What a streaming RPC saw. */

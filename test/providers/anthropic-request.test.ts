@@ -1,50 +1,39 @@
 import { describe, expect, it } from "vitest";
-import type { ProviderConfig } from "../../src/config/config.ts";
-import { ProxyError } from "../../src/core/errors.ts";
+import type { ProxyError } from "../../src/core/errors.ts";
 import type { ChatMessage, ChatRequest } from "../../src/core/types.ts";
 import { createAnthropicAdapter } from "../../src/providers/anthropic/adapter.ts";
 import { JSON_OBJECT_INSTRUCTION } from "../../src/providers/anthropic/to-request.ts";
 import {
-  createReplayTransport,
-  createTestContext,
+  createTestProviderConfig,
   type RecordedRequest,
-  sseRecording,
   TEST_REQUEST_ID,
 } from "../helpers/replay-transport.ts";
+import { rejectionBeforeSending, sendThroughAdapter } from "./adapter-requests.ts";
 
 const API_KEY = "sk-ant-test-key-0123456789";
 const PNG_DATA =
   "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
 
-const config: ProviderConfig = {
+const config = createTestProviderConfig({
   name: "claude",
   type: "anthropic",
   baseUrl: "https://anthropic.test/v1",
   apiKeyEnv: "ANTHROPIC_API_KEY",
-  apiKey: undefined,
   headers: { "Anthropic-Beta": "output-128k-2025-02-19" },
-  quirks: [],
-  streamOptions: true,
-  tokenDelayMs: 0,
-  anthropicVersion: "2023-06-01",
-  defaultMaxTokens: 4096,
-};
+});
 
 function chatRequest(fields: Partial<ChatRequest> = {}): ChatRequest {
   return { model: "claude", messages: [{ role: "user", content: "Hi" }], includeUsage: false, ...fields };
 }
 
 /** Runs one request through the adapter against the text fixture and returns what reached the upstream. */
-async function send(request: ChatRequest): Promise<RecordedRequest> {
-  const transport = createReplayTransport(sseRecording("anthropic/text.sse"));
-  const adapter = createAnthropicAdapter(config, API_KEY);
-  const context = createTestContext({ transport, upstreamModel: "claude-sonnet-4-5" });
-  for await (const _chunk of adapter.stream(request, context)) {
-    // drain
-  }
-  const [sent] = transport.requests;
-  if (sent === undefined) throw new Error("no upstream request was sent");
-  return sent;
+function send(request: ChatRequest): Promise<RecordedRequest> {
+  return sendThroughAdapter(
+    createAnthropicAdapter(config, API_KEY),
+    request,
+    "anthropic/text.sse",
+    "claude-sonnet-4-5",
+  );
 }
 
 async function sentBody(request: ChatRequest): Promise<Record<string, unknown>> {
@@ -52,19 +41,8 @@ async function sentBody(request: ChatRequest): Promise<Record<string, unknown>> 
 }
 
 /** Runs a request that must fail before any upstream call; returns the error. */
-async function rejection(request: ChatRequest): Promise<ProxyError> {
-  const transport = createReplayTransport([]);
-  const adapter = createAnthropicAdapter(config, API_KEY);
-  try {
-    for await (const _chunk of adapter.stream(request, createTestContext({ transport }))) {
-      // drain
-    }
-  } catch (error) {
-    expect(transport.requests).toHaveLength(0);
-    if (error instanceof ProxyError) return error;
-    throw error;
-  }
-  throw new Error("the request was accepted");
+function rejection(request: ChatRequest): Promise<ProxyError> {
+  return rejectionBeforeSending(createAnthropicAdapter(config, API_KEY), request);
 }
 
 const conversation: readonly ChatMessage[] = [

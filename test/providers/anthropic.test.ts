@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { ProviderConfig } from "../../src/config/config.ts";
 import { ProxyError } from "../../src/core/errors.ts";
 import { createAnthropicAdapter } from "../../src/providers/anthropic/adapter.ts";
 import {
+  createTestProviderConfig,
   jsonRecording,
   type Recording,
   readFixture,
@@ -23,19 +23,12 @@ import {
 const API_KEY = "sk-ant-api03-conformance-key";
 const UPSTREAM_MODEL = "claude-sonnet-4-5";
 
-const config: ProviderConfig = {
+const config = createTestProviderConfig({
   name: "anthropic",
   type: "anthropic",
   baseUrl: "https://api.anthropic.test/v1",
   apiKeyEnv: "ANTHROPIC_API_KEY",
-  apiKey: undefined,
-  headers: {},
-  quirks: [],
-  streamOptions: true,
-  tokenDelayMs: 0,
-  anthropicVersion: "2023-06-01",
-  defaultMaxTokens: 4096,
-};
+});
 
 const suite = { makeAdapter: () => createAnthropicAdapter(config, API_KEY), upstreamModel: UPSTREAM_MODEL };
 

@@ -1,56 +1,46 @@
 import { describe, expect, it } from "vitest";
-import type { ProviderConfig } from "../../src/config/config.ts";
-import { ProxyError } from "../../src/core/errors.ts";
+import type { ProxyError } from "../../src/core/errors.ts";
 import type { ChatMessage, ChatRequest, ToolDefinition } from "../../src/core/types.ts";
 import { createGeminiAdapter, geminiStreamUrl } from "../../src/providers/gemini/adapter.ts";
 import {
-  createReplayTransport,
-  createTestContext,
+  createTestProviderConfig,
   type RecordedRequest,
-  sseRecording,
   TEST_REQUEST_ID,
 } from "../helpers/replay-transport.ts";
+import { rejectionBeforeSending, sendThroughAdapter } from "./adapter-requests.ts";
 
 const API_KEY = "AIzaSyTest-gemini-key-0123456789abcdefg";
 const PNG_DATA =
   "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
 
-const config: ProviderConfig = {
+const config = createTestProviderConfig({
   name: "google",
   type: "gemini",
   baseUrl: "https://gemini.test/v1beta",
   apiKeyEnv: "GEMINI_API_KEY",
-  apiKey: undefined,
   headers: {
     "X-Goog-User-Project": "billing-project",
     "Content-Type": "text/plain",
     "X-Request-Id": "spoofed",
   },
-  quirks: [],
-  streamOptions: true,
-  tokenDelayMs: 0,
-  anthropicVersion: "2023-06-01",
-  defaultMaxTokens: 4096,
-};
+});
 
 function chatRequest(fields: Partial<ChatRequest> = {}): ChatRequest {
   return { model: "gemini", messages: [{ role: "user", content: "Hi" }], includeUsage: false, ...fields };
 }
 
 /** Runs one request through the adapter against the text fixture and returns what reached the upstream. */
-async function send(
+function send(
   request: ChatRequest,
   upstreamModel = "gemini-2.5-flash",
   options: { readonly apiKey: string | undefined } = { apiKey: API_KEY },
 ): Promise<RecordedRequest> {
-  const transport = createReplayTransport(sseRecording("gemini/text.sse"));
-  const adapter = createGeminiAdapter(config, options.apiKey);
-  for await (const _chunk of adapter.stream(request, createTestContext({ transport, upstreamModel }))) {
-    // drain
-  }
-  const [sent] = transport.requests;
-  if (sent === undefined) throw new Error("no upstream request was sent");
-  return sent;
+  return sendThroughAdapter(
+    createGeminiAdapter(config, options.apiKey),
+    request,
+    "gemini/text.sse",
+    upstreamModel,
+  );
 }
 
 async function sentBody(request: ChatRequest, upstreamModel?: string): Promise<Record<string, unknown>> {
@@ -58,21 +48,8 @@ async function sentBody(request: ChatRequest, upstreamModel?: string): Promise<R
 }
 
 /** Runs a request that must fail before any upstream call; returns the error. */
-async function rejection(request: ChatRequest): Promise<ProxyError> {
-  const transport = createReplayTransport([]);
-  try {
-    for await (const _chunk of createGeminiAdapter(config, API_KEY).stream(
-      request,
-      createTestContext({ transport }),
-    )) {
-      // drain
-    }
-  } catch (error) {
-    expect(transport.requests).toHaveLength(0);
-    if (error instanceof ProxyError) return error;
-    throw error;
-  }
-  throw new Error("the request was accepted");
+function rejection(request: ChatRequest): Promise<ProxyError> {
+  return rejectionBeforeSending(createGeminiAdapter(config, API_KEY), request);
 }
 
 const weatherTool: ToolDefinition = {

@@ -1,10 +1,15 @@
 import { describe, expect, it } from "vitest";
-import type { ProviderConfig } from "../../src/config/config.ts";
 import { ProxyError } from "../../src/core/errors.ts";
 import type { ChatRequest } from "../../src/core/types.ts";
 import { createGeminiAdapter } from "../../src/providers/gemini/adapter.ts";
 import { mapGeminiFinishReason } from "../../src/providers/gemini/finish-reason.ts";
-import { jsonRecording, type Recording, readFixture, sseRecording } from "../helpers/replay-transport.ts";
+import {
+  createTestProviderConfig,
+  jsonRecording,
+  type Recording,
+  readFixture,
+  sseRecording,
+} from "../helpers/replay-transport.ts";
 import {
   CONFORMANCE_REQUEST,
   CONFORMANCE_TOOL_REQUEST,
@@ -20,19 +25,12 @@ import {
 const API_KEY = "AIzaSyTest-gemini-key-0123456789abcdefg";
 const UPSTREAM_MODEL = "gemini-2.5-flash";
 
-const config: ProviderConfig = {
+const config = createTestProviderConfig({
   name: "gemini",
   type: "gemini",
   baseUrl: "https://gemini.test/v1beta",
   apiKeyEnv: "GEMINI_API_KEY",
-  apiKey: undefined,
-  headers: {},
-  quirks: [],
-  streamOptions: true,
-  tokenDelayMs: 0,
-  anthropicVersion: "2023-06-01",
-  defaultMaxTokens: 4096,
-};
+});
 
 const suite = {
   name: "gemini",

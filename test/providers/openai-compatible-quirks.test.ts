@@ -175,6 +175,14 @@ describe("resolveQuirks", () => {
       repeatsToolCallHeaders: false,
       usageInChoices: false,
       sendsReasoningContent: false,
+      requiresStreaming: false,
+    });
+  });
+
+  it("keeps DashScope streaming even for whole answers (its thinking models refuse non-streaming calls)", () => {
+    expect(resolveQuirks(["dashscope"])).toMatchObject({
+      requiresStreaming: true,
+      repeatsToolCallHeaders: true,
     });
   });
 

@@ -5,7 +5,8 @@
  * invalid UTF-8 and control characters reach the server exactly as written.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type MockUpstream, startMockOpenAIUpstream } from "../helpers/mock-openai-upstream.ts";
+import { startMockOpenAIUpstream } from "../helpers/mock-openai-upstream.ts";
+import type { MockUpstream } from "../helpers/mock-server.ts";
 import { type RunningServer, startServer } from "../helpers/start-server.ts";
 import { post, type RawResponse, sendRaw } from "./raw-http.ts";
 

@@ -7,20 +7,22 @@
  * it exports (to a mock OTLP collector, whose own auth header is a secret too) and every response (status, headers,
  * body) is captured and searched for every secret.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { writeFileSync } from "node:fs";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChatService } from "../../gen/llmproxy/v1/chat_pb.ts";
+import {
+  type GatewayChild,
+  killGatewayProcesses,
+  runGatewayToExit,
+  startGatewayProcess,
+  writeTempConfig,
+} from "../helpers/gateway-process.ts";
 import { startMockAnthropicUpstream } from "../helpers/mock-anthropic-upstream.ts";
-import type { MockUpstream } from "../helpers/mock-openai-upstream.ts";
+import { type MockUpstream, startLoopbackServer } from "../helpers/mock-server.ts";
 
 const secret = (label: string) => `${label}-${randomBytes(12).toString("hex")}`;
 const SECRETS = {
@@ -43,66 +45,52 @@ const stringify = (value: unknown) =>
 const HASH = createHash("sha256").update(SECRETS.hashedClientKey).digest("hex");
 
 /** An OpenAI-compatible vendor that echoes the Authorization header it got, in every way a vendor could. */
-async function startEchoingVendor(): Promise<{ url: string; server: Server; seen: string[] }> {
+async function startEchoingVendor(): Promise<{ url: string; seen: string[]; close(): Promise<void> }> {
   const seen: string[] = [];
-  const server = createServer((req, res) => {
-    let raw = "";
-    req.on("data", (piece: Buffer) => {
-      raw += piece.toString("utf8");
-    });
-    req.on("end", () => {
-      const auth = String(req.headers.authorization);
-      seen.push(auth, String(req.headers["x-extra-token"]));
-      const model = (JSON.parse(raw) as { model: string }).model;
-      if (model === "leak-401" || model === "leak-500") {
-        res.writeHead(model === "leak-401" ? 401 : 500, {
-          "content-type": "application/json",
-          "x-echo": auth,
-        });
-        res.end(
-          JSON.stringify({
-            error: {
-              message: `Incorrect API key provided: ${auth}`,
-              type: "invalid_request_error",
-              code: "invalid_api_key",
-            },
-          }),
-        );
-        return;
-      }
-      res.writeHead(200, { "content-type": "text/event-stream" });
-      const chunk = (delta: object, finish: string | null) =>
-        `data: ${JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 1, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
-      res.write(chunk({ role: "assistant", content: "fine" }, null));
-      if (model === "leak-midstream") {
-        res.end(
-          `data: ${JSON.stringify({ error: { message: `stream broke for key ${auth}`, type: "server_error" } })}\n\n`,
-        );
-        return;
-      }
-      res.end(`${chunk({}, "stop")}data: [DONE]\n\n`);
-    });
+  const server = await startLoopbackServer((req, raw, res) => {
+    const auth = String(req.headers.authorization);
+    seen.push(auth, String(req.headers["x-extra-token"]));
+    const model = (JSON.parse(raw) as { model: string }).model;
+    if (model === "leak-401" || model === "leak-500") {
+      res.writeHead(model === "leak-401" ? 401 : 500, {
+        "content-type": "application/json",
+        "x-echo": auth,
+      });
+      res.end(
+        JSON.stringify({
+          error: {
+            message: `Incorrect API key provided: ${auth}`,
+            type: "invalid_request_error",
+            code: "invalid_api_key",
+          },
+        }),
+      );
+      return;
+    }
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    const chunk = (delta: object, finish: string | null) =>
+      `data: ${JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 1, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    res.write(chunk({ role: "assistant", content: "fine" }, null));
+    if (model === "leak-midstream") {
+      res.end(
+        `data: ${JSON.stringify({ error: { message: `stream broke for key ${auth}`, type: "server_error" } })}\n\n`,
+      );
+      return;
+    }
+    res.end(`${chunk({}, "stop")}data: [DONE]\n\n`);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, server, seen };
+  return { url: `${server.origin}/v1`, seen, close: server.close };
 }
 
 /** An OTLP/HTTP collector that keeps every export it receives (the spans, as JSON text). */
-async function startCollector(): Promise<{ url: string; server: Server; exports: string[] }> {
+async function startCollector(): Promise<{ url: string; exports: string[]; close(): Promise<void> }> {
   const exports: string[] = [];
-  const server = createServer((req, res) => {
-    let raw = "";
-    req.on("data", (piece: Buffer) => {
-      raw += piece.toString("utf8");
-    });
-    req.on("end", () => {
-      exports.push(raw);
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end("{}");
-    });
+  const server = await startLoopbackServer((_req, raw, res) => {
+    exports.push(raw);
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end("{}");
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, exports };
+  return { url: server.origin, exports, close: server.close };
 }
 
 function configYaml(
@@ -134,65 +122,30 @@ ${extraClientKey === undefined ? "" : `    - {name: rotated, key: "${extraClient
 }
 
 const captured: string[] = [];
-let child: ChildProcess;
+let gateway: GatewayChild;
 let port = 0;
 let vendor: Awaited<ReturnType<typeof startEchoingVendor>>;
 let anthropic: MockUpstream;
 let collector: Awaited<ReturnType<typeof startCollector>>;
 let file = "";
 
-function spawnMain(args: string[]): {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-} {
-  const spawned = spawn(process.execPath, ["src/main.ts", ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, LEAK_CLIENT_KEY: SECRETS.envClientKey, OTEL_BSP_SCHEDULE_DELAY: "200" },
-  });
-  let output = "";
-  spawned.stdout?.setEncoding("utf8").on("data", (text: string) => {
-    output += text;
-  });
-  spawned.stderr?.setEncoding("utf8").on("data", (text: string) => {
-    output += text;
-  });
-  const exited = new Promise<number | null>((resolve) => spawned.once("exit", (code) => resolve(code)));
-  return { child: spawned, output: () => output, exited };
-}
-
-let mainOutput: () => string;
-let mainExited: Promise<number | null>;
+const GATEWAY_ENV = { ...process.env, LEAK_CLIENT_KEY: SECRETS.envClientKey, OTEL_BSP_SCHEDULE_DELAY: "200" };
 
 beforeAll(async () => {
   vendor = await startEchoingVendor();
   collector = await startCollector();
   anthropic = await startMockAnthropicUpstream(SECRETS.literalVendorKey);
-  file = join(mkdtempSync(join(tmpdir(), "llm-proxy-leak-")), "config.yaml");
-  writeFileSync(file, configYaml(vendor.url, anthropic.baseUrl, SECRETS.osEnvVendorKey));
-  const started = spawnMain(["--config", file, "--host", "127.0.0.1", "--port", "0", "--log-level", "debug"]);
-  child = started.child;
-  mainOutput = started.output;
-  mainExited = started.exited;
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const listening = /listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(mainOutput());
-    if (listening?.[1] !== undefined) {
-      port = Number(listening[1]);
-      break;
-    }
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`did not start: ${mainOutput()}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+  file = writeTempConfig(configYaml(vendor.url, anthropic.baseUrl, SECRETS.osEnvVendorKey));
+  const started = await startGatewayProcess(["--config", file, "--log-level", "debug"], { env: GATEWAY_ENV });
+  gateway = started;
+  port = started.port;
 });
 
 afterAll(async () => {
-  if (child.exitCode === null) child.kill("SIGKILL");
-  vendor.server.closeAllConnections();
-  await new Promise((resolve) => vendor.server.close(resolve));
+  killGatewayProcesses();
+  await vendor.close();
   await anthropic.close();
-  collector.server.closeAllConnections();
-  await new Promise((resolve) => collector.server.close(resolve));
+  await collector.close();
 });
 
 /** One HTTP exchange, fully captured. */
@@ -304,22 +257,22 @@ describe("secrets never leave the process", () => {
   });
 
   it("checks files with --check-config", async () => {
-    const check = spawnMain(["--check-config", "--config", file]);
-    expect(await check.exited).toBe(1);
-    captured.push(check.output());
+    const check = await runGatewayToExit(["--check-config", "--config", file], { env: GATEWAY_ENV });
+    expect(check.code).toBe(1);
+    captured.push(check.stdout, check.stderr);
     writeFileSync(
       file,
       configYaml(vendor.url, anthropic.baseUrl, SECRETS.rotatedVendorKey, SECRETS.rotatedClientKey),
     );
-    const checkOk = spawnMain(["--check-config", "--config", file]);
-    expect(await checkOk.exited).toBe(0);
-    captured.push(checkOk.output());
+    const checkOk = await runGatewayToExit(["--check-config", "--config", file], { env: GATEWAY_ENV });
+    expect(checkOk.code).toBe(0);
+    captured.push(checkOk.stdout, checkOk.stderr);
   });
 
   it("shuts down, flushing its spans, after using every key for real", async () => {
-    child.kill("SIGTERM");
-    expect(await mainExited).toBe(0);
-    captured.push(mainOutput());
+    gateway.child.kill("SIGTERM");
+    expect((await gateway.exited).code).toBe(0);
+    captured.push(gateway.stdout(), gateway.stderr());
     // Every span exported (flushed at shutdown), with its attributes.
     expect(collector.exports.join("")).toMatch(/"spans"/);
     expect(collector.exports.join("")).toMatch(/llmproxy\.v1\.ChatService/);

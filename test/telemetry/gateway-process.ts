@@ -3,10 +3,10 @@
  * Fastify loads, which an in-process server cannot show. Collects its JSON log lines and the OpenTelemetry modules
  * it loaded (through the record-modules.ts preload).
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { listeningPort, spawnGateway, waitForGateway } from "../helpers/gateway-process.ts";
 
 /** A started gateway. */
 export interface GatewayProcess {
@@ -38,55 +38,29 @@ export async function startGateway(
   const cleanEnv = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => !name.startsWith("OTEL_")),
   );
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [
-      "--import",
-      "./test/telemetry/record-modules.ts",
-      "src/main.ts",
-      "--config",
-      configFile,
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-    ],
-    {
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...cleanEnv, ...env, LLM_PROXY_TEST_MODULES_FILE: modulesFile },
-    },
-  );
   const logs: Record<string, unknown>[] = [];
-  let stderr = "";
-  let buffered = "";
-  child.stdout?.setEncoding("utf8").on("data", (text: string) => {
-    buffered += text;
-    const lines = buffered.split("\n");
-    buffered = lines.pop() ?? "";
-    for (const line of lines) if (line !== "") logs.push(JSON.parse(line) as Record<string, unknown>);
+  const gateway = spawnGateway(["--config", configFile, "--host", "127.0.0.1", "--port", "0"], {
+    nodeArgs: ["--import", "./test/telemetry/record-modules.ts"],
+    env: { ...cleanEnv, ...env, LLM_PROXY_TEST_MODULES_FILE: modulesFile },
+    onLine: (line) => logs.push(JSON.parse(line) as Record<string, unknown>),
   });
-  child.stderr?.setEncoding("utf8").on("data", (text: string) => {
-    stderr += text;
-  });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const port = await listeningPort(
-    () => (logFile === undefined ? logs : readJsonLines(logFile)),
-    child,
-    () => stderr,
-  );
+  const messages = () =>
+    (logFile === undefined ? logs : readJsonLines(logFile)).map((line) => String(line.msg));
+  await waitForGateway(gateway, () => listeningPort(messages()) !== undefined, "a listening line");
+  const port = listeningPort(messages()) ?? 0;
   return {
     port,
     url: `http://127.0.0.1:${port}`,
     logs,
-    stderr: () => stderr,
-    signal: (name) => child.kill(name),
+    stderr: gateway.stderr,
+    signal: (name) => gateway.child.kill(name),
     async stop() {
-      child.kill("SIGTERM");
-      const code = await exited;
+      gateway.child.kill("SIGTERM");
+      const { code } = await gateway.exited;
       return { code, modules: JSON.parse(readFileSync(modulesFile, "utf8")) as string[] };
     },
     kill: () => {
-      if (child.exitCode === null) child.kill("SIGKILL");
+      if (gateway.child.exitCode === null) gateway.child.kill("SIGKILL");
     },
   };
 }
@@ -98,21 +72,4 @@ export function readJsonLines(file: string): Record<string, unknown>[] {
     .split("\n")
     .filter((line) => line !== "")
     .map((line) => JSON.parse(line) as Record<string, unknown>);
-}
-
-async function listeningPort(
-  logs: () => readonly Record<string, unknown>[],
-  child: ChildProcess,
-  stderr: () => string,
-): Promise<number> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    for (const line of logs()) {
-      const match = /listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(String(line.msg));
-      if (match?.[1] !== undefined) return Number(match[1]);
-    }
-    if (Date.now() > deadline || child.exitCode !== null)
-      throw new Error(`gateway did not start: ${stderr()}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }

@@ -3,9 +3,9 @@
  * the JSON encoding on POST /v1/traces and keeps every span, flattened, with the resource's service.name.
  * @see https://opentelemetry.io/docs/specs/otlp/#json-protobuf-encoding
  */
-import { createServer, type IncomingHttpHeaders } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingHttpHeaders } from "node:http";
 import { z } from "zod";
+import { startLoopbackServer } from "../helpers/mock-server.ts";
 
 /** One received span with its attributes as plain values. */
 export interface ReceivedSpan {
@@ -90,40 +90,34 @@ function toRecord(list: z.infer<typeof keyValues>): Record<string, unknown> {
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   const exports: IncomingHttpHeaders[] = [];
-  const server = createServer((request, response) => {
-    const pieces: Buffer[] = [];
-    request.on("data", (piece: Buffer) => pieces.push(piece));
-    request.on("end", () => {
-      if (request.url !== "/v1/traces" || request.headers["content-type"] !== "application/json") {
-        response.writeHead(415).end();
-        return;
-      }
-      exports.push(request.headers);
-      const body = exportRequest.parse(JSON.parse(Buffer.concat(pieces).toString("utf8")));
-      for (const resourceSpans of body.resourceSpans) {
-        const serviceName = toRecord(resourceSpans.resource?.attributes)["service.name"];
-        for (const scope of resourceSpans.scopeSpans) {
-          for (const span of scope.spans) {
-            spans.push({
-              traceId: span.traceId,
-              spanId: span.spanId,
-              parentSpanId: span.parentSpanId === "" ? undefined : span.parentSpanId,
-              name: span.name,
-              kind: span.kind,
-              attributes: toRecord(span.attributes),
-              statusCode: span.status?.code ?? 0,
-              serviceName,
-            });
-          }
+  const server = await startLoopbackServer((request, raw, response) => {
+    if (request.url !== "/v1/traces" || request.headers["content-type"] !== "application/json") {
+      response.writeHead(415).end();
+      return;
+    }
+    exports.push(request.headers);
+    const body = exportRequest.parse(JSON.parse(raw));
+    for (const resourceSpans of body.resourceSpans) {
+      const serviceName = toRecord(resourceSpans.resource?.attributes)["service.name"];
+      for (const scope of resourceSpans.scopeSpans) {
+        for (const span of scope.spans) {
+          spans.push({
+            traceId: span.traceId,
+            spanId: span.spanId,
+            parentSpanId: span.parentSpanId === "" ? undefined : span.parentSpanId,
+            name: span.name,
+            kind: span.kind,
+            attributes: toRecord(span.attributes),
+            statusCode: span.status?.code ?? 0,
+            serviceName,
+          });
         }
       }
-      response.writeHead(200, { "content-type": "application/json" }).end("{}");
-    });
+    }
+    response.writeHead(200, { "content-type": "application/json" }).end("{}");
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as AddressInfo).port;
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: server.origin,
     spans,
     exports,
     async waitFor(predicate, timeoutMs = 5000) {
@@ -134,10 +128,6 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     },
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: server.close,
   };
 }

@@ -4,7 +4,8 @@
  * the core; /metrics counts chat requests by outcome, retries and fallbacks.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type MockUpstream, startMockOpenAIUpstream } from "../helpers/mock-openai-upstream.ts";
+import { startMockOpenAIUpstream } from "../helpers/mock-openai-upstream.ts";
+import type { MockUpstream } from "../helpers/mock-server.ts";
 import { type RunningServer, startServer } from "../helpers/start-server.ts";
 import { parsePrometheusText, type Sample, sampleValue } from "./prometheus-text.ts";
 

@@ -5,11 +5,11 @@
  * attempt span → undici client span, with GenAI attributes and the request id on every span; the mock vendor
  * must see the same trace id in its `traceparent`; /metrics must count both; the access lines must match.
  */
-import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type MockUpstream, startMockOpenAIUpstream } from "../helpers/mock-openai-upstream.ts";
+import { type GrpcChunk, grpcChatClient, requestIdMetadata } from "../helpers/grpc-js-client.ts";
+import { startMockOpenAIUpstream } from "../helpers/mock-openai-upstream.ts";
+import type { MockUpstream } from "../helpers/mock-server.ts";
 import { type GatewayProcess, startGateway } from "./gateway-process.ts";
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from "./otlp-receiver.ts";
 import { parsePrometheusText, sampleValue } from "./prometheus-text.ts";
@@ -112,19 +112,9 @@ describe("tracing through node src/main.ts", () => {
   });
 
   it("a streamed grpc-js chat is one trace under the caller's span (Connect interceptor over h2c)", async () => {
-    const definition = await protoLoader.load("proto/llmproxy/v1/chat.proto", { keepCase: true });
-    const proto = grpc.loadPackageDefinition(definition) as unknown as {
-      llmproxy: {
-        v1: { ChatService: new (address: string, credentials: grpc.ChannelCredentials) => StreamClient };
-      };
-    };
-    const client = new proto.llmproxy.v1.ChatService(
-      `127.0.0.1:${gateway.port}`,
-      grpc.credentials.createInsecure(),
-    );
-    const metadata = new grpc.Metadata();
+    const client = grpcChatClient(gateway.port);
+    const metadata = requestIdMetadata("rid-otel-grpc");
     metadata.set("traceparent", `00-${GRPC_TRACE}-${CALLER_SPAN}-01`);
-    metadata.set("x-request-id", "rid-otel-grpc");
     const call = client.StreamChatCompletion(
       {
         model: "m1",
@@ -206,11 +196,3 @@ describe("tracing through node src/main.ts", () => {
     expect(receiver.exports[0]?.["content-type"]).toBe("application/json");
   });
 });
-
-interface GrpcChunk {
-  readonly choices?: { readonly delta?: { readonly content?: string } }[];
-}
-
-interface StreamClient extends grpc.Client {
-  StreamChatCompletion(request: object, metadata: grpc.Metadata): grpc.ClientReadableStream<GrpcChunk>;
-}

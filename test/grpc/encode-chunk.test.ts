@@ -1,0 +1,74 @@
+/**
+ * The hand-written batch encoder of the gRPC fast lane must give exactly the bytes of the generated schema: each
+ * chunk as `toBinary(ChatCompletionChunk)` of what convert-response.ts builds, in a gRPC length prefix.
+ */
+import { toBinary } from "@bufbuild/protobuf";
+import { describe, expect, it } from "vitest";
+import { ChatCompletionChunkSchema } from "../../gen/llmproxy/v1/chat_pb.ts";
+import type { ChatChunk } from "../../src/core/types.ts";
+import { createChunkEncoder } from "../../src/grpc/convert-response.ts";
+import { createBatchEncoder } from "../../src/grpc/encode-chunk.ts";
+
+const STREAM = { id: "chatcmpl-ünïcode-1", created: 1_700_000_000, model: "gpt-4o-mini" };
+
+function reference(batches: readonly (readonly ChatChunk[])[], includeUsage: boolean): Buffer {
+  const encode = createChunkEncoder(STREAM, includeUsage);
+  const parts: Buffer[] = [];
+  for (const batch of batches) {
+    for (const chunk of batch) {
+      const message = encode(chunk);
+      if (message === undefined) continue;
+      const bytes = toBinary(ChatCompletionChunkSchema, message);
+      const prefix = Buffer.alloc(5);
+      prefix.writeUInt32BE(bytes.length, 1);
+      parts.push(prefix, Buffer.from(bytes));
+    }
+  }
+  return Buffer.concat(parts);
+}
+
+function fast(batches: readonly (readonly ChatChunk[])[], includeUsage: boolean): Buffer {
+  const encode = createBatchEncoder(STREAM, includeUsage);
+  return Buffer.concat(batches.flatMap((batch) => encode(batch) ?? []));
+}
+
+const text = (choice: number, value: string): ChatChunk => ({ type: "text-delta", choice, text: value });
+
+describe("gRPC batch encoder", () => {
+  it("gives the generated schema's bytes for text, several choices, unicode and long texts", () => {
+    const long = "x".repeat(200) + "é".repeat(100);
+    const batches: ChatChunk[][] = [
+      [text(0, "Hello"), text(1, "Bonjour")],
+      [text(0, " wörld 🌏"), text(0, ""), text(1, long)],
+      [
+        { type: "finish", choice: 0, reason: "stop", rawReason: "stop" },
+        { type: "finish", choice: 1, reason: "length", rawReason: "length" },
+        { type: "usage", usage: { promptTokens: 3, completionTokens: 200, totalTokens: 203 } },
+      ],
+    ];
+    expect(fast(batches, true).equals(reference(batches, true))).toBe(true);
+    expect(fast(batches, false).equals(reference(batches, false))).toBe(true);
+  });
+
+  it("keeps the role on each choice's first chunk whichever kind comes first", () => {
+    const batches: ChatChunk[][] = [
+      [{ type: "reasoning-delta", choice: 0, text: "hmm" }, text(0, "A"), text(130, "far choice")],
+      [
+        { type: "tool-call-start", choice: 2, index: 0, id: "call_1", name: "f" },
+        { type: "tool-call-delta", choice: 2, index: 0, arguments: '{"a":1}' },
+        { type: "tool-call-end", choice: 2, index: 0 },
+        text(2, "after the call"),
+        { type: "finish", choice: 2, reason: "tool_calls", rawReason: "tool_calls" },
+      ],
+    ];
+    expect(fast(batches, false).equals(reference(batches, false))).toBe(true);
+  });
+
+  it("encodes nothing for a batch without wire chunks", () => {
+    const encode = createBatchEncoder(STREAM, false);
+    expect(encode([{ type: "tool-call-end", choice: 0, index: 0 }])).toBeUndefined();
+    expect(
+      encode([{ type: "usage", usage: { promptTokens: 1, completionTokens: 1, totalTokens: 2 } }]),
+    ).toBeUndefined();
+  });
+});
