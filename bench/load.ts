@@ -13,6 +13,8 @@
 import { performance } from "node:perf_hooks";
 import type { Dispatcher } from "undici";
 import { Pool } from "undici";
+import { GRPC_STREAM_PATH, GRPC_UNARY_PATH, grpcRequestBody } from "./lib/grpc-body.ts";
+import { closeH2Sessions, prepareH2, sendH2 } from "./lib/h2-load.ts";
 import { type LoadCommand, type LoadReply, type RunResult, type RunSpec, readFlags } from "./lib/protocol.ts";
 import { percentiles, SampleBuffer } from "./lib/stats.ts";
 
@@ -84,8 +86,12 @@ function sendOne(pool: Pool, spec: RunSpec, options: Dispatcher.DispatchOptions,
   });
 }
 
-/** Runs one spec to completion (or to its timeout) and summarises it. */
-export function runLoad(spec: RunSpec): Promise<RunResult> {
+/** The function that sends one request of the spec, by protocol. */
+function senderFor(spec: RunSpec): (done: Outcome) => void {
+  if (spec.protocol === "grpc" || spec.protocol === "h2-sse") {
+    const request = prepareH2(spec);
+    return (done) => sendH2(request, done);
+  }
   const url = new URL(spec.url);
   const pool = poolFor(url.origin, spec.concurrency);
   const options: Dispatcher.DispatchOptions = {
@@ -96,6 +102,12 @@ export function runLoad(spec: RunSpec): Promise<RunResult> {
     headersTimeout: spec.timeoutMs,
     bodyTimeout: spec.timeoutMs,
   };
+  return (done) => sendOne(pool, spec, options, done);
+}
+
+/** Runs one spec to completion (or to its timeout) and summarises it. */
+export function runLoad(spec: RunSpec): Promise<RunResult> {
+  const send = senderFor(spec);
   const latency = new SampleBuffer();
   const ttfb = new SampleBuffer();
   const errorSamples = new Set<string>();
@@ -134,7 +146,7 @@ export function runLoad(spec: RunSpec): Promise<RunResult> {
     const launch = (): void => {
       issued++;
       inFlight++;
-      sendOne(pool, spec, options, (error, latencyMs, ttfbMs) => {
+      send((error, latencyMs, ttfbMs) => {
         inFlight--;
         const now = performance.now();
         if (error !== undefined) {
@@ -163,6 +175,7 @@ export function runLoad(spec: RunSpec): Promise<RunResult> {
 async function closePools(): Promise<void> {
   await Promise.allSettled([...pools.values()].map((pool) => pool.destroy()));
   pools.clear();
+  await closeH2Sessions();
 }
 
 function isCommand(value: unknown): value is LoadCommand {
@@ -192,14 +205,20 @@ async function runFromCli(): Promise<void> {
   const flags = readFlags(process.argv.slice(2));
   const stream = flags.get("stream") === "true";
   const requests = flags.get("requests");
-  const body = {
-    model: flags.get("model") ?? "bench-model",
-    messages: [{ role: "user", content: "Say hello" }],
-    stream,
-  };
+  const model = flags.get("model") ?? "bench-model";
+  const protocol = flags.get("protocol") ?? "http1";
+  if (protocol !== "http1" && protocol !== "h2-sse" && protocol !== "grpc")
+    throw new Error("--protocol must be http1, h2-sse or grpc");
+  const url = new URL(flags.get("url") ?? "http://127.0.0.1:9000/v1/chat/completions");
+  if (protocol === "grpc") url.pathname = stream ? GRPC_STREAM_PATH : GRPC_UNARY_PATH;
+  const body =
+    protocol === "grpc"
+      ? grpcRequestBody(model)
+      : JSON.stringify({ model, messages: [{ role: "user", content: "Say hello" }], stream });
   const result = await runLoad({
-    url: flags.get("url") ?? "http://127.0.0.1:9000/v1/chat/completions",
-    body: JSON.stringify(body),
+    url: url.href,
+    body,
+    protocol,
     headers: {},
     concurrency: Number(flags.get("concurrency") ?? "10"),
     ...(requests === undefined

@@ -9,8 +9,12 @@
  * - delay before answering: `-d<ms>` in the model (`bench-k5-d1000`) or `x-mock-delay-ms`;
  * - delay between streamed chunks: `-i<ms>` in the model or `x-mock-chunk-delay-ms`.
  *
- * `GET /stats` answers `{"connections","requests"}` so far: the benchmark reports how many upstream connections
- * each target opened (a proxy that reuses its keep-alive pool opens almost none once warm).
+ * `GET /stats` answers `{"connections","requests","spans"}` so far: the benchmark reports how many upstream
+ * connections each target opened (a proxy that reuses its keep-alive pool opens almost none once warm).
+ *
+ * It is also the traced gateway's OTLP/HTTP receiver: `POST /v1/traces` counts the spans of each JSON batch (by
+ * their `"spanId":` keys, without building the objects, as cheaply as a collector on another machine would cost
+ * this one) and answers `{}`.
  *
  * Usage: `node bench/mock-upstream.ts [--host 127.0.0.1] [--port 0]`; prints `{"event":"ready","port":N}`.
  * @see https://platform.openai.com/docs/api-reference/chat/streaming
@@ -38,7 +42,8 @@ type Payload =
 
 const cache = new Map<string, Payload>();
 /** Connections that carried chat requests, and those requests, for `GET /stats` (keep-alive reuse shows here). */
-const stats = { connections: 0, requests: 0 };
+const stats = { connections: 0, requests: 0, spans: 0 };
+const SPAN_ID_KEY = Buffer.from('"spanId":');
 const chatSockets = new WeakSet<object>();
 
 function token(index: number): string {
@@ -195,6 +200,10 @@ function handle(request: IncomingMessage, response: ServerResponse): void {
     response.end(body);
     return;
   }
+  if (request.method === "POST" && request.url === "/v1/traces") {
+    receiveSpans(request, response);
+    return;
+  }
   if (request.method !== "POST" || !request.url?.endsWith("/chat/completions")) {
     sendError(response, 404, "not found");
     return;
@@ -214,12 +223,24 @@ function handle(request: IncomingMessage, response: ServerResponse): void {
   });
 }
 
+function receiveSpans(request: IncomingMessage, response: ServerResponse): void {
+  const parts: Buffer[] = [];
+  request.on("data", (part: Buffer) => parts.push(part));
+  request.on("end", () => {
+    const body = Buffer.concat(parts);
+    for (let at = body.indexOf(SPAN_ID_KEY); at !== -1; at = body.indexOf(SPAN_ID_KEY, at + 1)) stats.spans++;
+    response.writeHead(200, { "content-type": "application/json", "content-length": 2 });
+    response.end("{}");
+  });
+}
+
 function main(): void {
   const flags = readFlags(process.argv.slice(2));
   const host = flags.get("host") ?? "127.0.0.1";
   const port = Number(flags.get("port") ?? "0");
   const server = createServer({ keepAliveTimeout: 120_000, requestTimeout: 0 }, handle);
-  server.listen(port, host, () => {
+  // A deep accept queue: the 10,000-stream phase opens thousands of upstream connections at once.
+  server.listen(port, host, 65_535, () => {
     const address = server.address();
     const bound = typeof address === "object" && address !== null ? address.port : port;
     process.stdout.write(`${JSON.stringify({ event: "ready", port: bound })}\n`);

@@ -1,10 +1,13 @@
 /**
  * `npm run bench`: the gateway beside a bare node:http + undici pass-through and direct calls, against a mock
  * OpenAI-compatible vendor on loopback, every process separate. After a warm-up, each round runs every scenario
- * against direct → pass-through → gateway in turn (interleaved, so drift on a shared machine hits all three
- * alike); the report gives medians across rounds, CPU per request (/proc utime+stime deltas) and peak RSS.
+ * against its targets in turn (direct → pass-through → gateway → traced gateway: interleaved, so drift on a
+ * shared machine hits all alike); gRPC scenarios run against the gateway only. Then two whole-run phases:
+ * 10,000 concurrent streams, and a leak check over 200,000 requests (./lib/phases.ts). The report gives medians
+ * across rounds, CPU per request (/proc utime+stime deltas), peak RSS, and every issue-8 target.
  *
- * Flags: --quick (2 rounds × 1 s), --rounds N, --duration-ms N, --warmup-ms N, --only key,key (scenario keys),
+ * Flags: --quick (2 rounds × 1 s), --rounds N, --duration-ms N, --warmup-ms N, --only key,key (scenario keys and
+ * the phases `many-streams`, `leak`), --skip key,key (the same keys, left out),
  * --pin (taskset: proxies on CPU 0, mock and load generator on CPU 1), --cpu-prof (V8 profile of the gateway),
  * --passthrough-mode dispatch|stream|request (how the baseline copies bytes; see passthrough.ts), --json FILE, --port-base N (first port tried for the gateway), --check (exit 1 when a gated
  * issue-8 target is missed). Env BENCH_ROUNDS / BENCH_DURATION_MS / BENCH_WARMUP_MS set the same defaults.
@@ -14,25 +17,32 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { killAllNow, stopAll } from "./lib/children.ts";
-import { type Fleet, removeConfigDir, startFleet, upstreamConnections } from "./lib/fleet.ts";
+import { type Fleet, mockStats, removeConfigDir, startFleet } from "./lib/fleet.ts";
+import { GRPC_STREAM_PATH, GRPC_UNARY_PATH, grpcRequestBody } from "./lib/grpc-body.ts";
+import { runLeakCheck, runManyStreams } from "./lib/phases.ts";
 import { cpuMicros, cpuResolutionMicros, memoryMiB } from "./lib/proc-stats.ts";
 import { type RunSpec, readFlags } from "./lib/protocol.ts";
 import {
   formatReport,
+  type PhaseResults,
   PROCESS_NAMES,
   type ProcessName,
   type Sample,
   type Samples,
   summarize,
 } from "./lib/report.ts";
-import { requestBody, SCENARIOS, type Scenario, TARGETS, type TargetName } from "./lib/scenarios.ts";
+import { requestBody, SCENARIOS, type Scenario, type TargetName } from "./lib/scenarios.ts";
 import { smokeCheck } from "./lib/smoke.ts";
+
+const PHASES = ["many-streams", "leak"] as const;
+type Phase = (typeof PHASES)[number];
 
 interface Options {
   readonly rounds: number;
   readonly durationMs: number;
   readonly warmupMs: number;
   readonly scenarios: readonly Scenario[];
+  readonly phases: readonly Phase[];
   readonly check: boolean;
   readonly pin: boolean;
   readonly cpuProf: boolean;
@@ -54,14 +64,20 @@ function parseOptions(argv: readonly string[]): Options {
     return value;
   };
   const only = flags.get("only")?.split(",");
-  const scenarios = only === undefined ? SCENARIOS : SCENARIOS.filter((s) => only.includes(s.key));
-  if (scenarios.length === 0)
-    throw new Error(`--only matches no scenario (have: ${SCENARIOS.map((s) => s.key).join(", ")})`);
+  const skip = flags.get("skip")?.split(",") ?? [];
+  const wanted = (key: string): boolean => (only === undefined || only.includes(key)) && !skip.includes(key);
+  const scenarios = SCENARIOS.filter((s) => wanted(s.key));
+  const phases = PHASES.filter(wanted);
+  if (scenarios.length === 0 && phases.length === 0) {
+    const keys = [...SCENARIOS.map((s) => s.key), ...PHASES].join(", ");
+    throw new Error(`--only/--skip leave nothing to run (have: ${keys})`);
+  }
   return {
     rounds: Math.max(1, Math.round(num("rounds", "BENCH_ROUNDS", 5, 2))),
     durationMs: num("duration-ms", "BENCH_DURATION_MS", 3000, 1000),
     warmupMs: num("warmup-ms", "BENCH_WARMUP_MS", 2000, 500),
     scenarios,
+    phases,
     check: flags.has("check"),
     pin: flags.has("pin"),
     cpuProf: flags.has("cpu-prof"),
@@ -76,9 +92,13 @@ function specFor(scenario: Scenario, url: string, durationMs: number): RunSpec {
     scenario.requests === undefined
       ? { durationMs, timeoutMs: 10_000 }
       : { requests: scenario.requests, timeoutMs: COUNT_RUN_TIMEOUT_MS };
+  const grpc = scenario.protocol === "grpc";
+  const target = new URL(url);
+  if (grpc) target.pathname = scenario.stream ? GRPC_STREAM_PATH : GRPC_UNARY_PATH;
   return {
-    url,
-    body: requestBody(scenario),
+    url: target.href,
+    body: grpc ? grpcRequestBody(scenario.model) : requestBody(scenario),
+    protocol: scenario.protocol ?? "http1",
     headers: {},
     concurrency: scenario.concurrency,
     ...timing,
@@ -99,11 +119,13 @@ async function measure(
   durationMs: number,
   round: number,
 ) {
-  const connectionsBefore = await upstreamConnections(fleet);
+  const statsBefore = await mockStats(fleet);
   const before = cpuSnapshot(fleet);
   const result = await fleet.load.run(specFor(scenario, fleet.urls[target], durationMs));
   const after = cpuSnapshot(fleet);
-  const connectionsAfter = await upstreamConnections(fleet);
+  // The traced gateway exports its spans in batches (every 512 spans, else every 5 s): count this run's.
+  if (target === "gateway-traced") await new Promise((resolve) => setTimeout(resolve, 300));
+  const statsAfter = await mockStats(fleet);
   const cpu = {} as Record<ProcessName, number | undefined>;
   for (const name of PROCESS_NAMES) {
     const start = before[name];
@@ -112,11 +134,15 @@ async function measure(
   }
   // Let closing sockets and GC settle so one run's tail does not land in the next one's CPU figures.
   await new Promise((resolve) => setTimeout(resolve, 50));
-  const upstreamConnectionsOpened =
-    connectionsBefore === undefined || connectionsAfter === undefined
-      ? undefined
-      : connectionsAfter - connectionsBefore;
-  return { round, result, cpuMicros: cpu, upstreamConnectionsOpened } satisfies Sample;
+  const delta = (pick: (stats: { connections: number; spans: number }) => number): number | undefined =>
+    statsBefore === undefined || statsAfter === undefined ? undefined : pick(statsAfter) - pick(statsBefore);
+  return {
+    round,
+    result,
+    cpuMicros: cpu,
+    upstreamConnectionsOpened: delta((stats) => stats.connections),
+    spansReceived: target === "gateway-traced" ? delta((stats) => stats.spans) : undefined,
+  } satisfies Sample;
 }
 
 function progress(text: string): void {
@@ -127,7 +153,7 @@ async function runRounds(fleet: Fleet, options: Options): Promise<Samples> {
   if (options.warmupMs > 0) {
     progress(`warm-up: ${options.warmupMs} ms per scenario and target`);
     for (const scenario of options.scenarios) {
-      for (const target of TARGETS) await measure(fleet, scenario, target, options.warmupMs, -1);
+      for (const target of scenario.targets) await measure(fleet, scenario, target, options.warmupMs, -1);
     }
   }
   const samples: Samples = new Map();
@@ -135,12 +161,12 @@ async function runRounds(fleet: Fleet, options: Options): Promise<Samples> {
     for (const scenario of options.scenarios) {
       const byTarget = samples.get(scenario.key) ?? new Map<TargetName, Sample[]>();
       samples.set(scenario.key, byTarget);
-      for (const target of TARGETS) {
+      for (const target of scenario.targets) {
         const sample = await measure(fleet, scenario, target, options.durationMs, round);
         byTarget.set(target, [...(byTarget.get(target) ?? []), sample]);
         const r = sample.result;
         progress(
-          `round ${round + 1}/${options.rounds} ${scenario.key.padEnd(10)} ${target.padEnd(11)} ` +
+          `round ${round + 1}/${options.rounds} ${scenario.key.padEnd(16)} ${target.padEnd(14)} ` +
             `${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.latency.p50.toFixed(3)} ms  ttfb ${r.ttfb.p50.toFixed(3)} ms` +
             (r.errors > 0 ? `  errors ${r.errors}` : ""),
         );
@@ -185,12 +211,28 @@ function meta(options: Options, fleet: Fleet, loadBefore: number[]): Record<stri
   };
 }
 
+/** The run's time bound: generous per run, plus the phases' own bounds. */
 function plannedMs(options: Options): number {
   const perRun = (s: Scenario, ms: number): number =>
-    s.requests === undefined ? ms + 1000 : COUNT_RUN_TIMEOUT_MS;
+    s.requests === undefined ? ms + 1500 : COUNT_RUN_TIMEOUT_MS;
   const round = (ms: number): number =>
-    options.scenarios.reduce((sum, s) => sum + TARGETS.length * perRun(s, ms), 0);
-  return 60_000 + round(options.warmupMs) + options.rounds * round(options.durationMs);
+    options.scenarios.reduce((sum, s) => sum + s.targets.length * perRun(s, ms), 0);
+  const phases =
+    (options.phases.includes("many-streams") ? 90_000 : 0) + (options.phases.includes("leak") ? 240_000 : 0);
+  return 60_000 + round(options.warmupMs) + options.rounds * round(options.durationMs) + phases;
+}
+
+async function runPhases(fleet: Fleet, options: Options): Promise<PhaseResults> {
+  let results: PhaseResults = {};
+  if (options.phases.includes("leak")) {
+    progress("leak check: 200,000 requests through a fresh gateway");
+    results = { ...results, leak: await runLeakCheck(fleet, progress) };
+  }
+  if (options.phases.includes("many-streams")) {
+    progress("many streams: 10,000 concurrent SSE streams (h2c)");
+    results = { ...results, manyStreams: await runManyStreams(fleet) };
+  }
+  return results;
 }
 
 async function main(): Promise<number> {
@@ -223,18 +265,21 @@ async function main(): Promise<number> {
     );
     for (const scenario of options.scenarios) {
       if (scenario.requests !== undefined) continue;
-      for (const target of TARGETS) await smokeCheck(target, fleet.urls[target], scenario);
+      for (const target of scenario.targets) await smokeCheck(target, fleet.urls[target], scenario);
     }
     const samples = await runRounds(fleet, options);
+    // Last: the 10,000 streams set the gateway's peak RSS, which the report reads at the end.
+    const phases = await runPhases(fleet, options);
     const memory: Partial<Record<ProcessName, { peak: number; current: number }>> = {};
     for (const name of PROCESS_NAMES) {
       const value = memoryMiB(fleet.processes[name].pid);
       if (value !== undefined) memory[name] = value;
     }
-    const summary = summarize(samples, options.rounds, meta(options, fleet, loadBefore), memory);
+    const summary = summarize(samples, options.rounds, meta(options, fleet, loadBefore), memory, phases);
     const m = summary.meta;
     console.log(
-      `\nllm-proxy bench: ${m.rounds} rounds × ${m.durationMs} ms after ${m.warmupMs} ms warm-up; medians across rounds` +
+      `\nllm-proxy bench: ${m.rounds} rounds × ${m.durationMs} ms after ${m.warmupMs} ms warm-up; medians across rounds; ` +
+        `phases: ${options.phases.join(", ") || "none"}` +
         `\nnode ${m.node}, ${m.cpus}, pinned: ${m.pinned}, load average before ${JSON.stringify(m.loadavgBefore)}, ` +
         `revision ${m.revision}\n`,
     );

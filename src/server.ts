@@ -82,8 +82,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   // First, so every request (refused ones too) gets its record, access line and metrics; adds GET /metrics.
   registerObservability(app, { metrics: createMetrics(), accessLog, tracing: deps.tracing });
 
-  app.addHook("onRequest", async (request, reply) => {
+  app.addHook("onRequest", (request, reply, done) => {
     reply.header("x-request-id", request.id);
+    done();
   });
   // Each request leases the runtime current when it arrived (reloads swap it), then passes the key check.
   const runtimeOf = registerRuntimeLeases(app, deps.runtime);

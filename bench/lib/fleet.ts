@@ -35,12 +35,20 @@ export interface FleetOptions {
   readonly startupTimeoutMs: number;
 }
 
+/** The fleet's processes. */
+export type FleetProcess = "mock" | "passthrough" | "gateway" | "gateway-traced" | "load";
+
 /** The running processes and where to reach each target. */
 export interface Fleet {
   readonly urls: Readonly<Record<TargetName, string>>;
-  readonly processes: Readonly<Record<"mock" | "passthrough" | "gateway" | "load", ChildHandle>>;
+  readonly processes: Readonly<Record<FleetProcess, ChildHandle>>;
   readonly load: LoadClient;
   readonly pinned: boolean;
+  /**
+   * Starts one more gateway like the measured one (the leak check wants a fresh process), with the inspector on
+   * `inspectPort` when given (to ask for a full garbage collection before reading RSS).
+   */
+  startExtraGateway(name: string, inspectPort?: number): Promise<{ handle: ChildHandle; url: string }>;
 }
 
 function portIsFree(port: number): Promise<boolean> {
@@ -51,13 +59,22 @@ function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-async function freePort(base: number): Promise<number> {
+/** The first free port from `base` on. */
+export async function freePort(base: number): Promise<number> {
   for (let port = base; port < base + 100; port++) if (await portIsFree(port)) return port;
   throw new Error(`no free port in ${base}..${base + 99}`);
 }
 
-function gatewayConfig(mockPort: number): string {
+/**
+ * The gateway's config: every bench model routed to the mock, retries off, logs at warn (the access line is an
+ * info line: see README "Performance" for its cost). `limit_per_host` is sized for the 10,000-stream phase; the
+ * traced gateway exports every span (100 % sampling) to the mock's OTLP receiver.
+ */
+function gatewayConfig(mockPort: number, traced: boolean): string {
   const models = BENCH_MODELS.map((model) => `  "${model}": mock`).join("\n");
+  const telemetry = traced
+    ? `telemetry:\n  endpoint: "http://127.0.0.1:${mockPort}"\n  sample_ratio: 1.0\n`
+    : "";
   return `# Written by bench/run.ts; removed when it exits.
 model_config:
 ${models}
@@ -69,27 +86,41 @@ providers:
 server:
   host: "127.0.0.1"
   log_level: warn
+  watch_config: false
 proxy:
   max_retries: 0
   timeout: 120
 connector:
   limit: 1024
-  limit_per_host: 256
-`;
+  limit_per_host: 10240
+${telemetry}`;
 }
 
-async function startGateway(options: FleetOptions, mockPort: number, configDir: string) {
-  const configPath = join(configDir, "config.yaml");
-  writeFileSync(configPath, gatewayConfig(mockPort));
-  const port = await freePort(options.gatewayPortBase);
+interface GatewaySpec {
+  readonly name: string;
+  readonly traced: boolean;
+  readonly profile: boolean;
+  readonly inspectPort?: number;
+}
+
+async function startGateway(options: FleetOptions, mockPort: number, spec: GatewaySpec) {
+  const configPath = join(options.configDir, `${spec.name}.yaml`);
+  writeFileSync(configPath, gatewayConfig(mockPort, spec.traced));
+  const port = await freePort(options.gatewayPortBase + (spec.traced ? 100 : 0));
   const profile =
-    options.cpuProfDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfDir}`];
+    options.cpuProfDir === undefined || !spec.profile
+      ? []
+      : ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfDir}`];
+  const inspect = spec.inspectPort === undefined ? [] : [`--inspect=127.0.0.1:${spec.inspectPort}`];
   const args = [
     ...profile,
+    ...inspect,
     join(REPO_DIR, "src", "main.ts"),
     ...["--config", configPath, "--host", "127.0.0.1", "--port", String(port), "--log-level", "warn"],
   ];
-  const handle = spawnQuiet("gateway", args, { ...process.env, BENCH_KEY: "bench-key" });
+  // OTEL_* of the shell must not turn tracing on (or off) behind the bench's back.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("OTEL_")));
+  const handle = spawnQuiet(spec.name, args, { ...env, BENCH_KEY: "bench-key" });
   await waitForHttp(handle, `http://127.0.0.1:${port}/health`, options.startupTimeoutMs);
   return { handle, port };
 }
@@ -103,7 +134,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     timeout,
   );
   const upstream = `http://127.0.0.1:${mock.port}`;
-  const [passthrough, gateway] = await Promise.all([
+  const [passthrough, gateway, traced] = await Promise.all([
     spawnReporting(
       "pass-through",
       [
@@ -112,7 +143,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       ],
       timeout,
     ),
-    startGateway(options, mock.port, options.configDir),
+    startGateway(options, mock.port, { name: "gateway", traced: false, profile: true }),
+    startGateway(options, mock.port, { name: "gateway-traced", traced: true, profile: false }),
   ]);
   const loadHandle = forkWithIpc("load generator", join(BENCH_DIR, "load.ts"));
   const load = await connectLoad(loadHandle, timeout);
@@ -121,6 +153,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     pinned =
       pinToCpu(passthrough.handle, 0) &&
       pinToCpu(gateway.handle, 0) &&
+      pinToCpu(traced.handle, 0) &&
       pinToCpu(mock.handle, 1) &&
       pinToCpu(loadHandle, 1);
   }
@@ -130,15 +163,27 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       direct: `${upstream}${path}`,
       passthrough: `http://127.0.0.1:${passthrough.port}${path}`,
       gateway: `http://127.0.0.1:${gateway.port}${path}`,
+      "gateway-traced": `http://127.0.0.1:${traced.port}${path}`,
     },
     processes: {
       mock: mock.handle,
       passthrough: passthrough.handle,
       gateway: gateway.handle,
+      "gateway-traced": traced.handle,
       load: loadHandle,
     },
     load,
     pinned,
+    async startExtraGateway(name, inspectPort) {
+      const extra = await startGateway(options, mock.port, {
+        name,
+        traced: false,
+        profile: false,
+        inspectPort,
+      });
+      if (pinned) pinToCpu(extra.handle, 0);
+      return { handle: extra.handle, url: `http://127.0.0.1:${extra.port}${path}` };
+    },
   };
 }
 
@@ -147,12 +192,20 @@ export function removeConfigDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** Connections the mock has accepted so far (undefined when it cannot say). */
-export async function upstreamConnections(fleet: Fleet): Promise<number | undefined> {
+/** The mock's counters: connections that carried chat requests, and spans its OTLP receiver got. */
+export interface MockStats {
+  readonly connections: number;
+  readonly spans: number;
+}
+
+/** The mock's counters so far (undefined when it cannot say). */
+export async function mockStats(fleet: Fleet): Promise<MockStats | undefined> {
   try {
     const response = await fetch(new URL("/stats", fleet.urls.direct), { signal: AbortSignal.timeout(2000) });
-    const body = (await response.json()) as { connections?: unknown };
-    return typeof body.connections === "number" ? body.connections : undefined;
+    const body = (await response.json()) as { connections?: unknown; spans?: unknown };
+    return typeof body.connections === "number" && typeof body.spans === "number"
+      ? { connections: body.connections, spans: body.spans }
+      : undefined;
   } catch {
     return undefined;
   }

@@ -3,12 +3,19 @@
  * channel, plus the JSON-line readiness message that every server child prints on stdout.
  */
 
+/**
+ * How requests travel: HTTP/1.1 over keep-alive connections (default), OpenAI SSE over h2c sessions, or gRPC
+ * over h2c (the body is then a base64 length-prefixed protobuf message).
+ */
+export type LoadProtocol = "http1" | "h2-sse" | "grpc";
+
 /** What the load generator sends, how many at once, and for how long. */
 export interface RunSpec {
   /** Full URL, e.g. `http://127.0.0.1:1234/v1/chat/completions`. */
   readonly url: string;
-  /** The JSON request body, sent as is. */
+  /** The JSON request body, sent as is (gRPC: the enveloped message in base64). */
   readonly body: string;
+  readonly protocol?: LoadProtocol;
   /** Extra request headers (content-type is always JSON). */
   readonly headers: Readonly<Record<string, string>>;
   /** Requests in flight at any time. */

@@ -1,12 +1,29 @@
 /**
  * Turns the per-round samples into medians, evaluates the checks, and prints the table and the JSON summary.
  */
+import type { LeakResult, ManyStreamsResult } from "./phases.ts";
+import { LEAK_FIRST, LEAK_TOTAL, MANY_STREAMS } from "./phases.ts";
 import type { RunResult } from "./protocol.ts";
-import { CHECKS, type RoundResults, SCENARIOS, TARGET_LABEL, TARGETS, type TargetName } from "./scenarios.ts";
+import {
+  CHECKS,
+  CHUNKS_PER_STREAM,
+  type RoundResults,
+  type RoundSample,
+  SCENARIOS,
+  TARGET_LABEL,
+  TARGETS,
+  type TargetName,
+} from "./scenarios.ts";
 import { median } from "./stats.ts";
 
-export type ProcessName = "mock" | "passthrough" | "gateway" | "load";
-export const PROCESS_NAMES: readonly ProcessName[] = ["mock", "passthrough", "gateway", "load"];
+export type ProcessName = "mock" | "passthrough" | "gateway" | "gateway-traced" | "load";
+export const PROCESS_NAMES: readonly ProcessName[] = [
+  "mock",
+  "passthrough",
+  "gateway",
+  "gateway-traced",
+  "load",
+];
 
 /** One run of one scenario against one target, with the CPU time each process spent during it (µs). */
 export interface Sample {
@@ -15,6 +32,8 @@ export interface Sample {
   readonly cpuMicros: Readonly<Record<ProcessName, number | undefined>>;
   /** Connections the mock accepted during the run (keep-alive reuse keeps this near 0 once warm). */
   readonly upstreamConnectionsOpened: number | undefined;
+  /** Spans the mock's OTLP receiver got during the run (the traced gateway's). */
+  readonly spansReceived: number | undefined;
 }
 
 /** scenario key → target → samples of the measured rounds. */
@@ -34,6 +53,8 @@ export interface TargetSummary {
   readonly loadCpuPerRequestUs: number;
   /** Median per run of the upstream connections opened. */
   readonly upstreamConnectionsPerRun: number;
+  /** Median per run of the spans received per request (the traced gateway). */
+  readonly spansPerRequest: number;
   readonly errorSamples: readonly string[];
 }
 
@@ -52,8 +73,15 @@ export interface CheckSummary {
   readonly perRound: readonly (number | undefined)[];
 }
 
+/** The whole-run phases, when they ran. */
+export interface PhaseResults {
+  readonly manyStreams?: ManyStreamsResult;
+  readonly leak?: LeakResult;
+}
+
 export interface Summary {
   readonly meta: Record<string, unknown>;
+  readonly phases: PhaseResults;
   readonly scenarios: Record<
     string,
     { title: string; concurrency: number; targets: Partial<Record<TargetName, TargetSummary>> }
@@ -62,10 +90,12 @@ export interface Summary {
   readonly memoryMiB: Partial<Record<ProcessName, { peak: number; current: number }>>;
 }
 
-const PROXY_PROCESS: Readonly<Record<TargetName, ProcessName | undefined>> = {
+/** The process whose CPU a target's runs are charged to. */
+export const PROXY_PROCESS: Readonly<Record<TargetName, ProcessName | undefined>> = {
   direct: undefined,
   passthrough: "passthrough",
   gateway: "gateway",
+  "gateway-traced": "gateway-traced",
 };
 
 function perRequest(samples: readonly Sample[], process: ProcessName | undefined): number {
@@ -87,6 +117,9 @@ function summarizeTarget(target: TargetName, samples: readonly Sample[]): Target
     mockCpuPerRequestUs: perRequest(samples, "mock"),
     loadCpuPerRequestUs: perRequest(samples, "load"),
     upstreamConnectionsPerRun: median(samples.map((s) => s.upstreamConnectionsOpened ?? Number.NaN)),
+    spansPerRequest: median(
+      samples.map((s) => (s.spansReceived ?? Number.NaN) / Math.max(1, s.result.finished)),
+    ),
     errorSamples: [...new Set(results.flatMap((r) => r.errorSamples))].slice(0, 3),
   };
 }
@@ -94,12 +127,16 @@ function summarizeTarget(target: TargetName, samples: readonly Sample[]): Target
 function roundsOf(samples: Samples, rounds: number): RoundResults[] {
   const out: RoundResults[] = [];
   for (let round = 0; round < rounds; round++) {
-    const byScenario = new Map<string, Map<TargetName, RunResult>>();
+    const byScenario = new Map<string, Map<TargetName, RoundSample>>();
     for (const [key, byTarget] of samples) {
-      const results = new Map<TargetName, RunResult>();
+      const results = new Map<TargetName, RoundSample>();
       for (const [target, list] of byTarget) {
         const sample = list.find((s) => s.round === round);
-        if (sample !== undefined) results.set(target, sample.result);
+        const process = PROXY_PROCESS[target];
+        if (sample !== undefined) {
+          const cpuMicros = process === undefined ? undefined : sample.cpuMicros[process];
+          results.set(target, { result: sample.result, cpuMicros });
+        }
       }
       byScenario.set(key, results);
     }
@@ -108,12 +145,70 @@ function roundsOf(samples: Samples, rounds: number): RoundResults[] {
   return out;
 }
 
+/** The phases' targets: 10,000 streams without a failure under the RSS limit, and no RSS growth. */
+function phaseChecks(phases: PhaseResults): CheckSummary[] {
+  const check = (
+    id: string,
+    title: string,
+    unit: string,
+    value: number | undefined,
+    limit: number,
+    direction: "min" | "max",
+  ): CheckSummary => {
+    const skipped = value === undefined;
+    const measured = value ?? Number.NaN;
+    const pass = direction === "min" ? measured >= limit : measured <= limit;
+    return {
+      id,
+      title,
+      unit,
+      value: measured,
+      passthrough: undefined,
+      limit,
+      direction,
+      gated: true,
+      pass,
+      skipped,
+      perRound: [],
+    };
+  };
+  const streams = phases.manyStreams;
+  const leak = phases.leak;
+  return [
+    check(
+      "many-streams-failed",
+      `${MANY_STREAMS} concurrent streams: not completed`,
+      "count",
+      streams === undefined ? undefined : streams.streams - streams.completed + streams.errors,
+      0,
+      "max",
+    ),
+    check(
+      "many-streams-peak-rss",
+      "gateway peak RSS (10,000 streams)",
+      "MB",
+      streams?.gatewayPeakRssMB,
+      600,
+      "max",
+    ),
+    check(
+      "leak-rss-growth",
+      `RSS after ${LEAK_TOTAL / 1000}k / after ${LEAK_FIRST / 1000}k requests`,
+      "ratio",
+      leak === undefined || leak.errors > 0 ? (leak === undefined ? undefined : Number.NaN) : leak.growth,
+      1.1,
+      "max",
+    ),
+  ];
+}
+
 /** Medians per scenario and target, and each check's median over the rounds. */
 export function summarize(
   samples: Samples,
   rounds: number,
   meta: Record<string, unknown>,
   memory: Summary["memoryMiB"],
+  phases: PhaseResults,
 ): Summary {
   const scenarios: Summary["scenarios"] = {};
   for (const scenario of SCENARIOS) {
@@ -147,7 +242,7 @@ export function summarize(
       perRound: values,
     };
   });
-  return { meta, scenarios, checks, memoryMiB: memory };
+  return { meta, phases, scenarios, checks: [...checks, ...phaseChecks(phases)], memoryMiB: memory };
 }
 
 function fixed(value: number | undefined, digits: number): string {
@@ -161,7 +256,7 @@ function row(cells: readonly string[], widths: readonly number[], left = 1): str
 }
 
 function printScenarios(summary: Summary, out: string[]): void {
-  const widths = [22, 12, 7, 9, 8, 9, 6, 10, 9];
+  const widths = [26, 12, 7, 9, 8, 9, 6, 10, 9];
   const header = [
     "scenario",
     "target",
@@ -177,11 +272,12 @@ function printScenarios(summary: Summary, out: string[]): void {
   for (const scenario of SCENARIOS) {
     const entry = summary.scenarios[scenario.key];
     if (entry === undefined) continue;
-    TARGETS.forEach((target, index) => {
+    let first = true;
+    for (const target of TARGETS) {
       const t = entry.targets[target];
-      if (t === undefined) return;
+      if (t === undefined) continue;
       const cells = [
-        index === 0 ? entry.title : "",
+        first ? entry.title : "",
         TARGET_LABEL[target],
         fixed(t.rps, 0),
         fixed(t.latencyP50Ms, 3),
@@ -191,18 +287,27 @@ function printScenarios(summary: Summary, out: string[]): void {
         fixed(t.cpuPerRequestUs, 0),
         fixed(t.upstreamConnectionsPerRun, 0),
       ];
+      first = false;
       out.push(row(cells, widths, 2));
+      if (target === "gateway-traced" && Number.isFinite(t.spansPerRequest)) {
+        out.push(
+          `${"".padEnd(widths[0] ?? 0)}  (spans exported per request: ${t.spansPerRequest.toFixed(2)})`,
+        );
+      }
       for (const message of t.errorSamples) out.push(`${"".padEnd(widths[0] ?? 0)}  ! ${message}`);
-    });
+    }
   }
 }
 
 function formatCheckValue(value: number | undefined, unit: string): string {
-  return unit === "ratio" ? fixed(value, 2) : `${fixed(value, 3)} ms`;
+  if (unit === "ratio") return fixed(value, 2);
+  if (unit === "ms") return `${fixed(value, 3)} ms`;
+  if (unit === "MB") return `${fixed(value, 0)} MB`;
+  return fixed(value, 0);
 }
 
 function printChecks(summary: Summary, out: string[]): void {
-  const widths = [48, 12, 13, 12, 6];
+  const widths = [50, 12, 13, 13, 6];
   out.push(
     row(
       ["issue-8 target (median of per-round values)", "gateway", "pass-through", "limit", "result"],
@@ -211,11 +316,39 @@ function printChecks(summary: Summary, out: string[]): void {
   );
   for (const check of summary.checks) {
     const limit = `${check.direction === "min" ? "≥" : "≤"} ${formatCheckValue(check.limit, check.unit)}`;
-    const result = check.skipped ? "skip" : check.pass ? "ok" : check.gated ? "MISS" : "miss*";
+    const result = check.skipped ? "skip" : check.pass ? "ok" : "MISS";
     const baseline = check.passthrough === undefined ? "" : formatCheckValue(check.passthrough, check.unit);
     out.push(row([check.title, formatCheckValue(check.value, check.unit), baseline, limit, result], widths));
   }
-  out.push("  (* reported, not gated by --check yet)");
+}
+
+/** CPU per streamed chunk of both protocols, the figure behind the gRPC check. */
+function printPerChunk(summary: Summary, out: string[]): void {
+  const sse = summary.scenarios["sse-c100"]?.targets.gateway?.cpuPerRequestUs;
+  const grpc = summary.scenarios["grpc-stream-c100"]?.targets.gateway?.cpuPerRequestUs;
+  if (sse === undefined || grpc === undefined) return;
+  out.push(
+    `  gateway CPU per streamed chunk (${CHUNKS_PER_STREAM} per answer): SSE ${fixed(sse / CHUNKS_PER_STREAM, 1)} µs, ` +
+      `gRPC ${fixed(grpc / CHUNKS_PER_STREAM, 1)} µs`,
+  );
+}
+
+function printPhases(summary: Summary, out: string[]): void {
+  const { manyStreams, leak } = summary.phases;
+  if (manyStreams !== undefined) {
+    out.push(
+      `${manyStreams.streams} concurrent streams (h2c): ${manyStreams.completed} completed, ${manyStreams.errors} errors, ` +
+        `${fixed(manyStreams.elapsedMs, 0)} ms; gateway peak RSS ${fixed(manyStreams.gatewayPeakRssMB, 0)} MB`,
+    );
+    for (const message of manyStreams.errorSamples) out.push(`  ! ${message}`);
+  }
+  if (leak !== undefined) {
+    out.push(
+      `leak check (fresh gateway): ${leak.requests} requests, ${leak.errors} errors, RSS ${fixed(leak.rssAtFirstMB, 1)} MB ` +
+        `after ${LEAK_FIRST}, ${fixed(leak.rssAtTotalMB, 1)} MB after ${LEAK_TOTAL} (×${fixed(leak.growth, 3)}), ` +
+        `${fixed(leak.elapsedMs / 1000, 0)} s`,
+    );
+  }
 }
 
 function printMemory(summary: Summary, out: string[]): void {
@@ -236,7 +369,10 @@ export function formatReport(summary: Summary): string {
     "  new conns = upstream connections the mock accepted during one run (keep-alive reuse keeps it near 0)",
     "",
   );
+  printPhases(summary, out);
+  out.push("");
   printChecks(summary, out);
+  printPerChunk(summary, out);
   out.push("");
   printMemory(summary, out);
   return out.join("\n");

@@ -1,17 +1,24 @@
 /**
- * What the benchmark measures: the scenarios (one request shape at one concurrency, run against each target) and
- * the issue-8 targets computed from them. A new target is one Scenario (if it needs a new shape) plus one Check.
+ * What the benchmark measures: the scenarios (one request shape at one concurrency, run against some targets) and
+ * the issue-8 targets computed from them per round. A new target is one Scenario (if it needs a new shape) plus
+ * one Check; the two whole-run targets (10,000 streams, leak) are phases (./phases.ts).
  */
-import type { RunResult } from "./protocol.ts";
+import type { LoadProtocol, RunResult } from "./protocol.ts";
 
-/** Who the load generator calls. */
-export type TargetName = "direct" | "passthrough" | "gateway";
-export const TARGETS: readonly TargetName[] = ["direct", "passthrough", "gateway"];
+/** Who the load generator calls: the vendor itself, the bare pass-through, the gateway, and a traced gateway. */
+export type TargetName = "direct" | "passthrough" | "gateway" | "gateway-traced";
+export const TARGETS: readonly TargetName[] = ["direct", "passthrough", "gateway", "gateway-traced"];
 export const TARGET_LABEL: Readonly<Record<TargetName, string>> = {
   direct: "direct",
   passthrough: "pass-through",
   gateway: "gateway",
+  "gateway-traced": "gw traced",
 };
+
+/** The usual comparison: the vendor, the pass-through and the gateway. */
+const COMPARED: readonly TargetName[] = ["direct", "passthrough", "gateway"];
+/** The same, plus the gateway with tracing at 100 % sampling. */
+const COMPARED_AND_TRACED: readonly TargetName[] = [...COMPARED, "gateway-traced"];
 
 /** One request shape at one concurrency. The model name tells the mock what to answer (see mock-upstream.ts). */
 export interface Scenario {
@@ -24,6 +31,10 @@ export interface Scenario {
   readonly requests?: number;
   /** Content the answer must carry (checked once per target before measuring). */
   readonly expectedText: string;
+  /** How requests travel (default HTTP/1.1 to the OpenAI API). */
+  readonly protocol?: LoadProtocol;
+  /** Who is measured, in this order within a round. */
+  readonly targets: readonly TargetName[];
 }
 
 function tokens(count: number): string {
@@ -44,6 +55,7 @@ export const SCENARIOS: readonly Scenario[] = [
     stream: false,
     concurrency: 200,
     expectedText: tokens(JSON_CHUNKS),
+    targets: COMPARED_AND_TRACED,
   },
   {
     key: "json-c1",
@@ -52,6 +64,7 @@ export const SCENARIOS: readonly Scenario[] = [
     stream: false,
     concurrency: 1,
     expectedText: tokens(JSON_CHUNKS),
+    targets: COMPARED,
   },
   {
     key: "sse-c100",
@@ -60,6 +73,7 @@ export const SCENARIOS: readonly Scenario[] = [
     stream: true,
     concurrency: 100,
     expectedText: tokens(STREAM_CHUNKS),
+    targets: COMPARED_AND_TRACED,
   },
   {
     key: "sse-c1",
@@ -68,6 +82,7 @@ export const SCENARIOS: readonly Scenario[] = [
     stream: true,
     concurrency: 1,
     expectedText: tokens(STREAM_CHUNKS),
+    targets: COMPARED,
   },
   {
     key: "slow-c100",
@@ -77,14 +92,44 @@ export const SCENARIOS: readonly Scenario[] = [
     concurrency: 100,
     requests: 100,
     expectedText: tokens(JSON_CHUNKS),
+    targets: COMPARED,
+  },
+  {
+    key: "grpc-stream-c100",
+    title: `gRPC stream ${STREAM_CHUNKS} chunks c=100`,
+    model: `bench-k${STREAM_CHUNKS}`,
+    stream: true,
+    concurrency: 100,
+    expectedText: tokens(STREAM_CHUNKS),
+    protocol: "grpc",
+    targets: ["gateway"],
+  },
+  {
+    key: "grpc-unary-c200",
+    title: "gRPC unary c=200",
+    model: `bench-k${JSON_CHUNKS}`,
+    stream: false,
+    concurrency: 200,
+    expectedText: tokens(JSON_CHUNKS),
+    protocol: "grpc",
+    targets: ["gateway"],
   },
 ];
 
+/** Content chunks of the streamed answers (for CPU per chunk). */
+export const CHUNKS_PER_STREAM = STREAM_CHUNKS;
+
+/** The models of the whole-run phases (./phases.ts): slow streams for 10,000 at once, short answers for the leak check. */
+export const MANY_STREAMS_MODEL = "bench-k20-i50";
+export const LEAK_MODEL = `bench-k${JSON_CHUNKS}`;
+
 /** Every model the gateway must route to the mock. */
-export const BENCH_MODELS: readonly string[] = [...new Set(SCENARIOS.map((scenario) => scenario.model))];
+export const BENCH_MODELS: readonly string[] = [
+  ...new Set([...SCENARIOS.map((scenario) => scenario.model), MANY_STREAMS_MODEL, LEAK_MODEL]),
+];
 
 /** The JSON body the load generator sends for a scenario. */
-export function requestBody(scenario: Scenario): string {
+export function requestBody(scenario: Pick<Scenario, "model" | "stream">): string {
   return JSON.stringify({
     model: scenario.model,
     messages: [{ role: "user", content: "Say hello" }],
@@ -92,8 +137,14 @@ export function requestBody(scenario: Scenario): string {
   });
 }
 
-/** One round's results: scenario key → target → result. */
-export type RoundResults = ReadonlyMap<string, ReadonlyMap<TargetName, RunResult>>;
+/** One measured run: what the load generator saw and the CPU time (µs) of the process under test. */
+export interface RoundSample {
+  readonly result: RunResult;
+  readonly cpuMicros: number | undefined;
+}
+
+/** One round's results: scenario key → target → sample. */
+export type RoundResults = ReadonlyMap<string, ReadonlyMap<TargetName, RoundSample>>;
 
 /** A target of issue 8, evaluated per round; the median across rounds is compared with the limit. */
 export interface Check {
@@ -113,13 +164,31 @@ export interface Check {
 }
 
 function get(round: RoundResults, scenario: string, target: TargetName): RunResult | undefined {
-  return round.get(scenario)?.get(target);
+  return round.get(scenario)?.get(target)?.result;
 }
 
-function ratio(round: RoundResults, scenario: string): number | undefined {
-  const gateway = get(round, scenario, "gateway");
-  const passthrough = get(round, scenario, "passthrough");
-  return gateway && passthrough && passthrough.rps > 0 ? gateway.rps / passthrough.rps : undefined;
+function ratio(
+  round: RoundResults,
+  scenario: string,
+  over: TargetName = "passthrough",
+  target: TargetName = "gateway",
+): number | undefined {
+  const measured = get(round, scenario, target);
+  const base = get(round, scenario, over);
+  return measured && base && base.rps > 0 && measured.errors === 0 ? measured.rps / base.rps : undefined;
+}
+
+/** CPU µs per answered request of the target's process in one run. */
+export function cpuPerRequest(round: RoundResults, scenario: string, target: TargetName): number | undefined {
+  const sample = round.get(scenario)?.get(target);
+  if (sample?.cpuMicros === undefined || sample.result.finished === 0) return undefined;
+  return sample.cpuMicros / sample.result.finished;
+}
+
+function cpuRatio(round: RoundResults, scenario: string, over: string): number | undefined {
+  const measured = cpuPerRequest(round, scenario, "gateway");
+  const base = cpuPerRequest(round, over, "gateway");
+  return measured !== undefined && base !== undefined && base > 0 ? measured / base : undefined;
 }
 
 function diff(
@@ -182,12 +251,52 @@ export const CHECKS: readonly Check[] = [
     unit: "ms",
     limit: 1070,
     direction: "max",
-    gated: false,
+    gated: true,
     scenarios: ["slow-c100"],
     value: (round) => {
       const result = get(round, "slow-c100", "gateway");
       return result && result.errors === 0 ? result.elapsedMs : undefined;
     },
     baseline: (round) => get(round, "slow-c100", "passthrough")?.elapsedMs,
+  },
+  {
+    id: "grpc-stream-cpu-per-chunk",
+    title: "gRPC stream CPU per chunk / SSE's (c=100)",
+    unit: "ratio",
+    limit: 1,
+    direction: "max",
+    gated: true,
+    scenarios: ["grpc-stream-c100", "sse-c100"],
+    value: (round) => cpuRatio(round, "grpc-stream-c100", "sse-c100"),
+  },
+  {
+    id: "grpc-unary-cpu",
+    title: "gRPC unary CPU per request / facade's (c=200)",
+    unit: "ratio",
+    limit: 1.5,
+    direction: "max",
+    gated: true,
+    scenarios: ["grpc-unary-c200", "json-c200"],
+    value: (round) => cpuRatio(round, "grpc-unary-c200", "json-c200"),
+  },
+  {
+    id: "tracing-json-rps",
+    title: "non-stream c=200 req/s, traced / untraced",
+    unit: "ratio",
+    limit: 0.75,
+    direction: "min",
+    gated: true,
+    scenarios: ["json-c200"],
+    value: (round) => ratio(round, "json-c200", "gateway", "gateway-traced"),
+  },
+  {
+    id: "tracing-sse-rps",
+    title: "stream c=100 req/s, traced / untraced",
+    unit: "ratio",
+    limit: 0.75,
+    direction: "min",
+    gated: true,
+    scenarios: ["sse-c100"],
+    value: (round) => ratio(round, "sse-c100", "gateway", "gateway-traced"),
   },
 ];

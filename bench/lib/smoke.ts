@@ -2,6 +2,12 @@
  * Before measuring: one full request per request shape through each target, checked to the last token, so the
  * benchmark never times a proxy that answers quickly but wrongly.
  */
+import { connect } from "node:http2";
+import {
+  ChatCompletionChunkSchema,
+  CreateChatCompletionResponseSchema,
+} from "../../gen/llmproxy/v1/chat_pb.ts";
+import { decodeGrpcMessages, GRPC_STREAM_PATH, GRPC_UNARY_PATH, grpcRequestBody } from "./grpc-body.ts";
 import { requestBody, type Scenario } from "./scenarios.ts";
 
 function fail(where: string, message: string): never {
@@ -34,9 +40,65 @@ function jsonText(where: string, body: string): string {
   return content;
 }
 
+/** One gRPC call over h2c: the body and the trailers (or the headers of a trailers-only answer). */
+function grpcCall(origin: string, path: string, body: Buffer): Promise<{ body: Buffer; status: string }> {
+  return new Promise((resolve, reject) => {
+    const session = connect(origin);
+    session.on("error", reject);
+    const stream = session.request({
+      ":method": "POST",
+      ":path": path,
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
+    const parts: Buffer[] = [];
+    let status = "";
+    stream.on("response", (headers) => {
+      status = String(headers["grpc-status"] ?? status);
+    });
+    stream.on("trailers", (trailers) => {
+      status = String(trailers["grpc-status"] ?? "");
+    });
+    stream.on("data", (part: Buffer) => parts.push(part));
+    stream.on("error", reject);
+    stream.on("close", () => {
+      session.close();
+      resolve({ body: Buffer.concat(parts), status });
+    });
+    stream.setTimeout(10_000, () => stream.close());
+    stream.end(body);
+  });
+}
+
+async function grpcSmokeCheck(where: string, url: string, scenario: Scenario): Promise<string> {
+  const path = scenario.stream ? GRPC_STREAM_PATH : GRPC_UNARY_PATH;
+  const answer = await grpcCall(
+    new URL(url).origin,
+    path,
+    Buffer.from(grpcRequestBody(scenario.model), "base64"),
+  );
+  if (answer.status !== "0") fail(where, `grpc-status ${answer.status}`);
+  if (!scenario.stream) {
+    const [response] = decodeGrpcMessages(answer.body, CreateChatCompletionResponseSchema);
+    return response?.choices[0]?.message?.content ?? "";
+  }
+  return decodeGrpcMessages(answer.body, ChatCompletionChunkSchema)
+    .map((chunk) => chunk.choices[0]?.delta?.content ?? "")
+    .join("");
+}
+
 /** Sends one request of the scenario's shape to `url` and checks the whole answer. */
 export async function smokeCheck(label: string, url: string, scenario: Scenario): Promise<void> {
   const where = `${label} ${scenario.title}`;
+  if (scenario.protocol === "grpc") {
+    const text = await grpcSmokeCheck(where, url, scenario);
+    if (text !== scenario.expectedText)
+      fail(
+        where,
+        `content ${JSON.stringify(text.slice(0, 80))} is not ${JSON.stringify(scenario.expectedText.slice(0, 80))}`,
+      );
+    return;
+  }
   let response: Response;
   try {
     response = await fetch(url, {

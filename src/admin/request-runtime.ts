@@ -16,7 +16,7 @@ export function registerRuntimeLeases(app: FastifyInstance, holder: RuntimeHolde
   app.addHook("onRequest", (request, reply, done) => {
     const lease = holder.acquire();
     leases.set(request, lease);
-    reply.raw.once("close", lease.release);
+    reply.raw.on("close", lease.release);
     done();
   });
   // A request that did not pass the hook (none should) gets the current runtime without a lease.

@@ -2,6 +2,7 @@
  * Folds a chat stream into one result: the non-streaming path is the streaming path, aggregated, so each
  * provider has a single translation.
  */
+import { batchesOf } from "./batches.ts";
 import type { ChatStream } from "./chat-stream.ts";
 import type { ChatChoiceResult, ChatChunk, ChatResult, FinishReason, ToolCall, Usage } from "./types.ts";
 
@@ -19,9 +20,11 @@ export async function aggregateStream(stream: ChatStream): Promise<ChatResult> {
   const choices = new Map<number, ChoiceState>();
   for (let index = 0; index < stream.choiceCount; index++) choices.set(index, newChoice());
   let usage: Usage | undefined;
-  for await (const chunk of stream.chunks) {
-    if (chunk.type === "usage") usage = chunk.usage;
-    else if (chunk.type !== "response-start") applyChunk(choiceOf(choices, chunk.choice), chunk);
+  for await (const batch of batchesOf(stream)) {
+    for (const chunk of batch) {
+      if (chunk.type === "usage") usage = chunk.usage;
+      else if (chunk.type !== "response-start") applyChunk(choiceOf(choices, chunk.choice), chunk);
+    }
   }
   const results: ChatChoiceResult[] = [...choices.entries()]
     .sort(([left], [right]) => left - right)

@@ -8,6 +8,7 @@ import type { CallContext, ProviderAdapter, UpstreamTransport } from "../provide
 import type { DeploymentHealth } from "../routing/deployment-health.ts";
 import type { Deployment } from "../routing/router.ts";
 import type { RequestTrace } from "../telemetry/request-trace.ts";
+import { BatchesOfChunks } from "./batches.ts";
 import { type AbortScope, createAbortScope, failureOf } from "./deadline.ts";
 import { ProxyError } from "./errors.ts";
 import { blamesDeployment } from "./failure-policy.ts";
@@ -33,16 +34,21 @@ export interface AttemptInput {
   readonly requestScope: AbortScope;
   /** The request's spans and record; ended by whoever ends the request. */
   readonly trace: RequestTrace;
+  /** Adapters may ask their upstream for a whole answer (see CallContext.wholeAnswer). */
+  readonly wholeAnswer: boolean;
 }
+
+type Batch = readonly ChatChunk[];
 
 /** A started attempt: the upstream's first chunk has arrived. */
 export interface OpenedAttempt {
   readonly upstreamId: string | undefined;
   /**
-   * The remaining chunks (response-start dropped, usage last). Ending, failing or `return()`-ing it (even
-   * before the first `next()`) aborts the upstream request if still open and releases every timer.
+   * The remaining chunks in batches (response-start dropped, usage last and alone). Ending, failing or
+   * `return()`-ing it (even before the first `next()`) aborts the upstream request if still open and releases
+   * every timer.
    */
-  readonly chunks: AsyncIterableIterator<ChatChunk>;
+  readonly batches: AsyncIterableIterator<Batch>;
 }
 
 /** Runs one attempt up to its first chunk. Rejects with the ProxyError to classify. */
@@ -52,7 +58,7 @@ export async function openAttempt(
   deployment: Deployment,
   input: AttemptInput,
 ): Promise<OpenedAttempt> {
-  const scope = createAbortScope(input.requestScope.signal);
+  const scope = createAbortScope(input.requestScope);
   const context: CallContext = {
     upstreamModel: deployment.upstreamModel,
     signal: scope.signal,
@@ -61,31 +67,32 @@ export async function openAttempt(
     requestId: input.requestId,
     now: deps.now,
     generateId: deps.generateId,
+    wholeAnswer: input.wholeAnswer,
   };
   const seconds = Math.round(deps.firstTokenTimeoutMs / 100) / 10;
   scope.arm(
     deps.firstTokenTimeoutMs,
     () => new ProxyError("timeout", `No response from the upstream within ${seconds} s.`),
   );
-  let iterator: AsyncIterator<ChatChunk> | undefined;
+  let iterator: AsyncIterator<Batch> | undefined;
   try {
-    iterator = adapter.stream(input.request, context)[Symbol.asyncIterator]();
-    const first = await iterator.next();
+    const source =
+      adapter.streamBatches?.(input.request, context) ??
+      new BatchesOfChunks(adapter.stream(input.request, context)[Symbol.asyncIterator]());
+    iterator = source[Symbol.asyncIterator]();
+    let first = await iterator.next();
+    while (first.done !== true && first.value.length === 0) first = await iterator.next();
     if (first.done === true) {
       throw new ProxyError("bad_upstream_response", "The upstream ended the response without any content.");
     }
     scope.disarm();
     deps.health.recordSuccess(deployment.key);
-    const start = first.value.type === "response-start" ? first.value : undefined;
-    const relay = relayChunks(
-      deps,
-      iterator,
-      start === undefined ? first.value : undefined,
-      deployment,
-      input,
-      scope,
-    );
-    return { upstreamId: start?.id, chunks: releaseEvenIfUnstarted(relay, iterator, input, scope) };
+    const head = first.value[0];
+    const relay = relayBatches(deps, iterator, first.value, deployment, input, scope);
+    return {
+      upstreamId: head?.type === "response-start" ? head.id : undefined,
+      batches: releaseEvenIfUnstarted(relay, iterator, input, scope),
+    };
   } catch (error) {
     const failure = failureOf(error, input.clientSignal, scope.signal);
     scope.abort(failure);
@@ -96,35 +103,32 @@ export async function openAttempt(
 }
 
 /**
- * Relays the adapter's chunks: drops further response-starts, holds usage back so exactly one usage chunk
- * comes last, re-arms the idle timer per chunk, and turns anything thrown into a ProxyError. Closing it early
- * (the edge stopped reading) closes the adapter's stream and aborts its upstream request.
+ * Relays the adapter's batches: drops further response-starts, holds usage back so exactly one usage chunk
+ * comes last, re-arms the idle timer per batch (per network read), and turns anything thrown into a ProxyError.
+ * Closing it early (the edge stopped reading) closes the adapter's stream and aborts its upstream request.
  */
-async function* relayChunks(
+async function* relayBatches(
   deps: AttemptDeps,
-  iterator: AsyncIterator<ChatChunk>,
-  pending: ChatChunk | undefined,
+  iterator: AsyncIterator<Batch>,
+  head: Batch,
   deployment: Deployment,
   input: AttemptInput,
   scope: AbortScope,
-): AsyncGenerator<ChatChunk> {
+): AsyncGenerator<Batch> {
   const idleSeconds = Math.round(deps.streamIdleTimeoutMs / 100) / 10;
   const idleError = () => new ProxyError("timeout", `The upstream stream was idle for ${idleSeconds} s.`);
-  let usage: Extract<ChatChunk, { type: "usage" }> | undefined;
+  const held: HeldUsage = { usage: undefined };
   let finished = false;
   let failure: ProxyError | undefined;
   try {
-    if (pending !== undefined) yield pending;
+    let batch = head;
     for (;;) {
+      const out = forwardable(batch, held, input.trace);
+      if (out.length > 0) yield out;
       scope.arm(deps.streamIdleTimeoutMs, idleError);
       const next = await iterator.next();
       if (next.done === true) break;
-      const chunk = next.value;
-      if (chunk.type === "usage") usage = chunk;
-      else if (chunk.type !== "response-start") {
-        if (chunk.type === "finish") input.trace.noteFinish(chunk.reason);
-        yield chunk;
-      }
+      batch = next.value;
     }
     finished = true;
   } catch (error) {
@@ -140,9 +144,34 @@ async function* relayChunks(
     }
     scope.dispose();
     input.requestScope.dispose();
-    input.trace.end(failure, usage?.usage);
+    input.trace.end(failure, held.usage?.usage);
   }
-  if (usage !== undefined) yield usage;
+  if (held.usage !== undefined) yield [held.usage];
+}
+
+interface HeldUsage {
+  usage: Extract<ChatChunk, { type: "usage" }> | undefined;
+}
+
+/** The batch without response-starts and usage (kept in `held`), noting finishes; the batch itself if clean. */
+function forwardable(batch: Batch, held: HeldUsage, trace: RequestTrace): Batch {
+  let clean = true;
+  for (const chunk of batch) {
+    if (chunk.type === "usage" || chunk.type === "response-start" || chunk.type === "finish") {
+      clean = false;
+      break;
+    }
+  }
+  if (clean) return batch;
+  const out: ChatChunk[] = [];
+  for (const chunk of batch) {
+    if (chunk.type === "usage") held.usage = chunk;
+    else if (chunk.type !== "response-start") {
+      if (chunk.type === "finish") trace.noteFinish(chunk.reason);
+      out.push(chunk);
+    }
+  }
+  return out;
 }
 
 /**
@@ -150,11 +179,11 @@ async function* relayChunks(
  * request open until the budget runs out; this wrapper releases everything in that case too.
  */
 function releaseEvenIfUnstarted(
-  relay: AsyncGenerator<ChatChunk>,
-  upstream: AsyncIterator<ChatChunk>,
+  relay: AsyncGenerator<Batch>,
+  upstream: AsyncIterator<Batch>,
   input: AttemptInput,
   scope: AbortScope,
-): AsyncIterableIterator<ChatChunk> {
+): AsyncIterableIterator<Batch> {
   let started = false;
   return {
     next() {
@@ -179,7 +208,7 @@ function releaseEvenIfUnstarted(
   };
 }
 
-async function closeQuietly(iterator: AsyncIterator<ChatChunk> | undefined): Promise<void> {
+async function closeQuietly(iterator: AsyncIterator<Batch> | undefined): Promise<void> {
   try {
     await iterator?.return?.();
   } catch {

@@ -11,6 +11,7 @@ import type { Deployment, ModelGroup, RoutePlan, Router } from "../routing/route
 import { startRequestTrace } from "../telemetry/request-trace.ts";
 import { aggregateStream } from "./aggregate.ts";
 import { type AttemptDeps, type AttemptInput, type OpenedAttempt, openAttempt } from "./attempt.ts";
+import { ChunksOfBatches } from "./batches.ts";
 import type { CallOptions, ChatCore, ChatStream } from "./chat-stream.ts";
 import { createAbortScope, failureOf } from "./deadline.ts";
 import { ProxyError } from "./errors.ts";
@@ -95,18 +96,23 @@ async function openStream(
     clientSignal: options.signal,
     requestScope,
     trace,
+    // A whole answer in one upstream response is cheaper, but then the first token is the last one: only when
+    // no first-token timeout shorter than the whole budget was configured (its meaning stays the same).
+    wholeAnswer: !stream && state.deps.firstTokenTimeoutMs >= state.deps.timeoutMs,
   };
   const attempts = { count: 0 };
   try {
     const outcome = await runPlan(state, plan, input, attempts);
     if ("error" in outcome) throw outcome.error;
+    const batches = outcome.opened.batches;
     return {
       id: outcome.opened.upstreamId ?? state.deps.generateId("chatcmpl"),
       created: Math.floor(state.deps.now() / 1000),
       model: request.model,
       choiceCount: request.n ?? 1,
       served: { provider: outcome.provider, upstreamModel: outcome.upstreamModel, attempts: attempts.count },
-      chunks: outcome.opened.chunks,
+      batches,
+      chunks: new ChunksOfBatches(batches),
     };
   } catch (error) {
     requestScope.dispose();

@@ -34,6 +34,12 @@ export interface ChatStream {
    * upstream request and releases the request's timers.
    */
   readonly chunks: AsyncIterableIterator<ChatChunk>;
+  /**
+   * The same chunks grouped as they arrived from the upstream (one batch per network read, usage alone at the
+   * end), for edges that write a batch at once. Read `chunks` or `batches`, never both; streams made outside the
+   * core may lack it (see batchesOf in ./batches.ts).
+   */
+  readonly batches?: AsyncIterableIterator<readonly ChatChunk[]>;
 }
 
 /** The protocol-neutral chat core both edges call. */

@@ -5,7 +5,7 @@
  */
 import { ProxyError } from "./errors.ts";
 
-/** An abort scope whose timer and parent listener are released by `dispose`. */
+/** An abort scope whose timer and parent link are released by `dispose`. */
 export interface AbortScope {
   readonly signal: AbortSignal;
   /** Aborts now with `reason` (no-op when already aborted). */
@@ -18,44 +18,78 @@ export interface AbortScope {
   dispose(): void;
 }
 
-/** A scope that aborts when `parent` aborts (with the parent's reason) or when its own timer fires. */
-export function createAbortScope(parent: AbortSignal): AbortScope {
-  const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  let armedMs = 0;
-  let timeoutReason: (() => ProxyError) | undefined;
-  const onParentAbort = (): void => controller.abort(parent.reason);
-  if (parent.aborted) controller.abort(parent.reason);
-  else parent.addEventListener("abort", onParentAbort, { once: true });
-  const fire = (): void => {
-    if (timeoutReason !== undefined) controller.abort(timeoutReason());
+/**
+ * A scope that aborts when its parent aborts (with the parent's reason) or when its own timer fires. A parent
+ * scope reaches its children with a plain call; only a foreign parent signal (the edge's) costs an event
+ * listener, which is what Node's AbortSignal makes expensive.
+ */
+export function createAbortScope(parent: AbortSignal | AbortScope): AbortScope {
+  return new Scope(parent);
+}
+
+class Scope implements AbortScope {
+  readonly #controller = new AbortController();
+  readonly #parent: AbortSignal | Scope;
+  #children: Set<Scope> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #armedMs = 0;
+  #timeoutReason: (() => ProxyError) | undefined;
+  readonly #fire = (): void => {
+    if (this.#timeoutReason !== undefined) this.abort(this.#timeoutReason());
   };
-  return {
-    signal: controller.signal,
-    abort(reason) {
-      controller.abort(reason);
-    },
-    arm(ms, reason) {
-      timeoutReason = reason;
-      // refresh() re-arms the same timer: cheaper than a new one per stream chunk.
-      if (timer !== undefined && armedMs === ms) {
-        timer.refresh();
-        return;
-      }
-      if (timer !== undefined) clearTimeout(timer);
-      armedMs = ms;
-      timer = setTimeout(fire, ms);
-    },
-    disarm() {
-      if (timer !== undefined) clearTimeout(timer);
-      timer = undefined;
-    },
-    dispose() {
-      if (timer !== undefined) clearTimeout(timer);
-      timer = undefined;
-      parent.removeEventListener("abort", onParentAbort);
-    },
-  };
+
+  constructor(parent: AbortSignal | AbortScope) {
+    if (!(parent instanceof Scope) && !(parent instanceof AbortSignal)) {
+      throw new TypeError("createAbortScope: the parent must be an AbortSignal or a scope of this module");
+    }
+    this.#parent = parent;
+    const parentSignal = parent instanceof Scope ? parent.signal : parent;
+    if (parentSignal.aborted) this.#controller.abort(parentSignal.reason);
+    else if (parent instanceof Scope) {
+      parent.#children ??= new Set();
+      parent.#children.add(this);
+    } else parent.addEventListener("abort", this, { once: true });
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** The foreign parent signal aborted. */
+  handleEvent(): void {
+    this.abort((this.#parent as AbortSignal).reason);
+  }
+
+  abort(reason: unknown): void {
+    if (this.#controller.signal.aborted) return;
+    this.#controller.abort(reason);
+    const children = this.#children;
+    if (children !== undefined) for (const child of children) child.abort(reason);
+  }
+
+  arm(ms: number, reason: () => ProxyError): void {
+    this.#timeoutReason = reason;
+    // refresh() re-arms the same timer: cheaper than a new one per stream chunk.
+    if (this.#timer !== undefined && this.#armedMs === ms) {
+      this.#timer.refresh();
+      return;
+    }
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#armedMs = ms;
+    this.#timer = setTimeout(this.#fire, ms);
+  }
+
+  disarm(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  dispose(): void {
+    this.disarm();
+    const parent = this.#parent;
+    if (parent instanceof Scope) parent.#children?.delete(this);
+    else parent.removeEventListener("abort", this);
+  }
 }
 
 /**

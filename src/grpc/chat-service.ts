@@ -79,7 +79,7 @@ function setOverheadHeader(context: HandlerContext, milliseconds: string | undef
 }
 
 /** Our bugs are errors; the client's own doing (a bad request, hanging up) is routine; the rest needs an eye. */
-function logLevelFor(kind: ProxyErrorKind): "error" | "warn" | "info" {
+export function logLevelFor(kind: ProxyErrorKind): "error" | "warn" | "info" {
   if (kind === "internal") return "error";
   return kind === "invalid_request" || kind === "cancelled" ? "info" : "warn";
 }

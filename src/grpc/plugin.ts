@@ -20,6 +20,7 @@ import { ProxyError } from "../core/errors.ts";
 import { kRequestScope } from "./call-options.ts";
 import { createChatService } from "./chat-service.ts";
 import { toConnectError } from "./errors.ts";
+import { createFastLane, type FastMethod } from "./fast-lane.ts";
 import { createRequestGuard } from "./request-guard.ts";
 
 /** Connect's own default readMaxBytes (0xffffffff), used by the guard when no limit is given. */
@@ -65,14 +66,25 @@ function coreOfCall(context: HandlerContext): ChatCore {
 
 /** Registers ChatService's routes (`/llmproxy.v1.ChatService/*`) in an encapsulated scope. */
 export async function grpcPlugin(app: FastifyInstance, options: GrpcPluginOptions): Promise<void> {
-  // Undecodable bytes get INVALID_ARGUMENT here; Connect would report them as INTERNAL (HTTP 500).
+  // Undecodable bytes get INVALID_ARGUMENT here; Connect would report them as INTERNAL (HTTP 500). Plain gRPC
+  // chat calls are served by the fast lane, unless interceptors (tracing) need Connect's handler.
+  const pathOf = (name: string): string => `/${ChatService.typeName}/${name}`;
+  const fastLane =
+    options.interceptors === undefined || options.interceptors.length === 0
+      ? {
+          lane: createFastLane({ getCore: options.getCore, shutdownSignal: options.shutdownSignal }),
+          methods: new Map<string, FastMethod>([
+            [pathOf("CreateChatCompletion"), "CreateChatCompletion"],
+            [pathOf("StreamChatCompletion"), "StreamChatCompletion"],
+          ]),
+        }
+      : undefined;
   app.addHook(
     "preHandler",
     createRequestGuard({
-      inputs: new Map(
-        ChatService.methods.map((method) => [`/${ChatService.typeName}/${method.name}`, method.input]),
-      ),
+      inputs: new Map(ChatService.methods.map((method) => [pathOf(method.name), method.input])),
       readMaxBytes: options.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,
+      fastLane,
     }),
   );
   await app.register(fastifyConnectPlugin, {

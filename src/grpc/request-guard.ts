@@ -15,6 +15,7 @@ import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { type DescMessage, fromBinary } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import type { FastifyReply, FastifyRequest } from "fastify";
+import type { FastLane, FastMethod } from "./fast-lane.ts";
 import { type RpcProtocol, rpcProtocolOf, sendRpcError } from "./rpc-reject.ts";
 
 /** How the body of a request is framed and encoded. */
@@ -46,6 +47,8 @@ export interface RequestGuardOptions {
   readonly inputs: ReadonlyMap<string, DescMessage>;
   /** Largest request message in bytes (as Connect's readMaxBytes). */
   readonly readMaxBytes: number;
+  /** Serves plain gRPC chat calls itself once their body is read (./fast-lane.ts); absent: Connect serves all. */
+  readonly fastLane?: { readonly lane: FastLane; readonly methods: ReadonlyMap<string, FastMethod> };
 }
 
 /**
@@ -64,7 +67,15 @@ export function createRequestGuard(
       done();
       return;
     }
-    check(request, reply, { input, format, protocol, readMaxBytes: options.readMaxBytes }).then(
+    const fastMethod =
+      options.fastLane?.lane.accepts(request) === true
+        ? options.fastLane.methods.get(request.routeOptions.url ?? "")
+        : undefined;
+    const fast =
+      fastMethod === undefined || options.fastLane === undefined
+        ? undefined
+        : { lane: options.fastLane.lane, method: fastMethod };
+    check(request, reply, { input, format, protocol, readMaxBytes: options.readMaxBytes, fast }).then(
       (accepted) => {
         if (accepted) done();
       },
@@ -77,15 +88,23 @@ export function createRequestGuard(
 async function check(
   request: FastifyRequest,
   reply: FastifyReply,
-  target: { input: DescMessage; format: BodyFormat; protocol: RpcProtocol; readMaxBytes: number },
+  target: {
+    input: DescMessage;
+    format: BodyFormat;
+    protocol: RpcProtocol;
+    readMaxBytes: number;
+    fast: { lane: FastLane; method: FastMethod } | undefined;
+  },
 ): Promise<boolean> {
-  const { input, format, protocol, readMaxBytes } = target;
+  const { input, format, protocol, readMaxBytes, fast } = target;
   const body = await readBody(request, readMaxBytes + 5);
   if (body === undefined) {
     const message = "The request message is larger than this gateway accepts.";
     refuse(request, reply, protocol, Code.ResourceExhausted, message);
     return false;
   }
+  // The fast lane decodes the one message itself; whatever it declines gets the checks below and Connect.
+  if (fast?.lane.serve(request, reply, body, fast.method) === true) return false;
   const encoding = request.headers[format.encodingHeader];
   const named = typeof encoding === "string" ? encoding : undefined;
   const problem = checkBody(body, format, named, input, readMaxBytes);

@@ -5,6 +5,7 @@
  */
 import type { ChatStream } from "../core/chat-stream.ts";
 import { type ChatChunk, type ChatResult, toWireFinishReason, type Usage } from "../core/types.ts";
+import { sseEvent } from "./sse-writer.ts";
 
 /** OpenAI's usage object. */
 export function toOpenAIUsage(usage: Usage): Record<string, unknown> {
@@ -23,8 +24,8 @@ export function toOpenAIUsage(usage: Usage): Record<string, unknown> {
 
 /** Encodes one stream's chunks; the id/created/model prefix is serialised once per stream. */
 export interface ChunkEncoder {
-  /** The opening chunks: one per choice, with role "assistant" and empty content. */
-  opening(): string[];
+  /** The opening chunks as SSE events: one per choice, with role "assistant" and empty content. */
+  opening(): string;
   /** The JSON of the chunk, or undefined when it has no OpenAI counterpart. */
   encode(chunk: ChatChunk): string | undefined;
 }
@@ -34,18 +35,29 @@ export function createChunkEncoder(stream: ChatStream, includeUsage: boolean): C
   const prefix = `{"id":${JSON.stringify(stream.id)},"object":"chat.completion.chunk","created":${stream.created},"model":${JSON.stringify(stream.model)},`;
   const withChoice = (index: number, delta: unknown, finishReason: string | null = null): string =>
     `${prefix}"choices":[${JSON.stringify({ index, delta, logprobs: null, finish_reason: finishReason })}]}`;
+  // Text deltas are most of a stream: their JSON is this choice's fixed head and tail around the text (the same
+  // bytes withChoice gives), so each costs one string escape.
+  const textHeads: string[] = [];
+  const textDelta = (index: number, text: string): string => {
+    let head = textHeads[index];
+    if (head === undefined) {
+      head = `${prefix}"choices":[{"index":${index},"delta":{"content":`;
+      textHeads[index] = head;
+    }
+    return `${head}${JSON.stringify(text)}},"logprobs":null,"finish_reason":null}]}`;
+  };
   return {
     opening() {
-      const chunks: string[] = [];
+      let events = "";
       for (let index = 0; index < stream.choiceCount; index++) {
-        chunks.push(withChoice(index, { role: "assistant", content: "" }));
+        events += sseEvent(withChoice(index, { role: "assistant", content: "" }));
       }
-      return chunks;
+      return events;
     },
     encode(chunk) {
       switch (chunk.type) {
         case "text-delta":
-          return withChoice(chunk.choice, { content: chunk.text });
+          return textDelta(chunk.choice, chunk.text);
         case "reasoning-delta":
           return withChoice(chunk.choice, { reasoning_content: chunk.text });
         case "tool-call-start":

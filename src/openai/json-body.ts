@@ -5,30 +5,49 @@
  * stack when serialized for the upstream, and `__proto__` keys are refused as Fastify's own JSON parser does.
  * It replaces every parser in the facade's scope, application/json included: the body is JSON whatever its label.
  */
+import { isUtf8 } from "node:buffer";
 import { ProxyError } from "../core/errors.ts";
 
 /** Deepest nesting accepted; real requests (tool schemas included) stay far below it. */
 export const MAX_JSON_DEPTH = 100;
 
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
-
 /** Decodes and parses a request body. Throws an `invalid_request` ProxyError with a clear message. */
 export function parseJsonBody(body: Buffer): unknown {
-  let text: string;
-  try {
-    text = strictUtf8.decode(body);
-  } catch {
-    throw new ProxyError("invalid_request", "The request body is not valid UTF-8.");
-  }
+  if (!isUtf8(body)) throw new ProxyError("invalid_request", "The request body is not valid UTF-8.");
+  // A leading BOM is not JSON: the fatal TextDecoder this replaces stripped it, so strip it too.
+  const text = body.toString("utf8", hasBom(body) ? 3 : 0);
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
     throw new ProxyError("invalid_request", "We could not parse the JSON body of your request.");
   }
-  const problem = shapeProblem(value, MAX_JSON_DEPTH);
-  if (problem !== undefined) throw new ProxyError("invalid_request", problem);
+  if (mayBeRefused(text)) {
+    const problem = shapeProblem(value, MAX_JSON_DEPTH);
+    if (problem !== undefined) throw new ProxyError("invalid_request", problem);
+  }
   return value;
+}
+
+function hasBom(body: Buffer): boolean {
+  return body.length >= 3 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf;
+}
+
+/**
+ * Whether the parsed value must be walked: false when the text proves it cannot nest deeper than the limit (it
+ * opens at most that many objects and arrays in all) nor hold a `__proto__` key (the name never appears, and no
+ * `\u` escape could spell it). Typical requests skip the walk.
+ */
+function mayBeRefused(text: string): boolean {
+  if (text.includes("__proto__") || text.includes("\\u")) return true;
+  let opened = 0;
+  for (let at = text.indexOf("{"); at !== -1; at = text.indexOf("{", at + 1)) {
+    if (++opened > MAX_JSON_DEPTH) return true;
+  }
+  for (let at = text.indexOf("["); at !== -1; at = text.indexOf("[", at + 1)) {
+    if (++opened > MAX_JSON_DEPTH) return true;
+  }
+  return false;
 }
 
 /**

@@ -3,13 +3,15 @@
  * calls the core, and encodes; routing, retries and providers live in the core.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { batchesOf } from "../core/batches.ts";
 import type { CallOptions, ChatCore, ChatStream } from "../core/chat-stream.ts";
-import { ProxyError } from "../core/errors.ts";
+import type { ProxyError } from "../core/errors.ts";
 import { OVERHEAD_HEADER, stampCompletion, stampFirstByte } from "../telemetry/request-record.ts";
+import { createDisconnectWatcher, type Disconnect } from "./disconnect.ts";
 import { toHttpError } from "./errors.ts";
 import { createChunkEncoder, toOpenAICompletion } from "./from-canonical.ts";
 import { parseJsonBody } from "./json-body.ts";
-import { endSse, failSse, type RawResponse, startSse, writeSseData } from "./sse-writer.ts";
+import { endSse, failSse, type RawResponse, sseEvent, startSse, writeSseEvents } from "./sse-writer.ts";
 import { decodeChatCompletion } from "./to-canonical.ts";
 
 /** Plugin options: a getter, because a config reload swaps the core (and a client key may narrow it). */
@@ -18,6 +20,8 @@ export interface OpenAIPluginOptions {
   /** Aborted (with the error to report) when shutdown ends the calls still in flight (src/shutdown.ts). */
   readonly shutdownSignal?: AbortSignal;
 }
+
+const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
 
 /** Registers the facade routes. Keep it a sibling of the Connect plugin (which replaces the JSON parser). */
 export async function openAIPlugin(app: FastifyInstance, options: OpenAIPluginOptions): Promise<void> {
@@ -44,10 +48,11 @@ export async function openAIPlugin(app: FastifyInstance, options: OpenAIPluginOp
       })),
   }));
 
+  const watchDisconnect = createDisconnectWatcher(options.shutdownSignal);
   app.post("/v1/chat/completions", async (request, reply) => {
     const core = options.getCore(request);
     const { request: chatRequest, stream } = decodeChatCompletion(request.body, core.defaultModel);
-    const disconnect = watchDisconnect(reply, options.shutdownSignal);
+    const disconnect = watchDisconnect(reply);
     const callOptions: CallOptions = {
       signal: disconnect.signal,
       log: request.log,
@@ -58,7 +63,8 @@ export async function openAIPlugin(app: FastifyInstance, options: OpenAIPluginOp
       const result = await core.complete(chatRequest, callOptions).catch(disconnect.rethrow);
       disconnect.markEnded();
       setOverheadHeader(reply, stampCompletion(request.record));
-      return reply.send(toOpenAICompletion(result));
+      // Serialized here, so Fastify sends the string as is.
+      return reply.type(JSON_CONTENT_TYPE).send(JSON.stringify(toOpenAICompletion(result)));
     }
     const opened = await core.openStream(chatRequest, callOptions).catch(disconnect.rethrow);
     setOverheadHeader(reply, stampFirstByte(request.record));
@@ -73,45 +79,6 @@ function setOverheadHeader(reply: FastifyReply, milliseconds: string | undefined
   if (milliseconds !== undefined) reply.header(OVERHEAD_HEADER, milliseconds);
 }
 
-/** The abort signal of one call, and how to tell a shutdown from the client leaving. */
-interface Disconnect {
-  readonly signal: AbortSignal;
-  markEnded(): void;
-  /** The error to report for a failure: the shutdown's own when shutdown ended the call. */
-  failure(error: unknown): ProxyError;
-  rethrow(error: unknown): never;
-}
-
-/**
- * Aborts when the client goes away before we finished, or when shutdown ends the call. Fastify's request.signal
- * and `request.raw` 'close' are unreliable for POST over HTTP/1.1 (platform-notes §4); `reply.raw` 'close' plus
- * our own flag is not.
- */
-function watchDisconnect(reply: FastifyReply, shutdownSignal: AbortSignal | undefined): Disconnect {
-  const controller = new AbortController();
-  let ended = false;
-  const onShutdown = (): void => controller.abort(shutdownSignal?.reason);
-  shutdownSignal?.addEventListener("abort", onShutdown, { once: true });
-  reply.raw.once("close", () => {
-    shutdownSignal?.removeEventListener("abort", onShutdown);
-    if (!ended) controller.abort(new ProxyError("cancelled", "The client closed the connection."));
-  });
-  const failure = (error: unknown): ProxyError =>
-    shutdownSignal?.aborted === true && shutdownSignal.reason instanceof ProxyError
-      ? shutdownSignal.reason
-      : ProxyError.from(error);
-  return {
-    signal: controller.signal,
-    markEnded: () => {
-      ended = true;
-    },
-    failure,
-    rethrow: (error) => {
-      throw failure(error);
-    },
-  };
-}
-
 async function pipeSse(
   request: FastifyRequest,
   reply: FastifyReply,
@@ -121,12 +88,18 @@ async function pipeSse(
 ): Promise<void> {
   const raw: RawResponse = reply.raw;
   const encoder = createChunkEncoder(stream, includeUsage);
+  const batches = batchesOf(stream);
   startSse(raw, stringHeaders(reply));
   try {
-    for (const opening of encoder.opening()) await writeSseData(raw, opening);
-    for await (const chunk of stream.chunks) {
-      const json = encoder.encode(chunk);
-      if (json !== undefined) await writeSseData(raw, json);
+    // One write per upstream read: the events of a batch go out as one string (one chunk on the wire).
+    await writeSseEvents(raw, encoder.opening());
+    for await (const batch of batches) {
+      let events = "";
+      for (const chunk of batch) {
+        const json = encoder.encode(chunk);
+        if (json !== undefined) events += sseEvent(json);
+      }
+      if (events !== "") await writeSseEvents(raw, events);
     }
     disconnect.markEnded();
     endSse(raw);
@@ -145,7 +118,7 @@ async function pipeSse(
     failSse(raw, toHttpError(proxyError).body.error);
   } finally {
     // Releases the upstream request and timers even if we stopped before reading the chunks.
-    await stream.chunks.return?.();
+    await batches.return?.();
   }
 }
 

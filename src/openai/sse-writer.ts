@@ -30,9 +30,14 @@ export function startSse(raw: RawResponse, extraHeaders: Record<string, string>)
   raw.writeHead(200, headers);
 }
 
-/** Writes one event; resolves when the socket can take more (backpressure). */
-export function writeSseData(raw: RawResponse, json: string): Promise<void> | undefined {
-  if (raw.write(`data: ${json}\n\n`)) return undefined;
+/** One `data:` event. */
+export function sseEvent(json: string): string {
+  return `data: ${json}\n\n`;
+}
+
+/** Writes events (one or several `sseEvent`s); resolves when the socket can take more (backpressure). */
+export function writeSseEvents(raw: RawResponse, events: string): Promise<void> | undefined {
+  if (raw.write(events)) return undefined;
   return new Promise((resolve) => {
     const done = (): void => {
       raw.off("drain", done);

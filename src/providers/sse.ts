@@ -2,14 +2,28 @@
  * Upstream SSE bytes → events. The only SSE parser of the codebase: eventsource-parser does the framing
  * (CRLF, comments, multi-line data, a last event without a blank line) and a streaming TextDecoder keeps
  * multi-byte characters that straddle network reads intact.
+ *
+ * Two shapes over one decoder: `createSseDecoder` turns each network read into the events it completes, at
+ * once (the hot path: one call per read, no promise per event); `parseSseStream` is the same as an async
+ * generator of single events.
  */
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 
 /** One server-sent event: `event` is absent for plain `data:` events (OpenAI, Gemini). */
 export type SseEvent = EventSourceMessage;
 
-/** Parses a byte stream into SSE events, yielding each as soon as its terminating blank line arrives. */
-export async function* parseSseStream(body: AsyncIterable<Uint8Array>): AsyncGenerator<SseEvent> {
+/** Decodes one byte stream; not reusable across streams. */
+export interface SseDecoder {
+  /** The events completed by these bytes, in order (often several per network read, sometimes none). */
+  push(bytes: Uint8Array): SseEvent[];
+  /** The end of the stream: the events still pending, including a last one without its blank line. */
+  end(): SseEvent[];
+}
+
+const NO_EVENTS: SseEvent[] = [];
+
+/** Creates a decoder for one stream. */
+export function createSseDecoder(): SseDecoder {
   const decoder = new TextDecoder("utf-8");
   let pending: SseEvent[] = [];
   const parser = createParser({
@@ -17,17 +31,30 @@ export async function* parseSseStream(body: AsyncIterable<Uint8Array>): AsyncGen
       pending.push(event);
     },
   });
-  for await (const bytes of body) {
-    parser.feed(decoder.decode(bytes, { stream: true }));
-    if (pending.length > 0) {
-      const ready = pending;
-      pending = [];
-      yield* ready;
-    }
-  }
-  parser.feed(decoder.decode());
-  // A final event that was not followed by a blank line still counts (some vendors end that way); the
-  // parser's reset({consume: true}) would parse it but not dispatch it, so end it with a blank line.
-  parser.feed("\n\n");
-  yield* pending;
+  const drain = (): SseEvent[] => {
+    if (pending.length === 0) return NO_EVENTS;
+    const ready = pending;
+    pending = [];
+    return ready;
+  };
+  return {
+    push(bytes) {
+      parser.feed(decoder.decode(bytes, { stream: true }));
+      return drain();
+    },
+    end() {
+      parser.feed(decoder.decode());
+      // A final event that was not followed by a blank line still counts (some vendors end that way); the
+      // parser's reset({consume: true}) would parse it but not dispatch it, so end it with a blank line.
+      parser.feed("\n\n");
+      return drain();
+    },
+  };
+}
+
+/** Parses a byte stream into SSE events, yielding each as soon as its terminating blank line arrives. */
+export async function* parseSseStream(body: AsyncIterable<Uint8Array>): AsyncGenerator<SseEvent> {
+  const decoder = createSseDecoder();
+  for await (const bytes of body) yield* decoder.push(bytes);
+  yield* decoder.end();
 }

@@ -1,10 +1,15 @@
 /**
- * The real upstream transport: undici's request API over one keep-alive Agent, which pools connections per
- * origin. `connector.limit_per_host` from the users' config caps connections per origin.
+ * The real upstream transport: one keep-alive undici Agent, which keeps a pool of connections per upstream
+ * origin (`connector.limit_per_host` connections each). Requests go through undici's dispatch API with a small
+ * handler instead of `request()`: no Readable stream and no per-chunk promise per body, the bytes of each
+ * network read reach the adapter at once (./upstream-body.ts), and a body read to its end is never destroyed,
+ * so its connection goes back to the pool.
  * @see https://undici.nodejs.org/#/docs/api/Agent
+ * @see https://undici.nodejs.org/#/docs/api/Dispatcher?id=dispatcherdispatchoptions-handler
  */
-import { Agent, request } from "undici";
+import { Agent, type Dispatcher } from "undici";
 import type { UpstreamRequest, UpstreamResponse, UpstreamTransport } from "./types.ts";
+import { UpstreamBody } from "./upstream-body.ts";
 
 /** Pool settings, from the `connector` config section. */
 export interface TransportOptions {
@@ -19,6 +24,15 @@ export interface ClosableTransport extends UpstreamTransport {
   close(): Promise<void>;
 }
 
+/** Where a URL goes, split once per URL (adapters post to a handful of fixed URLs). */
+interface Target {
+  readonly origin: string;
+  readonly path: string;
+}
+
+/** Bounds the URL cache: `provider/model` addressing lets clients vary the URL of path-per-model vendors. */
+const MAX_CACHED_TARGETS = 1024;
+
 /** Creates the pooled transport. */
 export function createUndiciTransport(options: TransportOptions): ClosableTransport {
   const agent = new Agent({
@@ -29,22 +43,104 @@ export function createUndiciTransport(options: TransportOptions): ClosableTransp
     bodyTimeout: 0,
     headersTimeout: 0,
   });
+  const targets = new Map<string, Target>();
+  const targetOf = (url: string): Target => {
+    let target = targets.get(url);
+    if (target === undefined) {
+      const parsed = new URL(url);
+      target = { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
+      if (targets.size >= MAX_CACHED_TARGETS) targets.clear();
+      targets.set(url, target);
+    }
+    return target;
+  };
   return {
-    async post(upstream: UpstreamRequest): Promise<UpstreamResponse> {
-      const response = await request(upstream.url, {
-        method: "POST",
-        headers: upstream.headers,
-        body: upstream.body,
-        signal: upstream.signal,
-        dispatcher: agent,
-      });
-      return {
-        status: response.statusCode,
-        headers: response.headers,
-        body: response.body,
-        text: () => response.body.text(),
-      };
+    post(upstream: UpstreamRequest): Promise<UpstreamResponse> {
+      if (upstream.signal.aborted) return Promise.reject(upstream.signal.reason);
+      const target = targetOf(upstream.url);
+      const handler = new PostHandler(upstream.signal);
+      agent.dispatch(
+        {
+          origin: target.origin,
+          path: target.path,
+          method: "POST",
+          headers: upstream.headers,
+          body: upstream.body,
+        },
+        handler,
+      );
+      return handler.response.promise;
     },
     close: () => agent.close(),
   };
+}
+
+/**
+ * The handler of one POST: resolves with the response once its headers arrive, then feeds its body. It is its
+ * own abort listener (`handleEvent`), so a request costs one object rather than a set of closures.
+ */
+class PostHandler implements Dispatcher.DispatchHandler {
+  readonly response = Promise.withResolvers<UpstreamResponse>();
+  readonly #signal: AbortSignal;
+  #controller: Dispatcher.DispatchController | undefined;
+  #body: UpstreamBody | undefined;
+  #settled = false;
+
+  constructor(signal: AbortSignal) {
+    this.#signal = signal;
+    signal.addEventListener("abort", this, { once: true });
+  }
+
+  /** The request's signal fired: fail what is pending and abort the request (now, or once it starts). */
+  handleEvent(): void {
+    const reason = toError(this.#signal.reason);
+    if (this.#body === undefined) this.#reject(reason);
+    else this.#body.fail(reason);
+    this.#controller?.abort(reason);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    // Aborted while queued for a connection: undici calls this once one is free, before sending anything.
+    if (this.#signal.aborted) controller.abort(toError(this.#signal.reason));
+  }
+
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    // undici keeps the raw header buffers on the controller, and they pin the socket read that carried them for
+    // the whole stream (about 1.5 KB per open stream); the parsed `headers` are all we use.
+    controller.rawHeaders = null;
+    const body = new UpstreamBody(controller);
+    this.#body = body;
+    this.#settled = true;
+    this.response.resolve({ status: statusCode, headers, body, text: () => body.text() });
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#body?.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    this.#signal.removeEventListener("abort", this);
+    this.#body?.end();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.#signal.removeEventListener("abort", this);
+    if (this.#body === undefined) this.#reject(error);
+    else this.#body.fail(error);
+  }
+
+  #reject(error: Error): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.response.reject(error);
+  }
+}
+
+function toError(reason: unknown): Error {
+  return reason instanceof Error ? reason : new Error(String(reason));
 }

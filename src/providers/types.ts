@@ -45,6 +45,11 @@ export interface CallContext {
   readonly now: () => number;
   /** Ids for things the upstream did not name (e.g. Gemini tool calls). */
   readonly generateId: (prefix: string) => string;
+  /**
+   * The caller only wants the whole answer (a non-streaming client, and no first-token timeout to honour): an
+   * adapter may ask its upstream for one completion instead of a stream. Adapters may ignore it.
+   */
+  readonly wholeAnswer?: boolean;
 }
 
 /**
@@ -56,4 +61,9 @@ export interface ProviderAdapter {
   readonly name: string;
   readonly type: ProviderType;
   stream(request: ChatRequest, context: CallContext): AsyncIterable<ChatChunk>;
+  /**
+   * The same chunks as `stream`, grouped as they arrived (typically one array per network read, never empty).
+   * Optional: the core prefers it when present, so that a read costs one promise however many chunks it carries.
+   */
+  streamBatches?(request: ChatRequest, context: CallContext): AsyncIterable<readonly ChatChunk[]>;
 }

@@ -6,6 +6,9 @@
 import { type FastifyReply, type FastifyRequest, LogController } from "fastify";
 import type { RequestRecord } from "./request-record.ts";
 
+/** The levels at which an `info` line is written. */
+const INFO_OR_LOWER: ReadonlySet<string> = new Set(["info", "debug", "trace"]);
+
 /** Fastify's LogController, with the completion line replaced by {@link AccessLogController.writeAccessLine}. */
 export class AccessLogController extends LogController {
   override requestCompleted(
@@ -20,7 +23,8 @@ export class AccessLogController extends LogController {
 
   /** Writes the request's access line. */
   writeAccessLine(request: FastifyRequest, record: RequestRecord, statusCode: number, outcome: string): void {
-    if (this.isLogDisabled(request)) return;
+    // Below info (e.g. `warn`) the line would be dropped: do not build its fields.
+    if (!INFO_OR_LOWER.has(request.log.level) || this.isLogDisabled(request)) return;
     request.log.info(accessFields(request, record, statusCode, outcome), "request completed");
   }
 }

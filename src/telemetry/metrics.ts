@@ -39,11 +39,64 @@ function processMetrics(): Registry {
 const REQUEST_LABELS = ["protocol", "model", "provider"] as const;
 const TOKEN_LABELS = ["model", "provider"] as const;
 
-/** The instruments of one app, registered in `registry`. */
-function instruments(registry: Registry) {
+/** Label values of one (protocol, model, provider) series, built once and reused by every request of it. */
+interface Series {
+  readonly labels: { readonly protocol: string; readonly model: string; readonly provider: string };
+  readonly tokenLabels: { readonly model: string; readonly provider: string };
+  /** Counts since the last scrape. */
+  readonly outcomes: Map<string, number>;
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/**
+ * Counts kept in plain fields and handed to prom-client when scraped (its `collect` hooks): a prom-client call
+ * hashes its label object, which would be several per request; histograms are still observed per request.
+ */
+class PendingCounts {
+  readonly series = new Map<string, Series>();
+  readonly attempts = new Map<
+    string,
+    { readonly labels: { provider: string; outcome: string }; n: number }
+  >();
+  readonly retries = new Map<string, number>();
+  readonly fallbacks = new Map<string, number>();
+  readonly inFlight = new Map<string, number>();
+
+  seriesOf(protocol: string, model: string, provider: string): Series {
+    const key = `${protocol}\u0000${model}\u0000${provider}`;
+    let entry = this.series.get(key);
+    if (entry === undefined) {
+      entry = {
+        labels: { protocol, model, provider },
+        tokenLabels: { model, provider },
+        outcomes: new Map(),
+        inputTokens: 0,
+        outputTokens: 0,
+      };
+      this.series.set(key, entry);
+    }
+    return entry;
+  }
+
+  countAttempt(provider: string, outcome: string): void {
+    const key = `${provider}\u0000${outcome}`;
+    const entry = this.attempts.get(key);
+    if (entry === undefined) this.attempts.set(key, { labels: { provider, outcome }, n: 1 });
+    else entry.n += 1;
+  }
+}
+
+function add(map: Map<string, number>, key: string, n: number): void {
+  map.set(key, (map.get(key) ?? 0) + n);
+}
+
+/**
+ * The instruments of one app, registered in `registry`. Counters and the in-flight gauge take their values from
+ * `pending` when scraped (their `collect` hooks); histograms are observed per request.
+ */
+function instruments(registry: Registry, pending: PendingCounts) {
   const registers = [registry];
-  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
-    new Counter({ name, help, labelNames, registers });
   const histogram = <L extends string>(
     name: string,
     help: string,
@@ -51,11 +104,18 @@ function instruments(registry: Registry) {
     buckets: number[],
   ) => new Histogram({ name, help, labelNames, buckets, registers });
   return {
-    requests: counter(
-      "llm_proxy_requests_total",
-      "Chat requests by protocol, public model, provider and outcome (ok or the error kind).",
-      [...REQUEST_LABELS, "outcome"],
-    ),
+    requests: new Counter({
+      name: "llm_proxy_requests_total",
+      help: "Chat requests by protocol, public model, provider and outcome (ok or the error kind).",
+      labelNames: [...REQUEST_LABELS, "outcome"],
+      registers,
+      collect() {
+        for (const series of pending.series.values()) {
+          for (const [outcome, n] of series.outcomes) this.inc({ ...series.labels, outcome }, n);
+          series.outcomes.clear();
+        }
+      },
+    }),
     duration: histogram(
       "llm_proxy_request_duration_seconds",
       "Chat request latency, from arrival to the end of the response.",
@@ -74,32 +134,68 @@ function instruments(registry: Registry) {
       ["protocol"],
       OVERHEAD_BUCKETS,
     ),
-    inputTokens: counter(
-      "llm_proxy_input_tokens_total",
-      "Prompt tokens reported by the upstreams.",
-      TOKEN_LABELS,
-    ),
-    outputTokens: counter(
-      "llm_proxy_output_tokens_total",
-      "Completion tokens reported by the upstreams.",
-      TOKEN_LABELS,
-    ),
-    attempts: counter(
-      "llm_proxy_upstream_attempts_total",
-      "Upstream attempts by provider and outcome (ok or the error kind).",
-      ["provider", "outcome"],
-    ),
-    retries: counter(
-      "llm_proxy_retries_total",
-      "Attempts that retried the same model (another try or another deployment).",
-      ["model"],
-    ),
-    fallbacks: counter("llm_proxy_fallbacks_total", "Attempts that fell back to another model.", ["model"]),
+    inputTokens: new Counter({
+      name: "llm_proxy_input_tokens_total",
+      help: "Prompt tokens reported by the upstreams.",
+      labelNames: TOKEN_LABELS,
+      registers,
+      collect() {
+        for (const series of pending.series.values()) {
+          if (series.inputTokens > 0) this.inc(series.tokenLabels, series.inputTokens);
+          series.inputTokens = 0;
+        }
+      },
+    }),
+    outputTokens: new Counter({
+      name: "llm_proxy_output_tokens_total",
+      help: "Completion tokens reported by the upstreams.",
+      labelNames: TOKEN_LABELS,
+      registers,
+      collect() {
+        for (const series of pending.series.values()) {
+          if (series.outputTokens > 0) this.inc(series.tokenLabels, series.outputTokens);
+          series.outputTokens = 0;
+        }
+      },
+    }),
+    attempts: new Counter({
+      name: "llm_proxy_upstream_attempts_total",
+      help: "Upstream attempts by provider and outcome (ok or the error kind).",
+      labelNames: ["provider", "outcome"],
+      registers,
+      collect() {
+        for (const entry of pending.attempts.values()) this.inc(entry.labels, entry.n);
+        pending.attempts.clear();
+      },
+    }),
+    retries: new Counter({
+      name: "llm_proxy_retries_total",
+      help: "Attempts that retried the same model (another try or another deployment).",
+      labelNames: ["model"],
+      registers,
+      collect() {
+        for (const [model, n] of pending.retries) this.inc({ model }, n);
+        pending.retries.clear();
+      },
+    }),
+    fallbacks: new Counter({
+      name: "llm_proxy_fallbacks_total",
+      help: "Attempts that fell back to another model.",
+      labelNames: ["model"],
+      registers,
+      collect() {
+        for (const [model, n] of pending.fallbacks) this.inc({ model }, n);
+        pending.fallbacks.clear();
+      },
+    }),
     inFlight: new Gauge({
       name: "llm_proxy_requests_in_flight",
       help: "Chat requests being served.",
       labelNames: ["protocol"],
       registers,
+      collect() {
+        for (const [protocol, n] of pending.inFlight) this.set({ protocol }, n);
+      },
     }),
   };
 }
@@ -107,19 +203,20 @@ function instruments(registry: Registry) {
 /** Creates one app's request metrics. */
 export function createMetrics(): Metrics {
   const registry = new Registry();
-  const metric = instruments(registry);
+  const pending = new PendingCounts();
+  const metric = instruments(registry, pending);
   const processWide = processMetrics();
   return {
     contentType: registry.contentType,
     started(record) {
-      metric.inFlight.inc({ protocol: record.protocol });
+      add(pending.inFlight, record.protocol, 1);
     },
     completed(record, outcome) {
       const model = record.model ?? "unknown";
-      const provider = record.provider ?? "none";
-      const labels = { protocol: record.protocol, model, provider };
-      metric.inFlight.dec({ protocol: record.protocol });
-      metric.requests.inc({ ...labels, outcome });
+      const series = pending.seriesOf(record.protocol, model, record.provider ?? "none");
+      const labels = series.labels;
+      add(pending.inFlight, record.protocol, -1);
+      add(series.outcomes, outcome, 1);
       metric.duration.observe(labels, (performance.now() - record.arrivedAt) / 1000);
       if (record.stream === true && record.firstByteAt !== undefined) {
         metric.firstToken.observe(labels, (record.firstByteAt - record.arrivedAt) / 1000);
@@ -127,12 +224,11 @@ export function createMetrics(): Metrics {
       if (record.overheadMs !== undefined) {
         metric.overhead.observe({ protocol: record.protocol }, record.overheadMs / 1000);
       }
-      if (record.inputTokens !== undefined) metric.inputTokens.inc({ model, provider }, record.inputTokens);
-      if (record.outputTokens !== undefined)
-        metric.outputTokens.inc({ model, provider }, record.outputTokens);
-      for (const attempt of record.attemptOutcomes) metric.attempts.inc(attempt);
-      if (record.retries > 0) metric.retries.inc({ model }, record.retries);
-      if (record.fallbacks > 0) metric.fallbacks.inc({ model }, record.fallbacks);
+      if (record.inputTokens !== undefined) series.inputTokens += record.inputTokens;
+      if (record.outputTokens !== undefined) series.outputTokens += record.outputTokens;
+      for (const attempt of record.attemptOutcomes) pending.countAttempt(attempt.provider, attempt.outcome);
+      if (record.retries > 0) add(pending.retries, model, record.retries);
+      if (record.fallbacks > 0) add(pending.fallbacks, model, record.fallbacks);
     },
     async render() {
       return `${await registry.metrics()}\n${await processWide.metrics()}`;

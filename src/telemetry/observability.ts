@@ -59,7 +59,8 @@ export function registerObservability(app: FastifyInstance, options: Observabili
     request.record = record;
     tracing?.onRequest(request, record);
     if (record.chat) metrics.started(record);
-    reply.raw.once("close", () => completeRequest(request, reply, record, options));
+    // 'close' fires once per response; `on` skips the wrapper `once` allocates.
+    reply.raw.on("close", () => completeRequest(request, reply, record, options));
     done();
   });
   app.addHook("onError", (request, _reply, error, done) => {

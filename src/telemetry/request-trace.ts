@@ -4,15 +4,16 @@
  * instrumentation's client span hangs under it and `traceparent` goes upstream. It also fills the request's
  * RequestRecord for the access log and the metrics.
  *
- * Only the OpenTelemetry API is used: with no SDK started, the tracer is the API's no-op and each call costs a
- * few allocations. Attributes are set once, when a span ends, and only on recording spans; nothing runs per chunk
- * except noting finish reasons.
+ * Only the OpenTelemetry API is used: with no SDK started, the tracer is the API's no-op, its span has an invalid
+ * context, and no context is built or entered at all (only the record is filled). Attributes are set once, when a
+ * span ends, and only on recording spans; nothing runs per chunk except noting finish reasons.
  * @see https://opentelemetry.io/docs/specs/semconv/gen-ai/gen-ai-spans/
  */
 import {
   type Context,
   context,
   createContextKey,
+  isSpanContextValid,
   type Span,
   SpanStatusCode,
   trace,
@@ -46,7 +47,10 @@ export function startRequestTrace(request: ChatRequest, options: CallOptions, st
       [attr.ATTR_GEN_AI_REQUEST_TOP_P]: request.topP,
     });
   }
-  const spanContext = trace.setSpan(parent, span).setValue(REQUEST_ID_CONTEXT_KEY, options.requestId);
+  // An SDK gives every span a valid context, sampled or not (a sampled-out one still propagates traceparent).
+  const spanContext = isSpanContextValid(span.spanContext())
+    ? trace.setSpan(parent, span).setValue(REQUEST_ID_CONTEXT_KEY, options.requestId)
+    : undefined;
   return new RequestTrace(record, span, spanContext, request.model);
 }
 
@@ -54,7 +58,8 @@ export function startRequestTrace(request: ChatRequest, options: CallOptions, st
 export class RequestTrace {
   readonly record: RequestRecord;
   readonly #span: Span;
-  readonly #context: Context;
+  /** Undefined when tracing is off: no attempt spans, no context switches. */
+  readonly #context: Context | undefined;
   readonly #requestModel: string;
   #model: string;
   #fallbackFrom: string | undefined;
@@ -63,7 +68,7 @@ export class RequestTrace {
   #failed: { readonly span: Span; readonly at: number } | undefined;
   #ended = false;
 
-  constructor(record: RequestRecord, span: Span, spanContext: Context, requestModel: string) {
+  constructor(record: RequestRecord, span: Span, spanContext: Context | undefined, requestModel: string) {
     this.record = record;
     this.#span = span;
     this.#context = spanContext;
@@ -87,8 +92,13 @@ export class RequestTrace {
     record.provider = provider;
     record.upstreamModel = upstreamModel;
     record.upstreamStartedAt ??= performance.now();
+    const parent = this.#context;
+    if (parent === undefined) {
+      this.#fallbackFrom = undefined;
+      return open();
+    }
     this.#endFailedAttempt(this.#fallbackFrom === undefined ? "retry" : "fallback");
-    const span = tracer.startSpan(`attempt ${provider}`, undefined, this.#context);
+    const span = tracer.startSpan(`attempt ${provider}`, undefined, parent);
     if (span.isRecording()) {
       span.setAttributes({
         [attr.ATTR_ATTEMPT_NUMBER]: record.attempts,
@@ -101,7 +111,7 @@ export class RequestTrace {
     }
     this.#fallbackFrom = undefined;
     this.#attempt = span;
-    return context.with(trace.setSpan(this.#context, span), open);
+    return context.with(trace.setSpan(parent, span), open);
   }
 
   /** The current attempt delivered its first chunk: it serves the request. */

@@ -5,14 +5,15 @@
  * @see https://platform.openai.com/docs/api-reference/chat/create
  */
 import type { ProviderConfig } from "../../config/config.ts";
+import { ChunksOfBatches } from "../../core/batches.ts";
 import { ProxyError } from "../../core/errors.ts";
 import type { ChatChunk, ChatRequest } from "../../core/types.ts";
 import { postUpstream, transportFailure, type UpstreamErrorMapper } from "../http.ts";
-import { parseSseStream } from "../sse.ts";
+import { createSseDecoder, type SseEvent } from "../sse.ts";
 import type { CallContext, ProviderAdapter, UpstreamResponse } from "../types.ts";
 import { createOpenAICompatibleErrorMapper } from "./error-map.ts";
 import { readOpenAICompatibleCompletion } from "./from-completion.ts";
-import { type OpenAICompatibleReaderOptions, readOpenAICompatibleStream } from "./from-stream.ts";
+import { type OpenAICompatibleReaderOptions, OpenAICompatibleStreamReader } from "./from-stream.ts";
 import { type OpenAICompatibleQuirks, resolveQuirks } from "./quirks.ts";
 import { toOpenAICompatibleRequest } from "./to-request.ts";
 
@@ -42,7 +43,8 @@ export function createOpenAICompatibleAdapter(
   return {
     name: config.name,
     type: "openai",
-    stream: (request, context) => streamChatCompletion(setup, request, context),
+    stream: (request, context) => new ChunksOfBatches(streamBatches(setup, request, context)),
+    streamBatches: (request, context) => streamBatches(setup, request, context),
   };
 }
 
@@ -57,13 +59,20 @@ function buildStaticHeaders(
   return headers;
 }
 
-async function* streamChatCompletion(
+/**
+ * Yields the chunks of each network read together. A whole answer is asked for when the caller only wants one
+ * and no quirk forbids it (DashScope's thinking models refuse non-streaming calls); the upstream may still
+ * answer either way, and the content type decides how the body is read.
+ */
+async function* streamBatches(
   setup: AdapterSetup,
   request: ChatRequest,
   context: CallContext,
-): AsyncGenerator<ChatChunk> {
+): AsyncGenerator<readonly ChatChunk[]> {
+  const stream = context.wholeAnswer !== true || setup.quirks.requiresStreaming;
   const body = toOpenAICompatibleRequest(request, {
     model: context.upstreamModel,
+    stream,
     streamOptions: setup.streamOptions,
     quirks: setup.quirks,
   });
@@ -76,10 +85,56 @@ async function* streamChatCompletion(
     log: context.log,
   };
   if (isJsonResponse(response)) {
-    yield* readOpenAICompatibleCompletion(await readText(response, context.signal), options);
+    yield readOpenAICompatibleCompletion(await readText(response, context.signal), options);
     return;
   }
-  yield* readOpenAICompatibleStream(parseSseStream(guardBody(response.body, context.signal)), options);
+  yield* readEventBatches(response.body, context.signal, new OpenAICompatibleStreamReader(options));
+}
+
+/**
+ * The SSE body, one batch of chunks per network read. After `[DONE]` the body is still read to its end (vendors
+ * close right after it), so the connection goes back to the pool instead of being destroyed.
+ */
+async function* readEventBatches(
+  body: AsyncIterable<Uint8Array>,
+  signal: AbortSignal,
+  reader: OpenAICompatibleStreamReader,
+): AsyncGenerator<readonly ChatChunk[]> {
+  const bytes = body[Symbol.asyncIterator]();
+  const decoder = createSseDecoder();
+  let ended = false;
+  try {
+    for (;;) {
+      let next: IteratorResult<Uint8Array>;
+      try {
+        next = await bytes.next();
+      } catch (error) {
+        throw bodyFailure(error, signal);
+      }
+      if (next.done === true) break;
+      if (!reader.done) yield* readBatch(reader, decoder.push(next.value));
+    }
+    ended = true;
+    yield* readBatch(reader, decoder.end());
+    reader.finish();
+  } finally {
+    // Left early (a failure, or the consumer stopped): release the upstream request.
+    if (!ended) await bytes.return?.();
+  }
+}
+/** The chunks of one read's events; those before a failing event still go out, then the failure. */
+function* readBatch(
+  reader: OpenAICompatibleStreamReader,
+  events: readonly SseEvent[],
+): Generator<ChatChunk[]> {
+  const out: ChatChunk[] = [];
+  try {
+    for (const event of events) reader.push(event, out);
+  } catch (error) {
+    if (out.length > 0) yield out;
+    throw error;
+  }
+  if (out.length > 0) yield out;
 }
 
 /** Ollama and some vendors answer `stream: true` with one JSON completion. */
@@ -98,14 +153,6 @@ async function readText(response: UpstreamResponse, signal: AbortSignal): Promis
 }
 
 /** Turns body read errors into ProxyError: our abort stays `cancelled`, anything else broke the connection. */
-async function* guardBody(body: AsyncIterable<Uint8Array>, signal: AbortSignal): AsyncGenerator<Uint8Array> {
-  try {
-    yield* body;
-  } catch (error) {
-    throw bodyFailure(error, signal);
-  }
-}
-
 function bodyFailure(error: unknown, signal: AbortSignal): ProxyError {
   if (signal.aborted) return transportFailure(error, signal);
   return new ProxyError("upstream_unavailable", "The connection to the upstream broke mid-response.", {

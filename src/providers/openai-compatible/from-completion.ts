@@ -7,6 +7,7 @@
 import { ProxyError } from "../../core/errors.ts";
 import type { ChatChunk } from "../../core/types.ts";
 import { mapOpenAICompatibleStreamError } from "./error-map.ts";
+import { readCommonCompletion } from "./fast-chunk.ts";
 import { mapOpenAICompatibleFinishReason } from "./finish-reason.ts";
 import type { OpenAICompatibleReaderOptions } from "./from-stream.ts";
 import { convertOpenAICompatibleUsage } from "./usage.ts";
@@ -15,10 +16,10 @@ import { type OpenAICompletion, openAICompletionSchema } from "./wire.ts";
 type CompletionChoice = NonNullable<OpenAICompletion["choices"]>[number];
 
 /** Converts one completion into the chunk sequence a stream of it would have produced. */
-export function* readOpenAICompatibleCompletion(
+export function readOpenAICompatibleCompletion(
   text: string,
   options: OpenAICompatibleReaderOptions,
-): Generator<ChatChunk> {
+): ChatChunk[] {
   const completion = parseCompletion(text);
   if (completion.error != null && completion.error !== "") {
     throw mapOpenAICompatibleStreamError(completion.error, options.apiKey);
@@ -26,14 +27,17 @@ export function* readOpenAICompatibleCompletion(
   const choices = completion.choices ?? [];
   if (choices.length === 0)
     throw new ProxyError("bad_upstream_response", "The upstream answered without choices.");
-  yield {
-    type: "response-start",
-    ...(completion.id == null ? {} : { id: completion.id }),
-    ...(completion.model == null ? {} : { model: completion.model }),
-  };
-  for (const choice of choices) yield* convertChoice(choice, options);
+  const out: ChatChunk[] = [
+    {
+      type: "response-start",
+      ...(completion.id == null ? {} : { id: completion.id }),
+      ...(completion.model == null ? {} : { model: completion.model }),
+    },
+  ];
+  for (const choice of choices) convertChoice(choice, options, out);
   if (completion.usage != null)
-    yield { type: "usage", usage: convertOpenAICompatibleUsage(completion.usage) };
+    out.push({ type: "usage", usage: convertOpenAICompatibleUsage(completion.usage) });
+  return out;
 }
 
 function parseCompletion(text: string): OpenAICompletion {
@@ -45,6 +49,8 @@ function parseCompletion(text: string): OpenAICompletion {
       cause: error,
     });
   }
+  const common = readCommonCompletion(json);
+  if (common !== undefined) return common;
   const parsed = openAICompletionSchema.safeParse(json);
   if (!parsed.success) {
     throw new ProxyError("bad_upstream_response", "The upstream answered with an unexpected body.", {
@@ -54,31 +60,32 @@ function parseCompletion(text: string): OpenAICompletion {
   return parsed.data;
 }
 
-function* convertChoice(
+function convertChoice(
   choice: CompletionChoice,
   options: OpenAICompatibleReaderOptions,
-): Generator<ChatChunk> {
+  out: ChatChunk[],
+): void {
   const { index, message } = choice;
   const reasoning = message.reasoning_content || message.reasoning;
-  if (reasoning) yield { type: "reasoning-delta", choice: index, text: reasoning };
+  if (reasoning) out.push({ type: "reasoning-delta", choice: index, text: reasoning });
   const text = (message.content ?? "") + (message.refusal ?? "");
-  if (text !== "") yield { type: "text-delta", choice: index, text };
+  if (text !== "") out.push({ type: "text-delta", choice: index, text });
   const calls = message.tool_calls ?? [];
   for (const [callIndex, call] of calls.entries()) {
     const id = call.id || options.generateId("call_");
-    yield { type: "tool-call-start", choice: index, index: callIndex, id, name: call.function.name };
-    yield {
+    out.push({ type: "tool-call-start", choice: index, index: callIndex, id, name: call.function.name });
+    out.push({
       type: "tool-call-delta",
       choice: index,
       index: callIndex,
       arguments: call.function.arguments || "{}",
-    };
-    yield { type: "tool-call-end", choice: index, index: callIndex };
+    });
+    out.push({ type: "tool-call-end", choice: index, index: callIndex });
   }
   const mapped =
     choice.finish_reason == null || choice.finish_reason === ""
       ? { reason: "stop" as const, rawReason: null }
       : mapOpenAICompatibleFinishReason(choice.finish_reason, options.quirks);
   const reason = mapped.reason === "stop" && calls.length > 0 ? "tool_calls" : mapped.reason;
-  yield { type: "finish", choice: index, reason, rawReason: mapped.rawReason };
+  out.push({ type: "finish", choice: index, reason, rawReason: mapped.rawReason });
 }

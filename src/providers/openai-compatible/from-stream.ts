@@ -1,9 +1,13 @@
 /**
- * OpenAI chat-completion SSE events → canonical chunks. Each `data:` is parsed once (JSON, then a minimal zod
- * schema); `[DONE]` ends the stream. Per choice a small typed state tracks its tool calls: a call starts once
- * its id and name are known, its argument fragments follow as deltas, and every call ends when the choice
- * finishes (with a "{}" delta if no argument text ever came). Protocol violations throw bad_upstream_response;
- * `{"error": …}` events throw the mapped kind.
+ * OpenAI chat-completion SSE events → canonical chunks. Each `data:` is parsed once: JSON.parse, then the
+ * common shapes pass a hand-written check (./fast-chunk.ts) and the rest the minimal zod schema; `[DONE]` ends
+ * the content. Per choice a small typed state tracks its tool calls: a call starts once its id and name are
+ * known, its argument fragments follow as deltas, and every call ends when the choice finishes (with a "{}"
+ * delta if no argument text ever came). Protocol violations throw bad_upstream_response; `{"error": …}` events
+ * throw the mapped kind.
+ *
+ * The reader is synchronous: the adapter hands it every event of one network read and gets the chunks back in
+ * one array, so a read costs one promise however many events it carries.
  * @see https://platform.openai.com/docs/api-reference/chat/streaming
  * @see ../../../../shared/docs/wire-formats.md §1.6, §4, §6
  */
@@ -12,6 +16,7 @@ import { ProxyError } from "../../core/errors.ts";
 import type { ChatChunk } from "../../core/types.ts";
 import type { SseEvent } from "../sse.ts";
 import { mapOpenAICompatibleStreamError } from "./error-map.ts";
+import { readCommonChunk } from "./fast-chunk.ts";
 import { mapOpenAICompatibleFinishReason } from "./finish-reason.ts";
 import type { OpenAICompatibleQuirks } from "./quirks.ts";
 import { convertOpenAICompatibleUsage } from "./usage.ts";
@@ -54,29 +59,171 @@ interface ChoiceState {
   finished: boolean;
 }
 
-interface StreamState {
-  started: boolean;
-  readonly choices: Map<number, ChoiceState>;
-}
+/** Reads one stream's events into canonical chunks. */
+export class OpenAICompatibleStreamReader {
+  readonly #options: OpenAICompatibleReaderOptions;
+  readonly #choices = new Map<number, ChoiceState>();
+  #started = false;
+  #done = false;
 
-/** Reads an OpenAI-style event stream into canonical chunks; throws ProxyError on failures. */
-export async function* readOpenAICompatibleStream(
-  events: AsyncIterable<SseEvent>,
-  options: OpenAICompatibleReaderOptions,
-): AsyncGenerator<ChatChunk> {
-  const state: StreamState = { started: false, choices: new Map() };
-  for await (const event of events) {
+  constructor(options: OpenAICompatibleReaderOptions) {
+    this.#options = options;
+  }
+
+  /** Whether `[DONE]` came: later events are ignored (the body is still read to its end, keeping the connection). */
+  get done(): boolean {
+    return this.#done;
+  }
+
+  /** Appends the chunks of one event to `out`; throws ProxyError on failures. */
+  push(event: SseEvent, out: ChatChunk[]): void {
+    if (this.#done) return;
     const data = event.data.trim();
-    if (data === "[DONE]") break;
+    if (data === "[DONE]") {
+      this.#done = true;
+      return;
+    }
     // Some vendors send empty `data:` lines as keep-alives.
-    if (data === "") continue;
+    if (data === "") return;
     const chunk = parseOpenAICompatibleChunk(data);
     if (event.event === "error" && !hasError(chunk)) {
       throw new ProxyError("upstream_error", "The upstream reported an error mid-stream.");
     }
-    yield* handleChunk(chunk, state, options);
+    this.#handleChunk(chunk, out);
   }
-  assertStreamComplete(state);
+
+  /** The stream ended: a choice with output that never finished means it was cut off, never ended silently. */
+  finish(): void {
+    let anyFinished = false;
+    for (const choice of this.#choices.values()) {
+      if (choice.producedOutput && !choice.finished) cutOff();
+      if (choice.finished) anyFinished = true;
+    }
+    if (!anyFinished) cutOff();
+  }
+
+  #handleChunk(chunk: OpenAIChunk, out: ChatChunk[]): void {
+    // The OpenAI SDK treats any data with a truthy `error` as a failure; so do we.
+    const { error } = chunk;
+    if (error != null && error !== "") throw mapOpenAICompatibleStreamError(error, this.#options.apiKey);
+    if (!this.#started) {
+      this.#started = true;
+      out.push({
+        type: "response-start",
+        ...(chunk.id == null ? {} : { id: chunk.id }),
+        ...(chunk.model == null ? {} : { model: chunk.model }),
+      });
+    }
+    const choices = chunk.choices;
+    if (choices != null) {
+      for (const choice of choices) {
+        this.#handleChoice(choice, this.#choiceState(choice.index), out);
+        if (this.#options.quirks.usageInChoices && choice.usage != null) {
+          out.push({ type: "usage", usage: convertOpenAICompatibleUsage(choice.usage) });
+        }
+      }
+    }
+    if (chunk.usage != null) out.push({ type: "usage", usage: convertOpenAICompatibleUsage(chunk.usage) });
+  }
+
+  #choiceState(index: number): ChoiceState {
+    let choice = this.#choices.get(index);
+    if (choice === undefined) {
+      choice = {
+        byUpstreamIndex: new Map(),
+        calls: [],
+        startedCalls: 0,
+        producedOutput: false,
+        finished: false,
+      };
+      this.#choices.set(index, choice);
+    }
+    return choice;
+  }
+
+  #handleChoice(choice: OpenAIChunkChoice, state: ChoiceState, out: ChatChunk[]): void {
+    const index = choice.index;
+    const delta = choice.delta;
+    if (state.finished) {
+      // Vendors repeat the final chunk (or add a usage-only one); nothing after a finish is content.
+      if (delta?.content || delta?.tool_calls?.length) {
+        this.#options.log.debug({ choice: index }, "upstream sent content after finish_reason; ignored");
+      }
+      return;
+    }
+    if (delta != null) {
+      const reasoning = delta.reasoning_content || delta.reasoning;
+      if (reasoning) {
+        state.producedOutput = true;
+        out.push({ type: "reasoning-delta", choice: index, text: reasoning });
+      }
+      if (delta.content) {
+        state.producedOutput = true;
+        out.push({ type: "text-delta", choice: index, text: delta.content });
+      }
+      // Canonical chunks have no refusal kind; the refusal is what the model said, so it travels as text.
+      if (delta.refusal) {
+        state.producedOutput = true;
+        out.push({ type: "text-delta", choice: index, text: delta.refusal });
+      }
+      const calls = delta.tool_calls;
+      if (calls != null)
+        for (const fragment of calls) this.#handleToolCallFragment(fragment, state, index, out);
+    }
+    if (choice.finish_reason) this.#finishChoice(state, index, choice.finish_reason, out);
+  }
+
+  #handleToolCallFragment(
+    fragment: OpenAIToolCallDelta,
+    state: ChoiceState,
+    choice: number,
+    out: ChatChunk[],
+  ): void {
+    state.producedOutput = true;
+    // An empty id or name is no id or name (DashScope repeats `"id":""` on every fragment).
+    const id = fragment.id || undefined;
+    const name = fragment.function?.name || undefined;
+    let call = state.byUpstreamIndex.get(fragment.index);
+    if (call === undefined || startsNewCall(call, id, name, this.#options.quirks)) {
+      call = { index: -1, id, name, started: false, pendingArguments: "", sentArguments: false };
+      state.byUpstreamIndex.set(fragment.index, call);
+      state.calls.push(call);
+    } else if (!call.started) {
+      call.id ??= id;
+      call.name ??= name;
+    }
+    if (!call.started && call.id !== undefined && call.name !== undefined)
+      startCall(call, state, choice, out);
+    const fragmentArguments = fragment.function?.arguments ?? "";
+    if (fragmentArguments === "") return;
+    if (!call.started) {
+      call.pendingArguments += fragmentArguments;
+      return;
+    }
+    call.sentArguments = true;
+    out.push({ type: "tool-call-delta", choice, index: call.index, arguments: fragmentArguments });
+  }
+
+  #finishChoice(state: ChoiceState, choice: number, rawReason: string, out: ChatChunk[]): void {
+    const mapped = mapOpenAICompatibleFinishReason(rawReason, this.#options.quirks);
+    for (const call of state.calls) {
+      if (!call.started) {
+        if (call.name === undefined) {
+          throw new ProxyError("bad_upstream_response", "The upstream streamed a tool call without a name.");
+        }
+        // Some servers (older Ollama, llama.cpp) never send tool-call ids.
+        call.id ??= this.#options.generateId("call_");
+        startCall(call, state, choice, out);
+      }
+      if (!call.sentArguments)
+        out.push({ type: "tool-call-delta", choice, index: call.index, arguments: "{}" });
+      out.push({ type: "tool-call-end", choice, index: call.index });
+    }
+    state.finished = true;
+    // Some vendors say "stop" after calling tools; clients loop on "tool_calls", so the calls decide.
+    const reason = mapped.reason === "stop" && state.calls.length > 0 ? "tool_calls" : mapped.reason;
+    out.push({ type: "finish", choice, reason, rawReason: mapped.rawReason });
+  }
 }
 
 /** Parses one `data:` payload; malformed JSON or an unexpected shape is the upstream's protocol violation. */
@@ -89,6 +236,8 @@ export function parseOpenAICompatibleChunk(data: string): OpenAIChunk {
       cause: error,
     });
   }
+  const common = readCommonChunk(json);
+  if (common !== undefined) return common;
   const parsed = openAIChunkSchema.safeParse(json);
   if (!parsed.success) {
     throw new ProxyError("bad_upstream_response", "The upstream sent an event of an unexpected shape.", {
@@ -100,107 +249,6 @@ export function parseOpenAICompatibleChunk(data: string): OpenAIChunk {
 
 function hasError(chunk: OpenAIChunk): boolean {
   return chunk.error != null && chunk.error !== "";
-}
-
-function* handleChunk(
-  chunk: OpenAIChunk,
-  state: StreamState,
-  options: OpenAICompatibleReaderOptions,
-): Generator<ChatChunk> {
-  // The OpenAI SDK treats any data with a truthy `error` as a failure; so do we.
-  const { error } = chunk;
-  if (error != null && error !== "") throw mapOpenAICompatibleStreamError(error, options.apiKey);
-  if (!state.started) {
-    state.started = true;
-    yield {
-      type: "response-start",
-      ...(chunk.id == null ? {} : { id: chunk.id }),
-      ...(chunk.model == null ? {} : { model: chunk.model }),
-    };
-  }
-  for (const choice of chunk.choices ?? []) {
-    yield* handleChoice(choice, choiceState(state, choice.index), options);
-    if (options.quirks.usageInChoices && choice.usage != null) {
-      yield { type: "usage", usage: convertOpenAICompatibleUsage(choice.usage) };
-    }
-  }
-  if (chunk.usage != null) yield { type: "usage", usage: convertOpenAICompatibleUsage(chunk.usage) };
-}
-
-function choiceState(state: StreamState, index: number): ChoiceState {
-  let choice = state.choices.get(index);
-  if (choice === undefined) {
-    choice = {
-      byUpstreamIndex: new Map(),
-      calls: [],
-      startedCalls: 0,
-      producedOutput: false,
-      finished: false,
-    };
-    state.choices.set(index, choice);
-  }
-  return choice;
-}
-
-function* handleChoice(
-  choice: OpenAIChunkChoice,
-  state: ChoiceState,
-  options: OpenAICompatibleReaderOptions,
-): Generator<ChatChunk> {
-  if (state.finished) {
-    // Vendors repeat the final chunk (or add a usage-only one); nothing after a finish is content.
-    if (choice.delta?.content || choice.delta?.tool_calls?.length) {
-      options.log.debug({ choice: choice.index }, "upstream sent content after finish_reason; ignored");
-    }
-    return;
-  }
-  const delta = choice.delta;
-  if (delta != null) {
-    const reasoning = delta.reasoning_content || delta.reasoning;
-    if (reasoning) yield* emit(state, { type: "reasoning-delta", choice: choice.index, text: reasoning });
-    if (delta.content) yield* emit(state, { type: "text-delta", choice: choice.index, text: delta.content });
-    // Canonical chunks have no refusal kind; the refusal is what the model said, so it travels as text.
-    if (delta.refusal) yield* emit(state, { type: "text-delta", choice: choice.index, text: delta.refusal });
-    for (const fragment of delta.tool_calls ?? [])
-      yield* handleToolCallFragment(fragment, state, choice.index, options);
-  }
-  if (choice.finish_reason) yield* finishChoice(state, choice.index, choice.finish_reason, options);
-}
-
-function* emit(state: ChoiceState, chunk: ChatChunk): Generator<ChatChunk> {
-  state.producedOutput = true;
-  yield chunk;
-}
-
-function* handleToolCallFragment(
-  fragment: OpenAIToolCallDelta,
-  state: ChoiceState,
-  choice: number,
-  options: OpenAICompatibleReaderOptions,
-): Generator<ChatChunk> {
-  state.producedOutput = true;
-  // An empty id or name is no id or name (DashScope repeats `"id":""` on every fragment).
-  const id = fragment.id || undefined;
-  const name = fragment.function?.name || undefined;
-  let call = state.byUpstreamIndex.get(fragment.index);
-  if (call === undefined || startsNewCall(call, id, name, options.quirks)) {
-    call = { index: -1, id, name, started: false, pendingArguments: "", sentArguments: false };
-    state.byUpstreamIndex.set(fragment.index, call);
-    state.calls.push(call);
-  } else if (!call.started) {
-    call.id ??= id;
-    call.name ??= name;
-  }
-  if (!call.started && call.id !== undefined && call.name !== undefined)
-    yield* startCall(call, state, choice);
-  const fragmentArguments = fragment.function?.arguments ?? "";
-  if (fragmentArguments === "") return;
-  if (!call.started) {
-    call.pendingArguments += fragmentArguments;
-    return;
-  }
-  call.sentArguments = true;
-  yield { type: "tool-call-delta", choice, index: call.index, arguments: fragmentArguments };
 }
 
 /** A new id *and* a name on an index in use is a new call, unless the vendor repeats headers (DashScope). */
@@ -215,49 +263,19 @@ function startsNewCall(
   );
 }
 
-function* startCall(call: ToolCallState, state: ChoiceState, choice: number): Generator<ChatChunk> {
+function startCall(call: ToolCallState, state: ChoiceState, choice: number, out: ChatChunk[]): void {
   if (call.id === undefined || call.name === undefined) return;
   call.started = true;
   call.index = state.startedCalls;
   state.startedCalls += 1;
-  yield { type: "tool-call-start", choice, index: call.index, id: call.id, name: call.name };
+  out.push({ type: "tool-call-start", choice, index: call.index, id: call.id, name: call.name });
   if (call.pendingArguments !== "") {
     call.sentArguments = true;
-    yield { type: "tool-call-delta", choice, index: call.index, arguments: call.pendingArguments };
+    out.push({ type: "tool-call-delta", choice, index: call.index, arguments: call.pendingArguments });
     call.pendingArguments = "";
   }
 }
 
-function* finishChoice(
-  state: ChoiceState,
-  choice: number,
-  rawReason: string,
-  options: OpenAICompatibleReaderOptions,
-): Generator<ChatChunk> {
-  const mapped = mapOpenAICompatibleFinishReason(rawReason, options.quirks);
-  for (const call of state.calls) {
-    if (!call.started) {
-      if (call.name === undefined) {
-        throw new ProxyError("bad_upstream_response", "The upstream streamed a tool call without a name.");
-      }
-      // Some servers (older Ollama, llama.cpp) never send tool-call ids.
-      call.id ??= options.generateId("call_");
-      yield* startCall(call, state, choice);
-    }
-    if (!call.sentArguments) yield { type: "tool-call-delta", choice, index: call.index, arguments: "{}" };
-    yield { type: "tool-call-end", choice, index: call.index };
-  }
-  state.finished = true;
-  // Some vendors say "stop" after calling tools; clients loop on "tool_calls", so the calls decide.
-  const reason = mapped.reason === "stop" && state.calls.length > 0 ? "tool_calls" : mapped.reason;
-  yield { type: "finish", choice, reason, rawReason: mapped.rawReason };
-}
-
-/** A stream that ends before a choice with output finished was cut off: never end it silently. */
-function assertStreamComplete(state: StreamState): void {
-  const choices = [...state.choices.values()];
-  const cutOff = choices.some((choice) => choice.producedOutput && !choice.finished);
-  if (cutOff || !choices.some((choice) => choice.finished)) {
-    throw new ProxyError("bad_upstream_response", "The upstream stream ended before a finish_reason.");
-  }
+function cutOff(): never {
+  throw new ProxyError("bad_upstream_response", "The upstream stream ended before a finish_reason.");
 }

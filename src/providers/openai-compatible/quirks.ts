@@ -27,6 +27,8 @@ export interface OpenAICompatibleQuirks {
   readonly usageInChoices: boolean;
   /** Assistant turns with tool calls must carry their `reasoning_content` back (DeepSeek thinking mode). */
   readonly sendsReasoningContent: boolean;
+  /** Every call must stream, also for non-streaming clients (DashScope's thinking models refuse whole answers). */
+  readonly requiresStreaming: boolean;
 }
 
 type QuirkHooks = Partial<Omit<OpenAICompatibleQuirks, "finishReasons">> & {
@@ -36,10 +38,13 @@ type QuirkHooks = Partial<Omit<OpenAICompatibleQuirks, "finishReasons">> & {
 /** The hooks each quirk name switches on. */
 const QUIRKS: Readonly<Record<QuirkName, QuirkHooks>> = {
   /**
-   * Streamed tool-call fragments repeat `"id":""` and `"type":"function"`; keep the first id.
+   * Streamed tool-call fragments repeat `"id":""` and `"type":"function"`; keep the first id. Qwen3 thinking
+   * models answer a non-streaming call with 400 "parameter.enable_thinking must be set to false for
+   * non-streaming calls", so calls always stream.
    * @see https://github.com/vercel/ai/blob/main/packages/alibaba/src/__fixtures__/alibaba-tool-call.chunks.txt
+   * @see https://help.aliyun.com/zh/model-studio/deep-thinking
    */
-  dashscope: { repeatsToolCallHeaders: true },
+  dashscope: { repeatsToolCallHeaders: true, requiresStreaming: true },
   /**
    * Thinking mode needs `reasoning_content` back on tool-call turns (else HTTP 400); generation can be cut off
    * with `insufficient_system_resource`, which we surface as an overload so the core can retry unsent work.
@@ -83,12 +88,14 @@ export function resolveQuirks(names: readonly QuirkName[]): OpenAICompatibleQuir
   let repeatsToolCallHeaders = false;
   let usageInChoices = false;
   let sendsReasoningContent = false;
+  let requiresStreaming = false;
   for (const name of names) {
     const hooks = QUIRKS[name];
     for (const [raw, finish] of Object.entries(hooks.finishReasons ?? {})) finishReasons.set(raw, finish);
     repeatsToolCallHeaders ||= hooks.repeatsToolCallHeaders === true;
     usageInChoices ||= hooks.usageInChoices === true;
     sendsReasoningContent ||= hooks.sendsReasoningContent === true;
+    requiresStreaming ||= hooks.requiresStreaming === true;
   }
-  return { finishReasons, repeatsToolCallHeaders, usageInChoices, sendsReasoningContent };
+  return { finishReasons, repeatsToolCallHeaders, usageInChoices, sendsReasoningContent, requiresStreaming };
 }

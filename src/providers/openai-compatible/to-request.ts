@@ -1,6 +1,6 @@
 /**
- * Canonical ChatRequest → the JSON body of `POST {base}/chat/completions`. Always streams; asks for usage
- * unless the vendor rejects `stream_options`; unset canonical fields are left out (vendors differ in which
+ * Canonical ChatRequest → the JSON body of `POST {base}/chat/completions`. Streams unless the caller wants a
+ * whole answer (then usage comes with it); a stream asks for usage unless the vendor rejects `stream_options`; unset canonical fields are left out (vendors differ in which
  * defaults they accept). `extraBody` is merged last, so a deployment can add or override vendor fields.
  * @see https://platform.openai.com/docs/api-reference/chat/create
  */
@@ -20,6 +20,8 @@ import type { OpenAICompatibleQuirks } from "./quirks.ts";
 export interface OpenAICompatibleRequestOptions {
   /** The upstream model id (routing already resolved it). */
   readonly model: string;
+  /** Ask for a stream (default) or for one whole completion. */
+  readonly stream?: boolean;
   /** Send `stream_options: {include_usage: true}` (false for vendors that reject it). */
   readonly streamOptions: boolean;
   readonly quirks: OpenAICompatibleQuirks;
@@ -33,9 +35,10 @@ export function toOpenAICompatibleRequest(
   const body: JsonObject = {
     model: options.model,
     messages: request.messages.map((message) => convertMessage(message, options.quirks)),
-    stream: true,
+    stream: options.stream !== false,
   };
-  if (options.streamOptions) body.stream_options = { include_usage: true };
+  // OpenAI rejects stream_options on a non-streaming call; a whole completion carries its usage anyway.
+  if (options.streamOptions && options.stream !== false) body.stream_options = { include_usage: true };
   setIfDefined(body, "temperature", request.temperature);
   setIfDefined(body, "top_p", request.topP);
   setIfDefined(body, "max_tokens", request.maxTokens);

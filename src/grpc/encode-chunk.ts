@@ -1,0 +1,140 @@
+/**
+ * Canonical chunks → gRPC length-prefixed ChatCompletionChunk messages, a whole batch (one upstream read) in one
+ * buffer. Text deltas, most of a stream, are encoded by hand: the id/object/created/model fields are serialised
+ * once per stream (protobuf-es writes fields in number order, and they come before `choices`), and a delta adds
+ * its choice: index, role on a choice's first chunk, content. Every other chunk goes through the generated
+ * schema (./convert-response.ts). Both give the same bytes as `toBinary` of the whole message
+ * (test/grpc/encode-chunk.test.ts).
+ * @see https://protobuf.dev/programming-guides/encoding/
+ * @see https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md (Length-Prefixed-Message)
+ */
+import { create, toBinary } from "@bufbuild/protobuf";
+import { ChatCompletionChunkSchema } from "../../gen/llmproxy/v1/chat_pb.ts";
+import type { ChatStream } from "../core/chat-stream.ts";
+import type { ChatChunk } from "../core/types.ts";
+import { createChunkEncoder } from "./convert-response.ts";
+
+/** Field keys (field number << 3 | wire type 2, length-delimited). */
+const CHOICES_KEY = (5 << 3) | 2;
+const INDEX_KEY = 1 << 3;
+const DELTA_KEY = (2 << 3) | 2;
+const ROLE_KEY = (1 << 3) | 2;
+const CONTENT_KEY = (2 << 3) | 2;
+const ROLE = Buffer.from("assistant");
+
+/** Encodes the chunks of one stream, batch by batch. */
+export type BatchEncoder = (batch: readonly ChatChunk[]) => Buffer | undefined;
+
+function varintSize(value: number): number {
+  let size = 1;
+  for (let rest = value >>> 7; rest !== 0; rest >>>= 7) size++;
+  return size;
+}
+
+function writeVarint(target: Buffer, offset: number, value: number): number {
+  let rest = value >>> 0;
+  let at = offset;
+  while (rest > 0x7f) {
+    target[at++] = (rest & 0x7f) | 0x80;
+    rest >>>= 7;
+  }
+  target[at++] = rest;
+  return at;
+}
+
+/** A text delta, measured before the batch buffer is allocated. */
+interface TextPiece {
+  readonly choice: number;
+  readonly text: string;
+  readonly textBytes: number;
+  readonly first: boolean;
+  readonly deltaSize: number;
+  readonly choiceSize: number;
+  readonly messageSize: number;
+}
+
+/** Creates the encoder of one stream. Usage is sent only when the client asked for it. */
+export function createBatchEncoder(
+  stream: Pick<ChatStream, "id" | "created" | "model">,
+  includeUsage: boolean,
+): BatchEncoder {
+  const generic = createChunkEncoder(stream, includeUsage);
+  const head = Buffer.from(
+    toBinary(
+      ChatCompletionChunkSchema,
+      create(ChatCompletionChunkSchema, {
+        id: stream.id,
+        object: "chat.completion.chunk",
+        created: BigInt(Math.trunc(stream.created)),
+        model: stream.model,
+      }),
+    ),
+  );
+  const started = new Set<number>();
+  const measure = (choice: number, text: string): TextPiece => {
+    const first = !started.has(choice);
+    const textBytes = Buffer.byteLength(text);
+    const deltaSize =
+      (first ? 1 + varintSize(ROLE.length) + ROLE.length : 0) + 1 + varintSize(textBytes) + textBytes;
+    const choiceSize = (choice === 0 ? 0 : 1 + varintSize(choice)) + 1 + varintSize(deltaSize) + deltaSize;
+    const messageSize = head.length + 1 + varintSize(choiceSize) + choiceSize;
+    return { choice, text, textBytes, first, deltaSize, choiceSize, messageSize };
+  };
+  return (batch) => {
+    const pieces: (TextPiece | Uint8Array)[] = [];
+    let total = 0;
+    for (const chunk of batch) {
+      if (chunk.type === "text-delta") {
+        const piece = measure(chunk.choice, chunk.text);
+        // The generic encoder tracks first chunks on its own; keep both views in step.
+        if (piece.first) {
+          started.add(chunk.choice);
+          generic({ type: "text-delta", choice: chunk.choice, text: "" });
+        }
+        pieces.push(piece);
+        total += 5 + piece.messageSize;
+        continue;
+      }
+      const message = generic(chunk);
+      if (message === undefined) continue;
+      if ("choices" in message) for (const choice of message.choices) started.add(choice.index);
+      const bytes = toBinary(ChatCompletionChunkSchema, message);
+      pieces.push(bytes);
+      total += 5 + bytes.length;
+    }
+    if (pieces.length === 0) return undefined;
+    const out = Buffer.allocUnsafe(total);
+    let at = 0;
+    for (const piece of pieces) {
+      const size = piece instanceof Uint8Array ? piece.length : piece.messageSize;
+      out[at] = 0;
+      out.writeUInt32BE(size, at + 1);
+      at += 5;
+      if (piece instanceof Uint8Array) {
+        out.set(piece, at);
+        at += piece.length;
+        continue;
+      }
+      head.copy(out, at);
+      at += head.length;
+      out[at++] = CHOICES_KEY;
+      at = writeVarint(out, at, piece.choiceSize);
+      if (piece.choice !== 0) {
+        out[at++] = INDEX_KEY;
+        at = writeVarint(out, at, piece.choice);
+      }
+      out[at++] = DELTA_KEY;
+      at = writeVarint(out, at, piece.deltaSize);
+      if (piece.first) {
+        out[at++] = ROLE_KEY;
+        at = writeVarint(out, at, ROLE.length);
+        ROLE.copy(out, at);
+        at += ROLE.length;
+      }
+      out[at++] = CONTENT_KEY;
+      at = writeVarint(out, at, piece.textBytes);
+      at += out.write(piece.text, at, "utf8");
+    }
+    return out;
+  };
+}
