@@ -40,6 +40,9 @@ export interface LeakResult {
   readonly rssAtFirstMB: number;
   readonly rssAtTotalMB: number;
   readonly growth: number;
+  /** V8 heap in use after the same collections (process.memoryUsage().heapUsed, MB): what JS code retains. */
+  readonly heapAtFirstMB: number;
+  readonly heapAtTotalMB: number;
   readonly elapsedMs: number;
 }
 
@@ -72,8 +75,11 @@ export async function runManyStreams(fleet: Fleet): Promise<ManyStreamsResult> {
   };
 }
 
-/** Asks the process behind the inspector on `port` for a full garbage collection (Chrome DevTools Protocol). */
-async function collectGarbage(port: number): Promise<void> {
+/** Calls `methods` in order on the inspector on `port` (Chrome DevTools Protocol); the last answer's result. */
+async function inspect(
+  port: number,
+  calls: readonly { method: string; params?: object }[],
+): Promise<unknown> {
   const targets = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as {
     webSocketDebuggerUrl?: string;
   }[];
@@ -84,19 +90,43 @@ async function collectGarbage(port: number): Promise<void> {
     socket.addEventListener("open", resolve, { once: true });
     socket.addEventListener("error", reject, { once: true });
   });
-  await new Promise<void>((resolve) => {
-    socket.addEventListener("message", () => resolve(), { once: true });
-    socket.send(JSON.stringify({ id: 1, method: "HeapProfiler.collectGarbage" }));
-  });
+  let last: unknown;
+  for (const [id, call] of calls.entries()) {
+    last = await new Promise<unknown>((resolve) => {
+      const onMessage = (event: MessageEvent): void => {
+        const message = JSON.parse(String(event.data)) as { id?: number; result?: unknown };
+        if (message.id !== id) return;
+        socket.removeEventListener("message", onMessage);
+        resolve(message.result);
+      };
+      socket.addEventListener("message", onMessage);
+      socket.send(JSON.stringify({ id, ...call }));
+    });
+  }
   socket.close();
+  return last;
 }
 
-async function settledRss(handle: ChildHandle, inspectPort: number): Promise<number> {
+/** RSS and V8 heap in use (MB) after a full garbage collection. */
+async function settledMemory(
+  handle: ChildHandle,
+  inspectPort: number,
+): Promise<{ rss: number; heap: number }> {
   // Let the last responses close, collect their garbage, then read.
   await new Promise((resolve) => setTimeout(resolve, 200));
-  await collectGarbage(inspectPort);
+  const result = (await inspect(inspectPort, [
+    { method: "HeapProfiler.collectGarbage" },
+    {
+      method: "Runtime.evaluate",
+      params: { expression: "process.memoryUsage().heapUsed", returnByValue: true },
+    },
+  ])) as { result?: { value?: unknown } } | undefined;
   await new Promise((resolve) => setTimeout(resolve, 300));
-  return megabytes(memoryMiB(handle.pid)?.current);
+  const heapUsed = result?.result?.value;
+  return {
+    rss: megabytes(memoryMiB(handle.pid)?.current),
+    heap: typeof heapUsed === "number" ? heapUsed / 1e6 : Number.NaN,
+  };
 }
 
 /** 200,000 requests through a fresh gateway; RSS after 20,000 and after 200,000. */
@@ -106,7 +136,7 @@ export async function runLeakCheck(fleet: Fleet, progress: (text: string) => voi
   const gateway = await fleet.startExtraGateway("gateway-leak-check", inspectPort);
   let requests = 0;
   let errors = 0;
-  let rssAtFirstMB = Number.NaN;
+  let atFirst: { rss: number; heap: number } | undefined;
   try {
     for (let block = 0; requests < LEAK_TOTAL; block++) {
       const stream = block % 2 === 1;
@@ -122,17 +152,20 @@ export async function runLeakCheck(fleet: Fleet, progress: (text: string) => voi
       requests += result.finished;
       errors += result.errors;
       if (result.finished === 0) throw new Error(`leak check: block ${block} answered nothing`);
-      if (requests >= LEAK_FIRST && Number.isNaN(rssAtFirstMB))
-        rssAtFirstMB = await settledRss(gateway.handle, inspectPort);
+      if (requests >= LEAK_FIRST && atFirst === undefined)
+        atFirst = await settledMemory(gateway.handle, inspectPort);
       if (block % 4 === 3) progress(`leak check: ${requests} requests, ${errors} errors`);
     }
-    const rssAtTotalMB = await settledRss(gateway.handle, inspectPort);
+    const atTotal = await settledMemory(gateway.handle, inspectPort);
+    const first = atFirst ?? { rss: Number.NaN, heap: Number.NaN };
     return {
       requests,
       errors,
-      rssAtFirstMB,
-      rssAtTotalMB,
-      growth: rssAtTotalMB / rssAtFirstMB,
+      rssAtFirstMB: first.rss,
+      rssAtTotalMB: atTotal.rss,
+      growth: atTotal.rss / first.rss,
+      heapAtFirstMB: first.heap,
+      heapAtTotalMB: atTotal.heap,
       elapsedMs: performance.now() - started,
     };
   } finally {

@@ -345,7 +345,8 @@ function printPhases(summary: Summary, out: string[]): void {
   if (leak !== undefined) {
     out.push(
       `leak check (fresh gateway): ${leak.requests} requests, ${leak.errors} errors, RSS ${fixed(leak.rssAtFirstMB, 1)} MB ` +
-        `after ${LEAK_FIRST}, ${fixed(leak.rssAtTotalMB, 1)} MB after ${LEAK_TOTAL} (×${fixed(leak.growth, 3)}), ` +
+        `after ${LEAK_FIRST}, ${fixed(leak.rssAtTotalMB, 1)} MB after ${LEAK_TOTAL} (×${fixed(leak.growth, 3)}); ` +
+        `V8 heap in use ${fixed(leak.heapAtFirstMB, 1)} → ${fixed(leak.heapAtTotalMB, 1)} MB (both after a full GC), ` +
         `${fixed(leak.elapsedMs / 1000, 0)} s`,
     );
   }

@@ -99,7 +99,9 @@ const fallbackListSchema = z.record(z.string().min(1), z.array(z.string().min(1)
 
 const connectorSchema = z.strictObject({
   limit: positiveInt.default(100),
-  limit_per_host: positiveInt.default(30),
+  // Connections per vendor origin. The Python proxy's 30 queued bursts in the pool (100 concurrent one-second
+  // calls took about 4 s); files that set 30 keep it, the default no longer throttles a gateway's own traffic.
+  limit_per_host: positiveInt.default(1000),
 });
 
 /** Fields of an inbound key: a name for logs, and the key given as exactly one of key, key_sha256, key_env. */

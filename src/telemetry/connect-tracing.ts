@@ -2,7 +2,8 @@
  * The RPC edge's server span, from a Connect interceptor: the http instrumentation does not see node:http2, so a
  * gRPC call over h2c would otherwise have no span and the core's spans would start an orphan trace. The span
  * continues the caller's W3C `traceparent` (gRPC metadata is HTTP/2 headers) and lasts the whole response stream.
- * Over HTTP/1.1 (Connect, gRPC-web) the http instrumentation's span is already active: this one nests under it.
+ * Over HTTP/1.1 (Connect, gRPC-web) the request already has its HTTP server span (./http-server-span.ts): this one
+ * nests under it.
  * @see https://opentelemetry.io/docs/specs/semconv/rpc/grpc/
  */
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
@@ -18,6 +19,7 @@ import {
 } from "@opentelemetry/api";
 import { kRequestScope } from "../grpc/call-options.ts";
 import * as attr from "./attributes.ts";
+import { edgeContextOf } from "./edge-context.ts";
 
 const headerGetter: TextMapGetter<Headers> = {
   get: (headers, key) => headers.get(key) ?? undefined,
@@ -28,7 +30,7 @@ const headerGetter: TextMapGetter<Headers> = {
 export function createTracingInterceptor(): Interceptor {
   const tracer = trace.getTracer("llm-proxy");
   return (next) => async (request) => {
-    const active = context.active();
+    const active = edgeContextOf(request.contextValues.get(kRequestScope)?.record) ?? context.active();
     const underHttpSpan = trace.getSpan(active) !== undefined;
     const parent = underHttpSpan ? active : propagation.extract(active, request.header, headerGetter);
     const method = `${request.service.typeName}/${request.method.name}`;

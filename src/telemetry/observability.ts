@@ -1,7 +1,7 @@
 /**
  * Wires observability into the app: a RequestRecord per request (decorated on the Fastify request, filled by the
  * edges and the core), the access line and metrics when the response closes, `GET /metrics`, and, when tracing
- * is on, the HTTP server span's route name and request id.
+ * is on, the HTTP server span (./http-server-span.ts).
  *
  * One `'close'` listener per response is the single place a request ends: it fires after a normal finish and when
  * the client cut a stream, for HTTP/1.1 and HTTP/2 alike (Fastify's onResponse does not fire for the latter).
@@ -24,8 +24,10 @@ declare module "fastify" {
 export interface EdgeTracing {
   /** For the Connect edge: node:http2 is not instrumented, so RPCs get their server span from an interceptor. */
   readonly interceptors: readonly Interceptor[];
-  /** Per HTTP request, inside the http instrumentation's server span: names it after the route and tags it. */
+  /** Per request, first thing: starts its HTTP server span (HTTP/1.1; gRPC over h2 is the interceptor's). */
   onRequest(request: FastifyRequest, record: RequestRecord): void;
+  /** The response is over: ends that span with the status. */
+  onResponseEnd(record: RequestRecord, statusCode: number): void;
 }
 
 /** Options of registerObservability. */
@@ -76,7 +78,7 @@ function completeRequest(
   request: FastifyRequest,
   reply: FastifyReply,
   record: RequestRecord,
-  { metrics, accessLog }: ObservabilityOptions,
+  { metrics, accessLog, tracing }: ObservabilityOptions,
 ): void {
   if (record.completed) return;
   record.completed = true;
@@ -84,6 +86,7 @@ function completeRequest(
   const outcome = outcomeOf(record, statusCode, reply.raw.writableFinished);
   if (record.chat) metrics.completed(record, outcome);
   accessLog.writeAccessLine(request, record, statusCode, outcome);
+  tracing?.onResponseEnd(record, statusCode);
 }
 
 /** `ok`, or the error kind; responses refused before any handler get a coarse name from their status. */

@@ -22,6 +22,7 @@ import type { CallOptions } from "../core/chat-stream.ts";
 import { ProxyError } from "../core/errors.ts";
 import type { ChatRequest, FinishReason, Usage } from "../core/types.ts";
 import * as attr from "./attributes.ts";
+import { edgeContextOf } from "./edge-context.ts";
 import { createRequestRecord, type RequestRecord } from "./request-record.ts";
 
 const tracer = trace.getTracer("llm-proxy");
@@ -33,7 +34,8 @@ export const REQUEST_ID_CONTEXT_KEY = createContextKey("llm-proxy request id");
 export function startRequestTrace(request: ChatRequest, options: CallOptions, stream: boolean): RequestTrace {
   const record = options.record ?? createRequestRecord(options.requestId, "http", true, performance.now());
   record.stream = stream;
-  const parent = context.active();
+  // Under the edge's span: the HTTP server span (kept with the record), else whatever is active (the RPC span).
+  const parent = edgeContextOf(options.record) ?? context.active();
   const span = tracer.startSpan(`chat ${request.model}`, undefined, parent);
   if (span.isRecording()) {
     record.traceId = span.spanContext().traceId;

@@ -1,25 +1,24 @@
 /**
  * Starts the OpenTelemetry trace SDK (3.x line): a tracer provider with a batch OTLP/HTTP (JSON) exporter, the
- * AsyncLocalStorage context manager, W3C trace-context + baggage propagation, and the http (server side) and undici
- * instrumentations. Imported dynamically, and only when tracing is configured, so that with tracing off no SDK
- * package is ever loaded; and before Fastify loads, since the http instrumentation patches node:http when it is
- * required (platform-notes §5). No metric or log exporters, no resource detectors beyond the OTEL_* variables
- * (nothing probes cloud metadata services).
+ * AsyncLocalStorage context manager, W3C trace-context + baggage propagation, the undici instrumentation (the
+ * client span of each upstream call, and `traceparent` to the vendor), and the gateway's own HTTP server spans
+ * (./http-server-span.ts: far cheaper than the http instrumentation, which bound every request's event emitters).
+ * Imported dynamically, and only when tracing is configured, so that with tracing off no SDK package is ever
+ * loaded. No metric or log exporters, no resource detectors beyond the OTEL_* variables (nothing probes cloud
+ * metadata services).
  * @see https://github.com/open-telemetry/opentelemetry-js/tree/main/packages/opentelemetry-sdk-trace
  */
 import { context, DiagLogLevel, diag, propagation, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import {
-  CompositePropagator,
-  getRPCMetadata,
-  RPCType,
-  W3CBaggagePropagator,
-  W3CTraceContextPropagator,
-} from "@opentelemetry/core";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from "@opentelemetry/core";
 import { registerInstrumentations } from "@opentelemetry/instrumentation";
-import { HttpInstrumentation } from "@opentelemetry/instrumentation-http";
 import { UndiciInstrumentation } from "@opentelemetry/instrumentation-undici";
+import { OTLPExporterBase } from "@opentelemetry/otlp-exporter-base";
+import {
+  convertLegacyHttpOptions,
+  createOtlpHttpExportDelegate,
+} from "@opentelemetry/otlp-exporter-base/node-http";
+import { JsonTraceSerializer, TraceExporterMetricsHelper } from "@opentelemetry/otlp-transformer";
 import {
   detectResources,
   resourceAttributesEnvDetector,
@@ -31,15 +30,18 @@ import {
   AlwaysOnSampler,
   BatchSpanProcessor,
   ParentBasedSampler,
+  type ReadableSpan,
   type Sampler,
+  type SpanExporter,
   TraceIdRatioBasedSampler,
   TracerProvider,
 } from "@opentelemetry/sdk-trace";
-import type { FastifyBaseLogger, FastifyRequest } from "fastify";
+import type { FastifyBaseLogger } from "fastify";
 import { ATTR_REQUEST_ID } from "./attributes.ts";
 import { createTracingInterceptor } from "./connect-tracing.ts";
+import { createHttpServerSpans } from "./http-server-span.ts";
 import type { EdgeTracing } from "./observability.ts";
-import type { RequestRecord } from "./request-record.ts";
+import { otlpJsonOf } from "./otlp-json.ts";
 import { REQUEST_ID_CONTEXT_KEY } from "./request-trace.ts";
 import type { SamplerSettings, TracingSettings } from "./tracing-settings.ts";
 
@@ -51,9 +53,6 @@ export interface Tracing extends EdgeTracing {
   shutdown(): Promise<void>;
 }
 
-/** Paths not worth a trace: scrapes and probes. */
-const UNTRACED_PATHS: ReadonlySet<string> = new Set(["/metrics", "/health", "/ready"]);
-
 /** Starts tracing. Call it before anything loads Fastify. */
 export function startTracing(settings: TracingSettings): Tracing {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
@@ -64,11 +63,13 @@ export function startTracing(settings: TracingSettings): Tracing {
   trace.setGlobalTracerProvider(provider);
   const unregister = registerInstrumentations({
     tracerProvider: provider,
-    instrumentations: instrumentations(),
+    instrumentations: [upstreamInstrumentation()],
   });
+  const serverSpans = createHttpServerSpans();
   return {
     interceptors: [createTracingInterceptor()],
-    onRequest: tagHttpServerSpan,
+    onRequest: serverSpans.start,
+    onResponseEnd: serverSpans.end,
     useLogger(log) {
       const warn = (message: string, ...args: unknown[]) =>
         log.warn(args.length === 0 ? {} : { args }, `opentelemetry: ${message}`);
@@ -85,12 +86,38 @@ export function startTracing(settings: TracingSettings): Tracing {
   };
 }
 
+/**
+ * OTLP/HTTP JSON export, as the SDK's OTLPTraceExporter does it (same transport, retries, timeouts, env variables
+ * and headers) but with the JSON written by ./otlp-json.ts.
+ */
+function createExporter(settings: TracingSettings): SpanExporter {
+  const options = convertLegacyHttpOptions(
+    {
+      ...(settings.url === undefined ? {} : { url: settings.url }),
+      ...(settings.headers === undefined ? {} : { headers: { ...settings.headers } }),
+    },
+    "TRACES",
+    "v1/traces",
+    { "Content-Type": "application/json" },
+  );
+  const serializer = {
+    serializeRequest: (spans: ReadableSpan[]) => Buffer.from(otlpJsonOf(spans)),
+    deserializeResponse: JsonTraceSerializer.deserializeResponse,
+  };
+  return new OTLPExporterBase(
+    createOtlpHttpExportDelegate(
+      options,
+      serializer,
+      "otlp_http_span_exporter",
+      TraceExporterMetricsHelper,
+      undefined,
+    ),
+  );
+}
+
 /** The provider: resource (service.name; OTEL_RESOURCE_ATTRIBUTES), sampler, batch OTLP/HTTP export. */
 function createTracerProvider(settings: TracingSettings): TracerProvider {
-  const exporter = new OTLPTraceExporter({
-    ...(settings.url === undefined ? {} : { url: settings.url }),
-    ...(settings.headers === undefined ? {} : { headers: { ...settings.headers } }),
-  });
+  const exporter = createExporter(settings);
   const configuredName = settings.serviceName === undefined ? {} : { "service.name": settings.serviceName };
   return new TracerProvider({
     resource: resourceFromAttributes({ "service.name": "llm-proxy" })
@@ -106,37 +133,15 @@ function createTracerProvider(settings: TracingSettings): TracerProvider {
   });
 }
 
-function instrumentations(): [HttpInstrumentation, UndiciInstrumentation] {
-  return [
-    new HttpInstrumentation({
-      // Upstream calls go through undici; only the OTLP exporter uses node:http as a client.
-      disableOutgoingRequestInstrumentation: true,
-      ignoreIncomingRequestHook: (request) => UNTRACED_PATHS.has((request.url ?? "").split("?")[0] ?? ""),
-    }),
-    new UndiciInstrumentation({
-      // Only upstream calls made inside an attempt span; the request id joins the span to the logs.
-      requireParentforSpans: true,
-      startSpanHook: () => {
-        const requestId = context.active().getValue(REQUEST_ID_CONTEXT_KEY);
-        return typeof requestId === "string" ? { [ATTR_REQUEST_ID]: requestId } : {};
-      },
-    }),
-  ];
-}
-
-/**
- * Inside the http instrumentation's server span (HTTP/1.1 requests): name it after the matched route, as a
- * Fastify instrumentation would (`POST /v1/chat/completions`), and tag it with the request id.
- */
-function tagHttpServerSpan(request: FastifyRequest, record: RequestRecord): void {
-  const active = context.active();
-  const span = trace.getSpan(active);
-  if (span === undefined) return;
-  span.setAttribute(ATTR_REQUEST_ID, request.id);
-  const metadata = getRPCMetadata(active);
-  const route = request.routeOptions.url;
-  if (metadata?.type === RPCType.HTTP && route !== undefined) metadata.route = route;
-  if (span.isRecording()) record.traceId = span.spanContext().traceId;
+/** The client span of each upstream call (made inside an attempt span), with the request id. */
+function upstreamInstrumentation(): UndiciInstrumentation {
+  return new UndiciInstrumentation({
+    requireParentforSpans: true,
+    startSpanHook: () => {
+      const requestId = context.active().getValue(REQUEST_ID_CONTEXT_KEY);
+      return typeof requestId === "string" ? { [ATTR_REQUEST_ID]: requestId } : {};
+    },
+  });
 }
 
 function toSampler(settings: SamplerSettings): Sampler {

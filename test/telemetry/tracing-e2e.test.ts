@@ -189,7 +189,7 @@ describe("tracing through node src/main.ts", () => {
     const { code, modules } = await gateway.stop();
     expect(code).toBe(0);
     expect(modules).toEqual(
-      expect.arrayContaining(["@opentelemetry/sdk-trace", "@opentelemetry/instrumentation-http"]),
+      expect.arrayContaining(["@opentelemetry/sdk-trace", "@opentelemetry/instrumentation-undici"]),
     );
     // Every span belongs to one of the two traces: the scrape is not traced, nothing started a trace of its own.
     expect(new Set(receiver.spans.map((span) => span.traceId))).toEqual(new Set([HTTP_TRACE, GRPC_TRACE]));
