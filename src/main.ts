@@ -47,8 +47,8 @@ async function main(): Promise<void> {
     process.exit(0);
   }
   const startup = prepareStartup(config, process.env);
-  // Tracing must start before Fastify loads (its require of node:http is what the http instrumentation patches),
-  // so the server modules are imported only now; with tracing off no OpenTelemetry SDK module is loaded at all.
+  // The server modules are imported only after telemetry started, so that with tracing off no OpenTelemetry SDK
+  // module is loaded at all, and with it on the undici instrumentation is in place before the first request.
   const telemetry = await startProcessTelemetry(config, process.env);
   const { buildServer, REDACTED_LOG_PATHS } = await import("./server.ts");
   const runtime = createRuntimeHolder(createRuntime(config));
