@@ -19,6 +19,15 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
 
 FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production
+# jemalloc instead of glibc's malloc: glibc keeps the pages that per-request native buffers free inside its heap
+# (RSS climbed ~25 % over 200,000 requests with a flat V8 heap); jemalloc's background thread returns them after a
+# second. The symlink gives one LD_PRELOAD path on amd64 and arm64. See bench/lib/allocator.ts.
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends libjemalloc2 \
+  && rm -rf /var/lib/apt/lists/* \
+  && ln -s "/usr/lib/$(uname -m)-linux-gnu/libjemalloc.so.2" /usr/local/lib/libjemalloc.so.2
+ENV LD_PRELOAD=/usr/local/lib/libjemalloc.so.2 \
+  MALLOC_CONF=background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0
 WORKDIR /app
 # Owned by root and read-only for the `node` user that runs the gateway: it writes nothing to disk.
 COPY --from=deps /app/node_modules ./node_modules

@@ -9,13 +9,16 @@
  * Flags: --quick (2 rounds × 1 s), --rounds N, --duration-ms N, --warmup-ms N, --only key,key (scenario keys and
  * the phases `many-streams`, `leak`), --skip key,key (the same keys, left out),
  * --pin (taskset: proxies on CPU 0, mock and load generator on CPU 1), --cpu-prof (V8 profile of the gateway),
- * --passthrough-mode dispatch|stream|request (how the baseline copies bytes; see passthrough.ts), --json FILE, --port-base N (first port tried for the gateway), --check (exit 1 when a gated
+ * --passthrough-mode dispatch|stream|request (how the baseline copies bytes; see passthrough.ts), --json FILE,
+ * --port-base N (first port tried for the gateway), --allocator auto|jemalloc|glibc (the proxies' malloc: see
+ * ./lib/allocator.ts; auto = jemalloc when installed), --check (exit 1 when a gated
  * issue-8 target is missed). Env BENCH_ROUNDS / BENCH_DURATION_MS / BENCH_WARMUP_MS set the same defaults.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { type Allocator, type AllocatorChoice, chooseAllocator } from "./lib/allocator.ts";
 import { killAllNow, stopAll } from "./lib/children.ts";
 import { type Fleet, mockStats, removeConfigDir, startFleet } from "./lib/fleet.ts";
 import { GRPC_STREAM_PATH, GRPC_UNARY_PATH, grpcRequestBody } from "./lib/grpc-body.ts";
@@ -49,9 +52,15 @@ interface Options {
   readonly jsonFile: string | undefined;
   readonly portBase: number;
   readonly passthroughMode: string;
+  readonly allocator: Allocator;
 }
 
 const COUNT_RUN_TIMEOUT_MS = 15_000;
+
+function allocatorChoice(raw: string | undefined): AllocatorChoice {
+  if (raw === undefined || raw === "auto" || raw === "jemalloc" || raw === "glibc") return raw ?? "auto";
+  throw new Error(`--allocator must be auto, jemalloc or glibc, got ${raw}`);
+}
 
 function parseOptions(argv: readonly string[]): Options {
   const flags = readFlags(argv);
@@ -84,6 +93,7 @@ function parseOptions(argv: readonly string[]): Options {
     jsonFile: flags.get("json"),
     portBase: num("port-base", "BENCH_PORT_BASE", 28400, 28400),
     passthroughMode: flags.get("passthrough-mode") ?? "dispatch",
+    allocator: chooseAllocator(allocatorChoice(flags.get("allocator"))),
   };
 }
 
@@ -206,6 +216,7 @@ function meta(options: Options, fleet: Fleet, loadBefore: number[]): Record<stri
     warmupMs: options.warmupMs,
     pinned: fleet.pinned,
     passthroughMode: options.passthroughMode,
+    allocator: options.allocator.description,
     cpuResolutionUs: cpuResolutionMicros(),
     command: `node bench/run.ts ${process.argv.slice(2).join(" ")}`.trim(),
   };
@@ -259,6 +270,7 @@ async function main(): Promise<number> {
       cpuProfDir,
       configDir,
       startupTimeoutMs: 20_000,
+      allocator: options.allocator,
     });
     progress(
       `targets: ${JSON.stringify(fleet.urls)}${options.pin && !fleet.pinned ? " (pinning failed)" : ""}`,
@@ -281,7 +293,7 @@ async function main(): Promise<number> {
       `\nllm-proxy bench: ${m.rounds} rounds × ${m.durationMs} ms after ${m.warmupMs} ms warm-up; medians across rounds; ` +
         `phases: ${options.phases.join(", ") || "none"}` +
         `\nnode ${m.node}, ${m.cpus}, pinned: ${m.pinned}, load average before ${JSON.stringify(m.loadavgBefore)}, ` +
-        `revision ${m.revision}\n`,
+        `revision ${m.revision}\nproxies' malloc: ${m.allocator}\n`,
     );
     console.log(formatReport(summary));
     console.log(`\nJSON summary:\n${JSON.stringify(summary, null, 2)}`);

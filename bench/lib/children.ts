@@ -46,8 +46,9 @@ export function spawnReporting(
   name: string,
   args: readonly string[],
   timeoutMs: number,
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ handle: ChildHandle; port: number }> {
-  const child = spawn(process.execPath, [...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...args], { stdio: ["ignore", "pipe", "pipe"], env });
   const handle = track(name, child);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} not ready after ${timeoutMs} ms`)), timeoutMs);

@@ -7,6 +7,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { Allocator } from "./allocator.ts";
 import {
   type ChildHandle,
   forkWithIpc,
@@ -33,6 +34,8 @@ export interface FleetOptions {
   /** Directory for the temporary gateway config (the caller removes it). */
   readonly configDir: string;
   readonly startupTimeoutMs: number;
+  /** The malloc both proxies run on (see allocator.ts). */
+  readonly allocator: Allocator;
 }
 
 /** The fleet's processes. */
@@ -120,7 +123,7 @@ async function startGateway(options: FleetOptions, mockPort: number, spec: Gatew
   ];
   // OTEL_* of the shell must not turn tracing on (or off) behind the bench's back.
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("OTEL_")));
-  const handle = spawnQuiet(spec.name, args, { ...env, BENCH_KEY: "bench-key" });
+  const handle = spawnQuiet(spec.name, args, { ...env, ...options.allocator.env, BENCH_KEY: "bench-key" });
   await waitForHttp(handle, `http://127.0.0.1:${port}/health`, options.startupTimeoutMs);
   return { handle, port };
 }
@@ -142,6 +145,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         ...["--upstream", upstream, "--port", "0", "--mode", options.passthroughMode],
       ],
       timeout,
+      { ...process.env, ...options.allocator.env },
     ),
     startGateway(options, mock.port, { name: "gateway", traced: false, profile: true }),
     startGateway(options, mock.port, { name: "gateway-traced", traced: true, profile: false }),

@@ -21,6 +21,7 @@ export const MANY_STREAMS = 10_000;
 export const LEAK_TOTAL = 200_000;
 export const LEAK_FIRST = 20_000;
 const LEAK_BLOCK = 10_000;
+const SETTLE_AFTER_GC_MS = 2500;
 
 /** What the many-streams phase saw. */
 export interface ManyStreamsResult {
@@ -121,7 +122,9 @@ async function settledMemory(
       params: { expression: "process.memoryUsage().heapUsed", returnByValue: true },
     },
   ])) as { result?: { value?: unknown } } | undefined;
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  // jemalloc (./allocator.ts) hands freed pages back from its background thread after dirty_decay_ms (1 s): read
+  // once that has happened, so the figure is what the process holds, not what it has yet to return.
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_AFTER_GC_MS));
   const heapUsed = result?.result?.value;
   return {
     rss: megabytes(memoryMiB(handle.pid)?.current),

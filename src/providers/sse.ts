@@ -1,13 +1,14 @@
 /**
  * Upstream SSE bytes → events. The only SSE parser of the codebase: eventsource-parser does the framing
- * (CRLF, comments, multi-line data, a last event without a blank line) and a streaming TextDecoder keeps
- * multi-byte characters that straddle network reads intact.
+ * (CRLF, comments, multi-line data, a last event without a blank line) and `createUtf8Chunks` keeps multi-byte
+ * characters that straddle network reads intact.
  *
  * Two shapes over one decoder: `createSseDecoder` turns each network read into the events it completes, at
  * once (the hot path: one call per read, no promise per event); `parseSseStream` is the same as an async
  * generator of single events.
  */
 import { createParser, type EventSourceMessage } from "eventsource-parser";
+import { createUtf8Chunks } from "./utf8-chunks.ts";
 
 /** One server-sent event: `event` is absent for plain `data:` events (OpenAI, Gemini). */
 export type SseEvent = EventSourceMessage;
@@ -24,7 +25,7 @@ const NO_EVENTS: SseEvent[] = [];
 
 /** Creates a decoder for one stream. */
 export function createSseDecoder(): SseDecoder {
-  const decoder = new TextDecoder("utf-8");
+  const text = createUtf8Chunks();
   let pending: SseEvent[] = [];
   const parser = createParser({
     onEvent: (event) => {
@@ -39,11 +40,11 @@ export function createSseDecoder(): SseDecoder {
   };
   return {
     push(bytes) {
-      parser.feed(decoder.decode(bytes, { stream: true }));
+      parser.feed(text.decode(bytes));
       return drain();
     },
     end() {
-      parser.feed(decoder.decode());
+      parser.feed(text.end());
       // A final event that was not followed by a blank line still counts (some vendors end that way); the
       // parser's reset({consume: true}) would parse it but not dispatch it, so end it with a blank line.
       parser.feed("\n\n");

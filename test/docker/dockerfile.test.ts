@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { DockerfileParser, type Instruction } from "dockerfile-ast";
 import { validate } from "dockerfile-utils";
 import { afterAll, describe, expect, it } from "vitest";
+import { JEMALLOC_CONF } from "../../bench/lib/allocator.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const DOCKERFILE = readFileSync(join(ROOT, "Dockerfile"), "utf8");
@@ -86,6 +87,15 @@ describe("Dockerfile", () => {
     expect(execForm(only("HEALTHCHECK")[0])[0]).toBe("node");
     // The same command as `npm start` (which the image cannot run: it uses the `node` devDependency).
     expect(execForm(only("CMD").at(-1))).toEqual([...PACKAGE.scripts.start.split(" "), "--host", "0.0.0.0"]);
+  });
+
+  it("runs the gateway on jemalloc with the bench's settings", () => {
+    const env = only("ENV")
+      .map((i) => i.getArgumentsContent() ?? "")
+      .join(" ");
+    expect(env).toContain("LD_PRELOAD=/usr/local/lib/libjemalloc.so.2");
+    expect(env).toContain(`MALLOC_CONF=${JEMALLOC_CONF}`);
+    expect(DOCKERFILE).toMatch(/apt-get install -y --no-install-recommends libjemalloc2/);
   });
 
   it("copies from an allowlisted build context that never holds a local config, keys or node_modules", () => {
