@@ -4,7 +4,7 @@
  * every span over OTLP/HTTP to a receiver on loopback (in this process; it parses each batch and counts spans, as
  * a collector would). The load generator of `npm run bench` drives them; rounds alternate off/on so drift on a
  * shared machine hits both. The report gives, per scenario, the median req/s, latency and gateway CPU per request,
- * and the spans received per request (4 expected: HTTP server, core, attempt, undici client).
+ * and the spans received per request (3 expected: HTTP server, core, attempt = upstream client).
  *
  * Flags: --rounds N (3), --duration-ms N (3000), --warmup-ms N (1000), --json FILE.
  */

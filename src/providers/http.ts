@@ -3,6 +3,7 @@
  * ProxyError (through the adapter's own error map), and hands back a 2xx response with its body unread.
  */
 import { ProxyError } from "../core/errors.ts";
+import { traceUpstreamRequest, traceUpstreamStatus } from "../telemetry/upstream-call.ts";
 import type { CallContext, UpstreamResponse } from "./types.ts";
 
 /** Longest error body we read from an upstream; the rest is dropped. */
@@ -26,10 +27,16 @@ export async function postUpstream(
 ): Promise<UpstreamResponse> {
   let response: UpstreamResponse;
   try {
-    response = await context.transport.post({ url, headers, body, signal: context.signal });
+    response = await context.transport.post({
+      url,
+      headers: traceUpstreamRequest(url, headers),
+      body,
+      signal: context.signal,
+    });
   } catch (error) {
     throw transportFailure(error, context.signal);
   }
+  traceUpstreamStatus(response.status);
   if (response.status >= 200 && response.status < 300) return response;
   let text = "";
   try {

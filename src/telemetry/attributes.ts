@@ -22,6 +22,11 @@ export const ATTR_GEN_AI_USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens";
 /** OpenTelemetry's general error classifier: we put the ProxyError kind in it. */
 export const ATTR_ERROR_TYPE = "error.type";
 export const ATTR_HTTP_RESPONSE_STATUS_CODE = "http.response.status_code";
+/** Attempt spans (the upstream HTTP client span). */
+export const ATTR_HTTP_REQUEST_METHOD = "http.request.method";
+export const ATTR_URL_FULL = "url.full";
+export const ATTR_SERVER_ADDRESS = "server.address";
+export const ATTR_SERVER_PORT = "server.port";
 
 /** Whether the client asked for a stream. */
 export const ATTR_STREAM = "llm_proxy.stream";

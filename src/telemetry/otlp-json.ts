@@ -1,22 +1,33 @@
 /**
- * Spans → the OTLP/HTTP JSON export request, written straight into one string. The SDK's JSON serializer builds an
- * object per span, attribute and value and then JSON.stringifies the tree; at 100 % sampling that was the largest
- * single cost of tracing (about 6 µs per span here). This gives the same JSON, key for key (hex ids, string
- * nanosecond timestamps, kind + 1, spans grouped by resource and instrumentation scope): see
- * test/telemetry/otlp-json.test.ts, which compares it with the SDK's own serializer.
+ * Span records (./span-record.ts) → the OTLP/HTTP JSON export request, as one list of string pieces joined once;
+ * it runs on the export worker. The SDK's JSON serializer builds an object per span, attribute and value and then
+ * JSON.stringifies the tree, about twice the time. This gives the same JSON, key for key (hex ids, string
+ * nanosecond timestamps, kind + 1, spans grouped by instrumentation scope): see test/telemetry/otlp-json.test.ts,
+ * which compares it with the SDK's own serializer.
  * @see https://opentelemetry.io/docs/specs/otlp/#json-protobuf-encoding
  */
 import type { Attributes, AttributeValue, HrTime } from "@opentelemetry/api";
-import type { ReadableSpan } from "@opentelemetry/sdk-trace";
-
-type Resource = ReadableSpan["resource"];
-type Scope = ReadableSpan["instrumentationScope"];
+import type { ResourceRecord, SpanRecord } from "./span-record.ts";
 
 const HAS_IS_REMOTE = 256;
 const IS_REMOTE = 512;
 
 function quote(value: string): string {
   return JSON.stringify(value);
+}
+
+/** `{"key":"<key>","value":` per attribute name: a handful of names, written for every span. */
+const keyPrefixes = new Map<string, string>();
+const MAX_KEY_PREFIXES = 1024;
+
+function keyPrefix(key: string): string {
+  let prefix = keyPrefixes.get(key);
+  if (prefix === undefined) {
+    prefix = `{"key":${quote(key)},"value":`;
+    if (keyPrefixes.size >= MAX_KEY_PREFIXES) keyPrefixes.clear();
+    keyPrefixes.set(key, prefix);
+  }
+  return prefix;
 }
 
 /** hrTime → unix nanoseconds as a decimal string, without BigInt (seconds, then 9 digits of nanoseconds). */
@@ -27,36 +38,60 @@ function nanos(time: HrTime): string {
   return `${seconds}${String(rest).padStart(9, "0")}`;
 }
 
-function anyValue(value: unknown): string {
+/** Appends the AnyValue of `value` to `out`. */
+function anyValue(out: string[], value: unknown): void {
   switch (typeof value) {
     case "string":
-      return `{"stringValue":${quote(value)}}`;
+      out.push('{"stringValue":', quote(value), "}");
+      return;
     case "number":
-      return Number.isInteger(value) ? `{"intValue":${value}}` : `{"doubleValue":${JSON.stringify(value)}}`;
+      out.push(
+        Number.isInteger(value) ? `{"intValue":${value}}` : `{"doubleValue":${JSON.stringify(value)}}`,
+      );
+      return;
     case "boolean":
-      return `{"boolValue":${value}}`;
+      out.push(value ? '{"boolValue":true}' : '{"boolValue":false}');
+      return;
     default:
       break;
   }
-  if (value instanceof Uint8Array) return `{"bytesValue":${quote(Buffer.from(value).toString("base64"))}}`;
-  if (Array.isArray(value)) return `{"arrayValue":{"values":[${value.map(anyValue).join(",")}]}}`;
-  if (typeof value === "object" && value !== null) {
-    const entries = Object.entries(value).map(
-      ([key, item]) => `{"key":${quote(key)},"value":${anyValue(item)}}`,
-    );
-    return `{"kvlistValue":{"values":[${entries.join(",")}]}}`;
+  if (value instanceof Uint8Array) {
+    out.push('{"bytesValue":', quote(Buffer.from(value).toString("base64")), "}");
+  } else if (Array.isArray(value)) {
+    out.push('{"arrayValue":{"values":[');
+    value.forEach((item: unknown, index) => {
+      if (index > 0) out.push(",");
+      anyValue(out, item);
+    });
+    out.push("]}}");
+  } else if (typeof value === "object" && value !== null) {
+    out.push('{"kvlistValue":{"values":[');
+    Object.entries(value).forEach(([key, item], index) => {
+      if (index > 0) out.push(",");
+      out.push(keyPrefix(key));
+      anyValue(out, item);
+      out.push("}");
+    });
+    out.push("]}}");
+  } else {
+    out.push("{}");
   }
-  return "{}";
 }
 
-function attributes(values: Attributes | undefined): string {
-  if (values === undefined) return "[]";
-  let out = "";
-  for (const key of Object.keys(values)) {
-    const value: AttributeValue | undefined = values[key];
-    out += `${out === "" ? "" : ","}{"key":${quote(key)},"value":${anyValue(value)}}`;
+/** Appends the attribute list (a JSON array) to `out`. */
+function attributes(out: string[], values: Attributes | undefined): void {
+  out.push("[");
+  if (values !== undefined) {
+    let first = true;
+    for (const key of Object.keys(values)) {
+      const value: AttributeValue | undefined = values[key];
+      out.push(first ? keyPrefix(key) : `,${keyPrefix(key)}`);
+      first = false;
+      anyValue(out, value);
+      out.push("}");
+    }
   }
-  return `[${out}]`;
+  out.push("]");
 }
 
 function flags(traceFlags: number, isRemote: boolean | undefined): number {
@@ -64,88 +99,77 @@ function flags(traceFlags: number, isRemote: boolean | undefined): number {
 }
 
 /** A JSON member written only when the value is defined (JSON.stringify drops undefined ones). */
-function optional(name: string, value: string | undefined): string {
-  return value === undefined ? "" : `"${name}":${quote(value)},`;
+function optional(out: string[], name: string, value: string | undefined): void {
+  if (value !== undefined) out.push(`"${name}":`, quote(value), ",");
 }
 
-function span(record: ReadableSpan): string {
-  const context = record.spanContext();
-  const parent = record.parentSpanContext;
-  const status = record.status;
-  const events = record.events.map(
-    (event) =>
-      `{"attributes":${attributes(event.attributes)},"name":${quote(event.name)},"timeUnixNano":"${nanos(event.time)}",` +
-      `"droppedAttributesCount":${event.droppedAttributesCount ?? 0}}`,
+/** Appends one span object to `out`. */
+function span(out: string[], record: SpanRecord): void {
+  // Trace and span ids are hex (the SDK makes them; the W3C propagator only accepts hex from outside).
+  out.push(`{"traceId":"${record.traceId}","spanId":"${record.spanId}",`);
+  if (record.parentSpanId !== "") out.push(`"parentSpanId":"${record.parentSpanId}",`);
+  optional(out, "traceState", record.traceState);
+  out.push('"name":', quote(record.name), `,"kind":${record.kind + 1},`);
+  out.push(`"startTimeUnixNano":"${nanos(record.startTime)}","endTimeUnixNano":"${nanos(record.endTime)}",`);
+  out.push('"attributes":');
+  attributes(out, record.attributes);
+  out.push(`,"droppedAttributesCount":${record.droppedAttributesCount},"events":[`);
+  record.events.forEach((event, index) => {
+    out.push(index > 0 ? ',{"attributes":' : '{"attributes":');
+    attributes(out, event.attributes);
+    out.push(',"name":', quote(event.name), `,"timeUnixNano":"${nanos(event.time)}",`);
+    out.push(`"droppedAttributesCount":${event.droppedAttributesCount ?? 0}}`);
+  });
+  out.push(`],"droppedEventsCount":${record.droppedEventsCount},"status":{"code":${record.statusCode}`);
+  if (record.statusMessage !== undefined) out.push(',"message":', quote(record.statusMessage));
+  out.push('},"links":[');
+  record.links.forEach((link, index) => {
+    out.push(index > 0 ? ',{"attributes":' : '{"attributes":');
+    attributes(out, link.attributes);
+    out.push(`,"spanId":"${link.spanId}","traceId":"${link.traceId}",`);
+    optional(out, "traceState", link.traceState);
+    out.push(`"droppedAttributesCount":${link.droppedAttributesCount ?? 0},`);
+    out.push(`"flags":${flags(link.traceFlags, link.isRemote)}}`);
+  });
+  out.push(
+    `],"droppedLinksCount":${record.droppedLinksCount},"flags":${flags(record.traceFlags, record.parentIsRemote)}}`,
   );
-  const links = record.links.map(
-    (link) =>
-      `{"attributes":${attributes(link.attributes)},"spanId":${quote(link.context.spanId)},"traceId":${quote(link.context.traceId)},` +
-      `${optional("traceState", link.context.traceState?.serialize())}"droppedAttributesCount":${link.droppedAttributesCount ?? 0},` +
-      `"flags":${flags(link.context.traceFlags, link.context.isRemote)}}`,
-  );
-  return (
-    `{"traceId":${quote(context.traceId)},"spanId":${quote(context.spanId)},` +
-    optional("parentSpanId", parent?.spanId === "" ? undefined : parent?.spanId) +
-    optional("traceState", context.traceState?.serialize()) +
-    `"name":${quote(record.name)},"kind":${record.kind + 1},` +
-    `"startTimeUnixNano":"${nanos(record.startTime)}","endTimeUnixNano":"${nanos(record.endTime)}",` +
-    `"attributes":${attributes(record.attributes)},"droppedAttributesCount":${record.droppedAttributesCount},` +
-    `"events":[${events.join(",")}],"droppedEventsCount":${record.droppedEventsCount},` +
-    `"status":{"code":${status.code}${status.message === undefined ? "" : `,"message":${quote(status.message)}`}},` +
-    `"links":[${links.join(",")}],"droppedLinksCount":${record.droppedLinksCount},` +
-    `"flags":${flags(context.traceFlags, parent?.isRemote)}}`
-  );
 }
 
-/** The scope object (this SDK's scopes carry a name, a version and a schema URL, no attributes). */
-function scope(value: Scope): string {
-  const version = value.version === undefined ? "" : `,"version":${quote(value.version)}`;
-  return `{"name":${quote(value.name)}${version}}`;
-}
-
-/** The resource object, made once per resource (every span of a process shares one). */
-const resources = new WeakMap<Resource, string>();
-
-function resource(value: Resource): string {
-  let json = resources.get(value);
-  if (json === undefined) {
-    const schemaUrl =
-      value.schemaUrl === undefined || value.schemaUrl === "" ? "" : `,"schemaUrl":${quote(value.schemaUrl)}`;
-    json = `{"attributes":${attributes(value.attributes)},"droppedAttributesCount":0${schemaUrl}}`;
-    resources.set(value, json);
-  }
-  return json;
-}
-
-/** The export request of these spans, as the OTLP/HTTP JSON body. */
-export function otlpJsonOf(spans: readonly ReadableSpan[]): string {
-  const byResource = new Map<Resource, Map<string, ReadableSpan[]>>();
-  for (const record of spans) {
-    let scopes = byResource.get(record.resource);
-    if (scopes === undefined) {
-      scopes = new Map();
-      byResource.set(record.resource, scopes);
-    }
-    const { name, version, schemaUrl } = record.instrumentationScope;
-    const key = `${name}@${version ?? ""}:${schemaUrl ?? ""}`;
+/** The export request of these spans (all of one resource), as the OTLP/HTTP JSON body. */
+export function otlpJsonOf(resource: ResourceRecord, records: readonly SpanRecord[]): string {
+  const scopes = new Map<string, SpanRecord[]>();
+  for (const record of records) {
+    const key = `${record.scopeName}@${record.scopeVersion ?? ""}:${record.scopeSchemaUrl ?? ""}`;
     const list = scopes.get(key);
     if (list === undefined) scopes.set(key, [record]);
     else list.push(record);
   }
-  const resourceSpans: string[] = [];
-  for (const [owner, scopes] of byResource) {
-    const scopeSpans: string[] = [];
+  // One flat list of pieces joined once: nested template strings would build ropes that every join flattens again.
+  const out: string[] = ['{"resourceSpans":['];
+  if (records.length > 0) {
+    out.push('{"resource":{"attributes":');
+    attributes(out, resource.attributes);
+    out.push(',"droppedAttributesCount":0', schemaUrlMember(resource.schemaUrl), '},"scopeSpans":[');
+    let firstScope = true;
     for (const list of scopes.values()) {
-      const first = list[0] as ReadableSpan;
-      const schemaUrl = first.instrumentationScope.schemaUrl;
-      scopeSpans.push(
-        `{"scope":${scope(first.instrumentationScope)},"spans":[${list.map(span).join(",")}]` +
-          `${schemaUrl === undefined ? "" : `,"schemaUrl":${quote(schemaUrl)}`}}`,
-      );
+      const first = list[0] as SpanRecord;
+      out.push(firstScope ? '{"scope":{"name":' : ',{"scope":{"name":', quote(first.scopeName));
+      if (first.scopeVersion !== undefined) out.push(',"version":', quote(first.scopeVersion));
+      out.push('},"spans":[');
+      firstScope = false;
+      list.forEach((record, index) => {
+        if (index > 0) out.push(",");
+        span(out, record);
+      });
+      out.push(first.scopeSchemaUrl === undefined ? "]}" : `],"schemaUrl":${quote(first.scopeSchemaUrl)}}`);
     }
-    const schemaUrl =
-      owner.schemaUrl === undefined || owner.schemaUrl === "" ? "" : `,"schemaUrl":${quote(owner.schemaUrl)}`;
-    resourceSpans.push(`{"resource":${resource(owner)},"scopeSpans":[${scopeSpans.join(",")}]${schemaUrl}}`);
+    out.push("]", schemaUrlMember(resource.schemaUrl), "}");
   }
-  return `{"resourceSpans":[${resourceSpans.join(",")}]}`;
+  out.push("]}");
+  return out.join("");
+}
+
+function schemaUrlMember(schemaUrl: string | undefined): string {
+  return schemaUrl === undefined || schemaUrl === "" ? "" : `,"schemaUrl":${quote(schemaUrl)}`;
 }

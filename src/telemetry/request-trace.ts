@@ -1,8 +1,8 @@
 /**
  * The core's side of observability: one span per request ("chat {model}", a child of the edge's span) and one
- * child span per upstream attempt, ACTIVE while the adapter makes its upstream request so that the undici
- * instrumentation's client span hangs under it and `traceparent` goes upstream. It also fills the request's
- * RequestRecord for the access log and the metrics.
+ * child span per upstream attempt, which is the CLIENT span of its upstream HTTP request: ACTIVE while the adapter
+ * makes that request, so that ./upstream-call.ts sends its `traceparent` upstream and records the HTTP attributes
+ * on it. It also fills the request's RequestRecord for the access log and the metrics.
  *
  * Only the OpenTelemetry API is used: with no SDK started, the tracer is the API's no-op, its span has an invalid
  * context, and no context is built or entered at all (only the record is filled). Attributes are set once, when a
@@ -12,9 +12,9 @@
 import {
   type Context,
   context,
-  createContextKey,
   isSpanContextValid,
   type Span,
+  SpanKind,
   SpanStatusCode,
   trace,
 } from "@opentelemetry/api";
@@ -26,9 +26,7 @@ import { edgeContextOf } from "./edge-context.ts";
 import { createRequestRecord, type RequestRecord } from "./request-record.ts";
 
 const tracer = trace.getTracer("llm-proxy");
-
-/** Context key holding the request id, for spans made by instrumentations (the undici client span). */
-export const REQUEST_ID_CONTEXT_KEY = createContextKey("llm-proxy request id");
+const ATTEMPT_SPAN = { kind: SpanKind.CLIENT };
 
 /** Starts the core span of one request, under whatever span is active (the edge's). */
 export function startRequestTrace(request: ChatRequest, options: CallOptions, stream: boolean): RequestTrace {
@@ -50,9 +48,7 @@ export function startRequestTrace(request: ChatRequest, options: CallOptions, st
     });
   }
   // An SDK gives every span a valid context, sampled or not (a sampled-out one still propagates traceparent).
-  const spanContext = isSpanContextValid(span.spanContext())
-    ? trace.setSpan(parent, span).setValue(REQUEST_ID_CONTEXT_KEY, options.requestId)
-    : undefined;
+  const spanContext = isSpanContextValid(span.spanContext()) ? trace.setSpan(parent, span) : undefined;
   return new RequestTrace(record, span, spanContext, request.model);
 }
 
@@ -100,7 +96,7 @@ export class RequestTrace {
       return open();
     }
     this.#endFailedAttempt(this.#fallbackFrom === undefined ? "retry" : "fallback");
-    const span = tracer.startSpan(`attempt ${provider}`, undefined, parent);
+    const span = tracer.startSpan(`attempt ${provider}`, ATTEMPT_SPAN, parent);
     if (span.isRecording()) {
       span.setAttributes({
         [attr.ATTR_ATTEMPT_NUMBER]: record.attempts,

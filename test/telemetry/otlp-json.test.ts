@@ -6,9 +6,15 @@ import { context, SpanKind, SpanStatusCode, TraceFlags, trace } from "@opentelem
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { JsonTraceSerializer } from "@opentelemetry/otlp-transformer";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
+import {
+  InMemorySpanExporter,
+  type ReadableSpan,
+  SimpleSpanProcessor,
+  TracerProvider,
+} from "@opentelemetry/sdk-trace";
 import { describe, expect, it } from "vitest";
 import { otlpJsonOf } from "../../src/telemetry/otlp-json.ts";
+import { decodeSpans, encodeSpans, toResourceRecord, toSpanRecord } from "../../src/telemetry/span-record.ts";
 
 function recordSpans() {
   const exporter = new InMemorySpanExporter();
@@ -17,7 +23,7 @@ function recordSpans() {
     spanProcessors: [new SimpleSpanProcessor({ exporter })],
   });
   const tracer = provider.getTracer("llm-proxy");
-  const other = provider.getTracer("@opentelemetry/instrumentation-undici", "0.34.0");
+  const other = provider.getTracer("another-scope", "0.34.0");
   const remote = new W3CTraceContextPropagator().extract(
     context.active(),
     { traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", tracestate: "vendor=abc" },
@@ -53,10 +59,25 @@ describe("otlpJsonOf", () => {
     const spans = recordSpans();
     expect(spans).toHaveLength(4);
     const sdk = new TextDecoder().decode(JsonTraceSerializer.serializeRequest(spans));
-    expect(otlpJsonOf(spans)).toBe(sdk);
+    const resource = toResourceRecord((spans[0] as ReadableSpan).resource);
+    expect(otlpJsonOf(resource, spans.map(toSpanRecord))).toBe(sdk);
+  });
+
+  it("writes the same from a batch that crossed to the export worker (encoded, cloned, decoded)", () => {
+    const spans = recordSpans();
+    const sdk = new TextDecoder().decode(JsonTraceSerializer.serializeRequest(spans));
+    const cloned = structuredClone({
+      resource: toResourceRecord((spans[0] as ReadableSpan).resource),
+      spans: encodeSpans(spans),
+    });
+    const records = decodeSpans(cloned.spans);
+    expect(records).toEqual(spans.map(toSpanRecord));
+    expect(otlpJsonOf(cloned.resource, records)).toBe(sdk);
   });
 
   it("writes an empty request for no spans", () => {
-    expect(otlpJsonOf([])).toBe(new TextDecoder().decode(JsonTraceSerializer.serializeRequest([])));
+    expect(otlpJsonOf({ attributes: {}, schemaUrl: undefined }, [])).toBe(
+      new TextDecoder().decode(JsonTraceSerializer.serializeRequest([])),
+    );
   });
 });
