@@ -8,8 +8,8 @@
  *   c=100); its RSS after 200,000 must be within 10 % of its RSS after 20,000. Each reading follows a full
  *   garbage collection asked for through the inspector (the gateway runs with `--inspect` on loopback for this
  *   phase only): without it, RSS mostly says how much garbage V8 chose to let pile up before collecting it,
- *   which for a fresh process keeps rising for the first ~30,000 requests; after it, RSS is what is retained,
- *   which is what a leak grows.
+ *   which for a fresh process keeps rising for the first ~30,000 requests; after it (and once the allocator has
+ *   returned the freed pages: SETTLE_AFTER_GC_MS), RSS is what is retained, which is what a leak grows.
  */
 import type { ChildHandle } from "./children.ts";
 import { type Fleet, freePort } from "./fleet.ts";
