@@ -40,6 +40,16 @@ export interface AttemptInput {
 
 type Batch = readonly ChatChunk[];
 
+/**
+ * What the relay of an opened attempt needs to end the request: not the request itself, which it would otherwise
+ * keep alive (a large prompt, for as long as the answer streams) after nothing can retry it any more.
+ */
+type RequestEnd = Pick<AttemptInput, "clientSignal" | "requestScope" | "trace">;
+
+function requestEndOf(input: AttemptInput): RequestEnd {
+  return { clientSignal: input.clientSignal, requestScope: input.requestScope, trace: input.trace };
+}
+
 /** A started attempt: the upstream's first chunk has arrived. */
 export interface OpenedAttempt {
   readonly upstreamId: string | undefined;
@@ -88,10 +98,11 @@ export async function openAttempt(
     scope.disarm();
     deps.health.recordSuccess(deployment.key);
     const head = first.value[0];
-    const relay = relayBatches(deps, iterator, first.value, deployment, input, scope);
+    const end = requestEndOf(input);
+    const relay = relayBatches(deps, iterator, first.value, deployment, end, scope);
     return {
       upstreamId: head?.type === "response-start" ? head.id : undefined,
-      batches: releaseEvenIfUnstarted(relay, iterator, input, scope),
+      batches: releaseEvenIfUnstarted(relay, iterator, end, scope),
     };
   } catch (error) {
     const failure = failureOf(error, input.clientSignal, scope.signal);
@@ -112,7 +123,7 @@ async function* relayBatches(
   iterator: AsyncIterator<Batch>,
   head: Batch,
   deployment: Deployment,
-  input: AttemptInput,
+  input: RequestEnd,
   scope: AbortScope,
 ): AsyncGenerator<Batch> {
   const idleSeconds = Math.round(deps.streamIdleTimeoutMs / 100) / 10;
@@ -181,7 +192,7 @@ function forwardable(batch: Batch, held: HeldUsage, trace: RequestTrace): Batch 
 function releaseEvenIfUnstarted(
   relay: AsyncGenerator<Batch>,
   upstream: AsyncIterator<Batch>,
-  input: AttemptInput,
+  input: RequestEnd,
   scope: AbortScope,
 ): AsyncIterableIterator<Batch> {
   let started = false;

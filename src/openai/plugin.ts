@@ -49,9 +49,16 @@ export async function openAIPlugin(app: FastifyInstance, options: OpenAIPluginOp
   }));
 
   const watchDisconnect = createDisconnectWatcher(options.shutdownSignal);
-  app.post("/v1/chat/completions", async (request, reply) => {
+
+  /**
+   * Decodes and calls the core: answers a non-streaming call, or returns the opened stream. Kept apart from the
+   * handler so that neither the parsed body nor the decoded request (the whole prompt) stays referenced while
+   * the answer streams: the handler's frame lives until the last chunk.
+   */
+  async function start(request: FastifyRequest, reply: FastifyReply): Promise<OpenedSse | undefined> {
     const core = options.getCore(request);
     const { request: chatRequest, stream } = decodeChatCompletion(request.body, core.defaultModel);
+    request.body = undefined;
     const disconnect = watchDisconnect(reply);
     const callOptions: CallOptions = {
       signal: disconnect.signal,
@@ -64,14 +71,28 @@ export async function openAIPlugin(app: FastifyInstance, options: OpenAIPluginOp
       disconnect.markEnded();
       setOverheadHeader(reply, stampCompletion(request.record));
       // Serialized here, so Fastify sends the string as is.
-      return reply.type(JSON_CONTENT_TYPE).send(JSON.stringify(toOpenAICompletion(result)));
+      reply.type(JSON_CONTENT_TYPE).send(JSON.stringify(toOpenAICompletion(result)));
+      return undefined;
     }
     const opened = await core.openStream(chatRequest, callOptions).catch(disconnect.rethrow);
     setOverheadHeader(reply, stampFirstByte(request.record));
+    return { stream: opened, includeUsage: chatRequest.includeUsage, disconnect };
+  }
+
+  app.post("/v1/chat/completions", async (request, reply) => {
+    const opened = await start(request, reply);
+    if (opened === undefined) return reply;
     reply.hijack();
-    await pipeSse(request, reply, opened, chatRequest.includeUsage, disconnect);
+    await pipeSse(request, reply, opened.stream, opened.includeUsage, opened.disconnect);
     return reply;
   });
+}
+
+/** A streaming call whose first chunk has arrived. */
+interface OpenedSse {
+  readonly stream: ChatStream;
+  readonly includeUsage: boolean;
+  readonly disconnect: Disconnect;
 }
 
 /** The gateway's own time (src/telemetry/request-record.ts), when the request reached an upstream. */

@@ -7,6 +7,7 @@
  * @see https://undici.nodejs.org/#/docs/api/Agent
  * @see https://undici.nodejs.org/#/docs/api/Dispatcher?id=dispatcherdispatchoptions-handler
  */
+import { Readable } from "node:stream";
 import { Agent, type Dispatcher } from "undici";
 import type { UpstreamRequest, UpstreamResponse, UpstreamTransport } from "./types.ts";
 import { UpstreamBody } from "./upstream-body.ts";
@@ -59,13 +60,14 @@ export function createUndiciTransport(options: TransportOptions): ClosableTransp
       if (upstream.signal.aborted) return Promise.reject(upstream.signal.reason);
       const target = targetOf(upstream.url);
       const handler = new PostHandler(upstream.signal);
+      const large = upstream.body.length >= LARGE_BODY_CHARS;
       agent.dispatch(
         {
           origin: target.origin,
           path: target.path,
           method: "POST",
-          headers: upstream.headers,
-          body: upstream.body,
+          headers: large ? withContentLength(upstream.headers, upstream.body) : upstream.headers,
+          body: large ? sentOnce(upstream.body) : upstream.body,
         },
         handler,
       );
@@ -73,6 +75,33 @@ export function createUndiciTransport(options: TransportOptions): ClosableTransp
     },
     close: () => agent.close(),
   };
+}
+
+/**
+ * Bodies from this size on are handed to undici as a one-shot stream. undici keeps a string or Buffer body
+ * referenced until the response ends, so a long stream would hold a copy of a large prompt for minutes; the
+ * stream drops its only reference once undici has taken the bytes. Smaller bodies keep the cheaper one-write
+ * path (a stream body costs separate writes for the head and the body).
+ */
+const LARGE_BODY_CHARS = 64 * 1024;
+
+function withContentLength(
+  headers: Readonly<Record<string, string>>,
+  body: string,
+): Readonly<Record<string, string>> {
+  return { ...headers, "content-length": String(Buffer.byteLength(body)) };
+}
+
+function sentOnce(body: string): Readable {
+  let bytes: Buffer | undefined = Buffer.from(body);
+  return Readable.from(
+    (function* () {
+      const taken = bytes;
+      bytes = undefined;
+      if (taken !== undefined) yield taken;
+    })(),
+    { objectMode: false },
+  );
 }
 
 /**

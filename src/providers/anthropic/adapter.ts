@@ -8,7 +8,8 @@ import { ProxyError } from "../../core/errors.ts";
 import type { ChatChunk, ChatRequest } from "../../core/types.ts";
 import { postUpstream, transportFailure, type UpstreamErrorMapper } from "../http.ts";
 import { parseSseStream } from "../sse.ts";
-import type { CallContext, ProviderAdapter } from "../types.ts";
+import { startOnFirstRead } from "../start-on-first-read.ts";
+import type { CallContext, ProviderAdapter, UpstreamResponse } from "../types.ts";
 import { mapAnthropicHttpError } from "./error-map.ts";
 import { parseAnthropicStream } from "./from-stream.ts";
 import { toAnthropicRequest } from "./to-request.ts";
@@ -28,19 +29,29 @@ export function createAnthropicAdapter(config: ProviderConfig, apiKey: string | 
   const mapError: UpstreamErrorMapper = (status, body, headers, now) =>
     mapAnthropicHttpError(status, body, headers, now, apiKey);
 
-  async function* stream(request: ChatRequest, context: CallContext): AsyncGenerator<ChatChunk> {
-    const body = toAnthropicRequest(request, context.upstreamModel, config.defaultMaxTokens);
-    const headers = { ...baseHeaders, "x-request-id": context.requestId };
-    const response = await postUpstream(context, url, headers, JSON.stringify(body), mapError);
-    try {
-      yield* parseAnthropicStream(parseSseStream(response.body), apiKey);
-    } catch (error) {
-      // Reading the body can fail too (reset, abort): keep our own errors, map the transport's.
-      throw error instanceof ProxyError ? error : transportFailure(error, context.signal);
-    }
-  }
+  // The request is let go once it is sent (../start-on-first-read.ts).
+  const stream = (request: ChatRequest, context: CallContext): AsyncIterableIterator<ChatChunk> =>
+    startOnFirstRead(async () => {
+      const body = toAnthropicRequest(request, context.upstreamModel, config.defaultMaxTokens);
+      const headers = { ...baseHeaders, "x-request-id": context.requestId };
+      const response = await postUpstream(context, url, headers, JSON.stringify(body), mapError);
+      return readAnthropicBody(response, apiKey, context.signal);
+    });
 
   return { name: config.name, type: "anthropic", stream };
+}
+
+async function* readAnthropicBody(
+  response: UpstreamResponse,
+  apiKey: string | undefined,
+  signal: AbortSignal,
+): AsyncGenerator<ChatChunk> {
+  try {
+    yield* parseAnthropicStream(parseSseStream(response.body), apiKey);
+  } catch (error) {
+    // Reading the body can fail too (reset, abort): keep our own errors, map the transport's.
+    throw error instanceof ProxyError ? error : transportFailure(error, signal);
+  }
 }
 
 /** HTTP header names are case-insensitive; one spelling avoids sending a header twice. */

@@ -8,7 +8,8 @@ import type { ProviderConfig } from "../../config/config.ts";
 import type { ChatChunk, ChatRequest } from "../../core/types.ts";
 import { postUpstream, transportFailure } from "../http.ts";
 import { parseSseStream } from "../sse.ts";
-import type { CallContext, ProviderAdapter } from "../types.ts";
+import { startOnFirstRead } from "../start-on-first-read.ts";
+import type { CallContext, ProviderAdapter, UpstreamResponse } from "../types.ts";
 import { createGeminiErrorMapper } from "./error-map.ts";
 import { convertGeminiStream } from "./from-stream.ts";
 import { convertToGeminiRequest } from "./to-request.ts";
@@ -48,20 +49,32 @@ interface GeminiCallSetup {
   readonly mapError: ReturnType<typeof createGeminiErrorMapper>;
 }
 
-async function* streamGemini(
+/** The request is let go once it is sent (../start-on-first-read.ts). */
+function streamGemini(
   request: ChatRequest,
   context: CallContext,
   setup: GeminiCallSetup,
+): AsyncIterableIterator<ChatChunk> {
+  return startOnFirstRead(async () => {
+    const body = JSON.stringify(convertToGeminiRequest(request, context.upstreamModel));
+    const url = geminiStreamUrl(setup.baseUrl, context.upstreamModel);
+    const headers = { ...setup.headers, "x-request-id": context.requestId };
+    const response = await postUpstream(context, url, headers, body, setup.mapError);
+    return readGeminiBody(response, request.n ?? 1, context, setup.apiKey);
+  });
+}
+
+async function* readGeminiBody(
+  response: UpstreamResponse,
+  choiceCount: number,
+  context: CallContext,
+  apiKey: string | undefined,
 ): AsyncGenerator<ChatChunk> {
-  const body = JSON.stringify(convertToGeminiRequest(request, context.upstreamModel));
-  const url = geminiStreamUrl(setup.baseUrl, context.upstreamModel);
-  const headers = { ...setup.headers, "x-request-id": context.requestId };
-  const response = await postUpstream(context, url, headers, body, setup.mapError);
   try {
     yield* convertGeminiStream(parseSseStream(response.body), {
-      choiceCount: request.n ?? 1,
+      choiceCount,
       generateId: context.generateId,
-      apiKey: setup.apiKey,
+      apiKey,
     });
   } catch (error) {
     // A reset connection or our own abort while reading the body; protocol errors pass through unchanged.

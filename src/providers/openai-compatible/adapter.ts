@@ -10,6 +10,7 @@ import { ProxyError } from "../../core/errors.ts";
 import type { ChatChunk, ChatRequest } from "../../core/types.ts";
 import { postUpstream, transportFailure, type UpstreamErrorMapper } from "../http.ts";
 import { createSseDecoder, type SseEvent } from "../sse.ts";
+import { startOnFirstRead } from "../start-on-first-read.ts";
 import type { CallContext, ProviderAdapter, UpstreamResponse } from "../types.ts";
 import { createOpenAICompatibleErrorMapper } from "./error-map.ts";
 import { readOpenAICompatibleCompletion } from "./from-completion.ts";
@@ -62,22 +63,33 @@ function buildStaticHeaders(
 /**
  * Yields the chunks of each network read together. A whole answer is asked for when the caller only wants one
  * and no quirk forbids it (DashScope's thinking models refuse non-streaming calls); the upstream may still
- * answer either way, and the content type decides how the body is read.
+ * answer either way, and the content type decides how the body is read. The request is let go once it is sent
+ * (./start-on-first-read.ts).
  */
-async function* streamBatches(
+function streamBatches(
   setup: AdapterSetup,
   request: ChatRequest,
   context: CallContext,
-): AsyncGenerator<readonly ChatChunk[]> {
-  const stream = context.wholeAnswer !== true || setup.quirks.requiresStreaming;
-  const body = toOpenAICompatibleRequest(request, {
-    model: context.upstreamModel,
-    stream,
-    streamOptions: setup.streamOptions,
-    quirks: setup.quirks,
+): AsyncIterableIterator<readonly ChatChunk[]> {
+  return startOnFirstRead(async () => {
+    const stream = context.wholeAnswer !== true || setup.quirks.requiresStreaming;
+    const body = toOpenAICompatibleRequest(request, {
+      model: context.upstreamModel,
+      stream,
+      streamOptions: setup.streamOptions,
+      quirks: setup.quirks,
+    });
+    const headers = { ...setup.headers, "x-request-id": context.requestId };
+    const response = await postUpstream(context, setup.url, headers, JSON.stringify(body), setup.mapError);
+    return readResponse(response, setup, context);
   });
-  const headers = { ...setup.headers, "x-request-id": context.requestId };
-  const response = await postUpstream(context, setup.url, headers, JSON.stringify(body), setup.mapError);
+}
+
+async function* readResponse(
+  response: UpstreamResponse,
+  setup: AdapterSetup,
+  context: CallContext,
+): AsyncGenerator<readonly ChatChunk[]> {
   const options: OpenAICompatibleReaderOptions = {
     quirks: setup.quirks,
     apiKey: setup.apiKey,

@@ -1,0 +1,169 @@
+/**
+ * A long answer must not keep its prompt alive. Eight streaming calls with a distinct 1 MB prompt each are held
+ * open (the vendor sends one chunk and then waits) while the heap and ArrayBuffers of the test process (the
+ * gateway runs in it) are measured after a full collection: the parsed body and decoded request, the adapter's
+ * upstream body and undici's copy of it were kept until the last chunk before (17 MB retained for these eight
+ * streams: two copies of each prompt); now about 1 MB is, the streams' own state.
+ * Also the deferred start that makes it so (src/providers/start-on-first-read.ts) on its own.
+ */
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startOnFirstRead } from "../../src/providers/start-on-first-read.ts";
+import { type RunningServer, startServer } from "../helpers/start-server.ts";
+
+setFlagsFromString("--expose-gc");
+const collectGarbage = runInNewContext("gc") as () => void;
+
+const PROMPT_BYTES = 1024 * 1024;
+const STREAMS = 8;
+const MB = 1024 * 1024;
+
+/** An OpenAI-compatible vendor that reads and drops each body, sends one chunk, then holds the stream open. */
+async function startHoldingVendor() {
+  const held: ServerResponse[] = [];
+  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    request.resume();
+    request.on("end", () => {
+      response.writeHead(200, { "content-type": "text/event-stream" });
+      const chunk = {
+        id: "chatcmpl-1",
+        object: "chat.completion.chunk",
+        created: 1,
+        model: "m",
+        choices: [{ index: 0, delta: { role: "assistant", content: "hi" }, finish_reason: null }],
+      };
+      response.write(`data: ${JSON.stringify(chunk)}\n\n`);
+      held.push(response);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    baseUrl: `http://127.0.0.1:${port}/v1`,
+    held,
+    finishAll() {
+      for (const response of held.splice(0)) response.end("data: [DONE]\n\n");
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+function promptBody(index: number): Buffer {
+  const content = `${index}:`.padEnd(PROMPT_BYTES, String.fromCharCode(97 + index));
+  return Buffer.from(JSON.stringify({ model: "m1", stream: true, messages: [{ role: "user", content }] }));
+}
+
+/**
+ * Sends a streaming call with a fresh 1 MB prompt; resolves with the open response once the first bytes arrived.
+ * No closure here captures the body: the client must not be what keeps a copy.
+ */
+function openStream(url: string, index: number): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const call = httpRequest(`${url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+    });
+    call.on("error", reject);
+    call.on("response", (response) => {
+      response.once("data", () => resolve(response));
+    });
+    call.end(promptBody(index));
+  });
+}
+
+function retainedBytes(): number {
+  collectGarbage();
+  collectGarbage();
+  const usage = process.memoryUsage();
+  return usage.heapUsed + usage.arrayBuffers;
+}
+
+let vendor: Awaited<ReturnType<typeof startHoldingVendor>>;
+let gateway: RunningServer;
+
+beforeAll(async () => {
+  vendor = await startHoldingVendor();
+  gateway = await startServer(
+    [
+      "model_config: {m1: vendor}",
+      `providers: {vendor: {type: openai, base_url: "${vendor.baseUrl}", api_key: "sk-test"}}`,
+      "server: {watch_config: false}",
+    ].join("\n"),
+  );
+});
+afterAll(async () => {
+  vendor?.finishAll();
+  await gateway?.close();
+  await vendor?.close();
+});
+
+describe("prompt release", () => {
+  it("keeps no copy of a streaming call's prompt once the answer has started", async () => {
+    // Warm up: the first calls allocate pools, compiled code and caches that would count as growth.
+    const warm = await Promise.all([openStream(gateway.url, 0), openStream(gateway.url, 1)]);
+    vendor.finishAll();
+    for (const response of warm) response.resume();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const before = retainedBytes();
+
+    const open = await Promise.all(Array.from({ length: STREAMS }, (_, i) => openStream(gateway.url, i + 2)));
+    expect(vendor.held).toHaveLength(STREAMS);
+    const growth = retainedBytes() - before;
+
+    vendor.finishAll();
+    for (const response of open) response.resume();
+    // One copy of every prompt would be 8 MB; the streams' own state is a few KB each.
+    expect(growth / MB).toBeLessThan(4);
+  });
+});
+
+describe("startOnFirstRead", () => {
+  it("opens on the first next(), yields what open returned, and never opens after an early return()", async () => {
+    let opened = 0;
+    const source = async function* () {
+      yield 1;
+      yield 2;
+    };
+    const stream = startOnFirstRead(async () => {
+      opened += 1;
+      return source();
+    });
+    expect(opened).toBe(0);
+    const seen: number[] = [];
+    for await (const value of stream) seen.push(value);
+    expect(seen).toEqual([1, 2]);
+    expect(opened).toBe(1);
+
+    const neverRead = startOnFirstRead(async () => {
+      opened += 1;
+      return source();
+    });
+    await neverRead.return?.();
+    expect(await neverRead.next()).toEqual({ done: true, value: undefined });
+    expect(opened).toBe(1);
+  });
+
+  it("rejects next() with open's error, and return() after opening closes the inner iterator", async () => {
+    const failing = startOnFirstRead<number>(async () => {
+      throw new Error("upstream refused");
+    });
+    await expect(failing.next()).rejects.toThrow("upstream refused");
+
+    let finalized = false;
+    const inner = async function* () {
+      try {
+        yield 1;
+        yield 2;
+      } finally {
+        finalized = true;
+      }
+    };
+    const stream = startOnFirstRead(async () => inner());
+    expect(await stream.next()).toEqual({ done: false, value: 1 });
+    await stream.return?.();
+    expect(finalized).toBe(true);
+  });
+});
