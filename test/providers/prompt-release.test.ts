@@ -4,13 +4,17 @@
  * gateway runs in it) are measured after a full collection: the parsed body and decoded request, the adapter's
  * upstream body and undici's copy of it were kept until the last chunk before (17 MB retained for these eight
  * streams: two copies of each prompt); now about 1 MB is, the streams' own state.
- * Also the deferred start that makes it so (src/providers/start-on-first-read.ts) on its own.
+ * The same holds over gRPC (the fast lane for h2c gRPC). Also the deferred start that makes it so
+ * (src/providers/start-on-first-read.ts) on its own.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
+import { connect } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CreateChatCompletionRequestSchema } from "../../gen/llmproxy/v1/chat_pb.ts";
 import { startOnFirstRead } from "../../src/providers/start-on-first-read.ts";
 import { type RunningServer, startServer } from "../helpers/start-server.ts";
 
@@ -74,6 +78,34 @@ function openStream(url: string, index: number): Promise<IncomingMessage> {
   });
 }
 
+/** The same over gRPC (h2c, the gateway's gRPC fast lane): one length-prefixed message, then the first frame. */
+function grpcFrame(index: number): Buffer {
+  const content = `${index}:`.padEnd(PROMPT_BYTES, String.fromCharCode(97 + index));
+  const message = toBinary(
+    CreateChatCompletionRequestSchema,
+    create(CreateChatCompletionRequestSchema, { model: "m1", messages: [{ role: "user", content }] }),
+  );
+  const frame = Buffer.allocUnsafe(5 + message.length);
+  frame[0] = 0;
+  frame.writeUInt32BE(message.length, 1);
+  frame.set(message, 5);
+  return frame;
+}
+
+function openGrpcStream(session: ReturnType<typeof connect>, index: number): Promise<() => void> {
+  return new Promise((resolve, reject) => {
+    const call = session.request({
+      ":method": "POST",
+      ":path": "/llmproxy.v1.ChatService/StreamChatCompletion",
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
+    call.on("error", reject);
+    call.once("data", () => resolve(() => call.resume()));
+    call.end(grpcFrame(index));
+  });
+}
+
 function retainedBytes(): number {
   collectGarbage();
   collectGarbage();
@@ -117,6 +149,31 @@ describe("prompt release", () => {
     for (const response of open) response.resume();
     // One copy of every prompt would be 8 MB; the streams' own state is a few KB each.
     expect(growth / MB).toBeLessThan(4);
+  });
+});
+
+describe("prompt release over gRPC", () => {
+  it("keeps no copy of a server-streaming call's prompt once the answer has started", async () => {
+    const session = connect(gateway.url);
+    try {
+      const warm = await Promise.all([openGrpcStream(session, 0), openGrpcStream(session, 1)]);
+      vendor.finishAll();
+      for (const drain of warm) drain();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const before = retainedBytes();
+
+      const open = await Promise.all(
+        Array.from({ length: STREAMS }, (_, i) => openGrpcStream(session, i + 2)),
+      );
+      expect(vendor.held).toHaveLength(STREAMS);
+      const growth = retainedBytes() - before;
+
+      vendor.finishAll();
+      for (const drain of open) drain();
+      expect(growth / MB).toBeLessThan(4);
+    } finally {
+      session.close();
+    }
   });
 });
 
