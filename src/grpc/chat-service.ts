@@ -4,9 +4,10 @@
  * writes it into the trailers), and are logged once here through the request's logger.
  */
 import { ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import type { ChatService } from "../../gen/llmproxy/v1/chat_pb.ts";
-import type { ChatCore } from "../core/chat-stream.ts";
+import type { ChatCompletionChunk, ChatService } from "../../gen/llmproxy/v1/chat_pb.ts";
+import type { ChatCore, ChatStream } from "../core/chat-stream.ts";
 import { ProxyError, type ProxyErrorKind } from "../core/errors.ts";
+import { startOnFirstRead } from "../core/start-on-first-read.ts";
 import { OVERHEAD_HEADER, stampCompletion, stampFirstByte } from "../telemetry/request-record.ts";
 import { callOptionsFrom, kRequestScope } from "./call-options.ts";
 import { toChatRequest } from "./convert.ts";
@@ -33,27 +34,41 @@ export function createChatService(
       }
     },
 
-    async *streamChatCompletion(request, context) {
-      try {
-        const core = getCore(context);
-        const chatRequest = toChatRequest(request, core.defaultModel);
-        const stream = await core.openStream(chatRequest, callOptionsFrom(context));
-        // Response headers go out with the first message, just after this.
-        setOverheadHeader(context, stampFirstByte(context.values.get(kRequestScope)?.record));
-        const encode = createChunkEncoder(stream, chatRequest.includeUsage);
-        for await (const chunk of stream.chunks) {
-          const message = encode(chunk);
-          if (message !== undefined) yield message;
+    // Not a generator: one would keep `request` (the whole prompt) for as long as the answer streams.
+    streamChatCompletion(request, context) {
+      return startOnFirstRead(async () => {
+        try {
+          const core = getCore(context);
+          const chatRequest = toChatRequest(request, core.defaultModel);
+          const stream = await core.openStream(chatRequest, callOptionsFrom(context));
+          // Response headers go out with the first message, just after this.
+          setOverheadHeader(context, stampFirstByte(context.values.get(kRequestScope)?.record));
+          return relayChunks(stream, createChunkEncoder(stream, chatRequest.includeUsage), context);
+        } catch (error) {
+          throw reportFailure(error, context);
         }
-      } catch (error) {
-        throw reportFailure(error, context);
-      }
+      });
     },
 
     listModels(_request, context) {
       return toProtoModels(getCore(context).listModels());
     },
   };
+}
+
+async function* relayChunks(
+  stream: ChatStream,
+  encode: ReturnType<typeof createChunkEncoder>,
+  context: HandlerContext,
+): AsyncGenerator<ChatCompletionChunk> {
+  try {
+    for await (const chunk of stream.chunks) {
+      const message = encode(chunk);
+      if (message !== undefined) yield message;
+    }
+  } catch (error) {
+    throw reportFailure(error, context);
+  }
 }
 
 /**

@@ -207,6 +207,18 @@ function checkMessage(
   }
 }
 
-async function* replay(body: Buffer): AsyncGenerator<Uint8Array> {
-  if (body.length > 0) yield body;
+/**
+ * The checked body, handed to Connect once. A generator would hold `body` until it is driven to its end, which
+ * Connect does not need to do: the request's bytes would then live as long as the call (a streamed answer).
+ */
+function replay(body: Buffer): AsyncIterable<Uint8Array> {
+  let pending: Buffer | undefined = body.length > 0 ? body : undefined;
+  const iterator: AsyncIterator<Uint8Array> = {
+    next: async () => {
+      const bytes = pending;
+      pending = undefined;
+      return bytes === undefined ? { done: true, value: undefined } : { done: false, value: bytes };
+    },
+  };
+  return { [Symbol.asyncIterator]: () => iterator };
 }

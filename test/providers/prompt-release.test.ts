@@ -4,8 +4,9 @@
  * gateway runs in it) are measured after a full collection: the parsed body and decoded request, the adapter's
  * upstream body and undici's copy of it were kept until the last chunk before (17 MB retained for these eight
  * streams: two copies of each prompt); now about 1 MB is, the streams' own state.
- * The same holds over gRPC (the fast lane for h2c gRPC). Also the deferred start that makes it so
- * (src/providers/start-on-first-read.ts) on its own.
+ * The same holds over gRPC (the fast lane for h2c gRPC) and over the Connect protocol (Connect's own handler,
+ * which kept the raw body and the decoded message: 9 MB). Also the deferred start that makes it so
+ * (src/core/start-on-first-read.ts) on its own.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import { connect } from "node:http2";
@@ -15,7 +16,7 @@ import { runInNewContext } from "node:vm";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CreateChatCompletionRequestSchema } from "../../gen/llmproxy/v1/chat_pb.ts";
-import { startOnFirstRead } from "../../src/providers/start-on-first-read.ts";
+import { startOnFirstRead } from "../../src/core/start-on-first-read.ts";
 import { type RunningServer, startServer } from "../helpers/start-server.ts";
 
 setFlagsFromString("--expose-gc");
@@ -174,6 +175,41 @@ describe("prompt release over gRPC", () => {
     } finally {
       session.close();
     }
+  });
+});
+
+/** The same over the Connect protocol (HTTP/1.1, served by Connect's own handler rather than the fast lane). */
+function openConnectStream(url: string, index: number): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const call = httpRequest(`${url}/llmproxy.v1.ChatService/StreamChatCompletion`, {
+      method: "POST",
+      headers: { "content-type": "application/connect+proto", "connect-protocol-version": "1" },
+    });
+    call.on("error", reject);
+    call.on("response", (response) => {
+      response.once("data", () => resolve(response));
+    });
+    call.end(grpcFrame(index));
+  });
+}
+
+describe("prompt release over the Connect protocol", () => {
+  it("keeps no copy of a server-streaming call's prompt once the answer has started", async () => {
+    const warm = await Promise.all([openConnectStream(gateway.url, 0), openConnectStream(gateway.url, 1)]);
+    vendor.finishAll();
+    for (const response of warm) response.resume();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const before = retainedBytes();
+
+    const open = await Promise.all(
+      Array.from({ length: STREAMS }, (_, i) => openConnectStream(gateway.url, i + 2)),
+    );
+    expect(vendor.held).toHaveLength(STREAMS);
+    const growth = retainedBytes() - before;
+
+    vendor.finishAll();
+    for (const response of open) response.resume();
+    expect(growth / MB).toBeLessThan(4);
   });
 });
 

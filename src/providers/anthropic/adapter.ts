@@ -5,10 +5,10 @@
  */
 import type { ProviderConfig } from "../../config/config.ts";
 import { ProxyError } from "../../core/errors.ts";
+import { startOnFirstRead } from "../../core/start-on-first-read.ts";
 import type { ChatChunk, ChatRequest } from "../../core/types.ts";
 import { postUpstream, transportFailure, type UpstreamErrorMapper } from "../http.ts";
 import { parseSseStream } from "../sse.ts";
-import { startOnFirstRead } from "../start-on-first-read.ts";
 import type { CallContext, ProviderAdapter, UpstreamResponse } from "../types.ts";
 import { mapAnthropicHttpError } from "./error-map.ts";
 import { parseAnthropicStream } from "./from-stream.ts";
@@ -29,7 +29,7 @@ export function createAnthropicAdapter(config: ProviderConfig, apiKey: string | 
   const mapError: UpstreamErrorMapper = (status, body, headers, now) =>
     mapAnthropicHttpError(status, body, headers, now, apiKey);
 
-  // The request is let go once it is sent (../start-on-first-read.ts).
+  // The request is let go once it is sent (src/core/start-on-first-read.ts).
   const stream = (request: ChatRequest, context: CallContext): AsyncIterableIterator<ChatChunk> =>
     startOnFirstRead(async () => {
       const body = toAnthropicRequest(request, context.upstreamModel, config.defaultMaxTokens);

@@ -5,10 +5,10 @@
  * @see https://ai.google.dev/gemini-api/docs/api-key
  */
 import type { ProviderConfig } from "../../config/config.ts";
+import { startOnFirstRead } from "../../core/start-on-first-read.ts";
 import type { ChatChunk, ChatRequest } from "../../core/types.ts";
 import { postUpstream, transportFailure } from "../http.ts";
 import { parseSseStream } from "../sse.ts";
-import { startOnFirstRead } from "../start-on-first-read.ts";
 import type { CallContext, ProviderAdapter, UpstreamResponse } from "../types.ts";
 import { createGeminiErrorMapper } from "./error-map.ts";
 import { convertGeminiStream } from "./from-stream.ts";
@@ -49,7 +49,7 @@ interface GeminiCallSetup {
   readonly mapError: ReturnType<typeof createGeminiErrorMapper>;
 }
 
-/** The request is let go once it is sent (../start-on-first-read.ts). */
+/** The request is let go once it is sent (src/core/start-on-first-read.ts). */
 function streamGemini(
   request: ChatRequest,
   context: CallContext,

@@ -7,10 +7,10 @@
 import type { ProviderConfig } from "../../config/config.ts";
 import { ChunksOfBatches } from "../../core/batches.ts";
 import { ProxyError } from "../../core/errors.ts";
+import { startOnFirstRead } from "../../core/start-on-first-read.ts";
 import type { ChatChunk, ChatRequest } from "../../core/types.ts";
 import { postUpstream, transportFailure, type UpstreamErrorMapper } from "../http.ts";
 import { createSseDecoder, type SseEvent } from "../sse.ts";
-import { startOnFirstRead } from "../start-on-first-read.ts";
 import type { CallContext, ProviderAdapter, UpstreamResponse } from "../types.ts";
 import { createOpenAICompatibleErrorMapper } from "./error-map.ts";
 import { readOpenAICompatibleCompletion } from "./from-completion.ts";
@@ -64,7 +64,7 @@ function buildStaticHeaders(
  * Yields the chunks of each network read together. A whole answer is asked for when the caller only wants one
  * and no quirk forbids it (DashScope's thinking models refuse non-streaming calls); the upstream may still
  * answer either way, and the content type decides how the body is read. The request is let go once it is sent
- * (./start-on-first-read.ts).
+ * (src/core/start-on-first-read.ts).
  */
 function streamBatches(
   setup: AdapterSetup,

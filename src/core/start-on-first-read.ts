@@ -1,10 +1,10 @@
 /**
- * An async iterator that runs `open` (build the upstream body, POST it) on its first `next()` and then yields
- * from what `open` returned (the reader of the response body). `open` is dropped as soon as it is called, and
- * with it the request it captured: an adapter written as one generator keeps its `request` parameter, and so the
- * whole prompt, alive until the last chunk of the answer; a long stream with a large prompt then costs a copy of
- * the prompt for minutes (test/providers/prompt-release.test.ts). `return()` before the first `next()` never
- * calls `open`.
+ * An async iterator that runs `open` (build the upstream body and POST it; decode an RPC and open the core's
+ * stream) on its first `next()` and then yields from what `open` returned (the reader of the answer). `open` is
+ * dropped as soon as it is called, and with it the request it captured: a stream written as one generator keeps
+ * its `request` parameter, and so the whole prompt, alive until the last chunk of the answer; a long stream with
+ * a large prompt then costs a copy of the prompt for minutes (test/providers/prompt-release.test.ts). `return()`
+ * before the first `next()` never calls `open`.
  */
 export function startOnFirstRead<T>(open: () => Promise<AsyncIterable<T>>): AsyncIterableIterator<T> {
   return new DeferredIterator(open);
