@@ -10,9 +10,13 @@ export function startOnFirstRead<T>(open: () => Promise<AsyncIterable<T>>): Asyn
   return new DeferredIterator(open);
 }
 
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
 class DeferredIterator<T> implements AsyncIterableIterator<T> {
   #open: (() => Promise<AsyncIterable<T>>) | undefined;
-  #inner: AsyncIterator<T> | undefined;
+  /** The inner iterator once `open` has run; shared by calls that arrive while it runs. */
+  #inner: Promise<AsyncIterator<T>> | undefined;
+  #closed = false;
 
   constructor(open: () => Promise<AsyncIterable<T>>) {
     this.#open = open;
@@ -23,19 +27,36 @@ class DeferredIterator<T> implements AsyncIterableIterator<T> {
   }
 
   async next(): Promise<IteratorResult<T>> {
-    if (this.#inner === undefined) {
-      const open = this.#open;
-      if (open === undefined) return { done: true, value: undefined };
-      this.#open = undefined;
-      this.#inner = (await open())[Symbol.asyncIterator]();
-    }
-    return this.#inner.next();
+    const inner = this.#start();
+    if (inner === undefined) return DONE;
+    return (await inner).next();
   }
 
+  /**
+   * Closes the inner iterator, waiting for `open` if it is still running: what it opened (an upstream request)
+   * is released instead of being left to its timeouts.
+   */
   async return(value?: unknown): Promise<IteratorResult<T>> {
+    this.#closed = true;
     this.#open = undefined;
-    const inner = this.#inner;
-    if (inner?.return !== undefined) return inner.return(value);
-    return { done: true, value: undefined };
+    const pending = this.#inner;
+    if (pending === undefined) return DONE;
+    let inner: AsyncIterator<T>;
+    try {
+      inner = await pending;
+    } catch {
+      return DONE;
+    }
+    return inner.return === undefined ? DONE : inner.return(value);
+  }
+
+  #start(): Promise<AsyncIterator<T>> | undefined {
+    if (this.#inner === undefined) {
+      const open = this.#open;
+      if (open === undefined || this.#closed) return undefined;
+      this.#open = undefined;
+      this.#inner = open().then((iterable) => iterable[Symbol.asyncIterator]());
+    }
+    return this.#inner;
   }
 }

@@ -239,6 +239,47 @@ describe("startOnFirstRead", () => {
     expect(opened).toBe(1);
   });
 
+  it("shares one open between calls that arrive while it runs, and return() during it closes what it opened", async () => {
+    let opened = 0;
+    let finalized = false;
+    const inner = async function* () {
+      try {
+        yield "a";
+        yield "b";
+      } finally {
+        finalized = true;
+      }
+    };
+    const gate = Promise.withResolvers<void>();
+    const stream = startOnFirstRead(async () => {
+      opened += 1;
+      await gate.promise;
+      return inner();
+    });
+    const first = stream.next();
+    const second = stream.next();
+    gate.resolve();
+    expect([await first, await second]).toEqual([
+      { done: false, value: "a" },
+      { done: false, value: "b" },
+    ]);
+    expect(opened).toBe(1);
+
+    const slow = Promise.withResolvers<void>();
+    const closing = startOnFirstRead(async () => {
+      await slow.promise;
+      return inner();
+    });
+    finalized = false;
+    const read = closing.next();
+    const returned = closing.return?.();
+    slow.resolve();
+    await read;
+    await returned;
+    expect(finalized).toBe(true);
+    expect(await closing.next()).toEqual({ done: true, value: undefined });
+  });
+
   it("rejects next() with open's error, and return() after opening closes the inner iterator", async () => {
     const failing = startOnFirstRead<number>(async () => {
       throw new Error("upstream refused");
