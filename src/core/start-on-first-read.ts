@@ -16,6 +16,8 @@ class DeferredIterator<T> implements AsyncIterableIterator<T> {
   #open: (() => Promise<AsyncIterable<T>>) | undefined;
   /** The inner iterator once `open` has run; shared by calls that arrive while it runs. */
   #inner: Promise<AsyncIterator<T>> | undefined;
+  /** The same once settled: later reads (one per batch, the hot path) skip the extra await. */
+  #ready: AsyncIterator<T> | undefined;
   #closed = false;
 
   constructor(open: () => Promise<AsyncIterable<T>>) {
@@ -26,7 +28,13 @@ class DeferredIterator<T> implements AsyncIterableIterator<T> {
     return this;
   }
 
-  async next(): Promise<IteratorResult<T>> {
+  next(): Promise<IteratorResult<T>> {
+    // Not async: returning the inner promise as is costs no extra turns of the microtask queue.
+    if (this.#ready !== undefined) return this.#ready.next();
+    return this.#firstNext();
+  }
+
+  async #firstNext(): Promise<IteratorResult<T>> {
     const inner = this.#start();
     if (inner === undefined) return DONE;
     return (await inner).next();
@@ -55,7 +63,10 @@ class DeferredIterator<T> implements AsyncIterableIterator<T> {
       const open = this.#open;
       if (open === undefined || this.#closed) return undefined;
       this.#open = undefined;
-      this.#inner = open().then((iterable) => iterable[Symbol.asyncIterator]());
+      this.#inner = open().then((iterable) => {
+        this.#ready = iterable[Symbol.asyncIterator]();
+        return this.#ready;
+      });
     }
     return this.#inner;
   }
