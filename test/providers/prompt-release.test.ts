@@ -5,8 +5,8 @@
  * upstream body and undici's copy of it were kept until the last chunk before (17 MB retained for these eight
  * streams: two copies of each prompt); now about 1 MB is, the streams' own state.
  * The same holds over gRPC (the fast lane for h2c gRPC) and over the Connect protocol (Connect's own handler,
- * which kept the raw body and the decoded message: 9 MB). Also the deferred start that makes it so
- * (src/core/start-on-first-read.ts) on its own.
+ * which kept the raw body and the decoded message: 9 MB). The deferred start that makes it so is tested on its own
+ * in test/core/start-on-first-read.test.ts.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import { connect } from "node:http2";
@@ -16,7 +16,6 @@ import { runInNewContext } from "node:vm";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CreateChatCompletionRequestSchema } from "../../gen/llmproxy/v1/chat_pb.ts";
-import { startOnFirstRead } from "../../src/core/start-on-first-read.ts";
 import { type RunningServer, startServer } from "../helpers/start-server.ts";
 
 setFlagsFromString("--expose-gc");
@@ -194,94 +193,5 @@ describe("prompt release", () => {
   it("nor over the Connect protocol (Connect's own handler)", async () => {
     const growth = await growthWhileOpen(async (i) => draining(await openConnectStream(gateway.url, i)));
     expect(growth / MB).toBeLessThan(4);
-  });
-});
-
-describe("startOnFirstRead", () => {
-  it("opens on the first next(), yields what open returned, and never opens after an early return()", async () => {
-    let opened = 0;
-    const source = async function* () {
-      yield 1;
-      yield 2;
-    };
-    const stream = startOnFirstRead(async () => {
-      opened += 1;
-      return source();
-    });
-    expect(opened).toBe(0);
-    const seen: number[] = [];
-    for await (const value of stream) seen.push(value);
-    expect(seen).toEqual([1, 2]);
-    expect(opened).toBe(1);
-
-    const neverRead = startOnFirstRead(async () => {
-      opened += 1;
-      return source();
-    });
-    await neverRead.return?.();
-    expect(await neverRead.next()).toEqual({ done: true, value: undefined });
-    expect(opened).toBe(1);
-  });
-
-  it("shares one open between calls that arrive while it runs, and return() during it closes what it opened", async () => {
-    let opened = 0;
-    let finalized = false;
-    const inner = async function* () {
-      try {
-        yield "a";
-        yield "b";
-      } finally {
-        finalized = true;
-      }
-    };
-    const gate = Promise.withResolvers<void>();
-    const stream = startOnFirstRead(async () => {
-      opened += 1;
-      await gate.promise;
-      return inner();
-    });
-    const first = stream.next();
-    const second = stream.next();
-    gate.resolve();
-    expect([await first, await second]).toEqual([
-      { done: false, value: "a" },
-      { done: false, value: "b" },
-    ]);
-    expect(opened).toBe(1);
-
-    const slow = Promise.withResolvers<void>();
-    const closing = startOnFirstRead(async () => {
-      await slow.promise;
-      return inner();
-    });
-    finalized = false;
-    const read = closing.next();
-    const returned = closing.return?.();
-    slow.resolve();
-    await read;
-    await returned;
-    expect(finalized).toBe(true);
-    expect(await closing.next()).toEqual({ done: true, value: undefined });
-  });
-
-  it("rejects next() with open's error, and return() after opening closes the inner iterator", async () => {
-    const failing = startOnFirstRead<number>(async () => {
-      throw new Error("upstream refused");
-    });
-    await expect(failing.next()).rejects.toThrow("upstream refused");
-
-    let finalized = false;
-    const inner = async function* () {
-      try {
-        yield 1;
-        yield 2;
-      } finally {
-        finalized = true;
-      }
-    };
-    const stream = startOnFirstRead(async () => inner());
-    expect(await stream.next()).toEqual({ done: false, value: 1 });
-    await stream.return?.();
-    expect(finalized).toBe(true);
   });
 });
