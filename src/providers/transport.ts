@@ -9,6 +9,7 @@
  */
 import { Readable } from "node:stream";
 import { Agent, type Dispatcher } from "undici";
+import { memoByKey } from "../core/memo.ts";
 import type { UpstreamRequest, UpstreamResponse, UpstreamTransport } from "./types.ts";
 import { UpstreamBody } from "./upstream-body.ts";
 
@@ -25,14 +26,11 @@ export interface ClosableTransport extends UpstreamTransport {
   close(): Promise<void>;
 }
 
-/** Where a URL goes, split once per URL (adapters post to a handful of fixed URLs). */
-interface Target {
-  readonly origin: string;
-  readonly path: string;
-}
-
-/** Bounds the URL cache: `provider/model` addressing lets clients vary the URL of path-per-model vendors. */
-const MAX_CACHED_TARGETS = 1024;
+/** Where a URL goes, split once per URL. */
+const targetOf = memoByKey((url) => {
+  const parsed = new URL(url);
+  return { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
+});
 
 /** Creates the pooled transport. */
 export function createUndiciTransport(options: TransportOptions): ClosableTransport {
@@ -44,17 +42,6 @@ export function createUndiciTransport(options: TransportOptions): ClosableTransp
     bodyTimeout: 0,
     headersTimeout: 0,
   });
-  const targets = new Map<string, Target>();
-  const targetOf = (url: string): Target => {
-    let target = targets.get(url);
-    if (target === undefined) {
-      const parsed = new URL(url);
-      target = { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
-      if (targets.size >= MAX_CACHED_TARGETS) targets.clear();
-      targets.set(url, target);
-    }
-    return target;
-  };
   return {
     post(upstream: UpstreamRequest): Promise<UpstreamResponse> {
       if (upstream.signal.aborted) return Promise.reject(upstream.signal.reason);

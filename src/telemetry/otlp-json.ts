@@ -7,6 +7,7 @@
  * @see https://opentelemetry.io/docs/specs/otlp/#json-protobuf-encoding
  */
 import type { Attributes, AttributeValue, HrTime } from "@opentelemetry/api";
+import { memoByKey } from "../core/memo.ts";
 import type { ResourceRecord, SpanRecord } from "./span-record.ts";
 
 const HAS_IS_REMOTE = 256;
@@ -17,18 +18,7 @@ function quote(value: string): string {
 }
 
 /** `{"key":"<key>","value":` per attribute name: a handful of names, written for every span. */
-const keyPrefixes = new Map<string, string>();
-const MAX_KEY_PREFIXES = 1024;
-
-function keyPrefix(key: string): string {
-  let prefix = keyPrefixes.get(key);
-  if (prefix === undefined) {
-    prefix = `{"key":${quote(key)},"value":`;
-    if (keyPrefixes.size >= MAX_KEY_PREFIXES) keyPrefixes.clear();
-    keyPrefixes.set(key, prefix);
-  }
-  return prefix;
-}
+const keyPrefix = memoByKey((key) => `{"key":${quote(key)},"value":`);
 
 /** hrTime → unix nanoseconds as a decimal string, without BigInt (seconds, then 9 digits of nanoseconds). */
 function nanos(time: HrTime): string {

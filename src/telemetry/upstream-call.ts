@@ -8,30 +8,19 @@
  * @see https://opentelemetry.io/docs/specs/semconv/http/http-spans/#http-client-span
  */
 import { context, propagation, trace } from "@opentelemetry/api";
+import { memoByKey } from "../core/memo.ts";
 import * as attr from "./attributes.ts";
 
-interface Endpoint {
-  readonly full: string;
-  readonly address: string;
-  readonly port: number;
-}
-
-/** Parsed once per URL (adapters post to a handful of fixed URLs); bounded like the transport's own cache. */
-const endpoints = new Map<string, Endpoint>();
-const MAX_ENDPOINTS = 1024;
-
-function endpointOf(url: string): Endpoint {
-  let endpoint = endpoints.get(url);
-  if (endpoint === undefined) {
-    const parsed = new URL(url);
-    const port = parsed.port === "" ? (parsed.protocol === "https:" ? 443 : 80) : Number(parsed.port);
+/** The span's view of an upstream URL, once per URL. */
+const endpointOf = memoByKey((url) => {
+  const parsed = new URL(url);
+  return {
     // No query string: a vendor could carry a key there, and spans must not hold secrets.
-    endpoint = { full: `${parsed.origin}${parsed.pathname}`, address: parsed.hostname, port };
-    if (endpoints.size >= MAX_ENDPOINTS) endpoints.clear();
-    endpoints.set(url, endpoint);
-  }
-  return endpoint;
-}
+    full: `${parsed.origin}${parsed.pathname}`,
+    address: parsed.hostname,
+    port: parsed.port === "" ? (parsed.protocol === "https:" ? 443 : 80) : Number(parsed.port),
+  };
+});
 
 /** The headers to send upstream: `headers` plus the active attempt span's trace context, if there is one. */
 export function traceUpstreamRequest(
