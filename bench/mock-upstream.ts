@@ -20,7 +20,7 @@
  * @see https://platform.openai.com/docs/api-reference/chat/streaming
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { readFlags } from "./lib/protocol.ts";
+import { announceReady, readFlags } from "./lib/protocol.ts";
 
 const DEFAULT_STREAM_CHUNKS = 50;
 const DEFAULT_JSON_CHUNKS = 5;
@@ -241,9 +241,7 @@ function main(): void {
   const server = createServer({ keepAliveTimeout: 120_000, requestTimeout: 0 }, handle);
   // A deep accept queue: the 10,000-stream phase opens thousands of upstream connections at once.
   server.listen(port, host, 65_535, () => {
-    const address = server.address();
-    const bound = typeof address === "object" && address !== null ? address.port : port;
-    process.stdout.write(`${JSON.stringify({ event: "ready", port: bound })}\n`);
+    announceReady(server, port);
   });
   const stop = (): void => {
     server.close();

@@ -14,7 +14,7 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import { pipeline } from "node:stream/promises";
 import { Agent, type Dispatcher } from "undici";
-import { readFlags } from "./lib/protocol.ts";
+import { announceReady, readFlags } from "./lib/protocol.ts";
 
 /** Headers that describe one connection, not the message; never forwarded. */
 const HOP_BY_HOP = new Set([
@@ -159,9 +159,7 @@ function main(): void {
     );
   });
   server.listen(port, host, () => {
-    const address = server.address();
-    const bound = typeof address === "object" && address !== null ? address.port : port;
-    process.stdout.write(`${JSON.stringify({ event: "ready", port: bound })}\n`);
+    announceReady(server, port);
   });
   const stop = (): void => {
     server.close();

@@ -2,6 +2,7 @@
  * Messages between the orchestrator (run.ts) and the load generator process (load.ts), over the fork IPC
  * channel, plus the JSON-line readiness message that every server child prints on stdout.
  */
+import type { Server } from "node:http";
 
 /**
  * How requests travel: HTTP/1.1 over keep-alive connections (default), OpenAI SSE over h2c sessions, or gRPC
@@ -74,6 +75,13 @@ export type LoadReply =
 export interface ReadyLine {
   readonly event: "ready";
   readonly port: number;
+}
+
+/** Prints the ReadyLine of `server` once it listens (`requested` when the address is not a port). */
+export function announceReady(server: Server, requested: number): void {
+  const address = server.address();
+  const port = typeof address === "object" && address !== null ? address.port : requested;
+  process.stdout.write(`${JSON.stringify({ event: "ready", port } satisfies ReadyLine)}\n`);
 }
 
 /** Narrows one stdout line to a ReadyLine. */

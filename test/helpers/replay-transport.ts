@@ -217,7 +217,7 @@ function abortError(signal: AbortSignal): Error {
 }
 
 /** A small seeded PRNG, so a failing chunking can be replayed exactly. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

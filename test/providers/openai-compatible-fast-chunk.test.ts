@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { readCommonChunk, readCommonCompletion } from "../../src/providers/openai-compatible/fast-chunk.ts";
 import { openAIChunkSchema, openAICompletionSchema } from "../../src/providers/openai-compatible/wire.ts";
+import { mulberry32 } from "../helpers/replay-transport.ts";
 
 const FIXTURES = new URL("../fixtures/openai-compatible/", import.meta.url);
 
@@ -25,17 +26,6 @@ function recordedEvents(): unknown[] {
     }
   }
   return events;
-}
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const ODD_VALUES: readonly unknown[] = [
