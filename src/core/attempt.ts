@@ -8,10 +8,10 @@ import type { CallContext, ProviderAdapter, UpstreamTransport } from "../provide
 import type { DeploymentHealth } from "../routing/deployment-health.ts";
 import type { Deployment } from "../routing/router.ts";
 import type { RequestTrace } from "../telemetry/request-trace.ts";
+import { AttemptRelay } from "./attempt-relay.ts";
 import { BatchesOfChunks } from "./batches.ts";
 import { type AbortScope, createAbortScope, failureOf } from "./deadline.ts";
 import { ProxyError } from "./errors.ts";
-import { blamesDeployment } from "./failure-policy.ts";
 import type { ChatChunk, ChatRequest } from "./types.ts";
 
 /** What an attempt needs besides the request. */
@@ -39,16 +39,6 @@ export interface AttemptInput {
 }
 
 type Batch = readonly ChatChunk[];
-
-/**
- * What the relay of an opened attempt needs to end the request: not the request itself, which it would otherwise
- * keep alive (a large prompt, for as long as the answer streams) after nothing can retry it any more.
- */
-type RequestEnd = Pick<AttemptInput, "clientSignal" | "requestScope" | "trace">;
-
-function requestEndOf(input: AttemptInput): RequestEnd {
-  return { clientSignal: input.clientSignal, requestScope: input.requestScope, trace: input.trace };
-}
 
 /** A started attempt: the upstream's first chunk has arrived. */
 export interface OpenedAttempt {
@@ -98,11 +88,17 @@ export async function openAttempt(
     scope.disarm();
     deps.health.recordSuccess(deployment.key);
     const head = first.value[0];
-    const end = requestEndOf(input);
-    const relay = relayBatches(deps, iterator, first.value, deployment, end, scope);
+    const settings = {
+      health: deps.health,
+      deploymentKey: deployment.key,
+      streamIdleTimeoutMs: deps.streamIdleTimeoutMs,
+      now: deps.now,
+    };
+    // The relay keeps only what ends the request, not the request (its prompt) itself.
+    const end = { clientSignal: input.clientSignal, requestScope: input.requestScope, trace: input.trace };
     return {
       upstreamId: head?.type === "response-start" ? head.id : undefined,
-      batches: releaseEvenIfUnstarted(relay, iterator, end, scope),
+      batches: new AttemptRelay(settings, iterator, first.value, end, scope),
     };
   } catch (error) {
     const failure = failureOf(error, input.clientSignal, scope.signal);
@@ -111,112 +107,6 @@ export async function openAttempt(
     await closeQuietly(iterator);
     throw failure;
   }
-}
-
-/**
- * Relays the adapter's batches: drops further response-starts, holds usage back so exactly one usage chunk
- * comes last, re-arms the idle timer per batch (per network read), and turns anything thrown into a ProxyError.
- * Closing it early (the edge stopped reading) closes the adapter's stream and aborts its upstream request.
- */
-async function* relayBatches(
-  deps: AttemptDeps,
-  iterator: AsyncIterator<Batch>,
-  head: Batch,
-  deployment: Deployment,
-  input: RequestEnd,
-  scope: AbortScope,
-): AsyncGenerator<Batch> {
-  const idleSeconds = Math.round(deps.streamIdleTimeoutMs / 100) / 10;
-  const idleError = () => new ProxyError("timeout", `The upstream stream was idle for ${idleSeconds} s.`);
-  const held: HeldUsage = { usage: undefined };
-  let finished = false;
-  let failure: ProxyError | undefined;
-  try {
-    let batch = head;
-    for (;;) {
-      const out = forwardable(batch, held, input.trace);
-      if (out.length > 0) yield out;
-      scope.arm(deps.streamIdleTimeoutMs, idleError);
-      const next = await iterator.next();
-      if (next.done === true) break;
-      batch = next.value;
-    }
-    finished = true;
-  } catch (error) {
-    failure = failureOf(error, input.clientSignal, scope.signal);
-    if (blamesDeployment(failure)) deps.health.recordFailure(deployment.key, deps.now());
-    throw failure;
-  } finally {
-    if (!finished) {
-      const cancelled = new ProxyError("cancelled", "The stream was closed before it ended.");
-      failure ??= cancelled;
-      scope.abort(cancelled);
-      await closeQuietly(iterator);
-    }
-    scope.dispose();
-    input.requestScope.dispose();
-    input.trace.end(failure, held.usage?.usage);
-  }
-  if (held.usage !== undefined) yield [held.usage];
-}
-
-interface HeldUsage {
-  usage: Extract<ChatChunk, { type: "usage" }> | undefined;
-}
-
-/** The batch without response-starts and usage (kept in `held`), noting finishes; the batch itself if clean. */
-function forwardable(batch: Batch, held: HeldUsage, trace: RequestTrace): Batch {
-  let clean = true;
-  for (const chunk of batch) {
-    if (chunk.type === "usage" || chunk.type === "response-start" || chunk.type === "finish") {
-      clean = false;
-      break;
-    }
-  }
-  if (clean) return batch;
-  const out: ChatChunk[] = [];
-  for (const chunk of batch) {
-    if (chunk.type === "usage") held.usage = chunk;
-    else if (chunk.type !== "response-start") {
-      if (chunk.type === "finish") trace.noteFinish(chunk.reason);
-      out.push(chunk);
-    }
-  }
-  return out;
-}
-
-/**
- * An async generator's return() skips its `finally` when it never started, which would leave the upstream
- * request open until the budget runs out; this wrapper releases everything in that case too.
- */
-function releaseEvenIfUnstarted(
-  relay: AsyncGenerator<Batch>,
-  upstream: AsyncIterator<Batch>,
-  input: RequestEnd,
-  scope: AbortScope,
-): AsyncIterableIterator<Batch> {
-  let started = false;
-  return {
-    next() {
-      started = true;
-      return relay.next();
-    },
-    async return(value?: unknown) {
-      if (!started) {
-        started = true;
-        const cancelled = new ProxyError("cancelled", "The stream was closed before it was read.");
-        scope.abort(cancelled);
-        await closeQuietly(upstream);
-        scope.dispose();
-        input.requestScope.dispose();
-        input.trace.end(cancelled, undefined);
-      }
-      return relay.return(value as undefined);
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
 }
 
 async function closeQuietly(iterator: AsyncIterator<Batch> | undefined): Promise<void> {

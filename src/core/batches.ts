@@ -72,3 +72,22 @@ export class BatchesOfChunks implements AsyncIterableIterator<Batch> {
 export function batchesOf(stream: ChatStream): AsyncIterableIterator<Batch> {
   return stream.batches ?? new BatchesOfChunks(stream.chunks);
 }
+
+/** A whole answer (one batch) as a batch iterator. */
+export function singleBatch(batch: Batch): AsyncIterableIterator<Batch> {
+  let pending: Batch | undefined = batch;
+  return {
+    next() {
+      const value = pending;
+      pending = undefined;
+      return Promise.resolve(value === undefined ? DONE : { done: false, value });
+    },
+    return() {
+      pending = undefined;
+      return Promise.resolve(DONE);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}

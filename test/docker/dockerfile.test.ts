@@ -168,19 +168,25 @@ describe("the image's commands, outside a container", () => {
       stdio: ["ignore", "pipe", "pipe"],
     });
     children.push(child);
+    // Whole lines only: a pipe read may end in the middle of one.
     const lines: string[] = [];
-    child.stdout
-      ?.setEncoding("utf8")
-      .on("data", (text: string) => lines.push(...text.split("\n").filter(Boolean)));
+    let partial = "";
+    child.stdout?.setEncoding("utf8").on("data", (text: string) => {
+      const parts = (partial + text).split("\n");
+      partial = parts.pop() ?? "";
+      lines.push(...parts.filter(Boolean));
+    });
     let stderr = "";
     child.stderr?.setEncoding("utf8").on("data", (text: string) => {
       stderr += text;
     });
     const deadline = Date.now() + 10_000;
     let port = 0;
+    // "llm-proxy ready" (which names the config) is logged just after Fastify's "listening" line.
     while (port === 0) {
       const match = lines.map((line) => /listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(line)).find(Boolean);
-      if (match?.[1] !== undefined) port = Number(match[1]);
+      const ready = lines.some((line) => line.includes("llm-proxy ready"));
+      if (match?.[1] !== undefined && ready) port = Number(match[1]);
       else if (Date.now() > deadline || child.exitCode !== null) throw new Error(`did not start: ${stderr}`);
       else await new Promise((resolve) => setTimeout(resolve, 25));
     }

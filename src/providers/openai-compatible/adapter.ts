@@ -5,12 +5,12 @@
  * @see https://platform.openai.com/docs/api-reference/chat/create
  */
 import type { ProviderConfig } from "../../config/config.ts";
-import { ChunksOfBatches } from "../../core/batches.ts";
+import { ChunksOfBatches, singleBatch } from "../../core/batches.ts";
 import { ProxyError } from "../../core/errors.ts";
 import { startOnFirstRead } from "../../core/start-on-first-read.ts";
 import type { ChatChunk, ChatRequest } from "../../core/types.ts";
 import { postUpstream, transportFailure, type UpstreamErrorMapper } from "../http.ts";
-import { createSseDecoder, type SseEvent } from "../sse.ts";
+import { SseChunkBatches } from "../sse-batches.ts";
 import type { CallContext, ProviderAdapter, UpstreamResponse } from "../types.ts";
 import { createOpenAICompatibleErrorMapper } from "./error-map.ts";
 import { readOpenAICompatibleCompletion } from "./from-completion.ts";
@@ -85,68 +85,27 @@ function streamBatches(
   });
 }
 
-async function* readResponse(
+/** The body as batches: one for a JSON completion, one per network read for SSE. */
+async function readResponse(
   response: UpstreamResponse,
   setup: AdapterSetup,
   context: CallContext,
-): AsyncGenerator<readonly ChatChunk[]> {
+): Promise<AsyncIterable<readonly ChatChunk[]>> {
   const options: OpenAICompatibleReaderOptions = {
     quirks: setup.quirks,
     apiKey: setup.apiKey,
     generateId: context.generateId,
     log: context.log,
   };
+  const signal = context.signal;
   if (isJsonResponse(response)) {
-    yield readOpenAICompatibleCompletion(await readText(response, context.signal), options);
-    return;
+    return singleBatch(readOpenAICompatibleCompletion(await readText(response, signal), options));
   }
-  yield* readEventBatches(response.body, context.signal, new OpenAICompatibleStreamReader(options));
-}
-
-/**
- * The SSE body, one batch of chunks per network read. After `[DONE]` the body is still read to its end (vendors
- * close right after it), so the connection goes back to the pool instead of being destroyed.
- */
-async function* readEventBatches(
-  body: AsyncIterable<Uint8Array>,
-  signal: AbortSignal,
-  reader: OpenAICompatibleStreamReader,
-): AsyncGenerator<readonly ChatChunk[]> {
-  const bytes = body[Symbol.asyncIterator]();
-  const decoder = createSseDecoder();
-  let ended = false;
-  try {
-    for (;;) {
-      let next: IteratorResult<Uint8Array>;
-      try {
-        next = await bytes.next();
-      } catch (error) {
-        throw bodyFailure(error, signal);
-      }
-      if (next.done === true) break;
-      if (!reader.done) yield* readBatch(reader, decoder.push(next.value));
-    }
-    ended = true;
-    yield* readBatch(reader, decoder.end());
-    reader.finish();
-  } finally {
-    // Left early (a failure, or the consumer stopped): release the upstream request.
-    if (!ended) await bytes.return?.();
-  }
-}
-/** The chunks of one read's events; those before a failing event still go out, then the failure. */
-function* readBatch(
-  reader: OpenAICompatibleStreamReader,
-  events: readonly SseEvent[],
-): Generator<ChatChunk[]> {
-  const out: ChatChunk[] = [];
-  try {
-    for (const event of events) reader.push(event, out);
-  } catch (error) {
-    if (out.length > 0) yield out;
-    throw error;
-  }
-  if (out.length > 0) yield out;
+  return new SseChunkBatches(
+    response.body[Symbol.asyncIterator](),
+    new OpenAICompatibleStreamReader(options),
+    (error) => bodyFailure(error, signal),
+  );
 }
 
 /** Ollama and some vendors answer `stream: true` with one JSON completion. */

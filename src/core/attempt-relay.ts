@@ -1,0 +1,176 @@
+/**
+ * The rest of an opened attempt, relayed batch by batch to the edge: further response-starts are dropped, usage
+ * is held back so exactly one usage chunk comes last, the stream-idle timer is re-armed before each upstream read
+ * (per network read, not per chunk), and anything thrown becomes a ProxyError. Ending, failing or `return()`-ing
+ * it (even before the first `next()`) aborts the upstream request if still open, releases every timer and ends
+ * the request's trace, exactly once.
+ *
+ * A plain iterator whose reads are `then` callbacks rather than an async generator: a suspended generator keeps
+ * its frame, a queued request and their promises for every open stream, and costs turns of the microtask queue
+ * on every read.
+ */
+import type { DeploymentHealth } from "../routing/deployment-health.ts";
+import type { RequestTrace } from "../telemetry/request-trace.ts";
+import type { AbortScope } from "./deadline.ts";
+import { failureOf } from "./deadline.ts";
+import { ProxyError } from "./errors.ts";
+import { blamesDeployment } from "./failure-policy.ts";
+import type { ChatChunk } from "./types.ts";
+
+type Batch = readonly ChatChunk[];
+type Usage = Extract<ChatChunk, { type: "usage" }>;
+
+/** What the relay needs to end the request: not the request itself (its prompt would live as long as the answer). */
+export interface RequestEnd {
+  readonly clientSignal: AbortSignal;
+  /** The request's scope (client signal + total budget); disposed when the relay ends. */
+  readonly requestScope: AbortScope;
+  /** The request's spans and record; ended when the relay ends. */
+  readonly trace: RequestTrace;
+}
+
+/** The attempt's own context. */
+export interface RelaySettings {
+  readonly health: DeploymentHealth;
+  readonly deploymentKey: string;
+  readonly streamIdleTimeoutMs: number;
+  readonly now: () => number;
+}
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+export class AttemptRelay implements AsyncIterableIterator<Batch> {
+  readonly #settings: RelaySettings;
+  readonly #upstream: AsyncIterator<Batch>;
+  readonly #end: RequestEnd;
+  /** The attempt's scope: the idle timer, and the abort of the upstream request. */
+  readonly #scope: AbortScope;
+  /** The first batch (read by openAttempt), until the first `next()`. */
+  #head: Batch | undefined;
+  #usage: Usage | undefined;
+  #started = false;
+  /** streaming: more may come from upstream; ended: released, only the held usage is left; done: nothing left. */
+  #phase: "streaming" | "ended" | "done" = "streaming";
+  readonly #onBatch = (next: IteratorResult<Batch>) => this.#afterRead(next);
+  readonly #onReadError = (error: unknown) => this.#fail(error);
+  readonly #idleError = (): ProxyError => {
+    const seconds = Math.round(this.#settings.streamIdleTimeoutMs / 100) / 10;
+    return new ProxyError("timeout", `The upstream stream was idle for ${seconds} s.`);
+  };
+
+  constructor(
+    settings: RelaySettings,
+    upstream: AsyncIterator<Batch>,
+    head: Batch,
+    end: RequestEnd,
+    scope: AbortScope,
+  ) {
+    this.#settings = settings;
+    this.#upstream = upstream;
+    this.#head = head;
+    this.#end = end;
+    this.#scope = scope;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<Batch>> {
+    this.#started = true;
+    if (this.#phase === "ended") return Promise.resolve(this.#takeUsage());
+    if (this.#phase === "done") return Promise.resolve(DONE);
+    const head = this.#head;
+    if (head !== undefined) {
+      this.#head = undefined;
+      const out = this.#forwardable(head);
+      if (out.length > 0) return Promise.resolve({ done: false, value: out });
+    }
+    return this.#read();
+  }
+
+  /** The edge stopped reading: aborts the upstream request (if still open) and ends the request as cancelled. */
+  async return(): Promise<IteratorResult<Batch>> {
+    if (this.#phase === "streaming") {
+      const when = this.#started ? "before it ended" : "before it was read";
+      await this.#release(new ProxyError("cancelled", `The stream was closed ${when}.`));
+    }
+    this.#phase = "done";
+    return DONE;
+  }
+
+  #read(): Promise<IteratorResult<Batch>> {
+    this.#scope.arm(this.#settings.streamIdleTimeoutMs, this.#idleError);
+    return this.#upstream.next().then(this.#onBatch, this.#onReadError);
+  }
+
+  #afterRead(next: IteratorResult<Batch>): IteratorResult<Batch> | Promise<IteratorResult<Batch>> {
+    if (this.#phase !== "streaming") return DONE;
+    if (next.done === true) {
+      this.#phase = "ended";
+      this.#endRequest(undefined);
+      return this.#takeUsage();
+    }
+    const out = this.#forwardable(next.value);
+    return out.length > 0 ? { done: false, value: out } : this.#read();
+  }
+
+  async #fail(error: unknown): Promise<never> {
+    const end = this.#end;
+    const failure = failureOf(error, end.clientSignal, this.#scope.signal);
+    if (blamesDeployment(failure))
+      this.#settings.health.recordFailure(this.#settings.deploymentKey, this.#settings.now());
+    if (this.#phase === "streaming") await this.#release(failure);
+    this.#phase = "done";
+    throw failure;
+  }
+
+  /** Aborts the attempt (and with it the upstream request), closes the adapter's stream, ends the request. */
+  async #release(failure: ProxyError): Promise<void> {
+    this.#phase = "done";
+    this.#scope.abort(
+      failure.kind === "cancelled"
+        ? failure
+        : new ProxyError("cancelled", "The stream was closed before it ended."),
+    );
+    try {
+      await this.#upstream.return?.();
+    } catch {
+      // The adapter's own cleanup failing must not hide the error being reported.
+    }
+    this.#endRequest(failure);
+  }
+
+  #endRequest(failure: ProxyError | undefined): void {
+    this.#scope.dispose();
+    this.#end.requestScope.dispose();
+    this.#end.trace.end(failure, this.#usage?.usage);
+  }
+
+  #takeUsage(): IteratorResult<Batch> {
+    this.#phase = "done";
+    const usage = this.#usage;
+    return usage === undefined ? DONE : { done: false, value: [usage] };
+  }
+
+  /** The batch without response-starts and usage (held), noting finishes; the batch itself if clean. */
+  #forwardable(batch: Batch): Batch {
+    let clean = true;
+    for (const chunk of batch) {
+      if (chunk.type === "usage" || chunk.type === "response-start" || chunk.type === "finish") {
+        clean = false;
+        break;
+      }
+    }
+    if (clean) return batch;
+    const out: ChatChunk[] = [];
+    for (const chunk of batch) {
+      if (chunk.type === "usage") this.#usage = chunk;
+      else if (chunk.type !== "response-start") {
+        if (chunk.type === "finish") this.#end.trace.noteFinish(chunk.reason);
+        out.push(chunk);
+      }
+    }
+    return out;
+  }
+}
