@@ -11,7 +11,8 @@
  * --pin (taskset: proxies on CPU 0, mock and load generator on CPU 1), --cpu-prof (V8 profile of the gateway),
  * --passthrough-mode dispatch|stream|request (how the baseline copies bytes; see passthrough.ts), --json FILE,
  * --port-base N (first port tried for the gateway), --allocator auto|jemalloc|glibc (the proxies' malloc: see
- * ./lib/allocator.ts; auto = jemalloc when installed), --check (exit 1 when a gated
+ * ./lib/allocator.ts; auto = jemalloc when installed), --gateway-node-flags="FLAGS" (node/V8 flags for the
+ * gateways only, e.g. "--max-semi-space-size=16"; the report names them), --check (exit 1 when a gated
  * issue-8 target is missed). Env BENCH_ROUNDS / BENCH_DURATION_MS / BENCH_WARMUP_MS set the same defaults.
  */
 import { execFileSync } from "node:child_process";
@@ -53,6 +54,7 @@ interface Options {
   readonly portBase: number;
   readonly passthroughMode: string;
   readonly allocator: Allocator;
+  readonly gatewayNodeFlags: readonly string[];
 }
 
 const COUNT_RUN_TIMEOUT_MS = 15_000;
@@ -94,6 +96,7 @@ function parseOptions(argv: readonly string[]): Options {
     portBase: num("port-base", "BENCH_PORT_BASE", 28400, 28400),
     passthroughMode: flags.get("passthrough-mode") ?? "dispatch",
     allocator: chooseAllocator(allocatorChoice(flags.get("allocator"))),
+    gatewayNodeFlags: flags.get("gateway-node-flags")?.split(" ").filter(Boolean) ?? [],
   };
 }
 
@@ -217,6 +220,7 @@ function meta(options: Options, fleet: Fleet, loadBefore: number[]): Record<stri
     pinned: fleet.pinned,
     passthroughMode: options.passthroughMode,
     allocator: options.allocator.description,
+    gatewayNodeFlags: options.gatewayNodeFlags.join(" ") || "none",
     cpuResolutionUs: cpuResolutionMicros(),
     command: `node bench/run.ts ${process.argv.slice(2).join(" ")}`.trim(),
   };
@@ -271,6 +275,7 @@ async function main(): Promise<number> {
       configDir,
       startupTimeoutMs: 20_000,
       allocator: options.allocator,
+      gatewayNodeFlags: options.gatewayNodeFlags,
     });
     progress(
       `targets: ${JSON.stringify(fleet.urls)}${options.pin && !fleet.pinned ? " (pinning failed)" : ""}`,
@@ -293,7 +298,7 @@ async function main(): Promise<number> {
       `\nllm-proxy bench: ${m.rounds} rounds × ${m.durationMs} ms after ${m.warmupMs} ms warm-up; medians across rounds; ` +
         `phases: ${options.phases.join(", ") || "none"}` +
         `\nnode ${m.node}, ${m.cpus}, pinned: ${m.pinned}, load average before ${JSON.stringify(m.loadavgBefore)}, ` +
-        `revision ${m.revision}\nproxies' malloc: ${m.allocator}\n`,
+        `revision ${m.revision}\nproxies' malloc: ${m.allocator}; gateways' extra node flags: ${m.gatewayNodeFlags}\n`,
     );
     console.log(formatReport(summary));
     console.log(`\nJSON summary:\n${JSON.stringify(summary, null, 2)}`);

@@ -36,6 +36,8 @@ export interface FleetOptions {
   readonly startupTimeoutMs: number;
   /** The malloc both proxies run on (see allocator.ts). */
   readonly allocator: Allocator;
+  /** Extra node/V8 flags for the gateways only (`--gateway-node-flags`), to measure a tuning in the same run. */
+  readonly gatewayNodeFlags: readonly string[];
 }
 
 /** The fleet's processes. */
@@ -116,6 +118,7 @@ async function startGateway(options: FleetOptions, mockPort: number, spec: Gatew
       : ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfDir}`];
   const inspect = spec.inspectPort === undefined ? [] : [`--inspect=127.0.0.1:${spec.inspectPort}`];
   const args = [
+    ...options.gatewayNodeFlags,
     ...profile,
     ...inspect,
     join(REPO_DIR, "src", "main.ts"),
