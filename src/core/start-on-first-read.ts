@@ -12,6 +12,10 @@ export function startOnFirstRead<T>(open: () => Promise<AsyncIterable<T>>): Asyn
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
+function nextOf<T>(iterator: AsyncIterator<T>): Promise<IteratorResult<T>> {
+  return iterator.next();
+}
+
 class DeferredIterator<T> implements AsyncIterableIterator<T> {
   #open: (() => Promise<AsyncIterable<T>>) | undefined;
   /** The inner iterator once `open` has run; shared by calls that arrive while it runs. */
@@ -34,10 +38,9 @@ class DeferredIterator<T> implements AsyncIterableIterator<T> {
     return this.#firstNext();
   }
 
-  async #firstNext(): Promise<IteratorResult<T>> {
+  #firstNext(): Promise<IteratorResult<T>> {
     const inner = this.#start();
-    if (inner === undefined) return DONE;
-    return (await inner).next();
+    return inner === undefined ? Promise.resolve(DONE) : inner.then(nextOf);
   }
 
   /**

@@ -3,15 +3,14 @@
  * calls the core, and encodes; routing, retries and providers live in the core.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { batchesOf } from "../core/batches.ts";
 import type { CallOptions, ChatCore, ChatStream } from "../core/chat-stream.ts";
 import type { ProxyError } from "../core/errors.ts";
 import { OVERHEAD_HEADER, stampCompletion, stampFirstByte } from "../telemetry/request-record.ts";
 import { createDisconnectWatcher, type Disconnect } from "./disconnect.ts";
-import { toHttpError } from "./errors.ts";
 import { createChunkEncoder, toOpenAICompletion } from "./from-canonical.ts";
 import { parseJsonBody } from "./json-body.ts";
-import { endSse, failSse, type RawResponse, sseEvent, startSse, writeSseEvents } from "./sse-writer.ts";
+import { pumpSse } from "./sse-pump.ts";
+import { type RawResponse, startSse } from "./sse-writer.ts";
 import { decodeChatCompletion } from "./to-canonical.ts";
 
 /** Plugin options: a getter, because a config reload swaps the core (and a client key may narrow it). */
@@ -83,7 +82,10 @@ export async function openAIPlugin(app: FastifyInstance, options: OpenAIPluginOp
     const opened = await start(request, reply);
     if (opened === undefined) return reply;
     reply.hijack();
-    await pipeSse(request, reply, opened.stream, opened.includeUsage, opened.disconnect);
+    const raw: RawResponse = reply.raw;
+    startSse(raw, stringHeaders(reply));
+    const encoder = createChunkEncoder(opened.stream, opened.includeUsage);
+    await pumpSse(raw, opened.stream, encoder, opened.disconnect, request.log);
     return reply;
   });
 }
@@ -98,49 +100,6 @@ interface OpenedSse {
 /** The gateway's own time (src/telemetry/request-record.ts), when the request reached an upstream. */
 function setOverheadHeader(reply: FastifyReply, milliseconds: string | undefined): void {
   if (milliseconds !== undefined) reply.header(OVERHEAD_HEADER, milliseconds);
-}
-
-async function pipeSse(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  stream: ChatStream,
-  includeUsage: boolean,
-  disconnect: Disconnect,
-): Promise<void> {
-  const raw: RawResponse = reply.raw;
-  const encoder = createChunkEncoder(stream, includeUsage);
-  const batches = batchesOf(stream);
-  startSse(raw, stringHeaders(reply));
-  try {
-    // One write per upstream read: the events of a batch go out as one string (one chunk on the wire).
-    await writeSseEvents(raw, encoder.opening());
-    for await (const batch of batches) {
-      let events = "";
-      for (const chunk of batch) {
-        const json = encoder.encode(chunk);
-        if (json !== undefined) events += sseEvent(json);
-      }
-      if (events !== "") await writeSseEvents(raw, events);
-    }
-    disconnect.markEnded();
-    endSse(raw);
-  } catch (error) {
-    const proxyError = disconnect.failure(error);
-    disconnect.markEnded();
-    if (proxyError.kind === "cancelled") {
-      request.log.info("client disconnected during the stream");
-      raw.destroy();
-      return;
-    }
-    request.log.error(
-      { err: proxyError.cause ?? proxyError, kind: proxyError.kind },
-      "stream failed after start",
-    );
-    failSse(raw, toHttpError(proxyError).body.error);
-  } finally {
-    // Releases the upstream request and timers even if we stopped before reading the chunks.
-    await batches.return?.();
-  }
 }
 
 function stringHeaders(reply: FastifyReply): Record<string, string> {

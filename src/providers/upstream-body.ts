@@ -24,6 +24,10 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value:
 /** Given to undici when the reader leaves before the end: the error nobody sees, made once. */
 const ABANDONED = new Error("upstream response body abandoned by its reader");
 
+function concurrentReads(): Error {
+  return new Error("upstream body: concurrent reads");
+}
+
 /** A single-reader byte queue fed by undici's handler callbacks. */
 export class UpstreamBody implements AsyncIterableIterator<Uint8Array> {
   readonly #controller: BodyController;
@@ -33,6 +37,8 @@ export class UpstreamBody implements AsyncIterableIterator<Uint8Array> {
   #ended = false;
   #error: unknown;
   #waiter: PromiseWithResolvers<IteratorResult<Uint8Array>> | undefined;
+  /** A pending `text()`: answered once, at the end, with no promise per read. */
+  #whole: PromiseWithResolvers<string> | undefined;
   #flushScheduled = false;
   readonly #flush = (): void => this.#answerWaiter();
 
@@ -50,7 +56,7 @@ export class UpstreamBody implements AsyncIterableIterator<Uint8Array> {
     if (this.settled) return;
     this.#queue.push(chunk);
     this.#queuedBytes += chunk.length;
-    if (this.#queuedBytes > HIGH_WATER_BYTES && !this.#paused) {
+    if (this.#queuedBytes > HIGH_WATER_BYTES && !this.#paused && this.#whole === undefined) {
       this.#paused = true;
       this.#controller.pause();
     }
@@ -71,7 +77,7 @@ export class UpstreamBody implements AsyncIterableIterator<Uint8Array> {
   }
 
   next(): Promise<IteratorResult<Uint8Array>> {
-    if (this.#waiter !== undefined) return Promise.reject(new Error("upstream body: concurrent reads"));
+    if (this.#waiter !== undefined || this.#whole !== undefined) return Promise.reject(concurrentReads());
     const ready = this.#take();
     if (ready !== undefined) return Promise.resolve(ready);
     if (this.#error !== undefined) return Promise.reject(this.#error);
@@ -93,19 +99,48 @@ export class UpstreamBody implements AsyncIterableIterator<Uint8Array> {
   }
 
   /** The whole body as UTF-8 text. */
-  async text(): Promise<string> {
-    const parts: Uint8Array[] = [];
-    for (let next = await this.next(); next.done !== true; next = await this.next()) parts.push(next.value);
-    return parts.length === 1 && parts[0] !== undefined
-      ? Buffer.from(parts[0].buffer, parts[0].byteOffset, parts[0].byteLength).toString("utf8")
-      : Buffer.concat(parts).toString("utf8");
+  text(): Promise<string> {
+    if (this.#waiter !== undefined || this.#whole !== undefined) return Promise.reject(concurrentReads());
+    this.#whole = Promise.withResolvers();
+    const { promise } = this.#whole;
+    // The whole body is wanted: a read paused by the high-water mark would never be resumed.
+    if (this.#paused) {
+      this.#paused = false;
+      this.#controller.resume();
+    }
+    this.#settleWhole();
+    return promise;
   }
 
   #wake(): void {
+    if (this.#whole !== undefined) {
+      this.#settleWhole();
+      return;
+    }
     if (this.#waiter === undefined || this.#flushScheduled) return;
     this.#flushScheduled = true;
     // Later: undici delivers the other events of this socket read synchronously after this one.
     queueMicrotask(this.#flush);
+  }
+
+  /** Answers a pending `text()` once the body has ended or failed. */
+  #settleWhole(): void {
+    const whole = this.#whole;
+    if (whole === undefined) return;
+    if (this.#error !== undefined) {
+      this.#whole = undefined;
+      whole.reject(this.#error);
+    } else if (this.#ended) {
+      this.#whole = undefined;
+      const queue = this.#queue;
+      this.#queue = [];
+      whole.resolve(
+        queue.length === 1
+          ? (queue[0] as Buffer).toString("utf8")
+          : Buffer.concat(queue, this.#queuedBytes).toString("utf8"),
+      );
+      this.#queuedBytes = 0;
+    }
   }
 
   #answerWaiter(): void {

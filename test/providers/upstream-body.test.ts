@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import { type BodyController, UpstreamBody } from "../../src/providers/upstream-body.ts";
+
+/** Records what the body asks of undici's controller. */
+function fakeController() {
+  const calls: string[] = [];
+  const controller: BodyController = {
+    abort: (reason) => calls.push(`abort: ${reason.message}`),
+    pause: () => calls.push("pause"),
+    resume: () => calls.push("resume"),
+  };
+  return { controller, calls };
+}
+
+describe("UpstreamBody", () => {
+  it("gives everything that arrived since the last read as one buffer, then the end", async () => {
+    const { controller, calls } = fakeController();
+    const body = new UpstreamBody(controller);
+    const first = body.next();
+    body.push(Buffer.from("ab"));
+    body.push(Buffer.from("c"));
+    expect(Buffer.from((await first).value ?? []).toString()).toBe("abc");
+    body.push(Buffer.from("d"));
+    body.end();
+    expect(Buffer.from((await body.next()).value ?? []).toString()).toBe("d");
+    expect((await body.next()).done).toBe(true);
+    expect(calls).toEqual([]);
+  });
+
+  it("text() answers once with the whole body, multi-byte characters split across reads included", async () => {
+    const { controller } = fakeController();
+    const body = new UpstreamBody(controller);
+    const euro = Buffer.from("€");
+    const text = body.text();
+    body.push(Buffer.concat([Buffer.from("price: "), euro.subarray(0, 1)]));
+    body.push(euro.subarray(1));
+    body.end();
+    expect(await text).toBe("price: €");
+  });
+
+  it("text() resumes a read that the high-water mark paused before it was called", async () => {
+    const { controller, calls } = fakeController();
+    const body = new UpstreamBody(controller);
+    body.push(Buffer.alloc(300 * 1024, 0x61));
+    expect(calls).toEqual(["pause"]);
+    const text = body.text();
+    expect(calls).toEqual(["pause", "resume"]);
+    // No further pause while the whole body is wanted.
+    body.push(Buffer.alloc(300 * 1024, 0x62));
+    body.end();
+    expect((await text).length).toBe(600 * 1024);
+    expect(calls).toEqual(["pause", "resume"]);
+  });
+
+  it("text() rejects with the failure, and a second reader is refused while it waits", async () => {
+    const { controller } = fakeController();
+    const body = new UpstreamBody(controller);
+    const text = body.text();
+    await expect(body.next()).rejects.toThrow("concurrent reads");
+    await expect(body.text()).rejects.toThrow("concurrent reads");
+    body.fail(new Error("connection reset"));
+    await expect(text).rejects.toThrow("connection reset");
+  });
+
+  it("return() aborts an open response, and not one that already ended", async () => {
+    const open = fakeController();
+    await new UpstreamBody(open.controller).return();
+    expect(open.calls).toEqual(["abort: upstream response body abandoned by its reader"]);
+
+    const ended = fakeController();
+    const body = new UpstreamBody(ended.controller);
+    body.end();
+    await body.return();
+    expect(ended.calls).toEqual([]);
+  });
+});
