@@ -153,7 +153,8 @@ class FastCall {
     envelope.writeUInt32BE(bytes.length, 1);
     envelope.set(bytes, 5);
     this.#writeHead(stampCompletion(this.#request.record));
-    await this.#write(envelope);
+    const waiting = this.#write(envelope);
+    if (waiting !== undefined) await waiting;
   }
 
   async #stream(core: ChatCore, chatRequest: ReturnType<typeof toChatRequest>): Promise<void> {
@@ -164,7 +165,9 @@ class FastCall {
       const encode = createBatchEncoder(stream, chatRequest.includeUsage);
       for await (const batch of batches) {
         const bytes = encode(batch);
-        if (bytes !== undefined) await this.#write(bytes);
+        // Awaiting only a real wait for 'drain': an `await` of nothing still costs a turn of the microtask queue.
+        const waiting = bytes === undefined ? undefined : this.#write(bytes);
+        if (waiting !== undefined) await waiting;
       }
     } finally {
       await batches.return?.();

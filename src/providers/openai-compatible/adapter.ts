@@ -81,7 +81,8 @@ function streamBatches(
     });
     const headers = { ...setup.headers, "x-request-id": context.requestId };
     const response = await postUpstream(context, setup.url, headers, JSON.stringify(body), setup.mapError);
-    return readResponse(response, setup, context);
+    // Awaited: returning the promise from an async function would cost two more microtask turns.
+    return await readResponse(response, setup, context);
   });
 }
 
