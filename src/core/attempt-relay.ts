@@ -118,10 +118,12 @@ export class AttemptRelay implements AsyncIterableIterator<Batch> {
   async #fail(error: unknown): Promise<never> {
     const end = this.#end;
     const failure = failureOf(error, end.clientSignal, this.#scope.signal);
-    if (blamesDeployment(failure))
-      this.#settings.health.recordFailure(this.#settings.deploymentKey, this.#settings.now());
-    if (this.#phase === "streaming") await this.#release(failure);
-    this.#phase = "done";
+    // A read that fails after the relay was closed only reports the closing: it says nothing of the deployment.
+    if (this.#phase === "streaming") {
+      if (blamesDeployment(failure))
+        this.#settings.health.recordFailure(this.#settings.deploymentKey, this.#settings.now());
+      await this.#release(failure);
+    }
     throw failure;
   }
 
