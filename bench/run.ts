@@ -6,7 +6,8 @@
  * 10,000 concurrent streams, and a leak check over 200,000 requests (./lib/phases.ts). The report gives medians
  * across rounds, CPU per request (/proc utime+stime deltas), peak RSS, and every issue-8 target.
  *
- * Flags: --quick (2 rounds × 1 s), --rounds N, --duration-ms N, --warmup-ms N, --only key,key (scenario keys and
+ * Flags: --quick (2 rounds × 1 s), --rounds N, --duration-ms N, --warmup-ms N, --prerun-ms N (an unmeasured run
+ * against the same target just before each measured one; 0 = none), --only key,key (scenario keys and
  * the phases `many-streams`, `leak`), --skip key,key (the same keys, left out),
  * --pin (taskset: proxies on CPU 0, mock and load generator on CPU 1), --cpu-prof (V8 profile of the gateway),
  * --passthrough-mode dispatch|stream|request (how the baseline copies bytes; see passthrough.ts), --json FILE,
@@ -45,6 +46,7 @@ interface Options {
   readonly rounds: number;
   readonly durationMs: number;
   readonly warmupMs: number;
+  readonly prerunMs: number;
   readonly scenarios: readonly Scenario[];
   readonly phases: readonly Phase[];
   readonly check: boolean;
@@ -87,6 +89,7 @@ function parseOptions(argv: readonly string[]): Options {
     rounds: Math.max(1, Math.round(num("rounds", "BENCH_ROUNDS", 5, 2))),
     durationMs: num("duration-ms", "BENCH_DURATION_MS", 3000, 1000),
     warmupMs: num("warmup-ms", "BENCH_WARMUP_MS", 2000, 500),
+    prerunMs: num("prerun-ms", "BENCH_PRERUN_MS", 1000, 250),
     scenarios,
     phases,
     check: flags.has("check"),
@@ -175,6 +178,11 @@ async function runRounds(fleet: Fleet, options: Options): Promise<Samples> {
       const byTarget = samples.get(scenario.key) ?? new Map<TargetName, Sample[]>();
       samples.set(scenario.key, byTarget);
       for (const target of scenario.targets) {
+        // Unmeasured: no target starts a measured run straight after sitting idle while the others ran (the traced
+        // gateway serves two scenarios of seven).
+        if (options.prerunMs > 0 && scenario.requests === undefined) {
+          await fleet.load.run(specFor(scenario, fleet.urls[target], options.prerunMs));
+        }
         const sample = await measure(fleet, scenario, target, options.durationMs, round);
         byTarget.set(target, [...(byTarget.get(target) ?? []), sample]);
         const r = sample.result;
@@ -217,6 +225,7 @@ function meta(options: Options, fleet: Fleet, loadBefore: number[]): Record<stri
     rounds: options.rounds,
     durationMs: options.durationMs,
     warmupMs: options.warmupMs,
+    prerunMs: options.prerunMs,
     pinned: fleet.pinned,
     passthroughMode: options.passthroughMode,
     allocator: options.allocator.description,
@@ -234,7 +243,8 @@ function plannedMs(options: Options): number {
     options.scenarios.reduce((sum, s) => sum + s.targets.length * perRun(s, ms), 0);
   const phases =
     (options.phases.includes("many-streams") ? 90_000 : 0) + (options.phases.includes("leak") ? 240_000 : 0);
-  return 60_000 + round(options.warmupMs) + options.rounds * round(options.durationMs) + phases;
+  const measured = round(options.durationMs) + (options.prerunMs > 0 ? round(options.prerunMs) : 0);
+  return 60_000 + round(options.warmupMs) + options.rounds * measured + phases;
 }
 
 async function runPhases(fleet: Fleet, options: Options): Promise<PhaseResults> {
@@ -295,7 +305,8 @@ async function main(): Promise<number> {
     const summary = summarize(samples, options.rounds, meta(options, fleet, loadBefore), memory, phases);
     const m = summary.meta;
     console.log(
-      `\nllm-proxy bench: ${m.rounds} rounds × ${m.durationMs} ms after ${m.warmupMs} ms warm-up; medians across rounds; ` +
+      `\nllm-proxy bench: ${m.rounds} rounds × ${m.durationMs} ms (each after an unmeasured ${m.prerunMs} ms run) after ` +
+        `${m.warmupMs} ms warm-up; medians across rounds; ` +
         `phases: ${options.phases.join(", ") || "none"}` +
         `\nnode ${m.node}, ${m.cpus}, pinned: ${m.pinned}, load average before ${JSON.stringify(m.loadavgBefore)}, ` +
         `revision ${m.revision}\nproxies' malloc: ${m.allocator}; gateways' extra node flags: ${m.gatewayNodeFlags}\n`,
