@@ -39,9 +39,10 @@ type DeltaInit = MessageInitShape<typeof DeltaSchema>;
 export function createChunkEncoder(
   stream: Pick<ChatStream, "id" | "created" | "model">,
   includeUsage: boolean,
+  /** The choices that sent their first chunk; shared with an encoder that writes some chunks itself. */
+  startedChoices: Set<number> = new Set(),
 ): ChunkEncoder {
   const created = toUnixSeconds(stream.created);
-  const startedChoices = new Set<number>();
   const frame = (init: Pick<MessageInitShape<typeof ChatCompletionChunkSchema>, "choices" | "usage">) =>
     create(ChatCompletionChunkSchema, {
       id: stream.id,

@@ -8,7 +8,7 @@
  * @see https://protobuf.dev/programming-guides/encoding/
  * @see https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md (Length-Prefixed-Message)
  */
-import { create, toBinary } from "@bufbuild/protobuf";
+import { toBinary } from "@bufbuild/protobuf";
 import { ChatCompletionChunkSchema } from "../../gen/llmproxy/v1/chat_pb.ts";
 import type { ChatStream } from "../core/chat-stream.ts";
 import type { ChatChunk } from "../core/types.ts";
@@ -42,6 +42,42 @@ function writeVarint(target: Buffer, offset: number, value: number): number {
   return at;
 }
 
+const ID_KEY = (1 << 3) | 2;
+const OBJECT_KEY = (2 << 3) | 2;
+const CREATED_KEY = 3 << 3;
+const MODEL_KEY = (4 << 3) | 2;
+const OBJECT = Buffer.from("chat.completion.chunk");
+
+/**
+ * Fields 1–4 (id, object, created, model) as `toBinary` writes them: in field order, proto3 defaults (an empty
+ * string, 0) left out, `created` (int64, whole seconds) as a varint.
+ */
+function encodeHead(stream: Pick<ChatStream, "id" | "created" | "model">): Buffer {
+  const id = Buffer.from(stream.id);
+  const model = Buffer.from(stream.model);
+  const created = Math.trunc(stream.created);
+  const field = (key: number, bytes: Buffer): Buffer[] =>
+    bytes.length === 0 ? [] : [Buffer.from([key]), varint(bytes.length), bytes];
+  return Buffer.concat([
+    ...field(ID_KEY, id),
+    ...field(OBJECT_KEY, OBJECT),
+    ...(created === 0 ? [] : [Buffer.from([CREATED_KEY]), varint(created)]),
+    ...field(MODEL_KEY, model),
+  ]);
+}
+
+/** A non-negative safe integer as a varint (beyond 32 bits too: no bit operators on the whole value). */
+function varint(value: number): Buffer {
+  const bytes: number[] = [];
+  let rest = value;
+  while (rest > 0x7f) {
+    bytes.push((rest % 128) | 0x80);
+    rest = Math.floor(rest / 128);
+  }
+  bytes.push(rest);
+  return Buffer.from(bytes);
+}
+
 /** A text delta, measured before the batch buffer is allocated. */
 interface TextPiece {
   readonly choice: number;
@@ -58,19 +94,10 @@ export function createBatchEncoder(
   stream: Pick<ChatStream, "id" | "created" | "model">,
   includeUsage: boolean,
 ): BatchEncoder {
-  const generic = createChunkEncoder(stream, includeUsage);
-  const head = Buffer.from(
-    toBinary(
-      ChatCompletionChunkSchema,
-      create(ChatCompletionChunkSchema, {
-        id: stream.id,
-        object: "chat.completion.chunk",
-        created: BigInt(Math.trunc(stream.created)),
-        model: stream.model,
-      }),
-    ),
-  );
+  // One set for both encoders: a choice's first chunk carries the role, whichever of them writes it.
   const started = new Set<number>();
+  const generic = createChunkEncoder(stream, includeUsage, started);
+  const head = encodeHead(stream);
   const measure = (choice: number, text: string): TextPiece => {
     const first = !started.has(choice);
     const textBytes = Buffer.byteLength(text);
@@ -86,18 +113,13 @@ export function createBatchEncoder(
     for (const chunk of batch) {
       if (chunk.type === "text-delta") {
         const piece = measure(chunk.choice, chunk.text);
-        // The generic encoder tracks first chunks on its own; keep both views in step.
-        if (piece.first) {
-          started.add(chunk.choice);
-          generic({ type: "text-delta", choice: chunk.choice, text: "" });
-        }
+        if (piece.first) started.add(chunk.choice);
         pieces.push(piece);
         total += 5 + piece.messageSize;
         continue;
       }
       const message = generic(chunk);
       if (message === undefined) continue;
-      if ("choices" in message) for (const choice of message.choices) started.add(choice.index);
       const bytes = toBinary(ChatCompletionChunkSchema, message);
       pieces.push(bytes);
       total += 5 + bytes.length;

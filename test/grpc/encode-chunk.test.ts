@@ -11,8 +11,14 @@ import { createBatchEncoder } from "../../src/grpc/encode-chunk.ts";
 
 const STREAM = { id: "chatcmpl-ünïcode-1", created: 1_700_000_000, model: "gpt-4o-mini" };
 
-function reference(batches: readonly (readonly ChatChunk[])[], includeUsage: boolean): Buffer {
-  const encode = createChunkEncoder(STREAM, includeUsage);
+type StreamHead = { id: string; created: number; model: string };
+
+function reference(
+  batches: readonly (readonly ChatChunk[])[],
+  includeUsage: boolean,
+  stream: StreamHead = STREAM,
+): Buffer {
+  const encode = createChunkEncoder(stream, includeUsage);
   const parts: Buffer[] = [];
   for (const batch of batches) {
     for (const chunk of batch) {
@@ -27,8 +33,12 @@ function reference(batches: readonly (readonly ChatChunk[])[], includeUsage: boo
   return Buffer.concat(parts);
 }
 
-function fast(batches: readonly (readonly ChatChunk[])[], includeUsage: boolean): Buffer {
-  const encode = createBatchEncoder(STREAM, includeUsage);
+function fast(
+  batches: readonly (readonly ChatChunk[])[],
+  includeUsage: boolean,
+  stream: StreamHead = STREAM,
+): Buffer {
+  const encode = createBatchEncoder(stream, includeUsage);
   return Buffer.concat(batches.flatMap((batch) => encode(batch) ?? []));
 }
 
@@ -62,6 +72,19 @@ describe("gRPC batch encoder", () => {
       ],
     ];
     expect(fast(batches, false).equals(reference(batches, false))).toBe(true);
+  });
+
+  it("writes the id/object/created/model head as toBinary does, for long ids, late dates and empty fields", () => {
+    const heads: StreamHead[] = [
+      { id: "x".repeat(300), created: 5_000_000_000, model: "m" },
+      { id: "chatcmpl-1", created: 1_700_000_000.9, model: "" },
+      { id: "", created: 0, model: "ünïcode-model" },
+    ];
+    const batches: ChatChunk[][] = [
+      [text(0, "hi")],
+      [{ type: "finish", choice: 0, reason: "stop", rawReason: "stop" }],
+    ];
+    for (const head of heads) expect(fast(batches, false, head)).toEqual(reference(batches, false, head));
   });
 
   it("encodes nothing for a batch without wire chunks", () => {
