@@ -22,7 +22,7 @@ import {
 import { batchesOf } from "../core/batches.ts";
 import type { CallOptions, ChatCore } from "../core/chat-stream.ts";
 import { ProxyError } from "../core/errors.ts";
-import type { ChatChunk } from "../core/types.ts";
+import { pumpBatches } from "../core/pump-batches.ts";
 import { OVERHEAD_HEADER, stampCompletion, stampFirstByte } from "../telemetry/request-record.ts";
 import { logLevelFor } from "./chat-service.ts";
 import { toChatRequest } from "./convert.ts";
@@ -30,8 +30,6 @@ import { toProtoResponse } from "./convert-response.ts";
 import { createBatchEncoder } from "./encode-chunk.ts";
 import { toConnectError } from "./errors.ts";
 import { parseGrpcTimeout } from "./grpc-timeout.ts";
-
-type Batch = readonly ChatChunk[];
 
 /** The ChatService methods the lane serves. */
 export type FastMethod = "CreateChatCompletion" | "StreamChatCompletion";
@@ -165,39 +163,14 @@ class FastCall {
     const batches = batchesOf(stream);
     try {
       this.#writeHead(stampFirstByte(this.#request.record));
-      await this.#pump(batches, createBatchEncoder(stream, chatRequest.includeUsage));
+      const encode = createBatchEncoder(stream, chatRequest.includeUsage);
+      await pumpBatches(batches, (batch) => {
+        const bytes = encode(batch);
+        return bytes === undefined ? undefined : this.#write(bytes);
+      });
     } finally {
       await batches.return?.();
     }
-  }
-
-  /**
-   * Writes each batch's messages as it comes, through then-callbacks rather than a `for await` loop: a batch then
-   * costs no extra turns of the microtask queue (as the SSE edge's src/openai/sse-pump.ts).
-   */
-  #pump(batches: AsyncIterator<Batch>, encode: (batch: Batch) => Buffer | undefined): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const read = (): void => {
-        batches.next().then(onBatch, reject);
-      };
-      const onBatch = (next: IteratorResult<Batch>): void => {
-        if (next.done === true) {
-          resolve();
-          return;
-        }
-        let waiting: Promise<void> | undefined;
-        try {
-          const bytes = encode(next.value);
-          waiting = bytes === undefined ? undefined : this.#write(bytes);
-        } catch (error) {
-          reject(error);
-          return;
-        }
-        if (waiting === undefined) read();
-        else void waiting.then(read);
-      };
-      read();
-    });
   }
 
   #callOptions(): CallOptions {
