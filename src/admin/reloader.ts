@@ -73,6 +73,7 @@ const RESTART_SETTINGS: readonly (readonly [keyof Config["server"], string])[] =
   ["watchConfig", "watch_config"],
   ["drainTimeoutMs", "drain_timeout"],
   ["logFile", "log_file"],
+  ["heapGrowingPercent", "heap_growing_percent"],
 ];
 
 /** Creates the reloader. */

@@ -68,6 +68,8 @@ export interface Config {
     readonly drainTimeoutMs: number;
     /** Log to this file instead of stdout. */
     readonly logFile: string | undefined;
+    /** V8's heap growing factor over the live heap, in percent; 0 leaves V8's own. */
+    readonly heapGrowingPercent: number;
   };
   readonly proxy: {
     /** Total budget of one request. */

@@ -80,6 +80,7 @@ function resolveConfig(file: ConfigFile, source: string): Config {
       watchConfig: file.server.watch_config,
       drainTimeoutMs: Math.round(file.server.drain_timeout * 1000),
       logFile: file.server.log_file,
+      heapGrowingPercent: file.server.heap_growing_percent,
     },
     proxy: {
       timeoutMs: toMs(file.proxy.timeout),

@@ -72,6 +72,7 @@ describe("loadConfig", () => {
     });
     expect(config.proxy.firstTokenTimeoutMs).toBe(30_000);
     expect(config.server.workers).toBe(4);
+    expect(config.server.heapGrowingPercent).toBe(20);
     expect(config.connector).toEqual({ limit: 100, limitPerHost: 30 });
   });
 
@@ -103,6 +104,15 @@ describe("loadConfig", () => {
     const paths = issues.map((issue) => issue.path);
     expect(paths).toEqual(expect.arrayContaining(["server.port", "server", "providers.p.base_url"]));
     expect(issues.find((issue) => issue.path === "server")?.message).toMatch(/colour/);
+  });
+
+  it("takes heap_growing_percent from 0 (V8's own factor) to 300, whole numbers only", () => {
+    expect(parseConfig("server: {heap_growing_percent: 0}\n", "inline").server.heapGrowingPercent).toBe(0);
+    for (const bad of ["-1", "301", "12.5"]) {
+      expect(issuesOf(`server: {heap_growing_percent: ${bad}}\n`).map((issue) => issue.path)).toEqual([
+        "server.heap_growing_percent",
+      ]);
+    }
   });
 
   it("rejects unknown providers, bad URLs and a default model with no route", () => {
