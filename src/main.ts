@@ -2,7 +2,7 @@
  * Process entry: command line, config, runtime, one listening port for HTTP/1.1, h2c and gRPC, signals.
  */
 
-import { applyHeapGrowing } from "./admin/heap-tuning.ts";
+import { applyHeapTuning } from "./admin/heap-tuning.ts";
 import { type ConfigReloader, createConfigReloader } from "./admin/reloader.ts";
 import { checkConfigFile, openGatewayWarning, prepareStartup } from "./admin/startup.ts";
 import { watchConfigFile } from "./admin/watch.ts";
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   const loaded = await loadConfig(cli.configPath);
   const ownedEnv = new Set(exportOsEnv(loaded.file, process.env));
   const config = applyOverrides(loaded, cli);
-  applyHeapGrowing(config.server.heapGrowingPercent);
+  applyHeapTuning(config.server.heapGrowingPercent);
   if (config.server.workers > 1 && !isClusterWorker()) {
     // The primary only supervises: workers (forked with the same command line) serve the port.
     const [{ runPrimary }, { default: pino }] = await Promise.all([

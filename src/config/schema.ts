@@ -54,11 +54,11 @@ const serverSchema = z.strictObject({
   /** Write the logs to this file instead of stdout (reopened on SIGHUP; rotation is the platform's job). */
   log_file: z.string().min(1).optional(),
   /**
-   * V8's heap growing factor, as a percentage over the live heap after a full collection (1 + percent/100); 0
-   * leaves V8's own factor (up to 4 ×). A gateway's heap is mostly in-flight requests, so a low factor keeps RSS
-   * close to what is live when thousands of streams are open, for little CPU (README "Performance").
+   * V8's heap growing factor over the live heap after a full collection, in percent (1 + percent/100); 0 keeps
+   * V8's own (up to 4 ×). Lower means less RSS with many open streams and more full collections (README
+   * "Performance").
    */
-  heap_growing_percent: z.number().int().min(0).max(300).default(20),
+  heap_growing_percent: z.number().int().min(0).max(300).default(0),
 });
 
 const seconds = z.number().positive().max(86_400);

@@ -72,7 +72,7 @@ describe("loadConfig", () => {
     });
     expect(config.proxy.firstTokenTimeoutMs).toBe(30_000);
     expect(config.server.workers).toBe(4);
-    expect(config.server.heapGrowingPercent).toBe(20);
+    expect(config.server.heapGrowingPercent).toBe(0);
     expect(config.connector).toEqual({ limit: 100, limitPerHost: 30 });
   });
 
