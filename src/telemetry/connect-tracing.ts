@@ -19,7 +19,6 @@ import {
 } from "@opentelemetry/api";
 import { kRequestScope } from "../grpc/call-options.ts";
 import * as attr from "./attributes.ts";
-import { edgeContextOf } from "./edge-context.ts";
 
 const headerGetter: TextMapGetter<Headers> = {
   get: (headers, key) => headers.get(key) ?? undefined,
@@ -30,7 +29,7 @@ const headerGetter: TextMapGetter<Headers> = {
 export function createTracingInterceptor(): Interceptor {
   const tracer = trace.getTracer("llm-proxy");
   return (next) => async (request) => {
-    const active = edgeContextOf(request.contextValues.get(kRequestScope)?.record) ?? context.active();
+    const active = request.contextValues.get(kRequestScope)?.record?.edgeContext ?? context.active();
     const underHttpSpan = trace.getSpan(active) !== undefined;
     const parent = underHttpSpan ? active : propagation.extract(active, request.header, headerGetter);
     const method = `${request.service.typeName}/${request.method.name}`;

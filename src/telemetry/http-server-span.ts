@@ -3,14 +3,13 @@
  * closes: `POST /v1/chat/completions`, kind SERVER, continuing the caller's W3C `traceparent`, with the stable HTTP
  * semantic-convention attributes and `request.id`. It replaces the http instrumentation, which wrapped every
  * request and bound both of its event emitters to the span's context (about 100 µs of CPU per request); the core
- * and the Connect interceptor find the span through ./edge-context.ts instead. HTTP/2 requests (gRPC) get their
+ * and the Connect interceptor find the span's context in the request's record instead. HTTP/2 requests (gRPC) get their
  * server span from the Connect interceptor, as before.
  * @see https://opentelemetry.io/docs/specs/semconv/http/http-spans/
  */
 import {
   propagation,
   ROOT_CONTEXT,
-  type Span,
   SpanKind,
   SpanStatusCode,
   type TextMapGetter,
@@ -18,7 +17,6 @@ import {
 } from "@opentelemetry/api";
 import type { FastifyRequest } from "fastify";
 import { ATTR_ERROR_TYPE, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_REQUEST_ID } from "./attributes.ts";
-import { setEdgeContext } from "./edge-context.ts";
 import type { RequestRecord } from "./request-record.ts";
 
 /** Paths not worth a trace: scrapes and probes. */
@@ -40,7 +38,6 @@ export interface HttpServerSpans {
 /** Creates them; spans come from the global tracer provider the SDK registered. */
 export function createHttpServerSpans(): HttpServerSpans {
   const tracer = trace.getTracer("llm-proxy");
-  const spans = new WeakMap<RequestRecord, Span>();
   return {
     start(request, record) {
       if (request.raw.httpVersionMajor !== 1) return;
@@ -67,13 +64,13 @@ export function createHttpServerSpans(): HttpServerSpans {
           [ATTR_REQUEST_ID]: request.id,
         });
       }
-      spans.set(record, span);
-      setEdgeContext(record, trace.setSpan(parent, span));
+      record.edgeSpan = span;
+      record.edgeContext = trace.setSpan(parent, span);
     },
     end(record, statusCode) {
-      const span = spans.get(record);
+      const span = record.edgeSpan;
       if (span === undefined) return;
-      spans.delete(record);
+      record.edgeSpan = undefined;
       if (span.isRecording()) {
         span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, statusCode);
         if (statusCode >= 500) {

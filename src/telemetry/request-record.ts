@@ -3,6 +3,7 @@
  * The edges create it (one per Fastify request), the core fills in how it was served, and the edge stamps the
  * first byte. Times are `performance.now()` milliseconds (monotonic).
  */
+import type { Context, Span } from "@opentelemetry/api";
 import type { ProxyErrorKind } from "../core/errors.ts";
 import type { FinishReason } from "../core/types.ts";
 
@@ -50,6 +51,12 @@ export interface RequestRecord {
   /** gRPC status code of an RPC that failed (0 when it succeeded). */
   grpcCode: number | undefined;
   traceId: string | undefined;
+  /**
+   * The HTTP server span (./http-server-span.ts) and the context the core and the Connect interceptor start their
+   * spans under; undefined without tracing. Fields rather than a WeakMap by record: no ephemeron per request.
+   */
+  edgeSpan: Span | undefined;
+  edgeContext: Context | undefined;
   /** Set once the access line and metrics have been written. */
   completed: boolean;
 }
@@ -88,6 +95,8 @@ export function createRequestRecord(
     errorKind: undefined,
     grpcCode: undefined,
     traceId: undefined,
+    edgeSpan: undefined,
+    edgeContext: undefined,
     completed: false,
   };
 }

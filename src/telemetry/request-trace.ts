@@ -22,7 +22,6 @@ import type { CallOptions } from "../core/chat-stream.ts";
 import { ProxyError } from "../core/errors.ts";
 import type { ChatRequest, FinishReason, Usage } from "../core/types.ts";
 import * as attr from "./attributes.ts";
-import { edgeContextOf } from "./edge-context.ts";
 import { createRequestRecord, type RequestRecord } from "./request-record.ts";
 
 const tracer = trace.getTracer("llm-proxy");
@@ -33,7 +32,7 @@ export function startRequestTrace(request: ChatRequest, options: CallOptions, st
   const record = options.record ?? createRequestRecord(options.requestId, "http", true, performance.now());
   record.stream = stream;
   // Under the edge's span: the HTTP server span (kept with the record), else whatever is active (the RPC span).
-  const parent = edgeContextOf(options.record) ?? context.active();
+  const parent = options.record?.edgeContext ?? context.active();
   const span = tracer.startSpan(`chat ${request.model}`, undefined, parent);
   if (span.isRecording()) {
     record.traceId = span.spanContext().traceId;
