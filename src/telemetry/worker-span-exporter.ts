@@ -22,6 +22,8 @@ type Request = {
 export class WorkerSpanExporter implements SpanExporter {
   readonly #worker: Worker;
   readonly #pending = new Map<number, Pending>();
+  /** Reused by every export: postMessage copies it before `encodeSpans` can write it again. */
+  readonly #scratch: unknown[] = [];
   #nextId = 0;
   #dead: string | undefined;
   #closing = false;
@@ -46,7 +48,7 @@ export class WorkerSpanExporter implements SpanExporter {
   }
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
-    this.#call({ type: "export", spans: encodeSpans(spans) }, (ok, error) =>
+    this.#call({ type: "export", spans: encodeSpans(spans, this.#scratch) }, (ok, error) =>
       resultCallback(
         ok
           ? { code: ExportResultCode.SUCCESS }

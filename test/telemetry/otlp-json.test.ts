@@ -75,6 +75,17 @@ describe("otlpJsonOf", () => {
     expect(otlpJsonOf(cloned.resource, records)).toBe(sdk);
   });
 
+  it("reuses one scratch array batch after batch, cut to each batch and with no holes", () => {
+    const spans = recordSpans();
+    const scratch: unknown[] = [];
+    const whole = structuredClone(encodeSpans(spans, scratch));
+    const firstOnly = structuredClone(encodeSpans(spans.slice(0, 1), scratch));
+    expect(decodeSpans(firstOnly)).toEqual(spans.slice(0, 1).map(toSpanRecord));
+    expect(firstOnly.length).toBeLessThan(whole.length);
+    expect(decodeSpans(structuredClone(encodeSpans(spans, scratch)))).toEqual(spans.map(toSpanRecord));
+    expect(Object.keys(scratch)).toHaveLength(scratch.length);
+  });
+
   it("writes an empty request for no spans", () => {
     expect(otlpJsonOf({ attributes: {}, schemaUrl: undefined }, [])).toBe(
       new TextDecoder().decode(JsonTraceSerializer.serializeRequest([])),
