@@ -1,10 +1,10 @@
 /**
- * Span records (./span-record.ts) → the OTLP/HTTP JSON export request, appended piece by piece to one string (V8
- * keeps it as a rope until `Buffer.from` flattens it once: about a quarter faster than pushing the pieces to an
- * array and joining it); it runs on the export worker. The SDK's JSON serializer builds an object per span, attribute and value and then
- * JSON.stringifies the tree, about twice the time. This gives the same JSON, key for key (hex ids, string
- * nanosecond timestamps, kind + 1, spans grouped by instrumentation scope): see test/telemetry/otlp-json.test.ts,
- * which compares it with the SDK's own serializer.
+ * Span records (./span-record.ts) → the OTLP/HTTP JSON export request; it runs on the export worker. The SDK's JSON
+ * serializer builds an object per span, attribute and value and then JSON.stringifies the tree, about twice the
+ * time. This gives the same JSON, key for key (hex ids, string nanosecond timestamps, kind + 1, spans grouped by
+ * instrumentation scope): see test/telemetry/otlp-json.test.ts, which compares it with the SDK's own serializer.
+ * The pieces are appended to one string, which V8 keeps as a rope until `Buffer.from` flattens it once: about a
+ * quarter faster than pushing them to an array and joining it.
  * @see https://opentelemetry.io/docs/specs/otlp/#json-protobuf-encoding
  */
 import type { Attributes, AttributeValue, HrTime } from "@opentelemetry/api";
