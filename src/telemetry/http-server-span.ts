@@ -3,8 +3,8 @@
  * closes: `POST /v1/chat/completions`, kind SERVER, continuing the caller's W3C `traceparent`, with the stable HTTP
  * semantic-convention attributes and `request.id`. It replaces the http instrumentation, which wrapped every
  * request and bound both of its event emitters to the span's context (about 100 µs of CPU per request); the core
- * and the Connect interceptor find the span's context in the request's record instead. HTTP/2 requests (gRPC) get their
- * server span from the Connect interceptor, as before.
+ * and the Connect interceptor find the span's context in the request's record instead. HTTP/2 requests (gRPC)
+ * get their server span from the Connect interceptor, as before.
  * @see https://opentelemetry.io/docs/specs/semconv/http/http-spans/
  */
 import {
