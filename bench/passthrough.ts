@@ -7,14 +7,32 @@
  * the cheapest, so the most demanding baseline), `stream` (undici `stream()`), or `request` (`request()` +
  * `pipeline()`, the textbook version, about twice the CPU per request of `dispatch` here).
  *
+ * `--framework fastify` serves the same handler from a minimal Fastify app (one route, the body read as a
+ * Buffer, the reply hijacked, no logger, no hooks): the floor of any gateway built on Fastify, which the
+ * benchmark reports beside the gateway. `--h2c` serves HTTP/2 cleartext (prior knowledge) instead of HTTP/1.1,
+ * for the 10,000-stream phase.
+ *
  * Usage: `node bench/passthrough.ts --upstream http://127.0.0.1:PORT [--port 0] [--connections 256]
- * [--mode dispatch|stream|request]`; prints `{"event":"ready","port":N}`.
+ * [--mode dispatch|stream|request] [--framework node|fastify] [--h2c]`; prints `{"event":"ready","port":N}`.
  * @see https://undici.nodejs.org/#/docs/api/Agent
  */
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
+import { createServer as createH2cServer, type Http2ServerRequest } from "node:http2";
+import type { AddressInfo } from "node:net";
+import type { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import Fastify, { type FastifyInstance } from "fastify";
 import { Agent, type Dispatcher } from "undici";
 import { announceReady, readFlags } from "./lib/protocol.ts";
+
+/** What the handlers read of a request, on HTTP/1.1 and HTTP/2 alike. */
+type ProxiedRequest = IncomingMessage | Http2ServerRequest;
+
+/** What they write the answer to: node:http's ServerResponse and node:http2's compat response alike. */
+interface ProxiedResponse extends Writable {
+  readonly headersSent: boolean;
+  writeHead(statusCode: number, headers: Record<string, string | string[]>): unknown;
+}
 
 /** Headers that describe one connection, not the message; never forwarded. */
 const HOP_BY_HOP = new Set([
@@ -33,12 +51,13 @@ function forwardable(headers: IncomingHttpHeaders): Record<string, string | stri
   const out: Record<string, string | string[]> = {};
   for (const name in headers) {
     const value = headers[name];
-    if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+    // HTTP/2 pseudo-headers (:method, :path, ...) describe the request line, not the message.
+    if (value !== undefined && !HOP_BY_HOP.has(name) && !name.startsWith(":")) out[name] = value;
   }
   return out;
 }
 
-function readBody(request: IncomingMessage): Promise<Buffer> {
+function readBody(request: ProxiedRequest): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
     request.on("data", (part: Buffer) => parts.push(part));
@@ -49,7 +68,7 @@ function readBody(request: IncomingMessage): Promise<Buffer> {
   });
 }
 
-type Handler = (request: IncomingMessage, response: ServerResponse, body: Buffer) => void;
+type Handler = (request: ProxiedRequest, response: ProxiedResponse, body: Buffer) => void;
 
 function responseHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
   const out = forwardable(headers);
@@ -58,7 +77,7 @@ function responseHeaders(headers: IncomingHttpHeaders): Record<string, string | 
   return out;
 }
 
-function failed(response: ServerResponse, error: unknown): void {
+function failed(response: ProxiedResponse, error: unknown): void {
   if (response.headersSent) {
     response.destroy();
     return;
@@ -70,7 +89,7 @@ function failed(response: ServerResponse, error: unknown): void {
   response.end(message);
 }
 
-function options(origin: string, request: IncomingMessage, body: Buffer): Dispatcher.DispatchOptions {
+function options(origin: string, request: ProxiedRequest, body: Buffer): Dispatcher.DispatchOptions {
   return {
     origin,
     path: request.url ?? "/",
@@ -135,7 +154,57 @@ function isMode(value: string): value is keyof typeof MODES {
   return Object.hasOwn(MODES, value);
 }
 
-function main(): void {
+/** Serves `handler` with node:http (or node:http2 with `h2c`); resolves with the port it listens on. */
+function serveWithNode(handler: Handler, h2c: boolean, host: string, port: number): Promise<Closable> {
+  const onRequest = (request: ProxiedRequest, response: ProxiedResponse): void => {
+    readBody(request).then(
+      (body) => handler(request, response, body),
+      (error: unknown) => failed(response, error),
+    );
+  };
+  const server = h2c
+    ? createH2cServer({ settings: { maxConcurrentStreams: 1000 } }, onRequest)
+    : createServer({ keepAliveTimeout: 120_000, requestTimeout: 0 }, onRequest);
+  return new Promise((resolve) => {
+    server.listen(port, host, () => {
+      announceReady(server, port);
+      resolve({ close: () => server.close() });
+    });
+  });
+}
+
+/** Serves `handler` from a minimal Fastify app: one catch-all route, raw body, hijacked reply. */
+async function serveWithFastify(
+  handler: Handler,
+  h2c: boolean,
+  host: string,
+  port: number,
+): Promise<Closable> {
+  // Fastify's generics follow the server kind; this app only hands the raw request and response on, which
+  // the handler takes in both kinds, so it is typed as the default instance (as src/server.ts does).
+  const app = (h2c ? Fastify({ http2: true }) : Fastify()) as unknown as FastifyInstance;
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => done(null, body));
+  app.route({
+    method: ["GET", "POST"],
+    url: "/*",
+    handler: (request, reply) => {
+      reply.hijack();
+      const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      handler(request.raw, reply.raw, body);
+    },
+  });
+  await app.listen({ port, host });
+  const address = app.server.address() as AddressInfo | null;
+  announceReady({ address: () => address }, port);
+  return { close: () => void app.close() };
+}
+
+interface Closable {
+  close(): void;
+}
+
+async function main(): Promise<void> {
   const flags = readFlags(process.argv.slice(2));
   const upstream = flags.get("upstream");
   if (upstream === undefined) throw new Error("--upstream URL is required");
@@ -151,19 +220,16 @@ function main(): void {
   });
   const mode = flags.get("mode") ?? "dispatch";
   if (!isMode(mode)) throw new Error(`--mode must be one of ${Object.keys(MODES).join(", ")}`);
+  const framework = flags.get("framework") ?? "node";
+  if (framework !== "node" && framework !== "fastify") throw new Error("--framework must be node or fastify");
+  const h2c = flags.get("h2c") === "true";
   const handler = MODES[mode](agent, origin);
-  const server = createServer({ keepAliveTimeout: 120_000, requestTimeout: 0 }, (request, response) => {
-    readBody(request).then(
-      (body) => handler(request, response, body),
-      (error: unknown) => failed(response, error),
-    );
-  });
-  server.listen(port, host, () => {
-    announceReady(server, port);
-  });
+  const server =
+    framework === "fastify"
+      ? await serveWithFastify(handler, h2c, host, port)
+      : await serveWithNode(handler, h2c, host, port);
   const stop = (): void => {
     server.close();
-    server.closeAllConnections();
     void agent.close();
     process.exit(0);
   };
@@ -171,4 +237,4 @@ function main(): void {
   process.once("SIGINT", stop);
 }
 
-main();
+await main();

@@ -1,7 +1,7 @@
 /**
- * Starts the benchmark's processes: the mock vendor, the bare pass-through, the gateway (with a temporary config
- * that routes the bench models to the mock) and the load generator, each in its own process, and waits until
- * each is ready.
+ * Starts the benchmark's processes: the mock vendor, the bare pass-through, the Fastify floor (the pass-through
+ * served by a minimal Fastify app), the gateway (with a temporary config that routes the bench models to the
+ * mock) and the load generator, each in its own process, and waits until each is ready.
  */
 import { rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -41,7 +41,7 @@ export interface FleetOptions {
 }
 
 /** The fleet's processes. */
-export type FleetProcess = "mock" | "passthrough" | "gateway" | "gateway-traced" | "load";
+export type FleetProcess = "mock" | "passthrough" | "fastify-floor" | "gateway" | "gateway-traced" | "load";
 
 /** The running processes and where to reach each target. */
 export interface Fleet {
@@ -54,6 +54,11 @@ export interface Fleet {
    * `inspectPort` when given (to ask for a full garbage collection before reading RSS).
    */
   startExtraGateway(name: string, inspectPort?: number): Promise<{ handle: ChildHandle; url: string }>;
+  /** Starts one more pass-through (fresh, for a phase) with extra flags, e.g. `--h2c --framework fastify`. */
+  startExtraPassthrough(
+    name: string,
+    flags: readonly string[],
+  ): Promise<{ handle: ChildHandle; url: string }>;
 }
 
 function portIsFree(port: number): Promise<boolean> {
@@ -140,16 +145,20 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     timeout,
   );
   const upstream = `http://127.0.0.1:${mock.port}`;
-  const [passthrough, gateway, traced] = await Promise.all([
+  const startPassthrough = (name: string, flags: readonly string[]) =>
     spawnReporting(
-      "pass-through",
+      name,
       [
         join(BENCH_DIR, "passthrough.ts"),
         ...["--upstream", upstream, "--port", "0", "--mode", options.passthroughMode],
+        ...flags,
       ],
       timeout,
       { ...process.env, ...options.allocator.env },
-    ),
+    );
+  const [passthrough, floor, gateway, traced] = await Promise.all([
+    startPassthrough("pass-through", []),
+    startPassthrough("fastify floor", ["--framework", "fastify"]),
     startGateway(options, mock.port, { name: "gateway", traced: false, profile: true }),
     startGateway(options, mock.port, { name: "gateway-traced", traced: true, profile: false }),
   ]);
@@ -159,6 +168,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   if (options.pin) {
     pinned =
       pinToCpu(passthrough.handle, 0) &&
+      pinToCpu(floor.handle, 0) &&
       pinToCpu(gateway.handle, 0) &&
       pinToCpu(traced.handle, 0) &&
       pinToCpu(mock.handle, 1) &&
@@ -169,12 +179,14 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     urls: {
       direct: `${upstream}${path}`,
       passthrough: `http://127.0.0.1:${passthrough.port}${path}`,
+      "fastify-floor": `http://127.0.0.1:${floor.port}${path}`,
       gateway: `http://127.0.0.1:${gateway.port}${path}`,
       "gateway-traced": `http://127.0.0.1:${traced.port}${path}`,
     },
     processes: {
       mock: mock.handle,
       passthrough: passthrough.handle,
+      "fastify-floor": floor.handle,
       gateway: gateway.handle,
       "gateway-traced": traced.handle,
       load: loadHandle,
@@ -188,6 +200,11 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         profile: false,
         inspectPort,
       });
+      if (pinned) pinToCpu(extra.handle, 0);
+      return { handle: extra.handle, url: `http://127.0.0.1:${extra.port}${path}` };
+    },
+    async startExtraPassthrough(name, flags) {
+      const extra = await startPassthrough(name, flags);
       if (pinned) pinToCpu(extra.handle, 0);
       return { handle: extra.handle, url: `http://127.0.0.1:${extra.port}${path}` };
     },

@@ -3,7 +3,9 @@
  * - many streams: 10,000 concurrent SSE streams through the gateway (each about 1 s long, so they are all open at
  *   once), all complete without an error, and the gateway's peak RSS stays under its limit. The clients speak
  *   h2c, 100 streams per session: with HTTP/1.1 the gateway would hold 20,000 sockets (10,000 clients and 10,000
- *   upstream connections) and this machine's per-process limit is 20,000 file descriptors (`ulimit -Hn`);
+ *   upstream connections) and this machine's per-process limit is 20,000 file descriptors (`ulimit -Hn`). The
+ *   same load then goes through two fresh references, the bare pass-through and the Fastify floor (both on h2c),
+ *   whose peak RSS says how much of the limit the platform itself takes before the gateway does anything;
  * - leak: a fresh gateway serves 200,000 requests (blocks of 10,000 alternating non-streaming and streaming, at
  *   c=100); its RSS after 200,000 must be within 10 % of its RSS after 20,000. Each reading follows a full
  *   garbage collection asked for through the inspector (the gateway runs with `--inspect` on loopback for this
@@ -32,7 +34,30 @@ export interface ManyStreamsResult {
   readonly errorSamples: readonly string[];
   /** The gateway's peak RSS over its lifetime (VmHWM), in MB (10^6 bytes). */
   readonly gatewayPeakRssMB: number;
+  /** The same load through each fresh reference proxy. */
+  readonly references: readonly ReferenceStreams[];
 }
+
+/** The many-streams load through one reference proxy. */
+export interface ReferenceStreams {
+  readonly name: string;
+  readonly completed: number;
+  readonly errors: number;
+  readonly elapsedMs: number;
+  readonly peakRssMB: number;
+}
+
+/**
+ * The references of the many-streams phase: the pass-through's flags for each. Like the gateway's config, each
+ * may open one upstream connection per stream, so that all of them are open at once.
+ */
+const STREAM_REFERENCES: readonly { name: string; flags: readonly string[] }[] = [
+  { name: "pass-through", flags: ["--h2c", "--connections", String(MANY_STREAMS)] },
+  {
+    name: "fastify floor",
+    flags: ["--h2c", "--connections", String(MANY_STREAMS), "--framework", "fastify"],
+  },
+];
 
 /** What the leak phase saw. */
 export interface LeakResult {
@@ -53,10 +78,18 @@ function megabytes(mebibytes: number | undefined): number {
   return mebibytes === undefined ? Number.NaN : (mebibytes * MIB) / 1e6;
 }
 
-/** 10,000 concurrent streams through the measured gateway. */
-export async function runManyStreams(fleet: Fleet): Promise<ManyStreamsResult> {
-  const spec: RunSpec = {
-    url: fleet.urls.gateway,
+/** Stops a child and waits for its exit (its sockets are closed by then). */
+function stopped(handle: ChildHandle): Promise<void> {
+  if (handle.process.exitCode !== null || handle.process.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    handle.process.once("exit", () => resolve());
+    handle.process.kill("SIGTERM");
+  });
+}
+
+function manyStreamsSpec(url: string): RunSpec {
+  return {
+    url,
     body: requestBody({ model: MANY_STREAMS_MODEL, stream: true }),
     protocol: "h2-sse",
     headers: {},
@@ -65,7 +98,31 @@ export async function runManyStreams(fleet: Fleet): Promise<ManyStreamsResult> {
     timeoutMs: 60_000,
     expect: "sse",
   };
-  const result = await fleet.load.run(spec);
+}
+
+/**
+ * 10,000 concurrent streams through each fresh reference, then through the measured gateway. The references go
+ * first and are stopped after their run, which closes their 10,000 upstream connections: the mock could not
+ * accept another 10,000 beside the gateway's idle keep-alive ones (its file descriptor limit).
+ */
+export async function runManyStreams(fleet: Fleet): Promise<ManyStreamsResult> {
+  const references: ReferenceStreams[] = [];
+  for (const reference of STREAM_REFERENCES) {
+    const proxy = await fleet.startExtraPassthrough(`${reference.name} (h2c)`, reference.flags);
+    try {
+      const run = await fleet.load.run(manyStreamsSpec(proxy.url));
+      references.push({
+        name: reference.name,
+        completed: run.completed,
+        errors: run.errors,
+        elapsedMs: run.elapsedMs,
+        peakRssMB: megabytes(memoryMiB(proxy.handle.pid)?.peak),
+      });
+    } finally {
+      await stopped(proxy.handle);
+    }
+  }
+  const result = await fleet.load.run(manyStreamsSpec(fleet.urls.gateway));
   return {
     streams: MANY_STREAMS,
     completed: result.completed,
@@ -73,6 +130,7 @@ export async function runManyStreams(fleet: Fleet): Promise<ManyStreamsResult> {
     elapsedMs: result.elapsedMs,
     errorSamples: result.errorSamples,
     gatewayPeakRssMB: megabytes(memoryMiB(fleet.processes.gateway.pid)?.peak),
+    references,
   };
 }
 

@@ -78,7 +78,7 @@ export interface ReadyLine {
 }
 
 /** Prints the ReadyLine of `server` once it listens (`requested` when the address is not a port). */
-export function announceReady(server: Server, requested: number): void {
+export function announceReady(server: Pick<Server, "address">, requested: number): void {
   const address = server.address();
   const port = typeof address === "object" && address !== null ? address.port : requested;
   process.stdout.write(`${JSON.stringify({ event: "ready", port } satisfies ReadyLine)}\n`);

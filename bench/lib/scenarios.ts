@@ -5,20 +5,36 @@
  */
 import type { LoadProtocol, RunResult } from "./protocol.ts";
 
-/** Who the load generator calls: the vendor itself, the bare pass-through, the gateway, and a traced gateway. */
-export type TargetName = "direct" | "passthrough" | "gateway" | "gateway-traced";
-export const TARGETS: readonly TargetName[] = ["direct", "passthrough", "gateway", "gateway-traced"];
+/**
+ * Who the load generator calls: the vendor itself, the bare pass-through, the same pass-through served by a
+ * minimal Fastify app (the floor of any Fastify-based gateway, for reference), the gateway, and a traced gateway.
+ */
+export type TargetName = "direct" | "passthrough" | "fastify-floor" | "gateway" | "gateway-traced";
+export const TARGETS: readonly TargetName[] = [
+  "direct",
+  "passthrough",
+  "fastify-floor",
+  "gateway",
+  "gateway-traced",
+];
 export const TARGET_LABEL: Readonly<Record<TargetName, string>> = {
   direct: "direct",
   passthrough: "pass-through",
+  "fastify-floor": "fastify floor",
   gateway: "gateway",
   "gateway-traced": "gw traced",
 };
 
 /** The usual comparison: the vendor, the pass-through and the gateway. */
 const COMPARED: readonly TargetName[] = ["direct", "passthrough", "gateway"];
-/** The same, plus the gateway with tracing at 100 % sampling. */
-const COMPARED_AND_TRACED: readonly TargetName[] = [...COMPARED, "gateway-traced"];
+/** The throughput scenarios: the same, plus the Fastify floor and the gateway with tracing at 100 % sampling. */
+const COMPARED_AND_TRACED: readonly TargetName[] = [
+  "direct",
+  "passthrough",
+  "fastify-floor",
+  "gateway",
+  "gateway-traced",
+];
 
 /** One request shape at one concurrency. The model name tells the mock what to answer (see mock-upstream.ts). */
 export interface Scenario {
@@ -146,7 +162,10 @@ export interface RoundSample {
 /** One round's results: scenario key → target → sample. */
 export type RoundResults = ReadonlyMap<string, ReadonlyMap<TargetName, RoundSample>>;
 
-/** A target of issue 8, evaluated per round; the median across rounds is compared with the limit. */
+/**
+ * A target of issue 8, evaluated per round; the median across rounds is compared with the limit. Ungated checks
+ * are references (the Fastify floor measured against the same limit), reported but never failing `--check`.
+ */
 export interface Check {
   readonly id: string;
   readonly title: string;
@@ -214,6 +233,16 @@ export const CHECKS: readonly Check[] = [
     value: (round) => ratio(round, "json-c200"),
   },
   {
+    id: "floor-json-rps-ratio",
+    title: "  (reference) Fastify floor / pass-through",
+    unit: "ratio",
+    limit: 0.8,
+    direction: "min",
+    gated: false,
+    scenarios: ["json-c200"],
+    value: (round) => ratio(round, "json-c200", "passthrough", "fastify-floor"),
+  },
+  {
     id: "json-added-p50-c1",
     title: "added p50 latency at c=1 (minus direct)",
     unit: "ms",
@@ -233,6 +262,16 @@ export const CHECKS: readonly Check[] = [
     gated: true,
     scenarios: ["sse-c100"],
     value: (round) => ratio(round, "sse-c100"),
+  },
+  {
+    id: "floor-sse-rps-ratio",
+    title: "  (reference) Fastify floor / pass-through",
+    unit: "ratio",
+    limit: 0.8,
+    direction: "min",
+    gated: false,
+    scenarios: ["sse-c100"],
+    value: (round) => ratio(round, "sse-c100", "passthrough", "fastify-floor"),
   },
   {
     id: "sse-added-ttfb-c1",
