@@ -257,7 +257,7 @@ async function runPhases(fleet: Fleet, options: Options): Promise<PhaseResults> 
   }
   if (options.phases.includes("many-streams")) {
     progress(
-      "many streams: 10,000 concurrent SSE streams (h2c), through the gateway then two fresh references",
+      "many streams: 10,000 concurrent SSE streams (h2c), through two fresh references, then the gateway",
     );
     results = { ...results, manyStreams: await runManyStreams(fleet) };
   }
