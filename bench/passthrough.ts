@@ -18,7 +18,6 @@
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import { createServer as createH2cServer, type Http2ServerRequest } from "node:http2";
-import type { AddressInfo } from "node:net";
 import type { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import Fastify, { type FastifyInstance } from "fastify";
@@ -154,7 +153,7 @@ function isMode(value: string): value is keyof typeof MODES {
   return Object.hasOwn(MODES, value);
 }
 
-/** Serves `handler` with node:http (or node:http2 with `h2c`); resolves with the port it listens on. */
+/** Serves `handler` with node:http (or node:http2 with `h2c`); resolves once it listens and has said so. */
 function serveWithNode(handler: Handler, h2c: boolean, host: string, port: number): Promise<Closable> {
   const onRequest = (request: ProxiedRequest, response: ProxiedResponse): void => {
     readBody(request).then(
@@ -173,7 +172,7 @@ function serveWithNode(handler: Handler, h2c: boolean, host: string, port: numbe
   });
 }
 
-/** Serves `handler` from a minimal Fastify app: one catch-all route, raw body, hijacked reply. */
+/** The same from a minimal Fastify app: one catch-all route, the raw body, the reply hijacked. */
 async function serveWithFastify(
   handler: Handler,
   h2c: boolean,
@@ -195,8 +194,7 @@ async function serveWithFastify(
     },
   });
   await app.listen({ port, host });
-  const address = app.server.address() as AddressInfo | null;
-  announceReady({ address: () => address }, port);
+  announceReady(app.server, port);
   return { close: () => void app.close() };
 }
 

@@ -4,7 +4,7 @@
  * against its targets in turn (direct → pass-through → Fastify floor → gateway → traced gateway: interleaved, so
  * drift on a shared machine hits all alike; the floor and the traced gateway in the two throughput scenarios
  * only); gRPC scenarios run against the gateway only. Then two whole-run phases: 10,000 concurrent streams
- * (through the gateway, then two fresh references), and a leak check over 200,000 requests (./lib/phases.ts). The
+ * (through two fresh references, then the gateway), and a leak check over 200,000 requests (./lib/phases.ts). The
  * report gives medians
  * across rounds, CPU per request (/proc utime+stime deltas), peak RSS, and every issue-8 target.
  *

@@ -3,9 +3,9 @@
  * - many streams: 10,000 concurrent SSE streams through the gateway (each about 1 s long, so they are all open at
  *   once), all complete without an error, and the gateway's peak RSS stays under its limit. The clients speak
  *   h2c, 100 streams per session: with HTTP/1.1 the gateway would hold 20,000 sockets (10,000 clients and 10,000
- *   upstream connections) and this machine's per-process limit is 20,000 file descriptors (`ulimit -Hn`). The
- *   same load then goes through two fresh references, the bare pass-through and the Fastify floor (both on h2c),
- *   whose peak RSS says how much of the limit the platform itself takes before the gateway does anything;
+ *   upstream connections) and this machine's per-process limit is 20,000 file descriptors (`ulimit -Hn`). Before
+ *   the gateway, the same load goes through two fresh references, the bare pass-through and the Fastify floor
+ *   (both on h2c), whose peak RSS says how much of the limit the platform takes before the gateway does anything;
  * - leak: a fresh gateway serves 200,000 requests (blocks of 10,000 alternating non-streaming and streaming, at
  *   c=100); its RSS after 200,000 must be within 10 % of its RSS after 20,000. Each reading follows a full
  *   garbage collection asked for through the inspector (the gateway runs with `--inspect` on loopback for this
