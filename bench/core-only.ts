@@ -8,6 +8,7 @@
  * (README "Performance"). Usage: `node bench/core-only.ts [--requests 40000] [--concurrency 200] [--rounds 5]`;
  * prints µs of CPU per request for each round.
  */
+import pino from "pino";
 import { parseConfig } from "../src/config/load.ts";
 import { createRuntime } from "../src/core/runtime.ts";
 import { toOpenAICompletion } from "../src/openai/from-canonical.ts";
@@ -16,28 +17,14 @@ import { decodeChatCompletion } from "../src/openai/to-canonical.ts";
 import type { UpstreamRequest, UpstreamResponse } from "../src/providers/types.ts";
 import { UpstreamBody } from "../src/providers/upstream-body.ts";
 import { createRequestRecord, stampCompletion } from "../src/telemetry/request-record.ts";
+import { jsonCompletion } from "./lib/mock-answers.ts";
 import { readFlags } from "./lib/protocol.ts";
 import { requestBody } from "./lib/scenarios.ts";
 
 const MODEL = "bench-k5";
 
-/** What the mock vendor answers a non-streaming `bench-k5` request with (bench/mock-upstream.ts). */
-const ANSWER = Buffer.from(
-  JSON.stringify({
-    id: "chatcmpl-bench",
-    object: "chat.completion",
-    created: 1700000000,
-    model: MODEL,
-    choices: [
-      {
-        index: 0,
-        message: { role: "assistant", content: "tok0 tok1 tok2 tok3 tok4 " },
-        finish_reason: "stop",
-      },
-    ],
-    usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
-  }),
-);
+/** What the mock vendor answers a non-streaming request for 5 tokens with (bench/mock-upstream.ts). */
+const ANSWER = Buffer.from(JSON.stringify(jsonCompletion(MODEL, 5, 1_700_000_000)));
 
 const CONFIG = `
 model_config:
@@ -70,20 +57,8 @@ const inMemoryTransport = {
   },
 };
 
-/** A logger that drops everything, as the gateway's at `warn` does for these requests. */
-const silentLog = {
-  level: "silent",
-  fatal() {},
-  error() {},
-  warn() {},
-  info() {},
-  debug() {},
-  trace() {},
-  silent() {},
-  child() {
-    return silentLog;
-  },
-};
+/** The gateway logs at `warn`, which these requests never reach. */
+const silentLog = pino({ level: "silent" });
 
 async function main(): Promise<void> {
   const flags = readFlags(process.argv.slice(2));

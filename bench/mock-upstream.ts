@@ -20,6 +20,7 @@
  * @see https://platform.openai.com/docs/api-reference/chat/streaming
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { jsonCompletion, token } from "./lib/mock-answers.ts";
 import { announceReady, readFlags } from "./lib/protocol.ts";
 
 const DEFAULT_STREAM_CHUNKS = 50;
@@ -45,10 +46,6 @@ const cache = new Map<string, Payload>();
 const stats = { connections: 0, requests: 0, spans: 0 };
 const SPAN_ID_KEY = Buffer.from('"spanId":');
 const chatSockets = new WeakSet<object>();
-
-function token(index: number): string {
-  return `tok${index} `;
-}
 
 function sseEvent(value: unknown): Buffer {
   return Buffer.from(`data: ${JSON.stringify(value)}\n\n`);
@@ -77,16 +74,7 @@ function buildSse(shape: Shape): Payload {
 }
 
 function buildJson(shape: Shape): Payload {
-  let content = "";
-  for (let i = 0; i < shape.chunks; i++) content += token(i);
-  const body = {
-    id: "chatcmpl-bench",
-    object: "chat.completion",
-    created: CREATED,
-    model: shape.model,
-    choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
-    usage: { prompt_tokens: 10, completion_tokens: shape.chunks, total_tokens: 10 + shape.chunks },
-  };
+  const body = jsonCompletion(shape.model, shape.chunks, CREATED);
   return { kind: "json", body: Buffer.from(JSON.stringify(body)) };
 }
 
