@@ -1,7 +1,8 @@
 /**
  * Built-in provider presets: a provider named like a preset (or with `preset:` set) starts from these
  * values, and any field in the config overrides them.
- * Base URLs and key variables: ../../shared/docs/wire-formats.md §1, §2, §3, §4.
+ * Base URLs and key variables, with the vendor pages they come from:
+ * docs/wire-formats.md#vendors-base-urls-and-keys.
  */
 import type { ProviderType } from "../providers/types.ts";
 

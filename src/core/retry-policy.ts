@@ -2,7 +2,7 @@
  * How long to wait before the next attempt: the upstream's retry-after when it gave one, else exponential
  * backoff with jitter, as the official OpenAI and Anthropic SDKs do (0.5 s × 2^attempt, capped at 8 s,
  * × a factor in (0.75, 1]).
- * @see ../../shared/docs/wire-formats.md §5.1
+ * @see docs/wire-formats.md#what-the-official-sdks-do
  */
 const BASE_DELAY_MS = 500;
 const MAX_DELAY_MS = 8_000;

@@ -1,7 +1,7 @@
 /**
  * The abort signal of one facade call: it aborts when the client goes away before we finished, or when shutdown
  * ends the calls still in flight. Fastify's request.signal and `request.raw` 'close' are unreliable for POST over
- * HTTP/1.1 (platform-notes §4); `reply.raw` 'close' plus our own flag is not.
+ * HTTP/1.1 (docs/platform-notes.md#client-disconnect); `reply.raw` 'close' plus our own flag is not.
  *
  * The shutdown signal gets one listener for all calls (a set of the calls in flight), not one per call: an
  * AbortSignal listener costs more than the rest of this put together.

@@ -1,7 +1,8 @@
 /**
  * ProxyError → HTTP status and OpenAI's error envelope `{"error":{"message","type","param","code"}}`.
  * One mapping for every kind; clients (and the OpenAI SDK's retry logic) key off the status.
- * @see ../../shared/docs/wire-formats.md §1.7 and §5.3
+ * @see docs/wire-formats.md#openai-errors
+ * @see docs/wire-formats.md#what-the-gateway-tells-its-clients
  */
 import type { ProxyError, ProxyErrorKind } from "../core/errors.ts";
 

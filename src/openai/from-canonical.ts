@@ -1,6 +1,6 @@
 /**
  * Canonical chunks and results → OpenAI's `chat.completion.chunk` and `chat.completion` JSON.
- * @see ../../shared/docs/wire-formats.md §1.5, §1.6 (the SDK's stream helper needs role first, type and name
+ * @see docs/wire-formats.md#openai-streaming-sse (the SDK's stream helper needs role first, type and name
  * in each tool call's first fragment, and a finish_reason).
  */
 import type { ChatStream } from "../core/chat-stream.ts";

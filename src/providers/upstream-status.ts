@@ -1,7 +1,7 @@
 /**
  * Generic upstream HTTP status → ProxyError kind, and the retry-after headers. Each provider's error map
  * refines this with what its error body says (e.g. OpenAI's `insufficient_quota`).
- * @see ../../shared/docs/wire-formats.md §5.2 for the retryability table.
+ * @see docs/wire-formats.md#retryability-by-upstream-status
  */
 import type { ProxyErrorKind } from "../core/errors.ts";
 

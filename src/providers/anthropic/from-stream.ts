@@ -222,7 +222,7 @@ function recordUsage(counts: UsageCounts, usage: AnthropicUsage | null | undefin
 /**
  * Anthropic's `input_tokens` counts only the uncached part. OpenAI's prompt_tokens counts everything the model
  * read, with cached_tokens a subset, so cache reads and writes are added in and reads reported as cached
- * (litellm's convention, wire-formats §2.7).
+ * (LiteLLM's convention too; docs/wire-formats.md#anthropic-usage).
  */
 function toUsage(counts: UsageCounts): Usage {
   const promptTokens = counts.input + counts.cacheRead + counts.cacheCreation;

@@ -3,7 +3,7 @@
  * `{"error": …}` events in the middle of a stream. The upstream message is kept for the client, with anything
  * that looks like a credential scrubbed first (OpenAI echoes a masked key in 401 messages).
  * @see https://platform.openai.com/docs/guides/error-codes
- * @see ../../../../shared/docs/wire-formats.md §1.7
+ * @see docs/wire-formats.md#openai-errors
  */
 import { ProxyError, type ProxyErrorKind } from "../../core/errors.ts";
 import type { UpstreamErrorMapper } from "../http.ts";

@@ -9,7 +9,8 @@
  * The reader is synchronous: the adapter hands it every event of one network read and gets the chunks back in
  * one array, so a read costs one promise however many events it carries.
  * @see https://platform.openai.com/docs/api-reference/chat/streaming
- * @see ../../../../shared/docs/wire-formats.md §1.6, §4, §6
+ * @see docs/wire-formats.md#openai-streaming-sse
+ * @see docs/wire-formats.md#openai-compatible-vendors
  */
 import type { FastifyBaseLogger } from "fastify";
 import { ProxyError } from "../../core/errors.ts";

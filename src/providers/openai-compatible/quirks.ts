@@ -2,7 +2,7 @@
  * Vendor quirk hooks of the OpenAI-compatible adapter. A provider switches them on by name (`quirks:` in its
  * config or preset); they are resolved once per adapter into flags and tables, so the hot path reads plain
  * fields. Vendors are hooks here, never copies of the adapter.
- * @see ../../../../shared/docs/wire-formats.md §4 (per-vendor facts these hooks encode)
+ * @see docs/wire-formats.md#openai-compatible-vendors (the per-vendor facts these hooks encode)
  */
 import type { QuirkName } from "../../config/config.ts";
 import type { ProxyErrorKind } from "../../core/errors.ts";
