@@ -15,6 +15,7 @@ import { ChunksOfBatches } from "./batches.ts";
 import type { CallOptions, ChatCore, ChatStream } from "./chat-stream.ts";
 import { createAbortScope, failureOf } from "./deadline.ts";
 import { ProxyError } from "./errors.ts";
+import { checkExtraBody } from "./extra-body.ts";
 import { actionFor, blamesDeployment, isContextWindowError } from "./failure-policy.ts";
 import { retryDelayMs } from "./retry-policy.ts";
 import type { ChatRequest, ModelInfo } from "./types.ts";
@@ -75,6 +76,8 @@ async function openStream(
   options: CallOptions,
   stream: boolean,
 ): Promise<ChatStream> {
+  // Here rather than in each edge's decoder, so that no edge can let extra body pick the model or the prompt.
+  checkExtraBody(request.extraBody);
   const trace = startRequestTrace(request, options, stream);
   const plan = state.deps.router.resolve(request.model);
   if (plan === undefined) {

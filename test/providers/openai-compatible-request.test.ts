@@ -202,6 +202,29 @@ describe("openai-compatible request mapping", () => {
     });
   });
 
+  it("never lets extraBody set the model, the stream or the messages; other fields still pass", async () => {
+    const sent = await sentUpstream({
+      ...MINIMAL,
+      temperature: 0.7,
+      extraBody: {
+        model: "gpt-5-expensive",
+        stream: false,
+        stream_options: { include_usage: false, include_obfuscation: false },
+        messages: [{ role: "user", content: "smuggled" }],
+        temperature: 1,
+        logprobs: true,
+      },
+    });
+    expect(sent.body).toEqual({
+      model: "gpt-4o-mini-2024-07-18",
+      messages: [{ role: "user", content: "Hi" }],
+      stream: true,
+      stream_options: { include_usage: true },
+      temperature: 1,
+      logprobs: true,
+    });
+  });
+
   it("sends reasoning_content back only with the deepseek quirk, and only on tool-call turns", async () => {
     const sent = await sentUpstream(FULL, { quirks: ["deepseek"] });
     const messages = (sent.body as { messages: Record<string, unknown>[] }).messages;

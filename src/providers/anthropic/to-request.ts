@@ -5,6 +5,7 @@
  * @see https://platform.claude.com/docs/en/api/messages
  */
 import { ProxyError } from "../../core/errors.ts";
+import { mergeExtraBody } from "../../core/extra-body.ts";
 import type {
   ChatRequest,
   JsonObject,
@@ -32,7 +33,7 @@ export type AnthropicToolChoice =
   | { readonly type: "tool"; readonly name: string; readonly disable_parallel_tool_use?: true }
   | { readonly type: "none" };
 
-/** The body POSTed to `/messages`. Fields from the client's extra body may be merged on top. */
+/** The body POSTed to `/messages`. The client's extra body is merged on top (src/core/extra-body.ts). */
 export interface AnthropicRequestBody {
   readonly model: string;
   readonly max_tokens: number;
@@ -103,7 +104,7 @@ export function toAnthropicRequest(
     ...(outputFormat === undefined ? {} : { output_config: { format: outputFormat } }),
     ...(request.user === undefined ? {} : { metadata: { user_id: request.user } }),
   };
-  return request.extraBody === undefined ? body : { ...body, ...request.extraBody };
+  return mergeExtraBody(body, request.extraBody, "replace");
 }
 
 function validateAnthropicRequest(request: ChatRequest): void {

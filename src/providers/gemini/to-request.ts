@@ -1,13 +1,14 @@
 /**
  * Canonical ChatRequest → Gemini `streamGenerateContent` body: prompt (to-contents.ts), tools, tool config,
  * generation config, then the client's `extraBody` deep-merged last (so a vendor field the proxy does not
- * model, e.g. `safetySettings` or an exact `generationConfig.thinkingConfig`, can still be sent).
+ * model, e.g. `safetySettings` or an exact `generationConfig.thinkingConfig`, can still be sent; the prompt
+ * and the other fields the gateway decides never come from it: src/core/extra-body.ts).
  * @see https://ai.google.dev/api/generate-content#method:-models.streamgeneratecontent
  */
+import { mergeExtraBody } from "../../core/extra-body.ts";
 import type {
   ChatRequest,
   JsonObject,
-  JsonValue,
   ReasoningEffort,
   ResponseFormat,
   ToolChoice,
@@ -31,7 +32,7 @@ export function convertToGeminiRequest(request: ChatRequest, upstreamModel: stri
   }
   const generationConfig = convertGenerationConfig(request, version);
   if (Object.keys(generationConfig).length > 0) body.generationConfig = generationConfig;
-  return request.extraBody === undefined ? body : mergeJson(body, request.extraBody);
+  return mergeExtraBody(body, request.extraBody, "deep");
 }
 
 /** The major version in a model id such as `gemini-2.5-flash` or `models/gemini-3-pro-preview`. */
@@ -127,19 +128,4 @@ const THINKING_BUDGETS: Readonly<Record<ReasoningEffort, number>> = {
 
 function setIfDefined(target: JsonObject, key: string, value: number | undefined): void {
   if (value !== undefined) target[key] = value;
-}
-
-/** Deep merge for plain objects; any other value in `extra` replaces the base value. */
-export function mergeJson(base: JsonObject, extra: JsonObject): JsonObject {
-  const merged: JsonObject = { ...base };
-  for (const [key, value] of Object.entries(extra)) {
-    if (key === "__proto__") continue;
-    const current = merged[key];
-    merged[key] = isPlainObject(current) && isPlainObject(value) ? mergeJson(current, value) : value;
-  }
-  return merged;
-}
-
-function isPlainObject(value: JsonValue | undefined): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

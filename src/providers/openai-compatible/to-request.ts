@@ -1,9 +1,11 @@
 /**
  * Canonical ChatRequest → the JSON body of `POST {base}/chat/completions`. Streams unless the caller wants a
  * whole answer (then usage comes with it); a stream asks for usage unless the vendor rejects `stream_options`; unset canonical fields are left out (vendors differ in which
- * defaults they accept). `extraBody` is merged last, so a deployment can add or override vendor fields.
+ * defaults they accept). The client's `extraBody` is merged last, so it can add vendor fields or override the
+ * client's own parameters, but never a field the gateway decides (src/core/extra-body.ts).
  * @see https://platform.openai.com/docs/api-reference/chat/create
  */
+import { mergeExtraBody } from "../../core/extra-body.ts";
 import type {
   ChatMessage,
   ChatRequest,
@@ -62,7 +64,7 @@ export function toOpenAICompatibleRequest(
     request.responseFormat === undefined ? undefined : convertResponseFormat(request.responseFormat),
   );
   setIfDefined(body, "reasoning_effort", request.reasoningEffort);
-  return request.extraBody === undefined ? body : { ...body, ...request.extraBody };
+  return mergeExtraBody(body, request.extraBody, "replace");
 }
 
 function setIfDefined(body: JsonObject, key: string, value: JsonValue | undefined): void {
