@@ -125,7 +125,9 @@ export type CreateChatCompletionRequest = Message<"llmproxy.v1.CreateChatComplet
 
   /**
    * Vendor fields the gateway does not model (e.g. enable_thinking, thinking), merged into the
-   * upstream request body as they are.
+   * upstream request body as they are. They can never set what the gateway decides: a request whose
+   * extra_body sets model, stream, stream_options, messages, contents, system, systemInstruction,
+   * system_instruction or extra_body fails with INVALID_ARGUMENT.
    *
    * @generated from field: google.protobuf.Struct extra_body = 19;
    */
