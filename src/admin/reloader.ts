@@ -5,16 +5,16 @@
  * changes nothing: the old configuration keeps serving. Reloads run one at a time, in call order.
  */
 import type { FastifyBaseLogger } from "fastify";
-import { rememberAuthTable } from "../auth/auth-table.ts";
+import { authTableOf, rememberAuthTable } from "../auth/auth-table.ts";
 import type { Config } from "../config/config.ts";
 import { ConfigError, type ConfigIssue } from "../config/config-error.ts";
-import { loadConfig } from "../config/load.ts";
+import { loadConfig, parseConfig } from "../config/load.ts";
 import { applyOverrides, type ServerOverrides } from "../config/overrides.ts";
 import { createRuntime, type Runtime, type RuntimeHolder } from "../core/runtime.ts";
 import type { KeySource } from "../providers/registry.ts";
 import { applyOsEnv, planOsEnv } from "./os-env.ts";
 import { knownSecrets, scrubString } from "./redact.ts";
-import { checkServing } from "./serving-checks.ts";
+import { authDowngradeIssues, checkServing } from "./serving-checks.ts";
 
 /** What started a reload. */
 /** `cluster`: the primary relayed another worker's reload, a file change or SIGHUP (server.workers > 1). */
@@ -39,8 +39,11 @@ export interface ReloadOutcome {
 /** The reload machinery of a running gateway. */
 export interface ConfigReloader {
   readonly path: string;
-  /** Reloads (queued behind any reload in progress). Never rejects. */
-  reload(trigger: ReloadTrigger): Promise<ReloadOutcome>;
+  /**
+   * Reloads (queued behind any reload in progress). Never rejects. `content`: the file's text as the caller
+   * already read it (the watch passes what it saw settle), so the file is not read again in between.
+   */
+  reload(trigger: ReloadTrigger, content?: string): Promise<ReloadOutcome>;
   /** When the current configuration started serving, and how many reloads succeeded. */
   readonly loadedAt: string;
   readonly reloads: number;
@@ -83,7 +86,7 @@ export function createConfigReloader(deps: ReloaderDeps): ConfigReloader {
   let loadedAt = new Date().toISOString();
   let reloads = 0;
 
-  async function reloadNow(trigger: ReloadTrigger): Promise<ReloadOutcome> {
+  async function reloadNow(trigger: ReloadTrigger, content: string | undefined): Promise<ReloadOutcome> {
     const started = performance.now();
     const previous = deps.holder.current.config;
     const done = (outcome: Omit<ReloadOutcome, "source" | "trigger" | "duration_ms">): ReloadOutcome => ({
@@ -94,14 +97,19 @@ export function createConfigReloader(deps: ReloaderDeps): ConfigReloader {
     });
     let config: Config;
     try {
-      config = applyOverrides(await loadConfig(deps.path), deps.overrides);
+      const loaded = content === undefined ? await loadConfig(deps.path) : parseConfig(content, deps.path);
+      config = applyOverrides(loaded, deps.overrides);
     } catch (error) {
       return rejected(done, error, knownSecrets(previous, deps.env));
     }
     const plan = planOsEnv(config.file.os_env, deps.env, deps.ownedEnv);
     const secrets = [...knownSecrets(previous, deps.env), ...knownSecrets(config, plan.env)];
     const check = checkServing(config, plan.env, "refuse");
-    if (check.errors.length > 0) return rejected(done, new ConfigError(deps.path, check.errors), secrets);
+    const errors = [
+      ...check.errors,
+      ...authDowngradeIssues(authTableOf(previous, deps.env), check.auth, config),
+    ];
+    if (errors.length > 0) return rejected(done, new ConfigError(deps.path, errors), secrets);
     let runtime: Runtime;
     try {
       runtime = build(config, plan.env);
@@ -154,8 +162,10 @@ export function createConfigReloader(deps: ReloaderDeps): ConfigReloader {
     get reloads() {
       return reloads;
     },
-    reload(trigger) {
-      const next = queue.then(() => reloadNow(trigger)).catch((error: unknown) => unexpected(error, trigger));
+    reload(trigger, content) {
+      const next = queue
+        .then(() => reloadNow(trigger, content))
+        .catch((error: unknown) => unexpected(error, trigger));
       queue = next;
       return next.then((outcome) => logOutcome(deps.log, outcome));
     },

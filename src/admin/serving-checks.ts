@@ -35,6 +35,30 @@ export function checkServing(config: Config, env: KeySource, keyPolicy: KeyPolic
   };
 }
 
+/**
+ * A reload must not turn inbound authentication off by accident: a file cut short before its `auth:` section, or
+ * emptied by a failed copy, has no keys. Dropping every client key, or every admin key, therefore needs
+ * `auth: {open: true}` in the new file.
+ */
+export function authDowngradeIssues(before: AuthTable, after: AuthTable, config: Config): ConfigIssue[] {
+  if (config.file.auth.open === true) return [];
+  const issues: ConfigIssue[] = [];
+  const hint = "if that is meant, say so with `auth: {open: true}`";
+  if (before.clientKeysRequired && !after.clientKeysRequired) {
+    issues.push({
+      path: "auth.keys",
+      message: `the running config requires client keys and this file has none, so every model would be served without a key (is the file cut short?); ${hint}`,
+    });
+  }
+  if (before.adminKeysConfigured && !after.adminKeysConfigured) {
+    issues.push({
+      path: "auth.admin_keys",
+      message: `the running config requires admin keys and this file has none, so the admin routes would answer any loopback client (is the file cut short?); ${hint}`,
+    });
+  }
+  return issues;
+}
+
 /** Every name in an allow list must be a public model, `provider/model` of a known provider, or a `prefix*`. */
 function allowListIssues(config: Config): ConfigIssue[] {
   const models = new Set(config.routes.map((route) => route.publicModel));

@@ -24,8 +24,8 @@ export function announcingReloader(reloader: ConfigReloader): ConfigReloader {
     get reloads() {
       return reloader.reloads;
     },
-    async reload(trigger) {
-      const outcome = await reloader.reload(trigger);
+    async reload(trigger, content) {
+      const outcome = await reloader.reload(trigger, content);
       if (trigger === "api" && outcome.status === "reloaded") {
         const message: WorkerMessage = { type: "llm-proxy:reloaded" };
         process.send?.(message);

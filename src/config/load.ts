@@ -12,6 +12,7 @@ import { type ConfigFile, configFileSchema, type ProviderBlock } from "./schema.
 
 const DEFAULT_ANTHROPIC_VERSION = "2023-06-01";
 const DEFAULT_MAX_TOKENS = 4096;
+const NO_MODELS = "no models: the file defines no public model (is it empty or cut short?); add at least one";
 
 /** Reads and validates a config file. Throws ConfigError. */
 export async function loadConfig(path: string): Promise<Config> {
@@ -37,7 +38,12 @@ export function parseConfig(text: string, source: string): Config {
       })),
     );
   }
-  const parsed = configFileSchema.safeParse(document.toJS() ?? {});
+  const content: unknown = document.toJS();
+  // An empty file is what a truncating save or a failed copy leaves: say so rather than "no models".
+  if (content === null || content === undefined) {
+    throw new ConfigError(source, [{ path: "", message: "the file is empty (no YAML content)" }]);
+  }
+  const parsed = configFileSchema.safeParse(content);
   if (!parsed.success) throw new ConfigError(source, parsed.error.issues.map(toConfigIssue));
   return resolveConfig(parsed.data, source);
 }
@@ -57,6 +63,10 @@ function resolveConfig(file: ConfigFile, source: string): Config {
   const issues: ConfigIssue[] = [];
   const providers = resolveProviders(file, issues);
   const routes = resolveRoutes(file, providers, issues);
+  // A gateway with no public model serves nothing on purpose: such a file is a cut-off or unfinished one.
+  if (routes.length === 0) {
+    issues.push({ path: "model_config", message: NO_MODELS });
+  }
   const defaultModel = file.proxy.default_model;
   if (defaultModel !== undefined && !routes.some((route) => route.publicModel === defaultModel)) {
     issues.push({ path: "proxy.default_model", message: `'${defaultModel}' is not a model in model_config` });

@@ -144,7 +144,19 @@ const authSchema = z.strictObject({
     .default([]),
   /** Keys for GET /config and POST /config/reload (client keys do not open them). */
   admin_keys: z.array(z.strictObject(keyFields).refine(exactlyOneKey, exactlyOneKeyMessage)).default([]),
+  /**
+   * true: serving without client keys (and admin keys) is deliberate. A reload that would drop every client or
+   * every admin key is refused without it, so a cut-off file cannot open the gateway. Contradicts `keys`.
+   */
+  open: z.boolean().optional(),
 });
+
+const openWithoutKeys = (auth: z.infer<typeof authSchema>): boolean =>
+  auth.open !== true || auth.keys.length === 0;
+const openWithKeysMessage = {
+  path: ["open"],
+  message: "open: true says the API needs no client key, yet auth.keys lists some: remove one or the other",
+};
 
 /** Tracing; off unless enabled here or by an OTEL_EXPORTER_OTLP_*ENDPOINT variable. */
 const telemetrySchema = z.strictObject({
@@ -174,7 +186,7 @@ export const configFileSchema = z.strictObject({
   /** Tried in order when a model rejects the request as too long for its context window. */
   context_window_fallbacks: fallbackListSchema.default({}),
   /** Inbound client and admin keys (optional). */
-  auth: authSchema.prefault({}),
+  auth: authSchema.refine(openWithoutKeys, openWithKeysMessage).prefault({}),
   /** OpenTelemetry tracing (OTLP/HTTP); read at start only. */
   telemetry: telemetrySchema.prefault({}),
 });

@@ -39,6 +39,8 @@ export interface FileServerOptions {
   readonly createRuntime?: ReloaderDeps["createRuntime"];
   /** Watch the file with this debounce (ms); unset: no watch. */
   readonly watchDebounceMs?: number;
+  /** How long a changed file must stay the same before the watch reloads it (ms; default: the gateway's). */
+  readonly watchSettleMs?: number;
   readonly logLevel?: string;
 }
 
@@ -76,9 +78,10 @@ export async function startFileServer(yaml: string, options: FileServerOptions =
   await app.listen({ host: "127.0.0.1", port: 0 });
   let watch: ConfigWatch | undefined;
   if (options.watchDebounceMs !== undefined) {
-    watch = await watchConfigFile(path, () => created.reload("watch"), {
+    watch = await watchConfigFile(path, (content) => created.reload("watch", content), {
       log: app.log,
       debounceMs: options.watchDebounceMs,
+      settleMs: options.watchSettleMs,
     });
   }
   const port = (app.server.address() as AddressInfo).port;

@@ -107,7 +107,10 @@ describe("loadConfig", () => {
   });
 
   it("takes heap_growing_percent from 0 (V8's own factor) to 300, whole numbers only", () => {
-    expect(parseConfig("server: {heap_growing_percent: 20}\n", "inline").server.heapGrowingPercent).toBe(20);
+    expect(
+      parseConfig("model_config: {echo-1: echo}\nserver: {heap_growing_percent: 20}\n", "inline").server
+        .heapGrowingPercent,
+    ).toBe(20);
     for (const bad of ["-1", "301", "12.5"]) {
       expect(issuesOf(`server: {heap_growing_percent: ${bad}}\n`).map((issue) => issue.path)).toEqual([
         "server.heap_growing_percent",
@@ -131,6 +134,27 @@ describe("loadConfig", () => {
   it("reports YAML syntax errors and unreadable files", async () => {
     expect(issuesOf("model_config: {a: [\n")[0]?.message).toMatch(/YAML syntax/);
     await expect(loadConfig("/nonexistent/config.yaml")).rejects.toThrow(/cannot read the file \(ENOENT\)/);
+  });
+
+  it("refuses an empty file and a file with no model, saying what is wrong", () => {
+    for (const empty of ["", "\n\n", "# only a comment\n"]) {
+      expect(issuesOf(empty)).toEqual([{ path: "", message: "the file is empty (no YAML content)" }]);
+    }
+    for (const modelless of ["server: {port: 9000}\n", "model_config: {}\nproviders: {p: {type: echo}}\n"]) {
+      const issues = issuesOf(modelless);
+      expect(issues.map((issue) => issue.path)).toEqual(["model_config"]);
+      expect(issues[0]?.message).toMatch(/^no models: .*cut short/);
+    }
+  });
+
+  it("takes auth.open: true without client keys (admin keys allowed), and refuses it beside client keys", () => {
+    const models = "model_config: {echo-1: echo}\n";
+    expect(parseConfig(`${models}auth: {open: true}`, "t").file.auth.open).toBe(true);
+    const admin = `${models}auth: {open: true, admin_keys: [{name: ops, key: admin-key-0123456789}]}`;
+    expect(parseConfig(admin, "t").file.auth.admin_keys).toHaveLength(1);
+    const issues = issuesOf(`${models}auth: {open: true, keys: [{name: a, key: client-key-0123456789}]}`);
+    expect(issues.map((issue) => issue.path)).toEqual(["auth.open"]);
+    expect(issues[0]?.message).toMatch(/auth\.keys lists some/);
   });
 
   it("reads weighted deployments, fallbacks and timeouts, keeping the one-provider form valid", () => {
@@ -174,7 +198,10 @@ proxy: {timeout: 60, first_token_timeout: 5, stream_idle_timeout: 7, connect_tim
   });
 
   it("exports os_env without overriding the environment", () => {
-    const config = parseConfig(`os_env: {A_KEY: "from-file", B_KEY: "from-file", N: 3}\n`, "t");
+    const config = parseConfig(
+      `model_config: {echo-1: echo}\nos_env: {A_KEY: "from-file", B_KEY: "from-file", N: 3}\n`,
+      "t",
+    );
     const env: NodeJS.ProcessEnv = { A_KEY: "from-env" };
     expect(exportOsEnv(config.file, env).sort()).toEqual(["B_KEY", "N"]);
     expect(env).toEqual({ A_KEY: "from-env", B_KEY: "from-file", N: "3" });
