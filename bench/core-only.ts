@@ -5,7 +5,8 @@
  * on the next turn of the event loop, with the bytes the mock vendor sends.
  *
  * It says how much of the gateway's CPU per request is its own work rather than the network and HTTP layers
- * (README "Performance"). Usage: `node bench/core-only.ts [--requests 40000] [--concurrency 200] [--rounds 5]`;
+ * (bench/README.md#why-three-targets-are-out-of-reach). Usage:
+ * `node bench/core-only.ts [--requests 40000] [--concurrency 200] [--rounds 5]`;
  * prints µs of CPU per request for each round.
  */
 import pino from "pino";

@@ -76,9 +76,9 @@ export async function freePort(base: number): Promise<number> {
 }
 
 /**
- * The gateway's config: every bench model routed to the mock, retries off, logs at warn (the access line is an
- * info line: see README "Performance" for its cost). `limit_per_host` is sized for the 10,000-stream phase; the
- * traced gateway exports every span (100 % sampling) to the mock's OTLP receiver.
+ * The gateway's config: every bench model routed to the mock, retries off, logs at warn so that the access line
+ * (an info line) is not written, as the references write no log. `limit_per_host` is sized for the 10,000-stream
+ * phase; the traced gateway exports every span (100 % sampling) to the mock's OTLP receiver.
  */
 function gatewayConfig(mockPort: number, traced: boolean): string {
   const models = BENCH_MODELS.map((model) => `  "${model}": mock`).join("\n");

@@ -3,7 +3,8 @@
  * `test/…`, …) or relative path (`./…`, `../…`) named in a comment of `src/` or `bench/` exists, a `#section`
  * after a Markdown path names one of that file's headings, and no file refers to documents kept beside the
  * repository (the shared folder), which a reader of a clone does not have. Comments are found by the TypeScript
- * parser, so URLs and paths inside strings are not mistaken for them.
+ * parser, so URLs and paths inside strings are not mistaken for them. The relative links of the Markdown
+ * documents are held to the same rule.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
@@ -59,9 +60,35 @@ function anchorOf(heading: string): string {
     .replace(/\s/g, "-");
 }
 
+/** The anchors of a Markdown file's headings; a repeated heading gets `-1`, `-2`, … as on GitHub. */
 function anchorsOf(markdownFile: string): Set<string> {
-  const headings = readFileSync(markdownFile, "utf8").match(/^#{1,6} .+$/gm) ?? [];
-  return new Set(headings.map((heading) => anchorOf(heading.replace(/^#+ /, ""))));
+  const text = readFileSync(markdownFile, "utf8").replace(/^```[\s\S]*?^```/gm, "");
+  const anchors = new Set<string>();
+  for (const heading of text.match(/^#{1,6} .+$/gm) ?? []) {
+    const anchor = anchorOf(heading.replace(/^#+ /, ""));
+    let unique = anchor;
+    for (let suffix = 1; anchors.has(unique); suffix++) unique = `${anchor}-${suffix}`;
+    anchors.add(unique);
+  }
+  return anchors;
+}
+
+/** Every broken relative link (`[text](path#section)`) in a Markdown file, as `file: link (why)`. */
+function brokenMarkdownLinks(markdownFile: string): string[] {
+  const problems: string[] = [];
+  const text = readFileSync(markdownFile, "utf8").replace(/^```[\s\S]*?^```/gm, "");
+  for (const match of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+    const link = match[1] ?? "";
+    if (/^[a-z]+:/i.test(link)) continue;
+    const [path = "", section] = link.split("#");
+    const target = path === "" ? markdownFile : resolve(dirname(markdownFile), path);
+    const where = `${relative(ROOT, markdownFile)}: ${link}`;
+    if (!existsSync(target)) problems.push(`${where} (no such file)`);
+    else if (section !== undefined && target.endsWith(".md") && !anchorsOf(target).has(section)) {
+      problems.push(`${where} (no such section)`);
+    }
+  }
+  return problems;
 }
 
 /** Every broken reference in the comments of the files under `folders`, as `file:line: reference (why)`. */
@@ -99,6 +126,17 @@ describe("links in comments", () => {
       commentsOf(file).filter((comment) => comment.text.includes("docs/wire-formats.md#")),
     );
     expect(cited.length).toBeGreaterThan(5);
+  });
+
+  it("every relative link in the README, bench/README.md and docs/ leads to a file and section that exist", () => {
+    const markdown = [
+      "README.md",
+      "bench/README.md",
+      ...readdirSync(join(ROOT, "docs")).map((name) => `docs/${name}`),
+    ]
+      .filter((path) => path.endsWith(".md"))
+      .map((path) => join(ROOT, path));
+    expect(markdown.flatMap(brokenMarkdownLinks)).toEqual([]);
   });
 
   it("nothing in the repository points at documents outside it", () => {
