@@ -4,7 +4,12 @@
 
 import { applyHeapTuning } from "./admin/heap-tuning.ts";
 import { type ConfigReloader, createConfigReloader } from "./admin/reloader.ts";
-import { checkConfigFile, openGatewayWarning, prepareStartup } from "./admin/startup.ts";
+import {
+  adminLoopbackWarning,
+  checkConfigFile,
+  openGatewayWarning,
+  prepareStartup,
+} from "./admin/startup.ts";
 import { watchConfigFile } from "./admin/watch.ts";
 import { parseCli, USAGE } from "./cli.ts";
 import { announcingReloader, followPrimary, isClusterWorker } from "./cluster/worker-link.ts";
@@ -77,6 +82,8 @@ async function main(): Promise<void> {
   warnAboutConfig(app.log, config);
   const openWarning = openGatewayWarning(config, startup.auth);
   if (openWarning !== undefined) app.log.warn({ host: config.server.host }, openWarning);
+  const adminWarning = adminLoopbackWarning(startup.auth);
+  if (adminWarning !== undefined) app.log.warn({ routes: ["/config", "/config/reload"] }, adminWarning);
   const ownReloader: ConfigReloader = createConfigReloader({
     path: cli.configPath,
     holder: runtime,
@@ -96,7 +103,9 @@ async function main(): Promise<void> {
   // In a cluster the primary watches the file and relays changes; each worker would reload the same file.
   const watch =
     config.server.watchConfig && !isClusterWorker()
-      ? await watchConfigFile(cli.configPath, () => reloader.reload("watch"), { log: app.log })
+      ? await watchConfigFile(cli.configPath, (content) => reloader.reload("watch", content), {
+          log: app.log,
+        })
       : undefined;
   process.on("SIGHUP", () => void reloader.reload("signal"));
 

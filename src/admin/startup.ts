@@ -7,6 +7,7 @@ import type { AuthTable } from "../auth/keys.ts";
 import type { Config } from "../config/config.ts";
 import { ConfigError } from "../config/config-error.ts";
 import { loadConfig } from "../config/load.ts";
+import { rememberSecrets } from "../core/secret-scrubber.ts";
 import type { KeySource } from "../providers/registry.ts";
 import { planOsEnv } from "./os-env.ts";
 import { knownSecrets, scrubString } from "./redact.ts";
@@ -20,6 +21,8 @@ export function prepareStartup(config: Config, env: KeySource): ServingCheck {
   const check = checkServing(config, env, "warn");
   if (check.errors.length > 0) throw new ConfigError(config.source, check.errors);
   rememberAuthTable(config, check.auth);
+  // Every secret of the file (os_env values, keys, secret headers) is cut from error answers and log lines.
+  rememberSecrets(knownSecrets(config, env));
   return check;
 }
 
@@ -29,6 +32,16 @@ export function openGatewayWarning(config: Config, auth: AuthTable): string | un
   if (auth.clientKeysRequired || host === "localhost" || host === "::1" || host.startsWith("127."))
     return undefined;
   return `no client keys are configured (auth.keys) and the gateway listens on ${host}: anyone who can reach this port can use it and spend its vendor keys`;
+}
+
+/**
+ * The warning for admin routes opened by loopback trust (no admin keys), or undefined when admin keys are set.
+ * Requests that a proxy marks as forwarded are refused, but a proxy on this host that adds no such header makes
+ * every client look local.
+ */
+export function adminLoopbackWarning(auth: AuthTable): string | undefined {
+  if (auth.adminKeysConfigured) return undefined;
+  return "no admin keys are configured (auth.admin_keys): GET /config and POST /config/reload answer any loopback client without a key; requests carrying Forwarded, X-Forwarded-For or X-Real-IP are refused, but behind a reverse proxy on this host that sets none of them every client is loopback: set auth.admin_keys";
 }
 
 /**

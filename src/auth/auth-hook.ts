@@ -5,7 +5,9 @@
  *
  * Who may call what:
  * - open to all: `/health`, `/ready`, `/docs*`, `/redoc`, `/openapi.json`, gRPC reflection and health;
- * - `/config` and `/config/reload`: an admin key when `auth.admin_keys` has any, else loopback clients only;
+ * - `/config` and `/config/reload`: an admin key when `auth.admin_keys` has any, else loopback clients only; a
+ *   request that names a forwarded client (`Forwarded`, `X-Forwarded-For`, `X-Real-IP`...) came through a proxy,
+ *   and a reverse proxy on the same host would make every client look like loopback, so it is not trusted;
  * - everything else (the API, and unknown paths so they do not reveal what exists): a client key when
  *   `auth.keys` has any, else everyone.
  */
@@ -26,7 +28,16 @@ const ADMIN_ROUTES: ReadonlySet<string> = new Set(["/config", "/config/reload"])
 
 const MISSING_KEY = "Missing or invalid API key: send it as 'Authorization: Bearer <key>'.";
 const ADMIN_ONLY =
-  "This endpoint needs an admin key (auth.admin_keys); without one it answers loopback clients only.";
+  "This endpoint needs an admin key (auth.admin_keys); without one it answers loopback clients only, not through a proxy.";
+/** Headers a proxy adds to say whom it forwards for: their presence means the socket's peer is not the client. */
+const FORWARDING_HEADERS: readonly string[] = [
+  "forwarded",
+  "x-forwarded-for",
+  "x-real-ip",
+  "x-forwarded-host",
+  "x-forwarded-proto",
+  "via",
+];
 
 /** Which rule applies to a matched route (undefined: no route matched). */
 export function accessOf(route: string | undefined): Access {
@@ -57,8 +68,10 @@ export function registerAuth(app: FastifyInstance, runtimeOf: RuntimeOf): void {
     const table = authTableOf(runtimeOf(request).config);
     if (access === "api" && !table.clientKeysRequired) return done();
     if (access === "admin" && !table.adminKeysConfigured) {
-      if (isLoopback(request.socket.remoteAddress)) return done();
-      reject(request, reply, Code.PermissionDenied, ADMIN_ONLY, "not loopback and no admin keys configured");
+      const local = isLoopback(request.socket.remoteAddress);
+      if (local && !isForwarded(request.headers)) return done();
+      const reason = local ? "forwarded through a proxy" : "not loopback";
+      reject(request, reply, Code.PermissionDenied, ADMIN_ONLY, `${reason} and no admin keys configured`);
       return;
     }
     const key = bearerKey(request.headers.authorization);
@@ -85,6 +98,11 @@ export function bearerKey(header: string | string[] | undefined): string | undef
 export function isLoopback(address: string | undefined): boolean {
   if (address === undefined) return false;
   return address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127.");
+}
+
+/** Whether a request carries a header by which a proxy names the client it forwards for. */
+export function isForwarded(headers: FastifyRequest["headers"]): boolean {
+  return FORWARDING_HEADERS.some((name) => headers[name] !== undefined);
 }
 
 function reject(

@@ -121,5 +121,6 @@ export const ADMIN_SECURITY_SCHEME: JsonSchema = {
   scheme: "bearer",
   description:
     "`Authorization: Bearer <admin key>`, one of `auth.admin_keys` (client keys do not open admin routes). With no " +
-    "admin keys configured, admin routes answer loopback clients only, with no key.",
+    "admin keys configured, admin routes answer loopback clients only, with no key, and refuse requests that a " +
+    "proxy marks as forwarded (Forwarded, X-Forwarded-For, X-Real-IP).",
 };
