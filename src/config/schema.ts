@@ -105,8 +105,9 @@ const fallbackListSchema = z.record(z.string().min(1), z.array(z.string().min(1)
 
 const connectorSchema = z.strictObject({
   limit: positiveInt.default(100),
-  // Connections per vendor origin. The Python proxy's 30 queued bursts in the pool (100 concurrent one-second
-  // calls took about 4 s); files that set 30 keep it, the default no longer throttles a gateway's own traffic.
+  // Connections per vendor origin, high enough by default not to throttle a gateway's own traffic: the Python
+  // proxy's 30 queues bursts in the pool (100 concurrent one-second calls take about 4 s). Files that set 30
+  // keep it.
   limit_per_host: positiveInt.default(1000),
 });
 

@@ -14,7 +14,7 @@ export const MAX_JSON_DEPTH = 100;
 /** Decodes and parses a request body. Throws an `invalid_request` ProxyError with a clear message. */
 export function parseJsonBody(body: Buffer): unknown {
   if (!isUtf8(body)) throw new ProxyError("invalid_request", "The request body is not valid UTF-8.");
-  // A leading BOM is not JSON: the fatal TextDecoder this replaces stripped it, so strip it too.
+  // A leading BOM is not JSON, but TextDecoder drops it by default, so clients may well send one: strip it.
   const text = body.toString("utf8", hasBom(body) ? 3 : 0);
   let value: unknown;
   try {

@@ -1,10 +1,10 @@
 /**
  * The HTTP server span of each HTTP/1.1 request, started in the first onRequest hook and ended when the response
  * closes: `POST /v1/chat/completions`, kind SERVER, continuing the caller's W3C `traceparent`, with the stable HTTP
- * semantic-convention attributes and `request.id`. It replaces the http instrumentation, which wrapped every
- * request and bound both of its event emitters to the span's context (about 100 µs of CPU per request); the core
- * and the Connect interceptor find the span's context in the request's record instead. HTTP/2 requests (gRPC)
- * get their server span from the Connect interceptor, as before.
+ * semantic-convention attributes and `request.id`. The gateway makes this span itself rather than load the http
+ * instrumentation, which wraps every request and binds both of its event emitters to the span's context (about
+ * 100 µs of CPU per request); the core and the Connect interceptor find the span's context in the request's
+ * record instead. HTTP/2 requests (gRPC) get their server span from the Connect interceptor.
  * @see https://opentelemetry.io/docs/specs/semconv/http/http-spans/
  */
 import {

@@ -1,7 +1,7 @@
 /**
  * The upstream side of an attempt span. The attempt span (./request-trace.ts) is the CLIENT span of the upstream
- * HTTP call: an attempt is exactly one upstream request, so the separate client span the undici instrumentation
- * used to add under it only repeated it, for about a quarter of what tracing cost per request. The adapters'
+ * HTTP call: an attempt is exactly one upstream request, so a separate client span from the undici
+ * instrumentation would only repeat it, for about a quarter of what tracing costs per request. The adapters'
  * shared POST (providers/http.ts) calls these two: `traceparent` (and baggage) go into the upstream headers, the
  * HTTP client attributes onto the span. With no SDK started, or outside an attempt, the active context holds no
  * span and both return at once.
