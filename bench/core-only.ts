@@ -17,6 +17,7 @@ import { parseJsonBody } from "../src/openai/json-body.ts";
 import { decodeChatCompletion } from "../src/openai/to-canonical.ts";
 import type { UpstreamRequest, UpstreamResponse } from "../src/providers/types.ts";
 import { UpstreamBody } from "../src/providers/upstream-body.ts";
+import { observeRequest } from "../src/telemetry/request-lifecycle.ts";
 import { createRequestRecord, stampCompletion } from "../src/telemetry/request-record.ts";
 import { jsonCompletion } from "./lib/mock-answers.ts";
 import { readFlags } from "./lib/protocol.ts";
@@ -81,7 +82,7 @@ async function main(): Promise<void> {
       signal: new AbortController().signal,
       log: silentLog,
       requestId: record.requestId,
-      record,
+      observer: observeRequest(record),
     });
     stampCompletion(record);
     return JSON.stringify(toOpenAICompletion(result));

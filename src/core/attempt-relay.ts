@@ -2,19 +2,19 @@
  * The rest of an opened attempt, relayed batch by batch to the edge: further response-starts are dropped, usage
  * is held back so exactly one usage chunk comes last, the stream-idle timer is re-armed before each upstream read
  * (per network read, not per chunk), and anything thrown becomes a ProxyError. Ending, failing or `return()`-ing
- * it (even before the first `next()`) aborts the upstream request if still open, releases every timer and ends
- * the request's trace, exactly once.
+ * it (even before the first `next()`) aborts the upstream request if still open, releases every timer and tells
+ * the request's observer it finished, exactly once.
  *
  * A plain iterator whose reads are `then` callbacks rather than an async generator: a suspended generator keeps
  * its frame, a queued request and their promises for every open stream, and costs turns of the microtask queue
  * on every read.
  */
 import type { DeploymentHealth } from "../routing/deployment-health.ts";
-import type { RequestTrace } from "../telemetry/request-trace.ts";
 import type { AbortScope } from "./deadline.ts";
 import { failureOf } from "./deadline.ts";
 import { ProxyError } from "./errors.ts";
 import { blamesDeployment } from "./failure-policy.ts";
+import type { RequestObserver } from "./observer.ts";
 import type { ChatChunk } from "./types.ts";
 
 type Batch = readonly ChatChunk[];
@@ -25,8 +25,8 @@ export interface RequestEnd {
   readonly clientSignal: AbortSignal;
   /** The request's scope (client signal + total budget); disposed when the relay ends. */
   readonly requestScope: AbortScope;
-  /** The request's spans and record; ended when the relay ends. */
-  readonly trace: RequestTrace;
+  /** Told the request finished when the relay ends. */
+  readonly observer: RequestObserver;
 }
 
 /** The attempt's own context. */
@@ -146,7 +146,9 @@ export class AttemptRelay implements AsyncIterableIterator<Batch> {
   #endRequest(failure: ProxyError | undefined): void {
     this.#scope.dispose();
     this.#end.requestScope.dispose();
-    this.#end.trace.end(failure, this.#usage?.usage);
+    const observer = this.#end.observer;
+    if (this.#usage !== undefined) observer.usage(this.#usage.usage);
+    observer.finished(failure, true);
   }
 
   #takeUsage(): IteratorResult<Batch> {
@@ -169,7 +171,7 @@ export class AttemptRelay implements AsyncIterableIterator<Batch> {
     for (const chunk of batch) {
       if (chunk.type === "usage") this.#usage = chunk;
       else if (chunk.type !== "response-start") {
-        if (chunk.type === "finish") this.#end.trace.noteFinish(chunk.reason);
+        if (chunk.type === "finish") this.#end.observer.choiceFinished(chunk.reason);
         out.push(chunk);
       }
     }

@@ -7,11 +7,11 @@ import type { FastifyBaseLogger } from "fastify";
 import type { CallContext, ProviderAdapter, UpstreamTransport } from "../providers/types.ts";
 import type { DeploymentHealth } from "../routing/deployment-health.ts";
 import type { Deployment } from "../routing/router.ts";
-import type { RequestTrace } from "../telemetry/request-trace.ts";
 import { AttemptRelay } from "./attempt-relay.ts";
 import { BatchesOfChunks } from "./batches.ts";
 import { type AbortScope, createAbortScope, failureOf } from "./deadline.ts";
 import { ProxyError } from "./errors.ts";
+import type { RequestObserver } from "./observer.ts";
 import type { ChatChunk, ChatRequest } from "./types.ts";
 
 /** What an attempt needs besides the request. */
@@ -32,8 +32,8 @@ export interface AttemptInput {
   readonly clientSignal: AbortSignal;
   /** The request's scope (client signal + total budget); disposed by whoever ends the request. */
   readonly requestScope: AbortScope;
-  /** The request's spans and record; ended by whoever ends the request. */
-  readonly trace: RequestTrace;
+  /** Told what happens to the request; told it finished by whoever ends the request. */
+  readonly observer: RequestObserver;
   /** Adapters may ask their upstream for a whole answer (see CallContext.wholeAnswer). */
   readonly wholeAnswer: boolean;
 }
@@ -95,7 +95,11 @@ export async function openAttempt(
       now: deps.now,
     };
     // The relay keeps only what ends the request, not the request (its prompt) itself.
-    const end = { clientSignal: input.clientSignal, requestScope: input.requestScope, trace: input.trace };
+    const end = {
+      clientSignal: input.clientSignal,
+      requestScope: input.requestScope,
+      observer: input.observer,
+    };
     return {
       upstreamId: head?.type === "response-start" ? head.id : undefined,
       batches: new AttemptRelay(settings, iterator, first.value, end, scope),

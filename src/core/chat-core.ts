@@ -8,7 +8,6 @@ import type { ProviderAdapter, UpstreamTransport } from "../providers/types.ts";
 import { createDeploymentHealth, type DeploymentHealth } from "../routing/deployment-health.ts";
 import { orderDeployments } from "../routing/order-deployments.ts";
 import type { Deployment, ModelGroup, RoutePlan, Router } from "../routing/router.ts";
-import { startRequestTrace } from "../telemetry/request-trace.ts";
 import { aggregateStream } from "./aggregate.ts";
 import { type AttemptDeps, type AttemptInput, type OpenedAttempt, openAttempt } from "./attempt.ts";
 import { ChunksOfBatches } from "./batches.ts";
@@ -17,6 +16,7 @@ import { createAbortScope, failureOf } from "./deadline.ts";
 import { ProxyError } from "./errors.ts";
 import { checkExtraBody } from "./extra-body.ts";
 import { actionFor, blamesDeployment, isContextWindowError } from "./failure-policy.ts";
+import { type RequestObserver, UNOBSERVED } from "./observer.ts";
 import { retryDelayMs } from "./retry-policy.ts";
 import type { ChatRequest, ModelInfo } from "./types.ts";
 
@@ -78,10 +78,12 @@ async function openStream(
 ): Promise<ChatStream> {
   // Here rather than in each edge's decoder, so that no edge can let extra body pick the model or the prompt.
   checkExtraBody(request.extraBody);
-  const trace = startRequestTrace(request, options, stream);
+  const observer = options.observer ?? UNOBSERVED;
+  observer.requestStarted({ request, requestId: options.requestId, stream });
   const plan = state.deps.router.resolve(request.model);
   if (plan === undefined) {
-    throw trace.fail(
+    throw failedBeforeStream(
+      observer,
       new ProxyError("model_not_found", `The model '${request.model}' does not exist on this gateway.`, {
         param: "model",
         code: "model_not_found",
@@ -99,7 +101,7 @@ async function openStream(
     requestId: options.requestId,
     clientSignal: options.signal,
     requestScope,
-    trace,
+    observer,
     // A whole answer in one upstream response is cheaper, but then the first token is the last one: only when
     // no first-token timeout shorter than the whole budget was configured (its meaning stays the same).
     wholeAnswer: !stream && state.deps.firstTokenTimeoutMs >= state.deps.timeoutMs,
@@ -120,7 +122,7 @@ async function openStream(
     };
   } catch (error) {
     requestScope.dispose();
-    throw trace.fail(error);
+    throw failedBeforeStream(observer, error);
   }
 }
 
@@ -139,7 +141,7 @@ async function runPlan(
     if (group === undefined) break;
     if (position > 0) {
       input.log.warn({ fallbackTo: group.model, kind: errorOf(last)?.kind }, "falling back to another model");
-      input.trace.fallingBack(groups[position - 1]?.model ?? plan.primary.model, group.model);
+      input.observer.fallback(groups[position - 1]?.model ?? plan.primary.model, group.model);
     }
     last = await tryGroup(state, group, input, attempts);
     if ("opened" in last) return last;
@@ -177,17 +179,22 @@ async function tryGroup(
     if (state.health.stateOf(deployment.key, state.now()) === "probe-ready")
       state.health.beginProbe(deployment.key);
     attempts.count += 1;
+    const observer = input.observer;
+    observer.attemptStarted({
+      number: attempts.count,
+      provider: deployment.provider,
+      upstreamModel: deployment.upstreamModel,
+    });
     try {
-      const opened = await input.trace.runAttempt(deployment.provider, deployment.upstreamModel, () =>
-        openAttempt(state, adapter, deployment, input),
-      );
-      input.trace.attemptOpened();
+      const open = () => openAttempt(state, adapter, deployment, input);
+      const opened = await (observer.runAttempt === undefined ? open() : observer.runAttempt(open));
+      observer.firstChunk();
       return { opened, provider: deployment.provider, upstreamModel: deployment.upstreamModel };
     } catch (error) {
       lastError = failureOf(error, input.clientSignal, input.requestScope.signal);
       if (blamesDeployment(lastError)) state.health.recordFailure(deployment.key, state.now());
       const action = actionFor(lastError, state.deps.maxRetryWaitMs);
-      input.trace.attemptFailed(lastError);
+      observer.attemptFailed(lastError);
       input.log.warn(
         {
           provider: deployment.provider,
@@ -237,6 +244,12 @@ function nextDeployment(
     if (candidate !== undefined && !skipped.has(candidate.key)) return candidate;
   }
   return undefined;
+}
+
+/** Reports a request that failed before any stream was handed to the edge; returns the error for throwing. */
+function failedBeforeStream(observer: RequestObserver, error: unknown): unknown {
+  observer.finished(ProxyError.from(error), false);
+  return error;
 }
 
 function errorOf(outcome: GroupOutcome | undefined): ProxyError | undefined {

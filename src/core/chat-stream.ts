@@ -1,6 +1,6 @@
 /** What the core hands an edge: a stream whose first upstream chunk has already arrived. */
 import type { FastifyBaseLogger } from "fastify";
-import type { RequestRecord } from "../telemetry/request-record.ts";
+import type { RequestObserver } from "./observer.ts";
 import type { ChatChunk, ChatRequest, ChatResult, ModelInfo } from "./types.ts";
 
 /** Per-call inputs every edge supplies. */
@@ -10,8 +10,8 @@ export interface CallOptions {
   /** The request's logger; every line carries the request id. */
   readonly log: FastifyBaseLogger;
   readonly requestId: string;
-  /** The request's record for the access log and metrics; the core fills in how it was served. */
-  readonly record?: RequestRecord;
+  /** Told what the core does with the request (./observer.ts); nothing is reported without one. */
+  readonly observer?: RequestObserver;
 }
 
 /**

@@ -6,6 +6,7 @@ import { Code, ConnectError, createContextKey, type HandlerContext } from "@conn
 import type { FastifyBaseLogger } from "fastify";
 import type { CallOptions } from "../core/chat-stream.ts";
 import { ProxyError } from "../core/errors.ts";
+import { observeRequest } from "../telemetry/request-lifecycle.ts";
 import type { RequestRecord } from "../telemetry/request-record.ts";
 
 /** The parts of the Fastify request a handler needs. */
@@ -33,7 +34,7 @@ export function callOptionsFrom(context: HandlerContext): CallOptions {
     signal: toCoreSignal(context.signal),
     log: scope.log,
     requestId: scope.id,
-    record: scope.record ?? undefined,
+    observer: observeRequest(scope.record),
   };
 }
 

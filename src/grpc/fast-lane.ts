@@ -23,6 +23,7 @@ import { batchesOf } from "../core/batches.ts";
 import type { CallOptions, ChatCore } from "../core/chat-stream.ts";
 import { ProxyError } from "../core/errors.ts";
 import { pumpBatches } from "../core/pump-batches.ts";
+import { observeRequest } from "../telemetry/request-lifecycle.ts";
 import { OVERHEAD_HEADER, stampCompletion, stampFirstByte } from "../telemetry/request-record.ts";
 import { logLevelFor } from "./chat-service.ts";
 import { toChatRequest } from "./convert.ts";
@@ -179,7 +180,7 @@ class FastCall {
       signal: this.#controller.signal,
       log: request.log,
       requestId: request.id,
-      record: request.record ?? undefined,
+      observer: observeRequest(request.record),
     };
   }
 

@@ -5,6 +5,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { CallOptions, ChatCore, ChatStream } from "../core/chat-stream.ts";
 import type { ProxyError } from "../core/errors.ts";
+import { observeRequest } from "../telemetry/request-lifecycle.ts";
 import { OVERHEAD_HEADER, stampCompletion, stampFirstByte } from "../telemetry/request-record.ts";
 import { createDisconnectWatcher, type Disconnect } from "./disconnect.ts";
 import { createChunkEncoder, toOpenAICompletion } from "./from-canonical.ts";
@@ -63,7 +64,7 @@ export async function openAIPlugin(app: FastifyInstance, options: OpenAIPluginOp
       signal: disconnect.signal,
       log: request.log,
       requestId: request.id,
-      record: request.record ?? undefined,
+      observer: observeRequest(request.record),
     };
     if (!stream) {
       const result = await core.complete(chatRequest, callOptions).catch(disconnect.rethrow);

@@ -1,0 +1,131 @@
+/**
+ * The core's report of one request's lifecycle. The core defines this interface and calls nothing else to say what
+ * it did: tracing, the metrics and the access line implement it outside the core (src/telemetry/), and so can any
+ * later observer (a spend log, token limits). The core imports none of them; an edge hands the core the request's
+ * observer in its CallOptions.
+ *
+ * Order for one request: `requestStarted`; then per upstream attempt `attemptStarted` (with `runAttempt` around
+ * its opening), and either `attemptFailed` or `firstChunk`; `fallback` between two model groups; once the stream
+ * was handed over, `choiceFinished` per finished choice; `usage` at most once; `finished` exactly once, last.
+ * Methods are called on the request's hot path: they must be cheap and must not throw.
+ */
+import type { ProxyError } from "./errors.ts";
+import type { ChatRequest, FinishReason, Usage } from "./types.ts";
+
+/** What the core knows when a request reaches it. */
+export interface RequestStart {
+  /** The decoded request. Read what you need now: it holds the prompt, which must not outlive the call. */
+  readonly request: ChatRequest;
+  readonly requestId: string;
+  /** Whether the client asked for a stream. */
+  readonly stream: boolean;
+}
+
+/** One upstream attempt, as it starts. */
+export interface AttemptStart {
+  /** 1-based, counted over the whole request (retries and fallbacks included). */
+  readonly number: number;
+  readonly provider: string;
+  readonly upstreamModel: string;
+}
+
+/** One request's observer. */
+export interface RequestObserver {
+  requestStarted(start: RequestStart): void;
+  /** The next attempts serve the public model `to`, because `from` failed. */
+  fallback(from: string, to: string): void;
+  attemptStarted(attempt: AttemptStart): void;
+  /**
+   * Runs the opening of the attempt just started (the adapter's upstream request, up to its first chunk) and returns
+   * what `open` returns. Optional: tracing uses it to make the attempt's span the active context of the upstream
+   * call, so that the call carries its `traceparent`.
+   */
+  runAttempt?<T>(open: () => T): T;
+  /** The attempt failed before its first chunk; a retry, a fallback or the request's failure follows. */
+  attemptFailed(error: ProxyError): void;
+  /** The attempt delivered its first chunk: it serves the request. */
+  firstChunk(): void;
+  /** A choice finished (once per choice, not per chunk). */
+  choiceFinished(reason: FinishReason): void;
+  /** The upstream's token usage, reported once when the stream ends (the last one it sent). */
+  usage(usage: Usage): void;
+  /**
+   * The request is over: `failure` is undefined when the answer was complete. `served` tells whether an attempt
+   * had opened a stream (it then ended, failed mid-stream, or was abandoned by the edge as `cancelled`), or the
+   * request failed before that.
+   */
+  finished(failure: ProxyError | undefined, served: boolean): void;
+}
+
+const ignore = (): void => {};
+
+/** The observer of a request nobody observes. */
+export const UNOBSERVED: RequestObserver = Object.freeze({
+  requestStarted: ignore,
+  fallback: ignore,
+  attemptStarted: ignore,
+  attemptFailed: ignore,
+  firstChunk: ignore,
+  choiceFinished: ignore,
+  usage: ignore,
+  finished: ignore,
+});
+
+/** One observer that tells each of `observers` everything, in order. */
+export function fanOut(observers: readonly RequestObserver[]): RequestObserver {
+  return new FanOut(observers);
+}
+
+class FanOut implements RequestObserver {
+  readonly #observers: readonly RequestObserver[];
+
+  constructor(observers: readonly RequestObserver[]) {
+    this.#observers = observers;
+  }
+
+  requestStarted(start: RequestStart): void {
+    for (const observer of this.#observers) observer.requestStarted(start);
+  }
+
+  fallback(from: string, to: string): void {
+    for (const observer of this.#observers) observer.fallback(from, to);
+  }
+
+  attemptStarted(attempt: AttemptStart): void {
+    for (const observer of this.#observers) observer.attemptStarted(attempt);
+  }
+
+  runAttempt<T>(open: () => T): T {
+    return this.#runFrom(0, open);
+  }
+
+  attemptFailed(error: ProxyError): void {
+    for (const observer of this.#observers) observer.attemptFailed(error);
+  }
+
+  firstChunk(): void {
+    for (const observer of this.#observers) observer.firstChunk();
+  }
+
+  choiceFinished(reason: FinishReason): void {
+    for (const observer of this.#observers) observer.choiceFinished(reason);
+  }
+
+  usage(usage: Usage): void {
+    for (const observer of this.#observers) observer.usage(usage);
+  }
+
+  finished(failure: ProxyError | undefined, served: boolean): void {
+    for (const observer of this.#observers) observer.finished(failure, served);
+  }
+
+  /** Nests the observers that wrap an attempt, the first one outermost. */
+  #runFrom<T>(start: number, open: () => T): T {
+    for (let index = start; index < this.#observers.length; index++) {
+      const observer = this.#observers[index];
+      if (observer?.runAttempt !== undefined)
+        return observer.runAttempt(() => this.#runFrom(index + 1, open));
+    }
+    return open();
+  }
+}
