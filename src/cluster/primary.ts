@@ -8,6 +8,7 @@ import cluster, { type Worker } from "node:cluster";
 import type { Logger } from "pino";
 import { watchConfigFile } from "../admin/watch.ts";
 import { asWorkerMessage, type PrimaryMessage } from "./messages.ts";
+import { closeUndeliveredConnectionsOf } from "./undelivered-connections.ts";
 
 /** A worker that dies sooner than this after its start is restarted after a pause, not at once. */
 const CRASH_LOOP_WINDOW_MS = 5_000;
@@ -28,6 +29,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
   let stopping = false;
   const fork = (): void => {
     const worker = cluster.fork();
+    closeUndeliveredConnectionsOf(worker);
     startedAt.set(worker.id, Date.now());
     worker.on("message", (message: unknown) => {
       if (asWorkerMessage(message) !== undefined) broadcast({ type: "llm-proxy:reload" }, worker);

@@ -1,6 +1,7 @@
 /**
  * `server.workers: 2` with the real process: both workers serve the one port on both protocols, a crashed
- * worker is replaced, a reload through one worker reaches every worker, and SIGTERM drains and exits 0.
+ * worker is replaced, a worker killed under load leaves no client connection hanging, a reload through one
+ * worker reaches every worker, and SIGTERM drains and exits 0.
  */
 import { writeFileSync } from "node:fs";
 import { createClient } from "@connectrpc/connect";
@@ -17,21 +18,22 @@ import {
 } from "../helpers/gateway-process.ts";
 
 const configWith = (models: string) =>
-  `model_config: {${models}}\nproxy: {default_model: echo-1}\nserver: {workers: 2, watch_config: false}\n`;
+  `model_config: {${models}, slow-1: slow}\nproviders: {slow: {type: echo, token_delay_ms: 20}}\n` +
+  `proxy: {default_model: echo-1}\nserver: {workers: 2, watch_config: false}\n`;
 const configFile = writeTempConfig(configWith("echo-1: echo"));
 
 let gateway: GatewayChild;
 let port = 0;
 const lines: Record<string, unknown>[] = [];
 
-/** Workers' pids as their log lines show them (the primary logs with primaryPid). */
+/** Workers' pids as their log lines show them (the primary logs with primaryPid), killed ones included. */
 function workerPids(): Set<number> {
   return new Set(lines.filter((line) => line.msg === "llm-proxy ready").map((line) => Number(line.pid)));
 }
 
 /** One request on a fresh connection, so the cluster may hand it to either worker. */
-async function chat(model: string): Promise<{ status: number; body: string }> {
-  const dispatcher = new Agent({ pipelining: 0 });
+async function chat(model: string, timeoutMs = 10_000): Promise<{ status: number; body: string }> {
+  const dispatcher = new Agent({ pipelining: 0, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
   try {
     const response = await request(`http://127.0.0.1:${port}/v1/chat/completions`, {
       method: "POST",
@@ -79,11 +81,41 @@ describe("server.workers: 2", () => {
     expect((await chat("echo-1")).status).toBe(200);
   });
 
+  // The primary accepts each connection and hands it to a worker over IPC; one in flight to the killed worker
+  // used to stay open, unread, until the client's timeout (src/cluster/undelivered-connections.ts).
+  it("kill -9 of a worker under load: every request completes or fails fast, none waits for its timeout", async () => {
+    const clientTimeoutMs = 5_000;
+    const outcomes: { ms: number; status: number | string }[] = [];
+    let loading = true;
+    const client = async () => {
+      while (loading) {
+        const started = performance.now();
+        const status = await chat("slow-1", clientTimeoutMs).then(
+          (answer) => answer.status,
+          (error: unknown) => String((error as { code?: unknown }).code ?? error),
+        );
+        outcomes.push({ ms: performance.now() - started, status });
+      }
+    };
+    const clients = Array.from({ length: 32 }, client);
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    const before = workerPids().size;
+    process.kill(Math.max(...workerPids()), "SIGKILL");
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    loading = false;
+    await Promise.all(clients);
+    const failed = outcomes.filter((outcome) => outcome.status !== 200);
+    expect(failed.length, "the kill cut no connection: the test proves nothing").toBeGreaterThan(0);
+    expect(outcomes.length - failed.length).toBeGreaterThan(100);
+    expect(outcomes.filter((outcome) => outcome.ms > 2_000)).toEqual([]);
+    await waitForGateway(gateway, () => workerPids().size === before + 1, "a replacement worker");
+  });
+
   it("applies a reload made through one worker to every worker", async () => {
     writeFileSync(configFile, configWith("echo-1: echo, echo-new: echo"));
     const reload = await request(`http://127.0.0.1:${port}/config/reload`, { method: "POST" });
-    expect(reload.statusCode).toBe(200);
-    await reload.body.text();
+    const reloadBody = await reload.body.text();
+    expect(reload.statusCode, reloadBody).toBe(200);
     await waitForGateway(
       gateway,
       () => lines.filter((line) => line.msg === "cluster reload").length >= 1,
