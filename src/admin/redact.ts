@@ -8,11 +8,12 @@
  *   every string, and URL passwords and secret-named query parameters are masked.
  */
 import type { Config } from "../config/config.ts";
+import { REDACTED, SecretScrubber } from "../core/secret-scrubber.ts";
 import type { KeySource } from "../providers/registry.ts";
 import { resolveApiKey } from "../providers/registry.ts";
 
 /** What a redacted value is replaced with. */
-export const REDACTED = "[redacted]";
+export { REDACTED };
 
 const SECRET_WORDS: ReadonlySet<string> = new Set([
   "key",
@@ -68,12 +69,20 @@ export function knownSecrets(config: Config, env: KeySource): string[] {
     .sort((a, b) => b.length - a.length);
 }
 
-/** Cuts known secrets, URL passwords and secret query parameters out of a string. */
+/** One scrubber per secrets list: redactValue scrubs every string of a config view with the same list. */
+const scrubbers = new WeakMap<readonly string[], SecretScrubber>();
+
+/**
+ * Cuts known secrets (verbatim, encoded or masked: src/core/secret-scrubber.ts), URL passwords and secret query
+ * parameters out of a string.
+ */
 export function scrubString(text: string, secrets: readonly string[]): string {
-  let scrubbed = text;
-  for (const secret of secrets)
-    if (scrubbed.includes(secret)) scrubbed = scrubbed.split(secret).join(REDACTED);
-  return scrubUrl(scrubbed);
+  let scrubber = scrubbers.get(secrets);
+  if (scrubber === undefined) {
+    scrubber = new SecretScrubber(secrets);
+    scrubbers.set(secrets, scrubber);
+  }
+  return scrubUrl(scrubber.scrub(text));
 }
 
 function scrubUrl(text: string): string {

@@ -11,6 +11,7 @@ import { ConfigError, type ConfigIssue } from "../config/config-error.ts";
 import { loadConfig, parseConfig } from "../config/load.ts";
 import { applyOverrides, type ServerOverrides } from "../config/overrides.ts";
 import { createRuntime, type Runtime, type RuntimeHolder } from "../core/runtime.ts";
+import { rememberSecrets } from "../core/secret-scrubber.ts";
 import type { KeySource } from "../providers/registry.ts";
 import { applyOsEnv, planOsEnv } from "./os-env.ts";
 import { knownSecrets, scrubString } from "./redact.ts";
@@ -118,6 +119,7 @@ export function createConfigReloader(deps: ReloaderDeps): ConfigReloader {
       return rejected(done, new Error("the new configuration could not be built (see the log)"), secrets);
     }
     rememberAuthTable(config, check.auth);
+    rememberSecrets(secrets);
     applyOsEnv(plan, deps.env, deps.ownedEnv);
     deps.holder.replace(runtime).catch((error: unknown) => {
       deps.log.warn({ err: error }, "closing the retired runtime failed");

@@ -7,6 +7,7 @@ import { ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc
 import type { ChatCompletionChunk, ChatService } from "../../gen/llmproxy/v1/chat_pb.ts";
 import type { ChatCore, ChatStream } from "../core/chat-stream.ts";
 import { ProxyError, type ProxyErrorKind } from "../core/errors.ts";
+import { scrubErrorForLog } from "../core/secret-scrubber.ts";
 import { startOnFirstRead } from "../core/start-on-first-read.ts";
 import { OVERHEAD_HEADER, stampCompletion, stampFirstByte } from "../telemetry/request-record.ts";
 import { callOptionsFrom, kRequestScope } from "./call-options.ts";
@@ -79,7 +80,12 @@ function reportFailure(error: unknown, context: HandlerContext): ConnectError {
   const abortReason: unknown = context.signal.aborted ? context.signal.reason : undefined;
   const connectError = abortReason instanceof ConnectError ? abortReason : toConnectError(error);
   const proxyError = ProxyError.from(error);
-  const fields = { err: error, kind: proxyError.kind, grpcCode: connectError.code, rpc: context.method.name };
+  const fields = {
+    err: scrubErrorForLog(error),
+    kind: proxyError.kind,
+    grpcCode: connectError.code,
+    rpc: context.method.name,
+  };
   const scope = context.values.get(kRequestScope);
   scope?.log[logLevelFor(proxyError.kind)](fields, "rpc failed");
   if (scope?.record) {

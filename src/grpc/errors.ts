@@ -7,6 +7,7 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ProxyError, type ProxyErrorKind } from "../core/errors.ts";
+import { scrubSecrets } from "../core/secret-scrubber.ts";
 
 /**
  * The Connect code of every ProxyError kind. Two judgement calls:
@@ -37,8 +38,9 @@ export const CONNECT_CODE_BY_KIND: Readonly<Record<ProxyErrorKind, Code>> = {
 /** Maps anything thrown to the ConnectError a client may see; unknown errors become a generic `internal`. */
 export function toConnectError(error: unknown): ConnectError {
   const proxyError = ProxyError.from(error);
+  // The message goes out as grpc-message (or Connect's JSON): the last line of defence against an echoed secret.
   return new ConnectError(
-    proxyError.message,
+    scrubSecrets(proxyError.message),
     CONNECT_CODE_BY_KIND[proxyError.kind],
     undefined,
     undefined,

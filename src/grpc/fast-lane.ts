@@ -23,6 +23,7 @@ import { batchesOf } from "../core/batches.ts";
 import type { CallOptions, ChatCore } from "../core/chat-stream.ts";
 import { ProxyError } from "../core/errors.ts";
 import { pumpBatches } from "../core/pump-batches.ts";
+import { scrubErrorForLog } from "../core/secret-scrubber.ts";
 import { observeRequest } from "../telemetry/request-lifecycle.ts";
 import { OVERHEAD_HEADER, stampCompletion, stampFirstByte } from "../telemetry/request-record.ts";
 import { logLevelFor } from "./chat-service.ts";
@@ -261,7 +262,7 @@ class FastCall {
     const proxyError = ProxyError.from(error);
     const request = this.#request;
     request.log[logLevelFor(proxyError.kind)](
-      { err: error, kind: proxyError.kind, grpcCode: connectError.code, rpc: method },
+      { err: scrubErrorForLog(error), kind: proxyError.kind, grpcCode: connectError.code, rpc: method },
       "rpc failed",
     );
     if (request.record) {

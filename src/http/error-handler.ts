@@ -5,6 +5,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { ProxyError } from "../core/errors.ts";
+import { scrubErrorForLog, scrubSecrets } from "../core/secret-scrubber.ts";
 import { toHttpError } from "../openai/errors.ts";
 
 /** Sends a ProxyError as OpenAI's error JSON. */
@@ -39,7 +40,10 @@ export function handleError(
 ): FastifyReply {
   const proxyError = error instanceof ProxyError ? error : fromFastifyError(error);
   const level = proxyError.kind === "internal" ? "error" : "info";
-  request.log[level]({ err: proxyError.cause ?? proxyError, kind: proxyError.kind }, proxyError.message);
+  request.log[level](
+    { err: scrubErrorForLog(proxyError.cause ?? proxyError), kind: proxyError.kind },
+    scrubSecrets(proxyError.message),
+  );
   return sendProxyError(reply, proxyError);
 }
 

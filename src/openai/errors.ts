@@ -5,6 +5,7 @@
  * @see docs/wire-formats.md#what-the-gateway-tells-its-clients
  */
 import type { ProxyError, ProxyErrorKind } from "../core/errors.ts";
+import { scrubSecrets } from "../core/secret-scrubber.ts";
 
 /** How one kind is reported over HTTP. */
 export interface HttpErrorMapping {
@@ -63,11 +64,12 @@ export function toHttpError(error: ProxyError): HttpError {
     status,
     headers,
     body: {
+      // The adapters scrubbed what came from upstream; this is the last line of defence for every error.
       error: {
-        message: error.message,
+        message: scrubSecrets(error.message),
         type: mapping.type,
-        param: error.param ?? null,
-        code: error.code ?? mapping.code,
+        param: error.param === undefined ? null : scrubSecrets(error.param),
+        code: error.code === undefined ? mapping.code : scrubSecrets(error.code),
       },
     },
   };

@@ -8,6 +8,7 @@ import type { FastifyBaseLogger } from "fastify";
 import { batchesOf } from "../core/batches.ts";
 import type { ChatStream } from "../core/chat-stream.ts";
 import { pumpBatches } from "../core/pump-batches.ts";
+import { scrubErrorForLog } from "../core/secret-scrubber.ts";
 import type { Disconnect } from "./disconnect.ts";
 import { toHttpError } from "./errors.ts";
 import type { ChunkEncoder } from "./from-canonical.ts";
@@ -42,7 +43,10 @@ export async function pumpSse(
       raw.destroy();
       return;
     }
-    log.error({ err: proxyError.cause ?? proxyError, kind: proxyError.kind }, "stream failed after start");
+    log.error(
+      { err: scrubErrorForLog(proxyError.cause ?? proxyError), kind: proxyError.kind },
+      "stream failed after start",
+    );
     failSse(raw, toHttpError(proxyError).body.error);
   } finally {
     // Releases the upstream request and timers even if we stopped before reading the chunks.

@@ -3,6 +3,7 @@
  */
 import type { ProviderConfig } from "../config/config.ts";
 import { ProxyError } from "../core/errors.ts";
+import { rememberSecrets } from "../core/secret-scrubber.ts";
 import { createAnthropicAdapter } from "./anthropic/adapter.ts";
 import { createEchoAdapter } from "./echo/adapter.ts";
 import { createGeminiAdapter } from "./gemini/adapter.ts";
@@ -25,6 +26,8 @@ export function createAdapter(config: ProviderConfig, keys: KeySource): Provider
   if (config.type === "echo") return createEchoAdapter(config);
   const apiKey = resolveApiKey(config, keys);
   if (apiKey === undefined && config.apiKeyEnv !== undefined) return createUnconfiguredAdapter(config);
+  // Whatever an error answer or log line carries, the process now cuts this key out of it.
+  rememberSecrets([apiKey]);
   switch (config.type) {
     case "openai":
       return createOpenAICompatibleAdapter(config, apiKey);

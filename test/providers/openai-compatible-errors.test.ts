@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { ProxyError } from "../../src/core/errors.ts";
+import { scrubUpstreamText } from "../../src/core/secret-scrubber.ts";
 import { createOpenAICompatibleAdapter } from "../../src/providers/openai-compatible/adapter.ts";
 import {
   mapOpenAICompatibleHttpError,
   mapOpenAICompatibleStreamError,
-  scrubSecrets,
 } from "../../src/providers/openai-compatible/error-map.ts";
 import {
   createCapturingLogger,
@@ -106,7 +106,7 @@ describe("openai-compatible mid-stream error mapping", () => {
   });
 });
 
-describe("scrubSecrets", () => {
+describe("credential shapes in upstream text", () => {
   it.each([
     ["Incorrect API key provided: sk-abc***xyz.", "Incorrect API key provided: [redacted]."],
     ["bad key sk-proj-AbC_12-3 here", "bad key [redacted] here"],
@@ -118,7 +118,7 @@ describe("scrubSecrets", () => {
       "Rate limit reached for gpt-4o-mini; ask-me task-force",
     ],
   ])("%s", (input, output) => {
-    expect(scrubSecrets(input, undefined)).toBe(output);
+    expect(scrubUpstreamText(input)).toBe(output);
   });
 });
 

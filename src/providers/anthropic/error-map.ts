@@ -5,12 +5,15 @@
  * @see https://platform.claude.com/docs/en/api/errors
  */
 import { ProxyError, type ProxyErrorKind } from "../../core/errors.ts";
+import { scrubUpstreamText } from "../../core/secret-scrubber.ts";
 import type { UpstreamResponse } from "../types.ts";
 import { kindForUpstreamStatus, parseRetryAfterMs } from "../upstream-status.ts";
 import { type AnthropicErrorBody, anthropicErrorSchema } from "./wire.ts";
 
 /** Longest upstream message we pass on; the rest is cut. */
 const MAX_MESSAGE_CHARS = 1000;
+/** Longest error type we quote (real ones are short identifiers). */
+const MAX_TYPE_CHARS = 100;
 
 const KIND_BY_ERROR_TYPE: Readonly<Record<string, ProxyErrorKind>> = {
   invalid_request_error: "invalid_request",
@@ -27,7 +30,7 @@ const KIND_BY_ERROR_TYPE: Readonly<Record<string, ProxyErrorKind>> = {
   overloaded_error: "overloaded",
 };
 
-/** Maps a non-2xx answer. `secret` (the API key) is scrubbed from the upstream message, should it echo it. */
+/** Maps a non-2xx answer. The type and message quoted from the body are scrubbed of `secret` (the API key) and any other secret. */
 export function mapAnthropicHttpError(
   status: number,
   body: string,
@@ -78,7 +81,7 @@ function describe(
   secret: string | undefined,
 ): string {
   if (parsed === undefined) return `Anthropic returned an error (${fallback}).`;
-  const message = (parsed.error.message ?? "").slice(0, MAX_MESSAGE_CHARS);
-  const safe = secret === undefined || secret === "" ? message : message.replaceAll(secret, "[redacted]");
-  return `Anthropic ${parsed.error.type}: ${safe}`.trimEnd();
+  const type = scrubUpstreamText(parsed.error.type.slice(0, MAX_TYPE_CHARS), secret);
+  const message = scrubUpstreamText((parsed.error.message ?? "").slice(0, MAX_MESSAGE_CHARS), secret);
+  return `Anthropic ${type}: ${message}`.trimEnd();
 }

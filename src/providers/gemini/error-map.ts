@@ -6,6 +6,7 @@
  * @see https://cloud.google.com/apis/design/errors#error_model
  */
 import { ProxyError, type ProxyErrorKind } from "../../core/errors.ts";
+import { scrubUpstreamText } from "../../core/secret-scrubber.ts";
 import type { UpstreamErrorMapper } from "../http.ts";
 import { kindForUpstreamStatus, parseRetryAfterMs } from "../upstream-status.ts";
 import {
@@ -39,12 +40,12 @@ const KIND_BY_GOOGLE_STATUS: Readonly<Record<string, ProxyErrorKind>> = {
 const MAX_RETRY_DELAY_MS = 60_000;
 /** Longest upstream message we pass on. */
 const MAX_MESSAGE_CHARS = 1_000;
-/** The shape of a Google API key; scrubbed from messages in case an upstream or a proxy echoes one. */
-const GOOGLE_API_KEY_PATTERN = /AIza[0-9A-Za-z_-]{35}/g;
+/** Longest google.rpc status we quote (real ones are short identifiers). */
+const MAX_STATUS_CHARS = 100;
 /** `google.protobuf.Duration` in JSON: decimal seconds with an `s` suffix. */
 const DURATION_PATTERN = /^(\d+(?:\.\d+)?)s$/;
 
-/** The mapper postUpstream uses for non-2xx answers. `apiKey` is only used to scrub it from messages. */
+/** The mapper postUpstream uses for non-2xx answers. `apiKey` is only used to scrub it from what is quoted. */
 export function createGeminiErrorMapper(apiKey: string | undefined): UpstreamErrorMapper {
   return (status, body, headers, now) => {
     const payload = parseGeminiErrorBody(body);
@@ -86,10 +87,11 @@ export function mapGeminiErrorPayload(
   if (kind === "rate_limited" && isDailyQuota(details)) kind = "quota_exceeded";
   // A daily quota's RetryInfo only points at the next minute's check; waiting for it would not help.
   const retryAfterMs = kind === "quota_exceeded" ? undefined : (retryDelayMs(details) ?? headerDelayMs);
-  const message = scrubSecrets(payload.message ?? "", apiKey)
-    .trim()
-    .slice(0, MAX_MESSAGE_CHARS);
-  const status = payload.status ?? String(upstreamStatus);
+  const message = scrubUpstreamText((payload.message ?? "").trim().slice(0, MAX_MESSAGE_CHARS), apiKey);
+  const status = scrubUpstreamText(
+    (payload.status ?? String(upstreamStatus)).slice(0, MAX_STATUS_CHARS),
+    apiKey,
+  );
   return new ProxyError(
     kind,
     message === "" ? `Gemini error ${status}.` : `Gemini error ${status}: ${message}`,
@@ -142,9 +144,4 @@ function codeForKind(kind: ProxyErrorKind): string | undefined {
   if (kind === "authentication") return "invalid_api_key";
   if (kind === "quota_exceeded") return "insufficient_quota";
   return undefined;
-}
-
-function scrubSecrets(message: string, apiKey: string | undefined): string {
-  const scrubbed = message.replace(GOOGLE_API_KEY_PATTERN, "[redacted]");
-  return apiKey === undefined || apiKey === "" ? scrubbed : scrubbed.replaceAll(apiKey, "[redacted]");
 }

@@ -1,11 +1,12 @@
 /**
  * OpenAI-style errors → ProxyError: HTTP answers before the stream (status + envelope + retry headers) and
- * `{"error": …}` events in the middle of a stream. The upstream message is kept for the client, with anything
- * that looks like a credential scrubbed first (OpenAI echoes a masked key in 401 messages).
+ * `{"error": …}` events in the middle of a stream. The upstream message, code and param are kept for the client,
+ * each scrubbed of secrets first (src/core/secret-scrubber.ts; OpenAI echoes a masked key in 401 messages).
  * @see https://platform.openai.com/docs/guides/error-codes
  * @see docs/wire-formats.md#openai-errors
  */
 import { ProxyError, type ProxyErrorKind } from "../../core/errors.ts";
+import { scrubUpstreamText } from "../../core/secret-scrubber.ts";
 import type { UpstreamErrorMapper } from "../http.ts";
 import type { UpstreamResponse } from "../types.ts";
 import { kindForUpstreamStatus, parseRetryAfterMs } from "../upstream-status.ts";
@@ -13,6 +14,8 @@ import { type OpenAIError, openAIErrorBodySchema } from "./wire.ts";
 
 /** Longest upstream message we pass on. */
 const MAX_MESSAGE_CHARS = 2000;
+/** Longest upstream `code` or `param` we pass on (real ones are identifiers or JSON paths). */
+const MAX_FIELD_CHARS = 200;
 
 /** Error `type`/`code` values that stand in for a status in mid-stream errors. */
 const KIND_BY_ERROR_TYPE: ReadonlyMap<string, ProxyErrorKind> = new Map<string, ProxyErrorKind>([
@@ -29,14 +32,6 @@ const KIND_BY_ERROR_TYPE: ReadonlyMap<string, ProxyErrorKind> = new Map<string, 
   ["server_error", "upstream_error"],
   ["api_error", "upstream_error"],
 ]);
-
-/** Things that look like credentials: OpenAI-style keys (also masked `sk-abc***xyz`), Qianfan keys, bearer tokens. */
-const SECRET_PATTERNS: readonly RegExp[] = [
-  /\b(?:sk|pk|rk|ak)-[\w*.-]*[\w*]/gi,
-  /\bbce-v3\/[\w/*.-]*[\w*]/gi,
-  /\bbearer\s+[^\s"',]+/gi,
-  /(api[\s_-]?key(?:\s+provided)?\s*[:=]\s*)(?!\[redacted\])[^\s"',]*[^\s"',.]/gi,
-];
 
 /** The error mapper postUpstream uses for this provider. */
 export function createOpenAICompatibleErrorMapper(apiKey: string | undefined): UpstreamErrorMapper {
@@ -62,8 +57,7 @@ export function mapOpenAICompatibleHttpError(
     {
       upstreamStatus: status,
       retryAfterMs: parseRetryAfterMs(headers, now),
-      ...(details.code === undefined ? {} : { code: details.code }),
-      ...(details.param === undefined ? {} : { param: details.param }),
+      ...safeFields(details, apiKey),
       ...(retryable === undefined ? {} : { retryable }),
     },
   );
@@ -81,19 +75,8 @@ export function mapOpenAICompatibleStreamError(error: OpenAIError, apiKey: strin
   return new ProxyError(
     kind,
     safeMessage(details.message, apiKey) ?? "The upstream reported an error mid-stream.",
-    details.code === undefined ? {} : { code: details.code },
+    details.code === undefined ? {} : { code: safeFields(details, apiKey).code },
   );
-}
-
-/** Removes credentials (the provider's own key, and anything key-shaped) from an upstream message. */
-export function scrubSecrets(message: string, apiKey: string | undefined): string {
-  let text = apiKey !== undefined && apiKey.length >= 4 ? message.split(apiKey).join("[redacted]") : message;
-  for (const pattern of SECRET_PATTERNS) {
-    text = text.replace(pattern, (match, prefix: unknown) =>
-      typeof prefix === "string" && match.startsWith(prefix) ? `${prefix}[redacted]` : "[redacted]",
-    );
-  }
-  return text;
 }
 
 interface ErrorDetails {
@@ -148,5 +131,15 @@ function shouldRetryHeader(headers: UpstreamResponse["headers"]): boolean | unde
 function safeMessage(message: string | undefined, apiKey: string | undefined): string | undefined {
   const trimmed = message?.trim();
   if (trimmed === undefined || trimmed === "") return undefined;
-  return scrubSecrets(trimmed.slice(0, MAX_MESSAGE_CHARS), apiKey);
+  return scrubUpstreamText(trimmed.slice(0, MAX_MESSAGE_CHARS), apiKey);
+}
+
+/** The envelope's `code` and `param`, which reach the client too: scrubbed like the message, and kept short. */
+function safeFields(details: ErrorDetails, apiKey: string | undefined): { code?: string; param?: string } {
+  const fields: { code?: string; param?: string } = {};
+  if (details.code !== undefined)
+    fields.code = scrubUpstreamText(details.code.slice(0, MAX_FIELD_CHARS), apiKey);
+  if (details.param !== undefined)
+    fields.param = scrubUpstreamText(details.param.slice(0, MAX_FIELD_CHARS), apiKey);
+  return fields;
 }
