@@ -15,12 +15,13 @@ import { grpcPlugin } from "./grpc/plugin.ts";
 import { grpcReflectionPlugin } from "./grpc/reflection-plugin.ts";
 import { handleClientError, slowClientOptions } from "./http/client-limits.ts";
 import { handleError, handleNotFound } from "./http/error-handler.ts";
+import { withLogSerializers } from "./http/log-url.ts";
 import { createReadiness, registerReadinessRoute } from "./http/readiness.ts";
 import { requestIdOf } from "./http/request-id.ts";
 import { openAIPlugin } from "./openai/plugin.ts";
 import type { KeySource } from "./providers/registry.ts";
 import { AccessLogController } from "./telemetry/access-log.ts";
-import { createMetrics } from "./telemetry/metrics.ts";
+import { createMetrics, publicModelCheck } from "./telemetry/metrics.ts";
 import { type EdgeTracing, registerObservability } from "./telemetry/observability.ts";
 
 /** Header and key fields that must never reach a log line. */
@@ -66,9 +67,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   // every route here works on all of them, so the app is typed as the default instance.
   const accessLog = new AccessLogController({ requestIdLogLabel: "requestId" });
   const options: FastifyServerOptions = {
-    ...(deps.loggerInstance === undefined
-      ? { logger: deps.logger }
-      : { loggerInstance: deps.loggerInstance }),
+    // Request URLs are logged with the values of secret-named query parameters redacted (src/http/log-url.ts).
+    ...withLogSerializers(
+      deps.loggerInstance === undefined ? { logger: deps.logger } : { loggerInstance: deps.loggerInstance },
+    ),
     bodyLimit: deps.runtime.current.config.server.bodyLimit,
     ...slowClientOptions(deps.runtime.current.config.server),
     clientErrorHandler: handleClientError,
@@ -80,7 +82,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   };
   const app = Fastify(options) as unknown as FastifyInstance;
   // First, so every request (refused ones too) gets its record, access line and metrics; adds GET /metrics.
-  registerObservability(app, { metrics: createMetrics(), accessLog, tracing: deps.tracing });
+  const metrics = createMetrics({ isPublicModel: publicModelCheck(() => deps.runtime.current.config) });
+  registerObservability(app, { metrics, accessLog, tracing: deps.tracing });
 
   app.addHook("onRequest", (request, reply, done) => {
     reply.header("x-request-id", request.id);
