@@ -3,11 +3,13 @@
  * process metrics, without loading any OpenTelemetry SDK package (tracing stays optional and free when off).
  * Counters are bumped once per request, from its RequestRecord, when the response is over.
  *
- * Label values are bounded: `model` is a configured public model (or `unknown`), `provider` a configured provider
- * (or `none`), `outcome` `ok` or a ProxyError kind.
+ * Label values are bounded: `model` is a public model of the config in force, `other` for the rest that reached a
+ * provider (`provider/<any upstream model>` names, which clients invent freely) and `unknown` when the name did not
+ * resolve; `provider` a configured provider (or `none`), `outcome` `ok` or a ProxyError kind.
  * @see https://github.com/siimon/prom-client
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { Config } from "../config/config.ts";
 import type { RequestRecord } from "./request-record.ts";
 
 /** The gateway's metrics and the registry that renders them. */
@@ -200,8 +202,29 @@ function instruments(registry: Registry, pending: PendingCounts) {
   };
 }
 
+/** What the metrics need from the config. */
+export interface MetricsOptions {
+  /** Whether `model` is a public model of the config in force (a reload may add or remove some). */
+  readonly isPublicModel: (model: string) => boolean;
+}
+
+const publicModelSets = new WeakMap<Config, ReadonlySet<string>>();
+
+/** `isPublicModel` over the config `current()` returns, with one Set per config built on first use. */
+export function publicModelCheck(current: () => Config): (model: string) => boolean {
+  return (model) => {
+    const config = current();
+    let models = publicModelSets.get(config);
+    if (models === undefined) {
+      models = new Set(config.routes.map((route) => route.publicModel));
+      publicModelSets.set(config, models);
+    }
+    return models.has(model);
+  };
+}
+
 /** Creates one app's request metrics. */
-export function createMetrics(): Metrics {
+export function createMetrics(options: MetricsOptions): Metrics {
   const registry = new Registry();
   const pending = new PendingCounts();
   const metric = instruments(registry, pending);
@@ -212,7 +235,8 @@ export function createMetrics(): Metrics {
       add(pending.inFlight, record.protocol, 1);
     },
     completed(record, outcome) {
-      const model = record.model ?? "unknown";
+      const model =
+        record.model === undefined ? "unknown" : options.isPublicModel(record.model) ? record.model : "other";
       const series = pending.seriesOf(record.protocol, model, record.provider ?? "none");
       const labels = series.labels;
       add(pending.inFlight, record.protocol, -1);

@@ -158,6 +158,34 @@ describe("access log, metrics and overhead header", () => {
     expect(sampleValue(samples, "llm_proxy_time_to_first_token_seconds_count", { model: "slow" })).toBe(1);
   });
 
+  it("model labels stay bounded: provider/<anything> counts as `other`, a name that did not resolve as `unknown`", async () => {
+    const names = Array.from({ length: 60 }, (_, index) => `mock/made-up-${index}`);
+    for (const name of names) {
+      const response = await post("/v1/chat/completions", chatBody(name, false), `rid-${name}`);
+      expect(response.status).toBe(200);
+      await response.json();
+      const unresolved = await post("/v1/chat/completions", chatBody(`nope-${name}`, false), "rid-nope");
+      expect(unresolved.status).toBe(404);
+    }
+    expect(await accessLine("rid-mock/made-up-7")).toMatchObject({ model: "mock/made-up-7" });
+    const samples = await scrape();
+    const modelLabels = new Set(samples.flatMap((sample) => sample.labels.model ?? []));
+    expect([...modelLabels].filter((model) => model.includes("made-up"))).toEqual([]);
+    const other = { protocol: "openai", model: "other", provider: "mock", outcome: "ok" };
+    expect(sampleValue(samples, "llm_proxy_requests_total", other)).toBe(60);
+    expect(sampleValue(samples, "llm_proxy_input_tokens_total", { model: "other" })).toBeGreaterThan(0);
+    const unknown = { model: "unknown", provider: "none", outcome: "model_not_found" };
+    expect(sampleValue(samples, "llm_proxy_requests_total", unknown)).toBeGreaterThanOrEqual(60);
+    // 60 more invented names add no line to /metrics.
+    const lineCount = (scraped: readonly Sample[]) =>
+      scraped.filter((sample) => sample.name.startsWith("llm_proxy_")).length;
+    for (const name of names) {
+      const response = await post("/v1/chat/completions", chatBody(`${name}-again`, false), "rid-again");
+      await response.json();
+    }
+    expect(lineCount(await scrape())).toBe(lineCount(samples));
+  });
+
   it("other routes get an access line but are not chat requests", async () => {
     const response = await fetch(`${server.url}/health`, { headers: { "x-request-id": "rid-health" } });
     expect(response.status).toBe(200);
