@@ -6,6 +6,11 @@
  */
 const BASE_DELAY_MS = 500;
 const MAX_DELAY_MS = 8_000;
+/**
+ * The longest the gateway itself waits on a retry-after. The failure policy already moves on when the vendor asks
+ * for more than proxy.max_retry_wait; the client is still told the vendor's whole value.
+ */
+const MAX_RETRY_AFTER_WAIT_MS = 60_000;
 
 /** Delay before retry number `attempt` (0 for the first retry). */
 export function retryDelayMs(
@@ -13,7 +18,7 @@ export function retryDelayMs(
   retryAfterMs: number | undefined,
   random: () => number,
 ): number {
-  if (retryAfterMs !== undefined) return retryAfterMs;
+  if (retryAfterMs !== undefined) return Math.min(retryAfterMs, MAX_RETRY_AFTER_WAIT_MS);
   const backoff = Math.min(BASE_DELAY_MS * 2 ** attempt, MAX_DELAY_MS);
   return backoff * (1 - 0.25 * random());
 }

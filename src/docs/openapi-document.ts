@@ -15,6 +15,7 @@ const REQUEST_ID_HEADER = { "x-request-id": headerRef("RequestId") };
 const RETRY_HEADERS = {
   ...REQUEST_ID_HEADER,
   "retry-after": headerRef("RetryAfter"),
+  "retry-after-ms": headerRef("RetryAfterMs"),
   "x-should-retry": headerRef("ShouldRetry"),
 };
 
@@ -206,7 +207,11 @@ function components(): JsonSchema {
         schema: { type: "string" },
       },
       RetryAfter: {
-        description: "Seconds to wait before retrying, forwarded from the vendor.",
+        description: "Seconds to wait before retrying, the vendor's own value (rounded up).",
+        schema: { type: "string" },
+      },
+      RetryAfterMs: {
+        description: "The same wait in milliseconds, as the OpenAI SDKs read it first.",
         schema: { type: "string" },
       },
       ShouldRetry: {

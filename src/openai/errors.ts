@@ -57,7 +57,11 @@ export function toHttpError(error: ProxyError): HttpError {
       ? error.upstreamStatus
       : mapping.status;
   const headers: Record<string, string> = {};
-  if (error.retryAfterMs !== undefined) headers["retry-after"] = String(Math.ceil(error.retryAfterMs / 1000));
+  if (error.retryAfterMs !== undefined) {
+    // The vendor's own value, not the gateway's cap on its own waiting; the SDKs read retry-after-ms first.
+    headers["retry-after"] = String(Math.ceil(error.retryAfterMs / 1000));
+    headers["retry-after-ms"] = String(Math.ceil(error.retryAfterMs));
+  }
   // Quota and spend caps do not heal by retrying: tell SDK clients not to.
   if (error.kind === "quota_exceeded" || !error.retryable) headers["x-should-retry"] = "false";
   return {

@@ -20,8 +20,12 @@ export function kindForUpstreamStatus(status: number): ProxyErrorKind {
   return "bad_upstream_response";
 }
 
-/** Upper bound on a wait we honour; longer requests are treated as "not soon". */
-const MAX_RETRY_AFTER_MS = 60_000;
+/**
+ * The longest retry-after taken from a vendor: clients are told the vendor's own value (an hour stays an hour);
+ * the bound only keeps absurd numbers out of the header. How long the gateway itself waits is bounded apart
+ * (src/core/retry-policy.ts, proxy.max_retry_wait).
+ */
+export const MAX_RETRY_AFTER_MS = 86_400_000;
 
 /** Milliseconds from `retry-after-ms` or `retry-after` (seconds or HTTP date), when present and sane. */
 export function parseRetryAfterMs(

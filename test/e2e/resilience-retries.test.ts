@@ -66,6 +66,22 @@ describe("retry-after", () => {
     expect((result.error as APIError).headers?.get("retry-after")).toBe("30");
     expect(vendor.requests).toHaveLength(1);
   });
+
+  it("the client is told the vendor's own retry-after (an hour), not the gateway's 60 s cap on waiting", async () => {
+    vendor.script(() => ({ kind: "error", status: 429, headers: { "retry-after": "3600" } }));
+    const started = performance.now();
+    const seconds = await sdkComplete(client, "chat");
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(seconds.error).toBeInstanceOf(OpenAI.RateLimitError);
+    expect((seconds.error as APIError).headers?.get("retry-after")).toBe("3600");
+    expect((seconds.error as APIError).headers?.get("retry-after-ms")).toBe("3600000");
+    vendor.script(() => ({ kind: "error", status: 503, headers: { "retry-after-ms": "5400500" } }));
+    const milliseconds = await sdkComplete(client, "chat");
+    expect(milliseconds.error).toBeInstanceOf(OpenAI.InternalServerError);
+    expect((milliseconds.error as APIError).headers?.get("retry-after")).toBe("5401");
+    expect((milliseconds.error as APIError).headers?.get("retry-after-ms")).toBe("5400500");
+    expect(vendor.requests).toHaveLength(2);
+  });
 });
 
 describe("backoff", () => {

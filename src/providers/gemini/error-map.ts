@@ -8,7 +8,7 @@
 import { ProxyError, type ProxyErrorKind } from "../../core/errors.ts";
 import { scrubUpstreamText } from "../../core/secret-scrubber.ts";
 import type { UpstreamErrorMapper } from "../http.ts";
-import { kindForUpstreamStatus, parseRetryAfterMs } from "../upstream-status.ts";
+import { kindForUpstreamStatus, MAX_RETRY_AFTER_MS, parseRetryAfterMs } from "../upstream-status.ts";
 import {
   errorInfoDetailSchema,
   type GeminiErrorPayload,
@@ -36,8 +36,6 @@ const KIND_BY_GOOGLE_STATUS: Readonly<Record<string, ProxyErrorKind>> = {
   DEADLINE_EXCEEDED: "timeout",
 };
 
-/** Same ceiling as parseRetryAfterMs: longer waits are "not soon" and are capped. */
-const MAX_RETRY_DELAY_MS = 60_000;
 /** Longest upstream message we pass on. */
 const MAX_MESSAGE_CHARS = 1_000;
 /** Longest google.rpc status we quote (real ones are short identifiers). */
@@ -134,7 +132,7 @@ export function retryDelayMs(details: readonly unknown[]): number | undefined {
     if (!parsed.success) continue;
     const match = DURATION_PATTERN.exec(parsed.data.retryDelay);
     if (match?.[1] === undefined) continue;
-    return Math.min(Math.round(Number(match[1]) * 1000), MAX_RETRY_DELAY_MS);
+    return Math.min(Math.round(Number(match[1]) * 1000), MAX_RETRY_AFTER_MS);
   }
   return undefined;
 }
