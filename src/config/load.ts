@@ -12,7 +12,8 @@ import { type ConfigFile, configFileSchema, type ProviderBlock } from "./schema.
 
 const DEFAULT_ANTHROPIC_VERSION = "2023-06-01";
 const DEFAULT_MAX_TOKENS = 4096;
-const NO_MODELS = "no models: the file defines no public model (is it empty or cut short?); add at least one";
+const NO_MODELS =
+  "no models: the file defines no model_config entry and no provider (is it empty or cut short?); add at least one";
 
 /** Reads and validates a config file. Throws ConfigError. */
 export async function loadConfig(path: string): Promise<Config> {
@@ -63,8 +64,9 @@ function resolveConfig(file: ConfigFile, source: string): Config {
   const issues: ConfigIssue[] = [];
   const providers = resolveProviders(file, issues);
   const routes = resolveRoutes(file, providers, issues);
-  // A gateway with no public model serves nothing on purpose: such a file is a cut-off or unfinished one.
-  if (routes.length === 0) {
+  // No public model and no provider to address directly (`provider/model`): nothing to serve, so the file is a
+  // cut-off or unfinished one.
+  if (Object.keys(file.model_config).length === 0 && Object.keys(file.providers).length === 0) {
     issues.push({ path: "model_config", message: NO_MODELS });
   }
   const defaultModel = file.proxy.default_model;

@@ -136,15 +136,17 @@ describe("loadConfig", () => {
     await expect(loadConfig("/nonexistent/config.yaml")).rejects.toThrow(/cannot read the file \(ENOENT\)/);
   });
 
-  it("refuses an empty file and a file with no model, saying what is wrong", () => {
+  it("refuses an empty file and a file with no model nor provider, saying what is wrong", () => {
     for (const empty of ["", "\n\n", "# only a comment\n"]) {
       expect(issuesOf(empty)).toEqual([{ path: "", message: "the file is empty (no YAML content)" }]);
     }
-    for (const modelless of ["server: {port: 9000}\n", "model_config: {}\nproviders: {p: {type: echo}}\n"]) {
+    for (const modelless of ["server: {port: 9000}\n", "model_config: {}\nproviders: {}\n"]) {
       const issues = issuesOf(modelless);
       expect(issues.map((issue) => issue.path)).toEqual(["model_config"]);
       expect(issues[0]?.message).toMatch(/^no models: .*cut short/);
     }
+    // Providers alone serve `provider/model` names: that file has models.
+    expect(parseConfig("providers: {p: {type: echo}}\n", "t").providers.has("p")).toBe(true);
   });
 
   it("takes auth.open: true without client keys (admin keys allowed), and refuses it beside client keys", () => {
