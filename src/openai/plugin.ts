@@ -7,6 +7,7 @@ import type { CallOptions, ChatCore, ChatStream } from "../core/chat-stream.ts";
 import type { ProxyError } from "../core/errors.ts";
 import { observeRequest } from "../telemetry/request-lifecycle.ts";
 import { OVERHEAD_HEADER, stampCompletion, stampFirstByte } from "../telemetry/request-record.ts";
+import { decodeRequestBody } from "./content-encoding.ts";
 import { createDisconnectWatcher, type Disconnect } from "./disconnect.ts";
 import { createChunkEncoder, toOpenAICompletion } from "./from-canonical.ts";
 import { parseJsonBody } from "./json-body.ts";
@@ -27,6 +28,8 @@ const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
 export async function openAIPlugin(app: FastifyInstance, options: OpenAIPluginOptions): Promise<void> {
   // Many clients (curl -d, some SDK wrappers) omit or mislabel the content type: the body is JSON regardless.
   app.removeAllContentTypeParsers();
+  // Compressed bodies (Content-Encoding) are decoded before the parser, their decoded size held to body_limit.
+  app.addHook("preParsing", decodeRequestBody);
   app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => {
     try {
       done(null, parseJsonBody(body as Buffer));
