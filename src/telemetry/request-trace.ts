@@ -21,6 +21,7 @@ import {
 } from "@opentelemetry/api";
 import type { ProxyError } from "../core/errors.ts";
 import type { AttemptStart, RequestObserver, RequestStart } from "../core/observer.ts";
+import { scrubSecrets } from "../core/secret-scrubber.ts";
 import type { FinishReason, Usage } from "../core/types.ts";
 import * as attr from "./attributes.ts";
 import type { RequestRecord } from "./request-record.ts";
@@ -194,5 +195,6 @@ function markFailed(span: Span, error: ProxyError): void {
   span.setAttribute(attr.ATTR_ERROR_TYPE, error.kind);
   if (error.upstreamStatus !== undefined)
     span.setAttribute(attr.ATTR_HTTP_RESPONSE_STATUS_CODE, error.upstreamStatus);
-  span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
+  // Spans leave the process too: the same last line of defence as the edges' error answers.
+  span.setStatus({ code: SpanStatusCode.ERROR, message: scrubSecrets(error.message) });
 }

@@ -3,14 +3,20 @@
  * literal api_key and in a provider header, with client keys (plain, hashed, from a variable) and an admin key.
  * Traffic covers successes and failures on both protocols: wrong and missing keys, mock vendors that echo the key
  * they got in 401/500 bodies and in a mid-stream error, GET /config, valid and invalid reloads (the invalid ones
- * with a secret on the failing line), and --check-config. Everything the process writes (stdout, stderr), every span
- * it exports (to a mock OTLP collector, whose own auth header is a secret too) and every response (status, headers,
- * body) is captured and searched for every secret.
+ * with a secret on the failing line), and --check-config. Three more vendors (OpenAI-compatible, Anthropic and
+ * Gemini wire formats, test/helpers/leaky-vendors.ts) echo their key in every field of their errors (message,
+ * param, code, type, status, nested objects, headers), base64- and URL-encoded and masked, before the stream and in
+ * the middle of it; each is called over chat JSON, chat SSE, gRPC (grpc-js, on this process and on a second one
+ * without tracing, which serves gRPC through the fast lane), Connect and gRPC-web. Everything the processes write
+ * (stdout, stderr), every span exported (to a mock OTLP collector, whose own auth header is a secret too) and every
+ * response (status, headers, trailers, body) is captured and searched for every secret, its encoded forms and the
+ * pieces a masked echo shows.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import * as grpc from "@grpc/grpc-js";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChatService } from "../../gen/llmproxy/v1/chat_pb.ts";
@@ -21,10 +27,20 @@ import {
   startGatewayProcess,
   writeTempConfig,
 } from "../helpers/gateway-process.ts";
+import { collectMessagesAndError, grpcChatClient } from "../helpers/grpc-js-client.ts";
+import {
+  LEAK_PLACES,
+  type LeakyUpstream,
+  type LeakyVendor,
+  startLeakyVendor,
+} from "../helpers/leaky-vendors.ts";
 import { startMockAnthropicUpstream } from "../helpers/mock-anthropic-upstream.ts";
 import { type MockUpstream, startLoopbackServer } from "../helpers/mock-server.ts";
 
 const secret = (label: string) => `${label}-${randomBytes(12).toString("hex")}`;
+/** A key with characters URL encoding changes (`/`, `+`, `=`), as Qianfan's and base64-style keys have. */
+const encodableSecret = (label: string) =>
+  `${label}-${randomBytes(6).toString("hex")}/${randomBytes(6).toString("hex")}+${randomBytes(6).toString("hex")}=`;
 const SECRETS = {
   osEnvVendorKey: secret("sk-osenv"),
   rotatedVendorKey: secret("sk-rotated"),
@@ -38,7 +54,22 @@ const SECRETS = {
   secretInBrokenFile: secret("sk-in-broken-yaml"),
   secretInInvalidSchema: secret("sk-in-invalid-schema"),
   collectorToken: secret("otlp-token"),
+  openaiEchoKey: encodableSecret("sk-echo-openai"),
+  anthropicEchoKey: encodableSecret("sk-ant-echo"),
+  geminiEchoKey: encodableSecret("gemini-echo"),
 };
+const ECHO_KEYS: Readonly<Record<LeakyVendor, string>> = {
+  openai: SECRETS.openaiEchoKey,
+  anthropic: SECRETS.anthropicEchoKey,
+  gemini: SECRETS.geminiEchoKey,
+};
+/** Public model → upstream model of every leak: `<vendor>-<place>` fails before the stream, `<vendor>-mid-<place>` in it. */
+const LEAKY_MODELS = Object.entries(LEAK_PLACES).flatMap(([vendor, places]) =>
+  places.flatMap((place) => [
+    { vendor, model: `${vendor}-${place}`, upstream: `leak-${place}`, midStream: false },
+    { vendor, model: `${vendor}-mid-${place}`, upstream: `leak-mid-${place}`, midStream: true },
+  ]),
+);
 /** JSON with bigints (proto int64) as strings. */
 const stringify = (value: unknown) =>
   JSON.stringify(value, (_key, item) => (typeof item === "bigint" ? String(item) : item));
@@ -98,18 +129,29 @@ function configYaml(
   anthropicUrl: string,
   vendorKey: string,
   extraClientKey?: string,
+  telemetry = true,
 ): string {
+  const leakyModels = LEAKY_MODELS.map(({ vendor, model }) => `${model}: echo-${vendor}`).join(", ");
+  const leakyRoutes = Object.keys(LEAK_PLACES).map((vendor) => {
+    const routes = LEAKY_MODELS.filter((leak) => leak.vendor === vendor);
+    return `  echo-${vendor}: {${routes.map(({ model, upstream }) => `${model}: ${upstream}`).join(", ")}}`;
+  });
   return `
-telemetry: {endpoint: "${collector.url}", headers: {Authorization: "Bearer ${SECRETS.collectorToken}"}}
+${telemetry ? `telemetry: {endpoint: "${collector.url}", headers: {Authorization: "Bearer ${SECRETS.collectorToken}"}}` : ""}
 os_env: {LEAK_VENDOR_KEY: "${vendorKey}"}
-model_config: {gpt-ok: leaky, gpt-401: leaky, gpt-500: leaky, gpt-mid: leaky, claude-ok: claude, claude-401: claude, echo-1: echo}
+model_config: {gpt-ok: leaky, gpt-401: leaky, gpt-500: leaky, gpt-mid: leaky, claude-ok: claude, claude-401: claude, echo-1: echo, ${leakyModels}}
 model_routes:
   leaky: {gpt-401: leak-401, gpt-500: leak-500, gpt-mid: leak-midstream}
   claude: {claude-401: status-401}
+${leakyRoutes.join("\n")}
 providers:
   leaky: {type: openai, base_url: "${vendorUrl}", api_key_env: LEAK_VENDOR_KEY, headers: {X-Extra-Token: "${SECRETS.headerToken}"}}
   claude: {preset: anthropic, base_url: "${anthropicUrl}", api_key: "${SECRETS.literalVendorKey}"}
-proxy: {max_retries: 0, default_model: echo-1}
+  echo-openai: {type: openai, base_url: "${leaky.openai.baseUrl}", api_key: "${SECRETS.openaiEchoKey}"}
+  echo-anthropic: {type: anthropic, base_url: "${leaky.anthropic.baseUrl}", api_key: "${SECRETS.anthropicEchoKey}"}
+  echo-gemini: {type: gemini, base_url: "${leaky.gemini.baseUrl}", api_key: "${SECRETS.geminiEchoKey}"}
+# Every leak fails on purpose: no cooldown may stop a call from reaching its vendor.
+proxy: {max_retries: 0, default_model: echo-1, cooldown: {failures: 100000}}
 server: {watch_config: false}
 auth:
   keys:
@@ -124,7 +166,10 @@ ${extraClientKey === undefined ? "" : `    - {name: rotated, key: "${extraClient
 const captured: string[] = [];
 let gateway: GatewayChild;
 let port = 0;
+/** The same config without tracing: its gRPC calls take the fast lane (src/grpc/fast-lane.ts). */
+let plainGateway: GatewayChild & { readonly port: number };
 let vendor: Awaited<ReturnType<typeof startEchoingVendor>>;
+const leaky = {} as Record<LeakyVendor, LeakyUpstream>;
 let anthropic: MockUpstream;
 let collector: Awaited<ReturnType<typeof startCollector>>;
 let file = "";
@@ -135,16 +180,25 @@ beforeAll(async () => {
   vendor = await startEchoingVendor();
   collector = await startCollector();
   anthropic = await startMockAnthropicUpstream(SECRETS.literalVendorKey);
+  for (const name of Object.keys(LEAK_PLACES) as LeakyVendor[]) leaky[name] = await startLeakyVendor(name);
   file = writeTempConfig(configYaml(vendor.url, anthropic.baseUrl, SECRETS.osEnvVendorKey));
-  const started = await startGatewayProcess(["--config", file, "--log-level", "debug"], { env: GATEWAY_ENV });
+  const plainFile = writeTempConfig(
+    configYaml(vendor.url, anthropic.baseUrl, SECRETS.osEnvVendorKey, undefined, false),
+  );
+  const [started, plain] = await Promise.all([
+    startGatewayProcess(["--config", file, "--log-level", "debug"], { env: GATEWAY_ENV }),
+    startGatewayProcess(["--config", plainFile, "--log-level", "debug"], { env: GATEWAY_ENV }),
+  ]);
   gateway = started;
   port = started.port;
+  plainGateway = plain;
 });
 
 afterAll(async () => {
   killGatewayProcesses();
   await vendor.close();
   await anthropic.close();
+  for (const upstream of Object.values(leaky)) await upstream.close();
   await collector.close();
 });
 
@@ -171,6 +225,83 @@ const chat = (model: string, key: string | undefined, stream = false) =>
     key,
     body: { model, stream, messages: [{ role: "user", content: "hello" }] },
   });
+
+/** A request message as JSON: Connect and gRPC-web with the JSON codec, grpc-js with keepCase. */
+const rpcMessage = (model: string) => ({ model, messages: [{ role: "user", content: "hello" }] });
+
+/** One length-prefixed message (flags 0), as Connect streams and gRPC-web frame them. */
+function envelope(json: object): Buffer {
+  const payload = Buffer.from(JSON.stringify(json));
+  const head = Buffer.alloc(5);
+  head.writeUInt32BE(payload.length, 1);
+  return Buffer.concat([head, payload]);
+}
+
+/** One Connect or gRPC-web call with the JSON codec over HTTP/1.1: status, headers, trailers and body, captured. */
+async function rawRpc(
+  method: string,
+  contentType: string,
+  body: string | Buffer,
+  headers: Record<string, string>,
+): Promise<string> {
+  const response = await request(`http://127.0.0.1:${port}/llmproxy.v1.ChatService/${method}`, {
+    method: "POST",
+    headers: { "content-type": contentType, authorization: `Bearer ${SECRETS.clientKey}`, ...headers },
+    body,
+  });
+  const text = Buffer.from(await response.body.arrayBuffer()).toString("utf8");
+  const answer = `${response.statusCode} ${JSON.stringify(response.headers)} ${JSON.stringify(response.trailers)} ${text}`;
+  captured.push(answer);
+  return answer;
+}
+
+/** One grpc-js call (a server stream when `stream`): messages, status, details and trailers, captured. */
+async function grpcJsCall(gatewayPort: number, model: string, stream: boolean): Promise<string> {
+  const client = grpcChatClient(gatewayPort);
+  const metadata = new grpc.Metadata();
+  metadata.set("authorization", `Bearer ${SECRETS.clientKey}`);
+  try {
+    const { messages, error } = stream
+      ? await collectMessagesAndError(client.StreamChatCompletion(rpcMessage(model), metadata))
+      : await new Promise<{ messages: unknown[]; error: grpc.ServiceError | undefined }>((resolve) => {
+          client.CreateChatCompletion(rpcMessage(model), metadata, {}, (error, response) =>
+            resolve({ messages: response === undefined ? [] : [response], error: error ?? undefined }),
+          );
+        });
+    const answer = stringify({
+      messages,
+      code: error?.code,
+      details: error?.details,
+      message: error?.message,
+      trailers: error?.metadata.getMap(),
+    });
+    captured.push(answer);
+    return answer;
+  } finally {
+    client.close();
+  }
+}
+
+/** A secret, the pieces and encodings of it that must not appear either. */
+function leakForms(value: string): Record<string, string> {
+  const encoded = encodeURIComponent(value);
+  const forms: Record<string, string> = {
+    verbatim: value,
+    "random part": value.slice(-24),
+    "URL-encoded": encoded,
+    "URL-encoded, lower-case hex": encoded.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase()),
+    "masked prefix": value.slice(0, 12),
+    "masked suffix": `***${value.slice(-4)}`,
+    "elided suffix": `...${value.slice(-4)}`,
+  };
+  // Base64 at each byte offset it can start at, less the characters that depend on the bytes around it.
+  for (const offset of [0, 1, 2]) {
+    const bytes = Buffer.concat([Buffer.alloc(offset), Buffer.from(value)]);
+    forms[`base64 at ${offset}`] = bytes.toString("base64").slice(4, -4);
+    forms[`base64url at ${offset}`] = bytes.toString("base64url").slice(4, -4);
+  }
+  return forms;
+}
 
 describe("secrets never leave the process", () => {
   it("serves and refuses HTTP calls: client keys, wrong keys, vendors echoing their key", async () => {
@@ -232,6 +363,53 @@ describe("secrets never leave the process", () => {
     session.abort();
   });
 
+  it("reports vendors echoing their key in every field, encoding and mask, on every protocol", async () => {
+    const connect = { "connect-protocol-version": "1" };
+    for (const { model, midStream } of LEAKY_MODELS) {
+      const json = await chat(model, SECRETS.clientKey);
+      const sse = await chat(model, SECRETS.clientKey, true);
+      const grpcJs = await grpcJsCall(port, model, midStream);
+      const fastLane = await grpcJsCall(plainGateway.port, model, midStream);
+      const message = rpcMessage(model);
+      const connectUnary = await rawRpc(
+        "CreateChatCompletion",
+        "application/json",
+        JSON.stringify(message),
+        connect,
+      );
+      const connectStream = await rawRpc(
+        "StreamChatCompletion",
+        "application/connect+json",
+        envelope(message),
+        connect,
+      );
+      const grpcWeb = await rawRpc(
+        midStream ? "StreamChatCompletion" : "CreateChatCompletion",
+        "application/grpc-web+json",
+        envelope(message),
+        { "x-grpc-web": "1" },
+      );
+      // Each protocol reported the failure where it happened: before the answer, or after some of it.
+      expect(json.text, model).toMatch(/"error"/);
+      expect(connectUnary, model).toMatch(/^[45]\d\d .*"code":"[a-z_]+"/);
+      if (midStream) {
+        expect(sse.status, model).toBe(200);
+        for (const answer of [sse.text, grpcJs, fastLane, connectStream, grpcWeb])
+          expect(answer, model).toMatch(/Half an answer[\s\S]*("error"|"code":[1-9]|grpc-status: ?[1-9])/);
+      } else {
+        expect([json.status, sse.status], model).toEqual([401, 401]);
+        for (const answer of [grpcJs, fastLane]) expect(answer, model).toMatch(/"code":16/);
+        for (const answer of [connectStream, grpcWeb])
+          expect(answer, model).toMatch(/unauthenticated|grpc-status: ?16/);
+      }
+    }
+    // Every call reached its vendor with the vendor's key: 7 calls per leaking model.
+    for (const [name, upstream] of Object.entries(leaky) as [LeakyVendor, LeakyUpstream][]) {
+      expect(upstream.keys).toEqual(new Set([ECHO_KEYS[name]]));
+      expect(upstream.requests).toHaveLength(7 * 2 * LEAK_PLACES[name].length);
+    }
+  }, 60_000);
+
   it("shows /config and reloads valid and invalid files (secrets on the failing lines)", async () => {
     expect((await call("/config", { key: SECRETS.adminKey })).status).toBe(200);
     expect((await call("/config", { key: SECRETS.clientKey })).status).toBe(401);
@@ -271,8 +449,10 @@ describe("secrets never leave the process", () => {
 
   it("shuts down, flushing its spans, after using every key for real", async () => {
     gateway.child.kill("SIGTERM");
+    plainGateway.child.kill("SIGTERM");
     expect((await gateway.exited).code).toBe(0);
-    captured.push(gateway.stdout(), gateway.stderr());
+    expect((await plainGateway.exited).code).toBe(0);
+    captured.push(gateway.stdout(), gateway.stderr(), plainGateway.stdout(), plainGateway.stderr());
     // Every span exported (flushed at shutdown), with its attributes.
     expect(collector.exports.join("")).toMatch(/"spans"/);
     expect(collector.exports.join("")).toMatch(/llmproxy\.v1\.ChatService/);
@@ -290,10 +470,14 @@ describe("secrets never leave the process", () => {
     expect(everything).toMatch(/config reload rejected/);
     expect(everything).toMatch(/YAML syntax \(line \d+, column \d+\)/);
     expect(everything).toMatch(/OK \(/);
-    for (const [name, value] of Object.entries({ ...SECRETS, clientKeyHash: HASH })) {
-      expect(everything.includes(value), `${name} leaked`).toBe(false);
-      // Nor a recognisable piece of it (the random part).
-      expect(everything.includes(value.slice(-24)), `${name} leaked in part`).toBe(false);
-    }
+    // The failures were logged (with what was left of the vendors' messages) on every path.
+    for (const line of ["rpc failed", "stream failed after start", "Incorrect API key provided: [redacted]"])
+      expect(everything).toContain(line);
+    const leaks = Object.entries({ ...SECRETS, clientKeyHash: HASH }).flatMap(([name, value]) =>
+      Object.entries(leakForms(value))
+        .filter(([, text]) => everything.includes(text))
+        .map(([form]) => `${name} (${form})`),
+    );
+    expect(leaks).toEqual([]);
   });
 });
