@@ -184,3 +184,24 @@ export async function startLeakyVendor(vendor: LeakyVendor): Promise<LeakyUpstre
   );
   return { ...upstream, keys };
 }
+
+/** The forms of a secret that must not appear anywhere: itself, its encodings, and the pieces a masked echo shows. */
+export function leakForms(value: string): Record<string, string> {
+  const encoded = encodeURIComponent(value);
+  const forms: Record<string, string> = {
+    verbatim: value,
+    "random part": value.slice(-24),
+    "URL-encoded": encoded,
+    "URL-encoded, lower-case hex": encoded.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase()),
+    "masked prefix": value.slice(0, 12),
+    "masked suffix": `***${value.slice(-4)}`,
+    "elided suffix": `...${value.slice(-4)}`,
+  };
+  // Base64 at each byte offset it can start at, less the characters that depend on the bytes around it.
+  for (const offset of [0, 1, 2]) {
+    const bytes = Buffer.concat([Buffer.alloc(offset), Buffer.from(value)]);
+    forms[`base64 at ${offset}`] = bytes.toString("base64").slice(4, -4);
+    forms[`base64url at ${offset}`] = bytes.toString("base64url").slice(4, -4);
+  }
+  return forms;
+}

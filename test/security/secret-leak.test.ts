@@ -7,16 +7,14 @@
  * Gemini wire formats, test/helpers/leaky-vendors.ts) echo their key in every field of their errors (message,
  * param, code, type, status, nested objects, headers), base64- and URL-encoded and masked, before the stream and in
  * the middle of it; each is called over chat JSON, chat SSE, gRPC (grpc-js, on this process and on a second one
- * without tracing, which serves gRPC through the fast lane), Connect and gRPC-web. Everything the processes write
- * (stdout, stderr), every span exported (to a mock OTLP collector, whose own auth header is a secret too) and every
- * response (status, headers, trailers, body) is captured and searched for every secret, its encoded forms and the
- * pieces a masked echo shows.
+ * without tracing: the fast lane), Connect and gRPC-web. All the processes write, every span exported (to a mock
+ * OTLP collector with a secret auth header) and every answer (status, headers, trailers, body) is captured and
+ * searched for every secret, its encoded forms and the pieces a masked echo shows.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import * as grpc from "@grpc/grpc-js";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChatService } from "../../gen/llmproxy/v1/chat_pb.ts";
@@ -27,20 +25,26 @@ import {
   startGatewayProcess,
   writeTempConfig,
 } from "../helpers/gateway-process.ts";
-import { collectMessagesAndError, grpcChatClient } from "../helpers/grpc-js-client.ts";
 import {
   LEAK_PLACES,
   type LeakyUpstream,
   type LeakyVendor,
+  leakForms,
   startLeakyVendor,
 } from "../helpers/leaky-vendors.ts";
 import { startMockAnthropicUpstream } from "../helpers/mock-anthropic-upstream.ts";
 import { type MockUpstream, startLoopbackServer } from "../helpers/mock-server.ts";
+import { chatMessage, grpcJsAnswer, httpRpcAnswer } from "../helpers/rpc-answers.ts";
 
 const secret = (label: string) => `${label}-${randomBytes(12).toString("hex")}`;
 /** A key with characters URL encoding changes (`/`, `+`, `=`), as Qianfan's and base64-style keys have. */
 const encodableSecret = (label: string) =>
   `${label}-${randomBytes(6).toString("hex")}/${randomBytes(6).toString("hex")}+${randomBytes(6).toString("hex")}=`;
+const ECHO_KEYS: Readonly<Record<LeakyVendor, string>> = {
+  openai: encodableSecret("sk-echo-openai"),
+  anthropic: encodableSecret("sk-ant-echo"),
+  gemini: encodableSecret("gemini-echo"),
+};
 const SECRETS = {
   osEnvVendorKey: secret("sk-osenv"),
   rotatedVendorKey: secret("sk-rotated"),
@@ -54,14 +58,9 @@ const SECRETS = {
   secretInBrokenFile: secret("sk-in-broken-yaml"),
   secretInInvalidSchema: secret("sk-in-invalid-schema"),
   collectorToken: secret("otlp-token"),
-  openaiEchoKey: encodableSecret("sk-echo-openai"),
-  anthropicEchoKey: encodableSecret("sk-ant-echo"),
-  geminiEchoKey: encodableSecret("gemini-echo"),
-};
-const ECHO_KEYS: Readonly<Record<LeakyVendor, string>> = {
-  openai: SECRETS.openaiEchoKey,
-  anthropic: SECRETS.anthropicEchoKey,
-  gemini: SECRETS.geminiEchoKey,
+  openaiEchoKey: ECHO_KEYS.openai,
+  anthropicEchoKey: ECHO_KEYS.anthropic,
+  geminiEchoKey: ECHO_KEYS.gemini,
 };
 /** Public model → upstream model of every leak: `<vendor>-<place>` fails before the stream, `<vendor>-mid-<place>` in it. */
 const LEAKY_MODELS = Object.entries(LEAK_PLACES).flatMap(([vendor, places]) =>
@@ -226,81 +225,11 @@ const chat = (model: string, key: string | undefined, stream = false) =>
     body: { model, stream, messages: [{ role: "user", content: "hello" }] },
   });
 
-/** A request message as JSON: Connect and gRPC-web with the JSON codec, grpc-js with keepCase. */
-const rpcMessage = (model: string) => ({ model, messages: [{ role: "user", content: "hello" }] });
-
-/** One length-prefixed message (flags 0), as Connect streams and gRPC-web frame them. */
-function envelope(json: object): Buffer {
-  const payload = Buffer.from(JSON.stringify(json));
-  const head = Buffer.alloc(5);
-  head.writeUInt32BE(payload.length, 1);
-  return Buffer.concat([head, payload]);
-}
-
-/** One Connect or gRPC-web call with the JSON codec over HTTP/1.1: status, headers, trailers and body, captured. */
-async function rawRpc(
-  method: string,
-  contentType: string,
-  body: string | Buffer,
-  headers: Record<string, string>,
-): Promise<string> {
-  const response = await request(`http://127.0.0.1:${port}/llmproxy.v1.ChatService/${method}`, {
-    method: "POST",
-    headers: { "content-type": contentType, authorization: `Bearer ${SECRETS.clientKey}`, ...headers },
-    body,
-  });
-  const text = Buffer.from(await response.body.arrayBuffer()).toString("utf8");
-  const answer = `${response.statusCode} ${JSON.stringify(response.headers)} ${JSON.stringify(response.trailers)} ${text}`;
-  captured.push(answer);
-  return answer;
-}
-
-/** One grpc-js call (a server stream when `stream`): messages, status, details and trailers, captured. */
-async function grpcJsCall(gatewayPort: number, model: string, stream: boolean): Promise<string> {
-  const client = grpcChatClient(gatewayPort);
-  const metadata = new grpc.Metadata();
-  metadata.set("authorization", `Bearer ${SECRETS.clientKey}`);
-  try {
-    const { messages, error } = stream
-      ? await collectMessagesAndError(client.StreamChatCompletion(rpcMessage(model), metadata))
-      : await new Promise<{ messages: unknown[]; error: grpc.ServiceError | undefined }>((resolve) => {
-          client.CreateChatCompletion(rpcMessage(model), metadata, {}, (error, response) =>
-            resolve({ messages: response === undefined ? [] : [response], error: error ?? undefined }),
-          );
-        });
-    const answer = stringify({
-      messages,
-      code: error?.code,
-      details: error?.details,
-      message: error?.message,
-      trailers: error?.metadata.getMap(),
-    });
-    captured.push(answer);
-    return answer;
-  } finally {
-    client.close();
-  }
-}
-
-/** A secret, the pieces and encodings of it that must not appear either. */
-function leakForms(value: string): Record<string, string> {
-  const encoded = encodeURIComponent(value);
-  const forms: Record<string, string> = {
-    verbatim: value,
-    "random part": value.slice(-24),
-    "URL-encoded": encoded,
-    "URL-encoded, lower-case hex": encoded.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase()),
-    "masked prefix": value.slice(0, 12),
-    "masked suffix": `***${value.slice(-4)}`,
-    "elided suffix": `...${value.slice(-4)}`,
-  };
-  // Base64 at each byte offset it can start at, less the characters that depend on the bytes around it.
-  for (const offset of [0, 1, 2]) {
-    const bytes = Buffer.concat([Buffer.alloc(offset), Buffer.from(value)]);
-    forms[`base64 at ${offset}`] = bytes.toString("base64").slice(4, -4);
-    forms[`base64url at ${offset}`] = bytes.toString("base64url").slice(4, -4);
-  }
-  return forms;
+/** Keeps a protocol call's whole answer for the final search, and hands it to the test. */
+async function keep(answer: Promise<string>): Promise<string> {
+  const text = await answer;
+  captured.push(text);
+  return text;
 }
 
 describe("secrets never leave the process", () => {
@@ -364,31 +293,19 @@ describe("secrets never leave the process", () => {
   });
 
   it("reports vendors echoing their key in every field, encoding and mask, on every protocol", async () => {
-    const connect = { "connect-protocol-version": "1" };
     for (const { model, midStream } of LEAKY_MODELS) {
       const json = await chat(model, SECRETS.clientKey);
       const sse = await chat(model, SECRETS.clientKey, true);
-      const grpcJs = await grpcJsCall(port, model, midStream);
-      const fastLane = await grpcJsCall(plainGateway.port, model, midStream);
-      const message = rpcMessage(model);
-      const connectUnary = await rawRpc(
-        "CreateChatCompletion",
-        "application/json",
-        JSON.stringify(message),
-        connect,
+      const message = chatMessage(model);
+      const key = SECRETS.clientKey;
+      const grpcJs = await keep(grpcJsAnswer(port, key, message, midStream));
+      const fastLane = await keep(grpcJsAnswer(plainGateway.port, key, message, midStream));
+      const connectUnary = await keep(httpRpcAnswer(port, key, "connect", "CreateChatCompletion", message));
+      const connectStream = await keep(
+        httpRpcAnswer(port, key, "connect-stream", "StreamChatCompletion", message),
       );
-      const connectStream = await rawRpc(
-        "StreamChatCompletion",
-        "application/connect+json",
-        envelope(message),
-        connect,
-      );
-      const grpcWeb = await rawRpc(
-        midStream ? "StreamChatCompletion" : "CreateChatCompletion",
-        "application/grpc-web+json",
-        envelope(message),
-        { "x-grpc-web": "1" },
-      );
+      const method = midStream ? "StreamChatCompletion" : "CreateChatCompletion";
+      const grpcWeb = await keep(httpRpcAnswer(port, key, "grpc-web", method, message));
       // Each protocol reported the failure where it happened: before the answer, or after some of it.
       expect(json.text, model).toMatch(/"error"/);
       expect(connectUnary, model).toMatch(/^[45]\d\d .*"code":"[a-z_]+"/);
