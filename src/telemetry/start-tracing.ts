@@ -1,18 +1,21 @@
 /**
- * Starts the OpenTelemetry trace SDK (3.x line): a tracer provider with a batch OTLP/HTTP (JSON) exporter that works
- * on its own thread (./worker-span-exporter.ts), the
- * AsyncLocalStorage context manager, W3C trace-context + baggage propagation (the attempt span, which is the
- * upstream client span, sends `traceparent` to the vendor: ./upstream-call.ts), and the gateway's own HTTP server
- * spans (./http-server-span.ts: far cheaper than the http instrumentation, which bound every request's event
- * emitters).
+ * Starts the OpenTelemetry trace SDK (3.x line): a tracer provider whose BatchSpanProcessor hands finished spans to
+ * the official OTLP/HTTP (JSON) exporter (@opentelemetry/exporter-trace-otlp-http, which reads the
+ * OTEL_EXPORTER_OTLP_* variables itself), the AsyncLocalStorage context manager, W3C trace-context + baggage
+ * propagation (the attempt span, which is the upstream client span, sends `traceparent` to the vendor:
+ * ./upstream-call.ts), and the two spans the SDK's instrumentations do not give here: the HTTP server span
+ * (./http-server-span.ts; the http instrumentation does not see Fastify's requests over h2c, and bound every
+ * request's event emitters) and the RPC span (./connect-tracing.ts).
  * Imported dynamically, and only when tracing is configured, so that with tracing off no SDK package is ever
  * loaded. No metric or log exporters, no resource detectors beyond the OTEL_* variables (nothing probes cloud
  * metadata services).
  * @see https://github.com/open-telemetry/opentelemetry-js/tree/main/packages/opentelemetry-sdk-trace
+ * @see https://github.com/open-telemetry/opentelemetry-js/tree/main/experimental/packages/exporter-trace-otlp-http
  */
 import { context, DiagLogLevel, diag, propagation, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from "@opentelemetry/core";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import {
   detectResources,
   resourceAttributesEnvDetector,
@@ -32,9 +35,7 @@ import type { FastifyBaseLogger } from "fastify";
 import { createTracingInterceptor } from "./connect-tracing.ts";
 import { createHttpServerSpans } from "./http-server-span.ts";
 import type { EdgeTracing } from "./observability.ts";
-import { toResourceRecord } from "./span-record.ts";
 import type { SamplerSettings, TracingSettings } from "./tracing-settings.ts";
-import { WorkerSpanExporter } from "./worker-span-exporter.ts";
 
 /** A started SDK. */
 export interface Tracing extends EdgeTracing {
@@ -78,20 +79,15 @@ function createTracerProvider(settings: TracingSettings): TracerProvider {
   const resource = resourceFromAttributes({ "service.name": "llm-proxy" })
     .merge(detectResources({ detectors: [resourceAttributesEnvDetector, serviceNameEnvDetector] }))
     .merge(resourceFromAttributes(configuredName));
-  const exporter = new WorkerSpanExporter({
-    url: settings.url,
-    headers: settings.headers,
-    resource: toResourceRecord(resource),
+  // Only what the config sets: the exporter falls back to OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT / _HEADERS itself.
+  const exporter = new OTLPTraceExporter({
+    ...(settings.url === undefined ? {} : { url: settings.url }),
+    ...(settings.headers === undefined ? {} : { headers: { ...settings.headers } }),
   });
   return new TracerProvider({
     resource,
     sampler: toSampler(settings.sampler),
-    spanProcessors: [
-      new BatchSpanProcessor({
-        exporter,
-        ...(settings.exportDelayMs === undefined ? {} : { scheduledDelayMillis: settings.exportDelayMs }),
-      }),
-    ],
+    spanProcessors: [new BatchSpanProcessor({ exporter, ...settings.batch })],
   });
 }
 

@@ -1,7 +1,9 @@
 /**
  * Whether to trace, and how: the `telemetry` config section first, then the standard OTEL_* variables. Tracing is
  * off unless something asks for it (`telemetry.enabled: true`, `telemetry.endpoint`, or an OTLP endpoint
- * variable); then the SDK is loaded, and not before. No OpenTelemetry SDK code is imported here.
+ * variable); then the SDK is loaded, and not before. No OpenTelemetry SDK code is imported here. The exporter reads
+ * its own OTEL_EXPORTER_OTLP_* variables; the batch span processor of the SDK's 3.x line reads none, so the
+ * OTEL_BSP_* ones are read here.
  * @see https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/
  */
 import type { Config } from "../config/config.ts";
@@ -24,9 +26,28 @@ export interface TracingSettings {
   /** service.name; undefined keeps OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES, else `llm-proxy`. */
   readonly serviceName: string | undefined;
   readonly sampler: SamplerSettings;
-  /** Milliseconds between batch exports (OTEL_BSP_SCHEDULE_DELAY); undefined: the SDK's 5 s. */
-  readonly exportDelayMs: number | undefined;
+  /** The batch span processor's settings that OTEL_BSP_* variables set; the SDK's defaults for the others. */
+  readonly batch: BatchSettings;
 }
+
+/** The batch span processor's settings, in its own option names. */
+export interface BatchSettings {
+  /** Milliseconds between exports (OTEL_BSP_SCHEDULE_DELAY; SDK default 5000). */
+  readonly scheduledDelayMillis?: number;
+  /** Spans buffered before new ones are dropped (OTEL_BSP_MAX_QUEUE_SIZE; SDK default 2048). */
+  readonly maxQueueSize?: number;
+  /** Spans per export request (OTEL_BSP_MAX_EXPORT_BATCH_SIZE; SDK default 512). */
+  readonly maxExportBatchSize?: number;
+  /** Milliseconds an export may take (OTEL_BSP_EXPORT_TIMEOUT; SDK default 30000). */
+  readonly exportTimeoutMillis?: number;
+}
+
+const BATCH_VARIABLES = {
+  scheduledDelayMillis: "OTEL_BSP_SCHEDULE_DELAY",
+  maxQueueSize: "OTEL_BSP_MAX_QUEUE_SIZE",
+  maxExportBatchSize: "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+  exportTimeoutMillis: "OTEL_BSP_EXPORT_TIMEOUT",
+} as const satisfies Record<keyof BatchSettings, string>;
 
 const SAMPLERS: Readonly<Record<string, Omit<SamplerSettings, "ratio">>> = {
   always_on: { root: "always_on", parentBased: false },
@@ -51,7 +72,7 @@ export function resolveTracingSettings(
       telemetry.sampleRatio === undefined
         ? samplerFromEnv(env)
         : { root: "traceidratio", parentBased: true, ratio: telemetry.sampleRatio },
-    exportDelayMs: exportDelayFromEnv(env),
+    batch: batchFromEnv(env),
   };
 }
 
@@ -82,14 +103,20 @@ function samplerFromEnv(env: NodeJS.ProcessEnv): SamplerSettings {
   return { ...sampler, ratio };
 }
 
-function exportDelayFromEnv(env: NodeJS.ProcessEnv): number | undefined {
-  const raw = nonEmpty(env.OTEL_BSP_SCHEDULE_DELAY);
-  if (raw === undefined) return undefined;
-  const delay = Number(raw);
-  if (!Number.isFinite(delay) || delay < 0) {
-    throw new Error(`OTEL_BSP_SCHEDULE_DELAY: expected milliseconds, got '${raw}'`);
+function batchFromEnv(env: NodeJS.ProcessEnv): BatchSettings {
+  const batch: { -readonly [Key in keyof BatchSettings]: number } = {};
+  for (const [key, name] of Object.entries(BATCH_VARIABLES) as [keyof BatchSettings, string][]) {
+    const raw = nonEmpty(env[name]);
+    if (raw === undefined) continue;
+    const value = Number(raw);
+    // A queue or batch of 0 spans, or a timeout of 0, would drop or fail every export.
+    const least = key === "scheduledDelayMillis" ? 0 : 1;
+    if (!Number.isInteger(value) || value < least) {
+      throw new Error(`${name}: expected a whole number of at least ${least}, got '${raw}'`);
+    }
+    batch[key] = value;
   }
-  return delay;
+  return batch;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

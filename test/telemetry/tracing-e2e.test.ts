@@ -1,5 +1,6 @@
 /**
- * Tracing end to end through the real entry (`node src/main.ts`), exporting OTLP/HTTP to an in-process receiver:
+ * Tracing end to end through the real entry (`node src/main.ts`), exporting OTLP/HTTP JSON through the SDK's batch
+ * span processor and the official exporter (@opentelemetry/exporter-trace-otlp-http) to an in-process receiver:
  * one streamed chat over the OpenAI facade (openai SDK) and one over gRPC (grpc-js), each sent with a W3C
  * `traceparent`, must each arrive as one trace under the caller's span: edge server span → core "chat" span →
  * attempt span (the upstream CLIENT span), with GenAI attributes and the request id on every span; the mock vendor
@@ -30,7 +31,7 @@ beforeAll(async () => {
       "model_config: {m1: mock}",
       `providers: {mock: {type: openai, base_url: "${upstream.baseUrl}", api_key: "sk-test-not-a-real-key"}}`,
       "server: {watch_config: false, log_level: info}",
-      `telemetry: {endpoint: "${receiver.endpoint}", service_name: llm-proxy-test}`,
+      `telemetry: {endpoint: "${receiver.endpoint}", service_name: llm-proxy-test, headers: {x-tenant: t1}}`,
     ].join("\n"),
     { OTEL_BSP_SCHEDULE_DELAY: "50" },
   );
@@ -194,10 +195,11 @@ describe("tracing through node src/main.ts", () => {
     const { code, modules } = await gateway.stop();
     expect(code).toBe(0);
     expect(modules).toContain("@opentelemetry/sdk-trace");
-    // The OTLP JSON and its HTTP export run on the export worker, not on the thread that serves requests.
-    expect(modules).not.toContain("@opentelemetry/otlp-exporter-base");
+    expect(modules).toContain("@opentelemetry/exporter-trace-otlp-http");
     // Every span belongs to one of the two traces: the scrape is not traced, nothing started a trace of its own.
     expect(new Set(receiver.spans.map((span) => span.traceId))).toEqual(new Set([HTTP_TRACE, GRPC_TRACE]));
     expect(receiver.exports[0]?.["content-type"]).toBe("application/json");
+    // The config's export headers reach the collector with every export.
+    for (const headers of receiver.exports) expect(headers["x-tenant"]).toBe("t1");
   });
 });

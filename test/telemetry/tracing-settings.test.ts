@@ -30,7 +30,7 @@ describe("resolveTracingSettings", () => {
       headers: { "x-team": "a" },
       serviceName: "gw",
       sampler: { root: "traceidratio", parentBased: true, ratio: 0.25 },
-      exportDelayMs: undefined,
+      batch: {},
     });
   });
 
@@ -73,7 +73,7 @@ describe("resolveTracingSettings", () => {
       }),
     ).toMatchObject({
       sampler: { root: "traceidratio", parentBased: false, ratio: 0.1 },
-      exportDelayMs: 200,
+      batch: { scheduledDelayMillis: 200 },
     });
     expect(
       resolveTracingSettings(NONE, { ...endpoint, OTEL_TRACES_SAMPLER: "parentbased_always_off" }),
@@ -88,6 +88,34 @@ describe("resolveTracingSettings", () => {
         OTEL_TRACES_SAMPLER_ARG: "2",
       }),
     ).toThrow(/OTEL_TRACES_SAMPLER_ARG/);
+  });
+
+  it("reads every OTEL_BSP_* variable into the batch span processor's options, and rejects bad values by name", () => {
+    const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318" };
+    expect(
+      resolveTracingSettings(NONE, {
+        ...endpoint,
+        OTEL_BSP_SCHEDULE_DELAY: "0",
+        OTEL_BSP_MAX_QUEUE_SIZE: "8192",
+        OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "1024",
+        OTEL_BSP_EXPORT_TIMEOUT: "10000",
+      })?.batch,
+    ).toEqual({
+      scheduledDelayMillis: 0,
+      maxQueueSize: 8192,
+      maxExportBatchSize: 1024,
+      exportTimeoutMillis: 10000,
+    });
+    for (const [name, value] of [
+      ["OTEL_BSP_SCHEDULE_DELAY", "-1"],
+      ["OTEL_BSP_MAX_QUEUE_SIZE", "0"],
+      ["OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "many"],
+      ["OTEL_BSP_EXPORT_TIMEOUT", "1.5"],
+    ] as const) {
+      expect(() => resolveTracingSettings(NONE, { ...endpoint, [name]: value })).toThrow(
+        new RegExp(`^${name}:`),
+      );
+    }
   });
 
   it("the config section is validated with YAML paths", () => {
