@@ -82,6 +82,10 @@ export interface Config {
     readonly maxRetries: number;
     /** Longest retry-after honoured by waiting; longer ones move on instead. */
     readonly maxRetryWaitMs: number;
+    /** Largest upstream body read whole (non-streaming answers, error bodies). */
+    readonly maxResponseBytes: number;
+    /** Largest single event of an upstream SSE stream. */
+    readonly maxSseEventBytes: number;
     readonly defaultModel: string | undefined;
     readonly cooldown: { readonly failures: number; readonly durationMs: number };
   };

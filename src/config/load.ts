@@ -101,6 +101,8 @@ function resolveConfig(file: ConfigFile, source: string): Config {
       streamIdleTimeoutMs: toMs(file.proxy.stream_idle_timeout),
       maxRetries: file.proxy.max_retries,
       maxRetryWaitMs: toMs(file.proxy.max_retry_wait),
+      maxResponseBytes: file.proxy.max_response_bytes,
+      maxSseEventBytes: file.proxy.max_sse_event_bytes,
       defaultModel,
       cooldown: { failures: file.proxy.cooldown.failures, durationMs: toMs(file.proxy.cooldown.seconds) },
     },

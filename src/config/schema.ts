@@ -63,6 +63,15 @@ const serverSchema = z.strictObject({
 
 const seconds = z.number().positive().max(86_400);
 
+/**
+ * Caps on what one upstream answer may make the gateway hold. Real answers stay far below them: a whole completion
+ * of 128k output tokens is about 1 MB of JSON, one with base64 audio a few MB; the largest single events are inline
+ * images (Gemini image models send each one in one event: about 3 MB for 1024 px, under 10 MB for 2K), while text
+ * deltas are under 1 KB.
+ */
+export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+export const DEFAULT_MAX_SSE_EVENT_BYTES = 16 * 1024 * 1024;
+
 const cooldownSchema = z.strictObject({
   /** Consecutive failures after which a deployment is cooled down. */
   failures: positiveInt.default(3),
@@ -84,6 +93,10 @@ const proxySchema = z.strictObject({
   max_retry_wait: z.number().min(0).max(600).default(20),
   default_model: z.string().min(1).optional(),
   cooldown: cooldownSchema.prefault({}),
+  /** Largest upstream answer read whole (a non-streaming completion, an error body), in bytes. */
+  max_response_bytes: positiveInt.default(DEFAULT_MAX_RESPONSE_BYTES),
+  /** Largest single server-sent event of an upstream stream (everything up to its blank line), in bytes. */
+  max_sse_event_bytes: positiveInt.default(DEFAULT_MAX_SSE_EVENT_BYTES),
 });
 
 /** One deployment of a public model: a provider, an optional upstream model id and a weight. */

@@ -34,13 +34,15 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
       ? createUndiciTransport({
           connectionsPerOrigin: config.connector.limitPerHost,
           connectTimeoutMs: config.proxy.connectTimeoutMs,
+          maxResponseBytes: config.proxy.maxResponseBytes,
         })
       : undefined;
   const transport = overrides.transport ?? (ownTransport as ClosableTransport);
   const keys = overrides.keys ?? process.env;
   const adapters = new Map<string, ProviderAdapter>();
+  const limits = { maxSseEventBytes: config.proxy.maxSseEventBytes };
   for (const provider of config.providers.values())
-    adapters.set(provider.name, createAdapter(provider, keys));
+    adapters.set(provider.name, createAdapter(provider, keys, limits));
   const core = createChatCore({
     router: createRouter(config),
     adapters,

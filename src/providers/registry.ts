@@ -8,7 +8,7 @@ import { createAnthropicAdapter } from "./anthropic/adapter.ts";
 import { createEchoAdapter } from "./echo/adapter.ts";
 import { createGeminiAdapter } from "./gemini/adapter.ts";
 import { createOpenAICompatibleAdapter } from "./openai-compatible/adapter.ts";
-import type { ProviderAdapter } from "./types.ts";
+import type { ProviderAdapter, StreamLimits } from "./types.ts";
 
 /** Where API keys come from: the process environment (with os_env already exported into it). */
 export type KeySource = Readonly<Record<string, string | undefined>>;
@@ -22,7 +22,11 @@ export function resolveApiKey(config: ProviderConfig, keys: KeySource): string |
 }
 
 /** Creates the adapter for one provider. */
-export function createAdapter(config: ProviderConfig, keys: KeySource): ProviderAdapter {
+export function createAdapter(
+  config: ProviderConfig,
+  keys: KeySource,
+  limits: StreamLimits,
+): ProviderAdapter {
   if (config.type === "echo") return createEchoAdapter(config);
   const apiKey = resolveApiKey(config, keys);
   if (apiKey === undefined && config.apiKeyEnv !== undefined) return createUnconfiguredAdapter(config);
@@ -30,11 +34,11 @@ export function createAdapter(config: ProviderConfig, keys: KeySource): Provider
   rememberSecrets([apiKey]);
   switch (config.type) {
     case "openai":
-      return createOpenAICompatibleAdapter(config, apiKey);
+      return createOpenAICompatibleAdapter(config, apiKey, limits);
     case "anthropic":
-      return createAnthropicAdapter(config, apiKey);
+      return createAnthropicAdapter(config, apiKey, limits);
     case "gemini":
-      return createGeminiAdapter(config, apiKey);
+      return createGeminiAdapter(config, apiKey, limits);
   }
 }
 

@@ -11,7 +11,7 @@
  * early (a failure, or `return()`) releases the body, which aborts the upstream request if it is still open.
  */
 import type { ChatChunk } from "../core/types.ts";
-import { createSseDecoder, type SseEvent } from "./sse.ts";
+import { createSseDecoder, type SseDecoder, type SseEvent } from "./sse.ts";
 
 type Batch = readonly ChatChunk[];
 
@@ -28,12 +28,15 @@ export interface SseEventReader {
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 const NO_ERROR = Symbol("no error");
 
-/** Reads `bytes` through `reader`; `readFailure` maps an error of the body itself (a broken connection). */
+/**
+ * Reads `bytes` through `reader`; `readFailure` maps an error of the body itself (a broken connection). An event
+ * larger than `maxEventBytes` fails the stream like a broken event (src/providers/sse.ts).
+ */
 export class SseChunkBatches implements AsyncIterableIterator<Batch> {
   readonly #bytes: AsyncIterator<Uint8Array>;
   readonly #reader: SseEventReader;
   readonly #readFailure: (error: unknown) => unknown;
-  readonly #decoder = createSseDecoder();
+  readonly #decoder: SseDecoder;
   /** open: reading the body; ended: the body ended (nothing to release); closed: released by us or the caller. */
   #state: "open" | "ended" | "closed" = "open";
   /** A failure to report on the next read, once the chunks decoded before it have gone out. */
@@ -45,9 +48,11 @@ export class SseChunkBatches implements AsyncIterableIterator<Batch> {
     bytes: AsyncIterator<Uint8Array>,
     reader: SseEventReader,
     readFailure: (error: unknown) => unknown,
+    maxEventBytes?: number,
   ) {
     this.#bytes = bytes;
     this.#reader = reader;
+    this.#decoder = createSseDecoder(maxEventBytes);
     this.#readFailure = readFailure;
   }
 
@@ -76,9 +81,9 @@ export class SseChunkBatches implements AsyncIterableIterator<Batch> {
     const last = next.done === true;
     if (!last && this.#reader.done) return this.next();
     if (last) this.#state = "ended";
-    const events = last ? this.#decoder.end() : this.#decoder.push(next.value);
     const out: ChatChunk[] = [];
     try {
+      const events = last ? this.#decoder.end() : this.#decoder.push(next.value);
       for (const event of events) this.#reader.push(event, out);
       if (last) this.#reader.finish();
     } catch (error) {

@@ -6,8 +6,12 @@
  * Two shapes over one decoder: `createSseDecoder` turns each network read into the events it completes, at
  * once (the hot path: one call per read, no promise per event); `parseSseStream` is the same as an async
  * generator of single events.
+ *
+ * An event larger than `maxEventBytes` (`proxy.max_sse_event_bytes`) fails the read that carries it, before the
+ * parser buffers it (./sse-event-size.ts).
  */
 import { createParser, type EventSourceMessage } from "eventsource-parser";
+import { createEventSizeGuard } from "./sse-event-size.ts";
 import { createUtf8Chunks } from "./utf8-chunks.ts";
 
 /** One server-sent event: `event` is absent for plain `data:` events (OpenAI, Gemini). */
@@ -23,10 +27,11 @@ export interface SseDecoder {
 
 const NO_EVENTS: SseEvent[] = [];
 
-/** Creates a decoder for one stream. */
-export function createSseDecoder(): SseDecoder {
+/** Creates a decoder for one stream; `push` throws once an event grows past `maxEventBytes`. */
+export function createSseDecoder(maxEventBytes = Number.POSITIVE_INFINITY): SseDecoder {
   const text = createUtf8Chunks();
   let pending: SseEvent[] = [];
+  const checkSize = createEventSizeGuard(maxEventBytes);
   const parser = createParser({
     onEvent: (event) => {
       pending.push(event);
@@ -40,7 +45,9 @@ export function createSseDecoder(): SseDecoder {
   };
   return {
     push(bytes) {
-      parser.feed(text.decode(bytes));
+      const chunk = text.decode(bytes);
+      checkSize(chunk, bytes.length);
+      parser.feed(chunk);
       return drain();
     },
     end() {
@@ -54,8 +61,11 @@ export function createSseDecoder(): SseDecoder {
 }
 
 /** Parses a byte stream into SSE events, yielding each as soon as its terminating blank line arrives. */
-export async function* parseSseStream(body: AsyncIterable<Uint8Array>): AsyncGenerator<SseEvent> {
-  const decoder = createSseDecoder();
+export async function* parseSseStream(
+  body: AsyncIterable<Uint8Array>,
+  maxEventBytes?: number,
+): AsyncGenerator<SseEvent> {
+  const decoder = createSseDecoder(maxEventBytes);
   for await (const bytes of body) yield* decoder.push(bytes);
   yield* decoder.end();
 }

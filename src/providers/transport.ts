@@ -19,6 +19,8 @@ export interface TransportOptions {
   readonly connectionsPerOrigin: number;
   /** Milliseconds to wait for a TCP/TLS connection. */
   readonly connectTimeoutMs: number;
+  /** Largest body read whole (`text()`: non-streaming answers, error bodies); default: no cap. */
+  readonly maxResponseBytes?: number;
 }
 
 /** An UpstreamTransport that can be closed when its runtime is retired. */
@@ -34,6 +36,7 @@ const targetOf = memoByKey((url) => {
 
 /** Creates the pooled transport. */
 export function createUndiciTransport(options: TransportOptions): ClosableTransport {
+  const maxResponseBytes = options.maxResponseBytes ?? Number.POSITIVE_INFINITY;
   const agent = new Agent({
     connections: options.connectionsPerOrigin,
     connectTimeout: options.connectTimeoutMs,
@@ -46,7 +49,7 @@ export function createUndiciTransport(options: TransportOptions): ClosableTransp
     post(upstream: UpstreamRequest): Promise<UpstreamResponse> {
       if (upstream.signal.aborted) return Promise.reject(upstream.signal.reason);
       const target = targetOf(upstream.url);
-      const handler = new PostHandler(upstream.signal);
+      const handler = new PostHandler(upstream.signal, maxResponseBytes);
       const large = upstream.body.length >= LARGE_BODY_CHARS;
       agent.dispatch(
         {
@@ -98,12 +101,14 @@ function sentOnce(body: string): Readable {
 class PostHandler implements Dispatcher.DispatchHandler {
   readonly response = Promise.withResolvers<UpstreamResponse>();
   readonly #signal: AbortSignal;
+  readonly #maxResponseBytes: number;
   #controller: Dispatcher.DispatchController | undefined;
   #body: UpstreamBody | undefined;
   #settled = false;
 
-  constructor(signal: AbortSignal) {
+  constructor(signal: AbortSignal, maxResponseBytes: number) {
     this.#signal = signal;
+    this.#maxResponseBytes = maxResponseBytes;
     signal.addEventListener("abort", this, { once: true });
   }
 
@@ -129,7 +134,7 @@ class PostHandler implements Dispatcher.DispatchHandler {
     // undici keeps the raw header buffers on the controller, and they pin the socket read that carried them for
     // the whole stream (about 1.5 KB per open stream); the parsed `headers` are all we use.
     controller.rawHeaders = null;
-    const body = new UpstreamBody(controller);
+    const body = new UpstreamBody(controller, this.#maxResponseBytes);
     this.#body = body;
     this.#settled = true;
     this.response.resolve({ status: statusCode, headers, body, text: () => body.text() });

@@ -30,6 +30,12 @@ export interface UpstreamTransport {
   post(request: UpstreamRequest): Promise<UpstreamResponse>;
 }
 
+/** Caps on what one upstream stream may make an adapter hold (the config's `proxy` section). */
+export interface StreamLimits {
+  /** Largest single server-sent event, in bytes (`proxy.max_sse_event_bytes`). */
+  readonly maxSseEventBytes: number;
+}
+
 /** Everything an adapter may touch during one attempt. */
 export interface CallContext {
   /** The upstream model id chosen by routing. */

@@ -7,7 +7,13 @@
  *
  * Leaving early (`return()`) aborts the request only if the response is still open; a body read to its end
  * leaves the keep-alive connection in the pool.
+ *
+ * Memory is bounded either way: an iterated body stops reading from the socket once its reader lags behind by
+ * the high-water mark (a client that does not drain its socket stalls the pump, which stops reading here), and a
+ * body read whole with `text()` fails and aborts the request as soon as it exceeds its cap
+ * (`proxy.max_response_bytes`), without reading the rest.
  */
+import { ProxyError } from "../core/errors.ts";
 
 /** What the body needs from undici's request controller. */
 export interface BodyController {
@@ -31,6 +37,8 @@ function concurrentReads(): Error {
 /** A single-reader byte queue fed by undici's handler callbacks. */
 export class UpstreamBody implements AsyncIterableIterator<Uint8Array> {
   readonly #controller: BodyController;
+  /** Largest body `text()` accepts. */
+  readonly #maxWholeBytes: number;
   #queue: Buffer[] = [];
   #queuedBytes = 0;
   #paused = false;
@@ -42,8 +50,9 @@ export class UpstreamBody implements AsyncIterableIterator<Uint8Array> {
   #flushScheduled = false;
   readonly #flush = (): void => this.#answerWaiter();
 
-  constructor(controller: BodyController) {
+  constructor(controller: BodyController, maxWholeBytes = Number.POSITIVE_INFINITY) {
     this.#controller = controller;
+    this.#maxWholeBytes = maxWholeBytes;
   }
 
   /** Whether the response has ended (successfully or not). */
@@ -56,6 +65,10 @@ export class UpstreamBody implements AsyncIterableIterator<Uint8Array> {
     if (this.settled) return;
     this.#queue.push(chunk);
     this.#queuedBytes += chunk.length;
+    if (this.#whole !== undefined && this.#queuedBytes > this.#maxWholeBytes) {
+      this.#refuseWhole();
+      return;
+    }
     if (this.#queuedBytes > HIGH_WATER_BYTES && !this.#paused && this.#whole === undefined) {
       this.#paused = true;
       this.#controller.pause();
@@ -103,6 +116,10 @@ export class UpstreamBody implements AsyncIterableIterator<Uint8Array> {
     if (this.#waiter !== undefined || this.#whole !== undefined) return Promise.reject(concurrentReads());
     this.#whole = Promise.withResolvers();
     const { promise } = this.#whole;
+    if (this.#queuedBytes > this.#maxWholeBytes) {
+      this.#refuseWhole();
+      return promise;
+    }
     // The whole body is wanted: a read paused by the high-water mark would never be resumed.
     if (this.#paused) {
       this.#paused = false;
@@ -121,6 +138,20 @@ export class UpstreamBody implements AsyncIterableIterator<Uint8Array> {
     this.#flushScheduled = true;
     // Later: undici delivers the other events of this socket read synchronously after this one.
     queueMicrotask(this.#flush);
+  }
+
+  /** The body read whole grew past its cap: drop what was read, abort the request, fail `text()`. */
+  #refuseWhole(): void {
+    const error = new ProxyError(
+      "bad_upstream_response",
+      `The upstream's answer is larger than proxy.max_response_bytes (${this.#maxWholeBytes} bytes).`,
+    );
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    // Settled before the abort, so the failure undici reports for it is ignored.
+    this.#error = error;
+    this.#controller.abort(error);
+    this.#settleWhole();
   }
 
   /** Answers a pending `text()` once the body has ended or failed. */

@@ -98,6 +98,16 @@ describe("SseChunkBatches", () => {
     expect(body.returns).toBe(0);
   });
 
+  it("fails on an event over maxEventBytes without mapping it, after the chunks before it, and releases the body", async () => {
+    const body = fakeBody(["data: a\n\ndata: b\n\ndata: ", "x".repeat(40), "x".repeat(40), "\n\n"]);
+    const batches = new SseChunkBatches(body, new TextReader(), mapped, 64);
+    const first = await batches.next();
+    expect(first.done === true ? [] : texts(first.value)).toEqual(["a", "b"]);
+    await expect(batches.next()).rejects.toThrow("larger than proxy.max_sse_event_bytes (64 bytes)");
+    expect(body.reads).toBe(3);
+    expect(body.returns).toBe(1);
+  });
+
   it("maps a failing body read and releases the body", async () => {
     const body = fakeBody(["data: a\n\n"], new Error("socket closed"));
     const batches = new SseChunkBatches(body, new TextReader(), mapped);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseSseStream, type SseEvent } from "../../src/providers/sse.ts";
+import { ProxyError } from "../../src/core/errors.ts";
+import { createSseDecoder, parseSseStream, type SseEvent } from "../../src/providers/sse.ts";
 
 const encoder = new TextEncoder();
 
@@ -105,5 +106,66 @@ describe("parseSseStream unicode", () => {
     const got = await parseData(...bytes);
     expect(got).toEqual(want);
     expect(got.join("").includes("\uFFFD")).toBe(false);
+  });
+});
+
+describe("createSseDecoder event cap", () => {
+  const CAP = 100;
+  const bytes = (text: string) => encoder.encode(text);
+  const tooLarge = "The upstream sent a stream event larger than proxy.max_sse_event_bytes (100 bytes).";
+
+  /** Feeds `pieces` to a decoder capped at CAP; the data of every event, or the error that stopped it. */
+  function feed(...pieces: readonly string[]): { data: string[]; error: unknown } {
+    const decoder = createSseDecoder(CAP);
+    const data: string[] = [];
+    try {
+      for (const piece of pieces) for (const event of decoder.push(bytes(piece))) data.push(event.data);
+      for (const event of decoder.end()) data.push(event.data);
+    } catch (error) {
+      return { data, error };
+    }
+    return { data, error: undefined };
+  }
+
+  it("fails with bad_upstream_response before feeding the read that takes one event past the cap", () => {
+    const { data, error } = feed("data: ok\n\n", `data: ${"x".repeat(60)}`, "x".repeat(60), "\n\n");
+    expect(data).toEqual(["ok"]);
+    expect(error).toBeInstanceOf(ProxyError);
+    expect((error as ProxyError).kind).toBe("bad_upstream_response");
+    expect((error as ProxyError).message).toBe(tooLarge);
+  });
+
+  it("counts an event across many data lines and reads, and one too large in a single read", () => {
+    const lines = Array.from({ length: 12 }, () => "data: 0123456789\n");
+    expect(feed(...lines, "\n").error).toBeInstanceOf(ProxyError);
+    expect(feed(`data: ${"x".repeat(CAP)}\n\n`).error).toBeInstanceOf(ProxyError);
+  });
+
+  it("lets any number of events under the cap through, whatever their total and however they are split", () => {
+    const whole = `data: ${"x".repeat(80)}\n\n`.repeat(50);
+    const piecesOf = (size: number) =>
+      Array.from({ length: Math.ceil(whole.length / size) }, (_, at) =>
+        whole.slice(at * size, (at + 1) * size),
+      );
+    // One read of them all, reads that split events anywhere, one byte at a time.
+    for (const pieces of [[whole], piecesOf(13), piecesOf(150), piecesOf(1)]) {
+      const { data, error } = feed(...pieces);
+      expect(error).toBeUndefined();
+      expect(data).toHaveLength(50);
+    }
+  });
+
+  it("ends an event at CRLF and CR blank lines too, also when the blank line is split between reads", () => {
+    const event = `data: ${"x".repeat(80)}`;
+    expect(feed(`${event}\r\n\r\n${event}\r\n\r\n`).error).toBeUndefined();
+    expect(feed(`${event}\r\r${event}\r\r`).error).toBeUndefined();
+    expect(feed(`${event}\n`, `\n${event}\n`, `\r\n${event}\n\n`).data).toHaveLength(3);
+    // CR then LF across two reads is one line end, not a blank line: the event goes on.
+    expect(feed(`${event}\r`, `\n${event}\r`, "\n\r\n").error).toBeInstanceOf(ProxyError);
+  });
+
+  it("has no cap unless given one", () => {
+    const decoder = createSseDecoder();
+    expect(decoder.push(bytes(`data: ${"x".repeat(1_000_000)}\n\n`))[0]?.data).toHaveLength(1_000_000);
   });
 });

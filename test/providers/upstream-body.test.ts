@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { ProxyError } from "../../src/core/errors.ts";
 import { type BodyController, UpstreamBody } from "../../src/providers/upstream-body.ts";
 
 /** Records what the body asks of undici's controller. */
@@ -60,6 +61,44 @@ describe("UpstreamBody", () => {
     await expect(body.text()).rejects.toThrow("concurrent reads");
     body.fail(new Error("connection reset"));
     await expect(text).rejects.toThrow("connection reset");
+  });
+
+  it("text() over its cap fails with bad_upstream_response at once, aborts the request and drops the bytes", async () => {
+    const { controller, calls } = fakeController();
+    const body = new UpstreamBody(controller, 1000);
+    const text = body.text();
+    body.push(Buffer.alloc(600));
+    expect(calls).toEqual([]);
+    body.push(Buffer.alloc(600));
+    const error = await text.catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ProxyError);
+    expect((error as ProxyError).kind).toBe("bad_upstream_response");
+    expect((error as ProxyError).message).toBe(
+      "The upstream's answer is larger than proxy.max_response_bytes (1000 bytes).",
+    );
+    expect(calls).toEqual([
+      "abort: The upstream's answer is larger than proxy.max_response_bytes (1000 bytes).",
+    ]);
+    // What undici reports for our own abort, and anything still in flight, changes nothing.
+    body.push(Buffer.alloc(600));
+    body.fail(new Error("aborted"));
+    expect(body.settled).toBe(true);
+  });
+
+  it("text() called after more than its cap arrived fails the same way", async () => {
+    const { controller, calls } = fakeController();
+    const body = new UpstreamBody(controller, 100 * 1024);
+    body.push(Buffer.alloc(150 * 1024));
+    await expect(body.text()).rejects.toThrow("proxy.max_response_bytes (102400 bytes)");
+    expect(calls.at(-1)).toMatch(/^abort: /);
+  });
+
+  it("the cap does not apply to a body read as a stream", async () => {
+    const { controller } = fakeController();
+    const body = new UpstreamBody(controller, 10);
+    const first = body.next();
+    body.push(Buffer.alloc(100));
+    expect((await first).value?.length).toBe(100);
   });
 
   it("return() aborts an open response, and not one that already ended", async () => {

@@ -9,13 +9,17 @@ import { startOnFirstRead } from "../../core/start-on-first-read.ts";
 import type { ChatChunk, ChatRequest } from "../../core/types.ts";
 import { postUpstream, transportFailure, type UpstreamErrorMapper } from "../http.ts";
 import { parseSseStream } from "../sse.ts";
-import type { CallContext, ProviderAdapter, UpstreamResponse } from "../types.ts";
+import type { CallContext, ProviderAdapter, StreamLimits, UpstreamResponse } from "../types.ts";
 import { mapAnthropicHttpError } from "./error-map.ts";
 import { parseAnthropicStream } from "./from-stream.ts";
 import { toAnthropicRequest } from "./to-request.ts";
 
 /** Creates the adapter; `apiKey` is resolved by the caller (it goes in `x-api-key` and nowhere else). */
-export function createAnthropicAdapter(config: ProviderConfig, apiKey: string | undefined): ProviderAdapter {
+export function createAnthropicAdapter(
+  config: ProviderConfig,
+  apiKey: string | undefined,
+  limits?: StreamLimits,
+): ProviderAdapter {
   const url = `${config.baseUrl}/messages`;
   // Built once: only x-request-id changes per call. Configured headers (e.g. anthropic-beta) may override ours;
   // the key comes last so a header block can never replace it by accident.
@@ -35,7 +39,7 @@ export function createAnthropicAdapter(config: ProviderConfig, apiKey: string | 
       const body = toAnthropicRequest(request, context.upstreamModel, config.defaultMaxTokens);
       const headers = { ...baseHeaders, "x-request-id": context.requestId };
       const response = await postUpstream(context, url, headers, JSON.stringify(body), mapError);
-      return readAnthropicBody(response, apiKey, context.signal);
+      return readAnthropicBody(response, apiKey, context.signal, limits?.maxSseEventBytes);
     });
 
   return { name: config.name, type: "anthropic", stream };
@@ -45,9 +49,10 @@ async function* readAnthropicBody(
   response: UpstreamResponse,
   apiKey: string | undefined,
   signal: AbortSignal,
+  maxSseEventBytes: number | undefined,
 ): AsyncGenerator<ChatChunk> {
   try {
-    yield* parseAnthropicStream(parseSseStream(response.body), apiKey);
+    yield* parseAnthropicStream(parseSseStream(response.body, maxSseEventBytes), apiKey);
   } catch (error) {
     // Reading the body can fail too (reset, abort): keep our own errors, map the transport's.
     throw error instanceof ProxyError ? error : transportFailure(error, signal);

@@ -9,7 +9,7 @@ import { startOnFirstRead } from "../../core/start-on-first-read.ts";
 import type { ChatChunk, ChatRequest } from "../../core/types.ts";
 import { postUpstream, transportFailure } from "../http.ts";
 import { parseSseStream } from "../sse.ts";
-import type { CallContext, ProviderAdapter, UpstreamResponse } from "../types.ts";
+import type { CallContext, ProviderAdapter, StreamLimits, UpstreamResponse } from "../types.ts";
 import { createGeminiErrorMapper } from "./error-map.ts";
 import { convertGeminiStream } from "./from-stream.ts";
 import { convertToGeminiRequest } from "./to-request.ts";
@@ -18,7 +18,11 @@ import { convertToGeminiRequest } from "./to-request.ts";
 const OWN_HEADERS: ReadonlySet<string> = new Set(["content-type", "x-goog-api-key", "x-request-id"]);
 
 /** Creates the adapter; `apiKey` is resolved by the registry (undefined: no key header is sent). */
-export function createGeminiAdapter(config: ProviderConfig, apiKey: string | undefined): ProviderAdapter {
+export function createGeminiAdapter(
+  config: ProviderConfig,
+  apiKey: string | undefined,
+  limits?: StreamLimits,
+): ProviderAdapter {
   // Precomputed once per (re)load. Without a key, a configured x-goog-api-key (e.g. for a relay) is kept.
   const configured = Object.entries(config.headers).filter(
     ([name]) =>
@@ -34,6 +38,7 @@ export function createGeminiAdapter(config: ProviderConfig, apiKey: string | und
     },
     apiKey,
     mapError: createGeminiErrorMapper(apiKey),
+    maxSseEventBytes: limits?.maxSseEventBytes,
   };
   return {
     name: config.name,
@@ -47,6 +52,7 @@ interface GeminiCallSetup {
   readonly headers: Readonly<Record<string, string>>;
   readonly apiKey: string | undefined;
   readonly mapError: ReturnType<typeof createGeminiErrorMapper>;
+  readonly maxSseEventBytes: number | undefined;
 }
 
 /** The request is let go once it is sent (src/core/start-on-first-read.ts). */
@@ -60,7 +66,7 @@ function streamGemini(
     const url = geminiStreamUrl(setup.baseUrl, context.upstreamModel);
     const headers = { ...setup.headers, "x-request-id": context.requestId };
     const response = await postUpstream(context, url, headers, body, setup.mapError);
-    return readGeminiBody(response, request.n ?? 1, context, setup.apiKey);
+    return readGeminiBody(response, request.n ?? 1, context, setup);
   });
 }
 
@@ -68,13 +74,13 @@ async function* readGeminiBody(
   response: UpstreamResponse,
   choiceCount: number,
   context: CallContext,
-  apiKey: string | undefined,
+  setup: GeminiCallSetup,
 ): AsyncGenerator<ChatChunk> {
   try {
-    yield* convertGeminiStream(parseSseStream(response.body), {
+    yield* convertGeminiStream(parseSseStream(response.body, setup.maxSseEventBytes), {
       choiceCount,
       generateId: context.generateId,
-      apiKey,
+      apiKey: setup.apiKey,
     });
   } catch (error) {
     // A reset connection or our own abort while reading the body; protocol errors pass through unchanged.

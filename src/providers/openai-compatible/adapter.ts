@@ -11,7 +11,7 @@ import { startOnFirstRead } from "../../core/start-on-first-read.ts";
 import type { ChatChunk, ChatRequest } from "../../core/types.ts";
 import { postUpstream, transportFailure, type UpstreamErrorMapper } from "../http.ts";
 import { SseChunkBatches } from "../sse-batches.ts";
-import type { CallContext, ProviderAdapter, UpstreamResponse } from "../types.ts";
+import type { CallContext, ProviderAdapter, StreamLimits, UpstreamResponse } from "../types.ts";
 import { createOpenAICompatibleErrorMapper } from "./error-map.ts";
 import { readOpenAICompatibleCompletion } from "./from-completion.ts";
 import { type OpenAICompatibleReaderOptions, OpenAICompatibleStreamReader } from "./from-stream.ts";
@@ -26,12 +26,14 @@ interface AdapterSetup {
   readonly streamOptions: boolean;
   readonly quirks: OpenAICompatibleQuirks;
   readonly mapError: UpstreamErrorMapper;
+  readonly maxSseEventBytes: number | undefined;
 }
 
 /** Creates the adapter of one OpenAI-compatible provider; `apiKey` undefined means a keyless upstream. */
 export function createOpenAICompatibleAdapter(
   config: ProviderConfig,
   apiKey: string | undefined,
+  limits?: StreamLimits,
 ): ProviderAdapter {
   const setup: AdapterSetup = {
     url: `${config.baseUrl}/chat/completions`,
@@ -40,6 +42,7 @@ export function createOpenAICompatibleAdapter(
     streamOptions: config.streamOptions,
     quirks: resolveQuirks(config.quirks),
     mapError: createOpenAICompatibleErrorMapper(apiKey),
+    maxSseEventBytes: limits?.maxSseEventBytes,
   };
   return {
     name: config.name,
@@ -106,6 +109,7 @@ async function readResponse(
     response.body[Symbol.asyncIterator](),
     new OpenAICompatibleStreamReader(options),
     (error) => bodyFailure(error, signal),
+    setup.maxSseEventBytes,
   );
 }
 
@@ -124,9 +128,13 @@ async function readText(response: UpstreamResponse, signal: AbortSignal): Promis
   }
 }
 
-/** Turns body read errors into ProxyError: our abort stays `cancelled`, anything else broke the connection. */
+/**
+ * Turns body read errors into ProxyError: our abort stays `cancelled`, the body's own verdict (an answer over
+ * proxy.max_response_bytes) is kept, anything else broke the connection.
+ */
 function bodyFailure(error: unknown, signal: AbortSignal): ProxyError {
   if (signal.aborted) return transportFailure(error, signal);
+  if (error instanceof ProxyError) return error;
   return new ProxyError("upstream_unavailable", "The connection to the upstream broke mid-response.", {
     cause: error,
   });
