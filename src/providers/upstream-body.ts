@@ -22,8 +22,13 @@ export interface BodyController {
   resume(): void;
 }
 
-/** Above this many unread bytes the body stops reading from the socket until the adapter catches up. */
-const HIGH_WATER_BYTES = 256 * 1024;
+/**
+ * Above this many unread bytes the body stops reading from the socket until the adapter catches up: about one
+ * socket read. A reader that keeps up never gets near it; one whose client stopped reading (the edges wait for
+ * 'drain' before they read on) holds at most this plus the read that crossed it, then undici stops reading and
+ * TCP flow control stops the upstream.
+ */
+const HIGH_WATER_BYTES = 64 * 1024;
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 

@@ -63,6 +63,19 @@ describe("UpstreamBody", () => {
     await expect(text).rejects.toThrow("connection reset");
   });
 
+  it("a reader that stalls makes it stop reading the socket after 64 KB of events", () => {
+    const { controller, calls } = fakeController();
+    const body = new UpstreamBody(controller);
+    // LLM events are small; undici hands each over as its own chunk.
+    let queued = 0;
+    while (calls.length === 0 && queued < 1024 * 1024) {
+      body.push(Buffer.alloc(200, 0x61));
+      queued += 200;
+    }
+    expect(calls).toEqual(["pause"]);
+    expect(queued).toBeLessThanOrEqual(64 * 1024 + 200);
+  });
+
   it("text() over its cap fails with bad_upstream_response at once, aborts the request and drops the bytes", async () => {
     const { controller, calls } = fakeController();
     const body = new UpstreamBody(controller, 1000);
