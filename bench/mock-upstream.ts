@@ -9,12 +9,14 @@
  * - delay before answering: `-d<ms>` in the model (`bench-k5-d1000`) or `x-mock-delay-ms`;
  * - delay between streamed chunks: `-i<ms>` in the model or `x-mock-chunk-delay-ms`.
  *
- * `GET /stats` answers `{"connections","requests","spans"}` so far: the benchmark reports how many upstream
- * connections each target opened (a proxy that reuses its keep-alive pool opens almost none once warm).
+ * `GET /stats` answers `{"connections","requests","spans","spansByReceiver"}` so far: the benchmark reports how
+ * many upstream connections each target opened (a proxy that reuses its keep-alive pool opens almost none once
+ * warm).
  *
- * It is also the traced gateway's OTLP/HTTP receiver: `POST /v1/traces` counts the spans of each JSON batch (by
- * their `"spanId":` keys, without building the objects, as cheaply as a collector on another machine would cost
- * this one) and answers `{}`.
+ * It is also the traced gateways' OTLP/HTTP receiver: `POST [/<receiver>]/v1/traces` counts the spans of each JSON
+ * batch (by their `"spanId":` keys, without building the objects, as cheaply as a collector on another machine
+ * would cost this one), in total and per receiver path (one per traced gateway, whose late batches must not count
+ * for another), and answers `{}`.
  *
  * Usage: `node bench/mock-upstream.ts [--host 127.0.0.1] [--port 0]`; prints `{"event":"ready","port":N}`.
  * @see https://platform.openai.com/docs/api-reference/chat/streaming
@@ -43,7 +45,7 @@ type Payload =
 
 const cache = new Map<string, Payload>();
 /** Connections that carried chat requests, and those requests, for `GET /stats` (keep-alive reuse shows here). */
-const stats = { connections: 0, requests: 0, spans: 0 };
+const stats = { connections: 0, requests: 0, spans: 0, spansByReceiver: {} as Record<string, number> };
 const SPAN_ID_KEY = Buffer.from('"spanId":');
 const chatSockets = new WeakSet<object>();
 
@@ -188,8 +190,8 @@ function handle(request: IncomingMessage, response: ServerResponse): void {
     response.end(body);
     return;
   }
-  if (request.method === "POST" && request.url === "/v1/traces") {
-    receiveSpans(request, response);
+  if (request.method === "POST" && request.url?.endsWith("/v1/traces") === true) {
+    receiveSpans(request, response, request.url.slice(0, -"/v1/traces".length));
     return;
   }
   if (request.method !== "POST" || !request.url?.endsWith("/chat/completions")) {
@@ -211,12 +213,15 @@ function handle(request: IncomingMessage, response: ServerResponse): void {
   });
 }
 
-function receiveSpans(request: IncomingMessage, response: ServerResponse): void {
+function receiveSpans(request: IncomingMessage, response: ServerResponse, receiver: string): void {
   const parts: Buffer[] = [];
   request.on("data", (part: Buffer) => parts.push(part));
   request.on("end", () => {
     const body = Buffer.concat(parts);
-    for (let at = body.indexOf(SPAN_ID_KEY); at !== -1; at = body.indexOf(SPAN_ID_KEY, at + 1)) stats.spans++;
+    let spans = 0;
+    for (let at = body.indexOf(SPAN_ID_KEY); at !== -1; at = body.indexOf(SPAN_ID_KEY, at + 1)) spans++;
+    stats.spans += spans;
+    stats.spansByReceiver[receiver] = (stats.spansByReceiver[receiver] ?? 0) + spans;
     response.writeHead(200, { "content-type": "application/json", "content-length": 2 });
     response.end("{}");
   });

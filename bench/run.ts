@@ -1,9 +1,9 @@
 /**
  * `npm run bench`: the gateway beside a bare node:http + undici pass-through and direct calls, against a mock
  * OpenAI-compatible vendor on loopback, every process separate. After a warm-up, each round runs every scenario
- * against its targets in turn (direct → pass-through → Fastify floor → gateway → traced gateway: interleaved, so
- * drift on a shared machine hits all alike; the floor and the traced gateway in the two throughput scenarios
- * only); gRPC scenarios run against the gateway only. Then two whole-run phases: 10,000 concurrent streams
+ * against its targets in turn (direct → pass-through → Fastify floor → gateway → gateway traced at sample_ratio 1.0
+ * → at 0.1: interleaved, so drift on a shared machine hits all alike; the floor and the traced gateways in the two
+ * throughput scenarios only); gRPC scenarios run against the gateway only. Then two whole-run phases: 10,000 concurrent streams
  * (through two fresh references, then the gateway), and a leak check over 200,000 requests (./lib/phases.ts). The
  * report gives medians
  * across rounds, CPU per request (/proc utime+stime deltas), peak RSS, and every issue-8 target.
@@ -24,7 +24,14 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Allocator, type AllocatorChoice, chooseAllocator } from "./lib/allocator.ts";
 import { killAllNow, stopAll } from "./lib/children.ts";
-import { type Fleet, mockStats, removeConfigDir, startFleet } from "./lib/fleet.ts";
+import {
+  type Fleet,
+  type MockStats,
+  mockStats,
+  receiverPath,
+  removeConfigDir,
+  startFleet,
+} from "./lib/fleet.ts";
 import { GRPC_STREAM_PATH, GRPC_UNARY_PATH, grpcRequestBody } from "./lib/grpc-body.ts";
 import { runLeakCheck, runManyStreams } from "./lib/phases.ts";
 import { cpuMicros, cpuResolutionMicros, memoryMiB } from "./lib/proc-stats.ts";
@@ -38,7 +45,7 @@ import {
   type Samples,
   summarize,
 } from "./lib/report.ts";
-import { requestBody, SCENARIOS, type Scenario, type TargetName } from "./lib/scenarios.ts";
+import { requestBody, SCENARIOS, type Scenario, type TargetName, TRACED_TARGETS } from "./lib/scenarios.ts";
 import { smokeCheck } from "./lib/smoke.ts";
 
 const PHASES = ["many-streams", "leak"] as const;
@@ -141,8 +148,9 @@ async function measure(
   const before = cpuSnapshot(fleet);
   const result = await fleet.load.run(specFor(scenario, fleet.urls[target], durationMs));
   const after = cpuSnapshot(fleet);
-  // The traced gateway exports its spans in batches (every 512 spans, else every 5 s): count this run's.
-  if (target === "gateway-traced") await new Promise((resolve) => setTimeout(resolve, 300));
+  // A traced gateway exports its spans in batches (every 512 spans, else every 5 s): count this run's.
+  const traced = TRACED_TARGETS[target] !== undefined;
+  if (traced) await new Promise((resolve) => setTimeout(resolve, 300));
   const statsAfter = await mockStats(fleet);
   const cpu = {} as Record<ProcessName, number | undefined>;
   for (const name of PROCESS_NAMES) {
@@ -152,14 +160,14 @@ async function measure(
   }
   // Let closing sockets and GC settle so one run's tail does not land in the next one's CPU figures.
   await new Promise((resolve) => setTimeout(resolve, 50));
-  const delta = (pick: (stats: { connections: number; spans: number }) => number): number | undefined =>
+  const delta = (pick: (stats: MockStats) => number): number | undefined =>
     statsBefore === undefined || statsAfter === undefined ? undefined : pick(statsAfter) - pick(statsBefore);
   return {
     round,
     result,
     cpuMicros: cpu,
     upstreamConnectionsOpened: delta((stats) => stats.connections),
-    spansReceived: target === "gateway-traced" ? delta((stats) => stats.spans) : undefined,
+    spansReceived: traced ? delta((stats) => stats.spansByReceiver[receiverPath(target)] ?? 0) : undefined,
   } satisfies Sample;
 }
 
@@ -181,7 +189,7 @@ async function runRounds(fleet: Fleet, options: Options): Promise<Samples> {
       samples.set(scenario.key, byTarget);
       for (const target of scenario.targets) {
         // Unmeasured: no target starts a measured run straight after sitting idle while the others ran (the traced
-        // gateway serves two scenarios of seven).
+        // gateways serve two scenarios of seven).
         if (options.prerunMs > 0 && scenario.requests === undefined) {
           await fleet.load.run(specFor(scenario, fleet.urls[target], options.prerunMs));
         }
@@ -189,7 +197,7 @@ async function runRounds(fleet: Fleet, options: Options): Promise<Samples> {
         byTarget.set(target, [...(byTarget.get(target) ?? []), sample]);
         const r = sample.result;
         progress(
-          `round ${round + 1}/${options.rounds} ${scenario.key.padEnd(16)} ${target.padEnd(14)} ` +
+          `round ${round + 1}/${options.rounds} ${scenario.key.padEnd(16)} ${target.padEnd(18)} ` +
             `${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.latency.p50.toFixed(3)} ms  ttfb ${r.ttfb.p50.toFixed(3)} ms` +
             (r.errors > 0 ? `  errors ${r.errors}` : ""),
         );
@@ -281,7 +289,7 @@ async function main(): Promise<number> {
   }, plannedMs(options));
   try {
     progress(
-      `starting mock upstream, pass-through, Fastify floor, gateways and load generator (config in ${configDir})`,
+      `starting mock upstream, pass-through, Fastify floor, gateways (untraced, traced 1.0 and 0.1) and load generator (config in ${configDir})`,
     );
     const fleet = await startFleet({
       gatewayPortBase: options.portBase,

@@ -1,10 +1,11 @@
 /**
- * `node bench/tracing.ts`: what tracing costs. Two gateway processes serve the benchmark's mock vendor, one with
- * tracing off (no `telemetry` section: the SDK is not loaded) and one with tracing on at 100 % sampling, exporting
- * every span over OTLP/HTTP to a receiver on loopback (in this process; it parses each batch and counts spans, as
- * a collector would). The load generator of `npm run bench` drives them; rounds alternate off/on so drift on a
- * shared machine hits both. The report gives, per scenario, the median req/s, latency and gateway CPU per request,
- * and the spans received per request (3 expected: HTTP server, core, attempt = upstream client).
+ * `node bench/tracing.ts`: what tracing costs. Three gateway processes serve the benchmark's mock vendor: one with
+ * tracing off (no `telemetry` section: the SDK is not loaded), one tracing every request (`sample_ratio: 1.0`) and
+ * one tracing one in ten (`0.1`), exporting the sampled spans over OTLP/HTTP to a receiver on loopback (in this
+ * process; it parses each batch and counts spans, as a collector would). The load generator of `npm run bench`
+ * drives them; the order of the modes turns every round so drift on a shared machine hits all. The report gives,
+ * per scenario, the median req/s, latency and gateway CPU per request, and the spans received per request (3 per
+ * sampled request: HTTP server, core, attempt = upstream client).
  *
  * Flags: --rounds N (3), --duration-ms N (3000), --warmup-ms N (1000), --json FILE.
  */
@@ -29,8 +30,9 @@ import { type RunResult, readFlags } from "./lib/protocol.ts";
 
 const BENCH_DIR = fileURLToPath(new URL(".", import.meta.url));
 const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
-const MODES = ["off", "on"] as const;
+const MODES = ["off", "1.0", "0.1"] as const;
 type Mode = (typeof MODES)[number];
+type TracedMode = Exclude<Mode, "off">;
 
 interface Scenario {
   readonly key: string;
@@ -52,10 +54,12 @@ interface Measured {
   readonly spansPerRequest: number;
 }
 
-/** An OTLP/HTTP JSON receiver that counts spans. */
-async function startReceiver(): Promise<{ server: Server; port: number; spans: () => number }> {
-  let spans = 0;
+/** An OTLP/HTTP JSON receiver that counts spans per mode (each traced gateway posts to `/<mode>/v1/traces`). */
+async function startReceiver(): Promise<{ server: Server; port: number; spans: (mode: Mode) => number }> {
+  const received = new Map<string, number>();
   const server = createServer((request, response) => {
+    const mode = request.url?.split("/")[1] ?? "";
+    let spans = 0;
     const pieces: Buffer[] = [];
     request.on("data", (piece: Buffer) => pieces.push(piece));
     request.on("end", () => {
@@ -64,19 +68,24 @@ async function startReceiver(): Promise<{ server: Server; port: number; spans: (
       };
       for (const resource of body.resourceSpans ?? [])
         for (const scope of resource.scopeSpans ?? []) spans += scope.spans?.length ?? 0;
+      received.set(mode, (received.get(mode) ?? 0) + spans);
       response.writeHead(200, { "content-type": "application/json" }).end("{}");
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { server, port: (server.address() as AddressInfo).port, spans: () => spans };
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    spans: (mode) => received.get(mode) ?? 0,
+  };
 }
 
-function gatewayConfig(mockPort: number, receiverPort: number | undefined): string {
+function gatewayConfig(mockPort: number, traced: { port: number; mode: TracedMode } | undefined): string {
   const models = [...new Set(SCENARIOS.map((scenario) => scenario.model))];
   const telemetry =
-    receiverPort === undefined
+    traced === undefined
       ? ""
-      : `telemetry:\n  endpoint: "http://127.0.0.1:${receiverPort}"\n  sample_ratio: 1.0\n`;
+      : `telemetry:\n  endpoint: "http://127.0.0.1:${traced.port}/${traced.mode}"\n  sample_ratio: ${traced.mode}\n`;
   return [
     "model_config:",
     ...models.map((model) => `  "${model}": mock`),
@@ -92,18 +101,20 @@ function gatewayConfig(mockPort: number, receiverPort: number | undefined): stri
 interface Gateway {
   readonly handle: ChildHandle;
   readonly url: string;
-  readonly traced: boolean;
+  readonly mode: Mode;
 }
 
 async function startGateway(mode: Mode, config: string, directory: string): Promise<Gateway> {
   const file = join(directory, `${mode}.yaml`);
   writeFileSync(file, config);
-  const port = 28_600 + MODES.indexOf(mode) + Math.floor(Math.random() * 50) * 2;
+  const port = 28_600 + MODES.indexOf(mode) + Math.floor(Math.random() * 50) * MODES.length;
   const handle = spawnQuiet(`gateway (tracing ${mode})`, [MAIN, "--config", file, "--port", String(port)], {
     ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("OTEL_"))),
+    // A run's spans are exported (and their CPU counted) within the run, not on the SDK's 5 s schedule.
+    ...(mode === "off" ? {} : { OTEL_BSP_SCHEDULE_DELAY: "200" }),
   });
   await waitForHttp(handle, `http://127.0.0.1:${port}/health`, 20_000);
-  return { handle, url: `http://127.0.0.1:${port}/v1/chat/completions`, traced: mode === "on" };
+  return { handle, url: `http://127.0.0.1:${port}/v1/chat/completions`, mode };
 }
 
 async function measure(
@@ -111,10 +122,10 @@ async function measure(
   gateway: Gateway,
   scenario: Scenario,
   durationMs: number,
-  spans: () => number,
+  spans: (mode: Mode) => number,
 ): Promise<Measured> {
   const cpuBefore = cpuMicros(gateway.handle.pid);
-  const spansBefore = spans();
+  const spansBefore = spans(gateway.mode);
   const result = await load.run({
     url: gateway.url,
     body: JSON.stringify({
@@ -130,14 +141,14 @@ async function measure(
   });
   const cpuAfter = cpuMicros(gateway.handle.pid);
   // With tracing on, let the batch processor export the rest of this run's spans (it sends every 512 spans, or
-  // after 5 s) before counting, and before the next run shares the CPU with it.
-  if (gateway.traced) await new Promise((resolve) => setTimeout(resolve, 5500));
+  // after its 200 ms delay) before counting, and before the next run shares the CPU with it.
+  if (gateway.mode !== "off") await new Promise((resolve) => setTimeout(resolve, 400));
   const finished = Math.max(1, result.finished);
   return {
     result,
     cpuMicrosPerRequest:
       cpuBefore === undefined || cpuAfter === undefined ? undefined : (cpuAfter - cpuBefore) / finished,
-    spansPerRequest: (spans() - spansBefore) / finished,
+    spansPerRequest: (spans(gateway.mode) - spansBefore) / finished,
   };
 }
 
@@ -173,17 +184,26 @@ async function main(): Promise<void> {
       [join(BENCH_DIR, "mock-upstream.ts"), "--port", "0"],
       20_000,
     );
-    const gateways = {
+    const gateways: Record<Mode, Gateway> = {
       off: await startGateway("off", gatewayConfig(mock.port, undefined), directory),
-      on: await startGateway("on", gatewayConfig(mock.port, receiver.port), directory),
+      "1.0": await startGateway(
+        "1.0",
+        gatewayConfig(mock.port, { port: receiver.port, mode: "1.0" }),
+        directory,
+      ),
+      "0.1": await startGateway(
+        "0.1",
+        gatewayConfig(mock.port, { port: receiver.port, mode: "0.1" }),
+        directory,
+      ),
     };
     const load = await connectLoad(forkWithIpc("load generator", join(BENCH_DIR, "load.ts")), 20_000);
     const summary: Record<string, Record<Mode, ReturnType<typeof summarize>>> = {};
     for (const scenario of SCENARIOS) {
-      const runs: Record<Mode, Measured[]> = { off: [], on: [] };
+      const runs: Record<Mode, Measured[]> = { off: [], "1.0": [], "0.1": [] };
       for (const mode of MODES) await measure(load, gateways[mode], scenario, warmupMs, receiver.spans);
       for (let round = 0; round < rounds; round++) {
-        const order = round % 2 === 0 ? MODES : [...MODES].reverse();
+        const order = [...MODES.slice(round % MODES.length), ...MODES.slice(0, round % MODES.length)];
         for (const mode of order) {
           runs[mode].push(await measure(load, gateways[mode], scenario, durationMs, receiver.spans));
           process.stderr.write(
@@ -191,7 +211,11 @@ async function main(): Promise<void> {
           );
         }
       }
-      summary[scenario.key] = { off: summarize(runs.off), on: summarize(runs.on) };
+      summary[scenario.key] = {
+        off: summarize(runs.off),
+        "1.0": summarize(runs["1.0"]),
+        "0.1": summarize(runs["0.1"]),
+      };
     }
     console.log(formatReport(summary, rounds, durationMs));
     const jsonFile = flags.get("json");
@@ -209,7 +233,7 @@ function formatReport(
   durationMs: number,
 ): string {
   const lines = [
-    `Tracing off vs on (100 % sampling, OTLP/HTTP JSON to a loopback receiver); medians of ${rounds} × ${durationMs} ms`,
+    `Tracing off vs on (sample_ratio 1.0 and 0.1, OTLP/HTTP JSON to a loopback receiver); medians of ${rounds} × ${durationMs} ms`,
     "",
     "| scenario | tracing | req/s | Δ req/s | p50 ms | p99 ms | gateway CPU µs/req | spans/req | errors |",
     "|---|---|---|---|---|---|---|---|---|",
@@ -220,7 +244,7 @@ function formatReport(
     for (const mode of MODES) {
       const row = entry[mode];
       const delta =
-        mode === "on" ? `${(((row.rps - entry.off.rps) / entry.off.rps) * 100).toFixed(1)} %` : "";
+        mode === "off" ? "" : `${(((row.rps - entry.off.rps) / entry.off.rps) * 100).toFixed(1)} %`;
       lines.push(
         `| ${scenario.title} | ${mode} | ${row.rps.toFixed(0)} | ${delta} | ${row.p50.toFixed(2)} | ${row.p99.toFixed(2)} | ${row.cpuMicrosPerRequest.toFixed(0)} | ${row.spansPerRequest.toFixed(2)} | ${row.errors} |`,
       );

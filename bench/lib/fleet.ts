@@ -1,7 +1,8 @@
 /**
  * Starts the benchmark's processes: the mock vendor, the bare pass-through, the Fastify floor (the pass-through
  * served by a minimal Fastify app), the gateway (with a temporary config that routes the bench models to the
- * mock) and the load generator, each in its own process, and waits until each is ready.
+ * mock), the two traced gateways (sampling 1.0 and 0.1) and the load generator, each in its own process, and
+ * waits until each is ready.
  */
 import { rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -17,7 +18,7 @@ import {
   waitForHttp,
 } from "./children.ts";
 import { connectLoad, type LoadClient } from "./load-client.ts";
-import { BENCH_MODELS, type TargetName } from "./scenarios.ts";
+import { BENCH_MODELS, TARGETS, type TargetName, TRACED_TARGETS } from "./scenarios.ts";
 
 const BENCH_DIR = fileURLToPath(new URL("..", import.meta.url));
 const REPO_DIR = fileURLToPath(new URL("../..", import.meta.url));
@@ -41,7 +42,14 @@ export interface FleetOptions {
 }
 
 /** The fleet's processes. */
-export type FleetProcess = "mock" | "passthrough" | "fastify-floor" | "gateway" | "gateway-traced" | "load";
+export type FleetProcess =
+  | "mock"
+  | "passthrough"
+  | "fastify-floor"
+  | "gateway"
+  | "gateway-traced"
+  | "gateway-traced-0.1"
+  | "load";
 
 /** The running processes and where to reach each target. */
 export interface Fleet {
@@ -78,13 +86,16 @@ export async function freePort(base: number): Promise<number> {
 /**
  * The gateway's config: every bench model routed to the mock, retries off, logs at warn so that the access line
  * (an info line) is not written, as the references write no log. `limit_per_host` is sized for the 10,000-stream
- * phase; the traced gateway exports every span (100 % sampling) to the mock's OTLP receiver.
+ * phase; a traced gateway exports the spans it samples (`sampleRatio`) to the mock's OTLP receiver, on a path of
+ * its own (receiverPath) so that each one's spans are counted apart.
  */
-function gatewayConfig(mockPort: number, traced: boolean): string {
+function gatewayConfig(mockPort: number, traced: TracedGateway | undefined): string {
   const models = BENCH_MODELS.map((model) => `  "${model}": mock`).join("\n");
-  const telemetry = traced
-    ? `telemetry:\n  endpoint: "http://127.0.0.1:${mockPort}"\n  sample_ratio: 1.0\n`
-    : "";
+  const telemetry =
+    traced === undefined
+      ? ""
+      : `telemetry:\n  endpoint: "http://127.0.0.1:${mockPort}${receiverPath(traced.name)}"\n` +
+        `  sample_ratio: ${traced.sampleRatio}\n`;
   return `# Written by bench/run.ts; removed when it exits.
 model_config:
 ${models}
@@ -106,9 +117,20 @@ connector:
 ${telemetry}`;
 }
 
+/** A traced gateway of the fleet. */
+interface TracedGateway {
+  readonly name: TargetName;
+  readonly sampleRatio: number;
+}
+
+/** Where a traced gateway's spans go on the mock (`/<path>/v1/traces`). */
+export function receiverPath(target: TargetName): string {
+  return `/${target}`;
+}
+
 interface GatewaySpec {
   readonly name: string;
-  readonly traced: boolean;
+  readonly traced?: TracedGateway;
   readonly profile: boolean;
   readonly inspectPort?: number;
 }
@@ -116,7 +138,10 @@ interface GatewaySpec {
 async function startGateway(options: FleetOptions, mockPort: number, spec: GatewaySpec) {
   const configPath = join(options.configDir, `${spec.name}.yaml`);
   writeFileSync(configPath, gatewayConfig(mockPort, spec.traced));
-  const port = await freePort(options.gatewayPortBase + (spec.traced ? 100 : 0));
+  // Apart from the untraced gateway's range, one range per traced one.
+  const port = await freePort(
+    options.gatewayPortBase + (spec.traced === undefined ? 0 : 100 * TARGETS.indexOf(spec.traced.name)),
+  );
   const profile =
     options.cpuProfDir === undefined || !spec.profile
       ? []
@@ -131,7 +156,15 @@ async function startGateway(options: FleetOptions, mockPort: number, spec: Gatew
   ];
   // OTEL_* of the shell must not turn tracing on (or off) behind the bench's back.
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("OTEL_")));
-  const handle = spawnQuiet(spec.name, args, { ...env, ...options.allocator.env, BENCH_KEY: "bench-key" });
+  // A run's spans are exported, and their CPU counted, within that run: at 0.1 a run samples fewer spans than
+  // one batch (512), which would otherwise wait for the SDK's 5 s schedule and land in another target's run.
+  const batchDelay = spec.traced === undefined ? {} : { OTEL_BSP_SCHEDULE_DELAY: "200" };
+  const handle = spawnQuiet(spec.name, args, {
+    ...env,
+    ...batchDelay,
+    ...options.allocator.env,
+    BENCH_KEY: "bench-key",
+  });
   await waitForHttp(handle, `http://127.0.0.1:${port}/health`, options.startupTimeoutMs);
   return { handle, port };
 }
@@ -156,11 +189,18 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       timeout,
       { ...process.env, ...options.allocator.env },
     );
-  const [passthrough, floor, gateway, traced] = await Promise.all([
+  const traced = (name: "gateway-traced" | "gateway-traced-0.1") =>
+    startGateway(options, mock.port, {
+      name,
+      traced: { name, sampleRatio: TRACED_TARGETS[name] ?? 1 },
+      profile: false,
+    });
+  const [passthrough, floor, gateway, traced1, traced01] = await Promise.all([
     startPassthrough("pass-through", []),
     startPassthrough("fastify floor", ["--framework", "fastify"]),
-    startGateway(options, mock.port, { name: "gateway", traced: false, profile: true }),
-    startGateway(options, mock.port, { name: "gateway-traced", traced: true, profile: false }),
+    startGateway(options, mock.port, { name: "gateway", profile: true }),
+    traced("gateway-traced"),
+    traced("gateway-traced-0.1"),
   ]);
   const loadHandle = forkWithIpc("load generator", join(BENCH_DIR, "load.ts"));
   const load = await connectLoad(loadHandle, timeout);
@@ -170,7 +210,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       pinToCpu(passthrough.handle, 0) &&
       pinToCpu(floor.handle, 0) &&
       pinToCpu(gateway.handle, 0) &&
-      pinToCpu(traced.handle, 0) &&
+      pinToCpu(traced1.handle, 0) &&
+      pinToCpu(traced01.handle, 0) &&
       pinToCpu(mock.handle, 1) &&
       pinToCpu(loadHandle, 1);
   }
@@ -181,25 +222,22 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       passthrough: `http://127.0.0.1:${passthrough.port}${path}`,
       "fastify-floor": `http://127.0.0.1:${floor.port}${path}`,
       gateway: `http://127.0.0.1:${gateway.port}${path}`,
-      "gateway-traced": `http://127.0.0.1:${traced.port}${path}`,
+      "gateway-traced": `http://127.0.0.1:${traced1.port}${path}`,
+      "gateway-traced-0.1": `http://127.0.0.1:${traced01.port}${path}`,
     },
     processes: {
       mock: mock.handle,
       passthrough: passthrough.handle,
       "fastify-floor": floor.handle,
       gateway: gateway.handle,
-      "gateway-traced": traced.handle,
+      "gateway-traced": traced1.handle,
+      "gateway-traced-0.1": traced01.handle,
       load: loadHandle,
     },
     load,
     pinned,
     async startExtraGateway(name, inspectPort) {
-      const extra = await startGateway(options, mock.port, {
-        name,
-        traced: false,
-        profile: false,
-        inspectPort,
-      });
+      const extra = await startGateway(options, mock.port, { name, profile: false, inspectPort });
       if (pinned) pinToCpu(extra.handle, 0);
       return { handle: extra.handle, url: `http://127.0.0.1:${extra.port}${path}` };
     },
@@ -216,19 +254,24 @@ export function removeConfigDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** The mock's counters: connections that carried chat requests, and spans its OTLP receiver got. */
+/** The mock's counters: connections that carried chat requests, and spans its OTLP receiver got, per receiver path. */
 export interface MockStats {
   readonly connections: number;
   readonly spans: number;
+  readonly spansByReceiver: Readonly<Record<string, number>>;
 }
 
 /** The mock's counters so far (undefined when it cannot say). */
 export async function mockStats(fleet: Fleet): Promise<MockStats | undefined> {
   try {
     const response = await fetch(new URL("/stats", fleet.urls.direct), { signal: AbortSignal.timeout(2000) });
-    const body = (await response.json()) as { connections?: unknown; spans?: unknown };
+    const body = (await response.json()) as {
+      connections?: unknown;
+      spans?: unknown;
+      spansByReceiver?: Record<string, number>;
+    };
     return typeof body.connections === "number" && typeof body.spans === "number"
-      ? { connections: body.connections, spans: body.spans }
+      ? { connections: body.connections, spans: body.spans, spansByReceiver: body.spansByReceiver ?? {} }
       : undefined;
   } catch {
     return undefined;

@@ -13,16 +13,25 @@ import {
   TARGET_LABEL,
   TARGETS,
   type TargetName,
+  TRACED_TARGETS,
 } from "./scenarios.ts";
 import { median } from "./stats.ts";
 
-export type ProcessName = "mock" | "passthrough" | "fastify-floor" | "gateway" | "gateway-traced" | "load";
+export type ProcessName =
+  | "mock"
+  | "passthrough"
+  | "fastify-floor"
+  | "gateway"
+  | "gateway-traced"
+  | "gateway-traced-0.1"
+  | "load";
 export const PROCESS_NAMES: readonly ProcessName[] = [
   "mock",
   "passthrough",
   "fastify-floor",
   "gateway",
   "gateway-traced",
+  "gateway-traced-0.1",
   "load",
 ];
 
@@ -33,7 +42,7 @@ export interface Sample {
   readonly cpuMicros: Readonly<Record<ProcessName, number | undefined>>;
   /** Connections the mock accepted during the run (keep-alive reuse keeps this near 0 once warm). */
   readonly upstreamConnectionsOpened: number | undefined;
-  /** Spans the mock's OTLP receiver got during the run (the traced gateway's). */
+  /** Spans the mock's OTLP receiver got from the traced gateway under test during the run. */
   readonly spansReceived: number | undefined;
 }
 
@@ -54,7 +63,7 @@ export interface TargetSummary {
   readonly loadCpuPerRequestUs: number;
   /** Median per run of the upstream connections opened. */
   readonly upstreamConnectionsPerRun: number;
-  /** Median per run of the spans received per request (the traced gateway). */
+  /** Median per run of the spans received per request (the traced gateways). */
   readonly spansPerRequest: number;
   readonly errorSamples: readonly string[];
 }
@@ -98,6 +107,7 @@ export const PROXY_PROCESS: Readonly<Record<TargetName, ProcessName | undefined>
   "fastify-floor": "fastify-floor",
   gateway: "gateway",
   "gateway-traced": "gateway-traced",
+  "gateway-traced-0.1": "gateway-traced-0.1",
 };
 
 function perRequest(samples: readonly Sample[], process: ProcessName | undefined): number {
@@ -268,7 +278,7 @@ function row(cells: readonly string[], widths: readonly number[], left = 1): str
 }
 
 function printScenarios(summary: Summary, out: string[]): void {
-  const widths = [26, 12, 7, 9, 8, 9, 6, 10, 9];
+  const widths = [26, 13, 7, 9, 8, 9, 6, 10, 9];
   const header = [
     "scenario",
     "target",
@@ -301,7 +311,7 @@ function printScenarios(summary: Summary, out: string[]): void {
       ];
       first = false;
       out.push(row(cells, widths, 2));
-      if (target === "gateway-traced" && Number.isFinite(t.spansPerRequest)) {
+      if (TRACED_TARGETS[target] !== undefined && Number.isFinite(t.spansPerRequest)) {
         out.push(
           `${"".padEnd(widths[0] ?? 0)}  (spans exported per request: ${t.spansPerRequest.toFixed(2)})`,
         );
@@ -373,7 +383,7 @@ function printPhases(summary: Summary, out: string[]): void {
 }
 
 function printMemory(summary: Summary, out: string[]): void {
-  const widths = [16, 14, 12];
+  const widths = [18, 14, 12];
   out.push(row(["process", "peak RSS MiB", "RSS now MiB"], widths));
   for (const name of PROCESS_NAMES) {
     const memory = summary.memoryMiB[name];

@@ -7,33 +7,49 @@ import type { LoadProtocol, RunResult } from "./protocol.ts";
 
 /**
  * Who the load generator calls: the vendor itself, the bare pass-through, the same pass-through served by a
- * minimal Fastify app (the floor of any Fastify-based gateway, for reference), the gateway, and a traced gateway.
+ * minimal Fastify app (the floor of any Fastify-based gateway, for reference), the gateway, and two traced
+ * gateways: every request sampled (`sample_ratio: 1.0`), and one in ten (`0.1`, as a busy production might run).
  */
-export type TargetName = "direct" | "passthrough" | "fastify-floor" | "gateway" | "gateway-traced";
+export type TargetName =
+  | "direct"
+  | "passthrough"
+  | "fastify-floor"
+  | "gateway"
+  | "gateway-traced"
+  | "gateway-traced-0.1";
 export const TARGETS: readonly TargetName[] = [
   "direct",
   "passthrough",
   "fastify-floor",
   "gateway",
   "gateway-traced",
+  "gateway-traced-0.1",
 ];
 export const TARGET_LABEL: Readonly<Record<TargetName, string>> = {
   direct: "direct",
   passthrough: "pass-through",
   "fastify-floor": "fastify floor",
   gateway: "gateway",
-  "gateway-traced": "gw traced",
+  "gateway-traced": "gw traced 1.0",
+  "gateway-traced-0.1": "gw traced 0.1",
+};
+
+/** The traced targets: their `telemetry.sample_ratio`. */
+export const TRACED_TARGETS: Readonly<Partial<Record<TargetName, number>>> = {
+  "gateway-traced": 1,
+  "gateway-traced-0.1": 0.1,
 };
 
 /** The usual comparison: the vendor, the pass-through and the gateway. */
 const COMPARED: readonly TargetName[] = ["direct", "passthrough", "gateway"];
-/** The throughput scenarios: the same, plus the Fastify floor and the gateway with tracing at 100 % sampling. */
+/** The throughput scenarios: the same, plus the Fastify floor and the gateway with tracing at 1.0 and 0.1. */
 const COMPARED_AND_TRACED: readonly TargetName[] = [
   "direct",
   "passthrough",
   "fastify-floor",
   "gateway",
   "gateway-traced",
+  "gateway-traced-0.1",
 ];
 
 /** One request shape at one concurrency. The model name tells the mock what to answer (see mock-upstream.ts). */
@@ -320,7 +336,7 @@ export const CHECKS: readonly Check[] = [
   },
   {
     id: "tracing-json-rps",
-    title: "non-stream c=200 req/s, traced / untraced",
+    title: "non-stream c=200 req/s, traced 1.0 / untraced",
     unit: "ratio",
     limit: 0.75,
     direction: "min",
@@ -330,12 +346,32 @@ export const CHECKS: readonly Check[] = [
   },
   {
     id: "tracing-sse-rps",
-    title: "stream c=100 req/s, traced / untraced",
+    title: "stream c=100 req/s, traced 1.0 / untraced",
     unit: "ratio",
     limit: 0.75,
     direction: "min",
     gated: true,
     scenarios: ["sse-c100"],
     value: (round) => ratio(round, "sse-c100", "gateway", "gateway-traced"),
+  },
+  {
+    id: "tracing-0.1-json-rps",
+    title: "non-stream c=200 req/s, traced 0.1 / untraced",
+    unit: "ratio",
+    limit: 0.9,
+    direction: "min",
+    gated: true,
+    scenarios: ["json-c200"],
+    value: (round) => ratio(round, "json-c200", "gateway", "gateway-traced-0.1"),
+  },
+  {
+    id: "tracing-0.1-sse-rps",
+    title: "stream c=100 req/s, traced 0.1 / untraced",
+    unit: "ratio",
+    limit: 0.9,
+    direction: "min",
+    gated: true,
+    scenarios: ["sse-c100"],
+    value: (round) => ratio(round, "sse-c100", "gateway", "gateway-traced-0.1"),
   },
 ];
