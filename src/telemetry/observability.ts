@@ -1,7 +1,7 @@
 /**
  * Wires observability into the app: a RequestRecord per request (decorated on the Fastify request, filled by the
- * edges and the core), the access line and metrics when the response closes, `GET /metrics`, and, when tracing
- * is on, the HTTP server span (./http-server-span.ts).
+ * edges and by the core's observer, ./request-lifecycle.ts), the access line and metrics when the response closes,
+ * `GET /metrics`, and, when tracing is on, the HTTP server span (./http-server-span.ts).
  *
  * One `'close'` listener per response is the single place a request ends: it fires after a normal finish and when
  * the client cut a stream, for HTTP/1.1 and HTTP/2 alike (Fastify's onResponse does not fire for the latter).

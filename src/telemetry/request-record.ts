@@ -1,7 +1,7 @@
 /**
  * What one request did, gathered while it runs and read once when it is over by the access log and the metrics.
- * The edges create it (one per Fastify request), the core fills in how it was served, and the edge stamps the
- * first byte. Times are `performance.now()` milliseconds (monotonic).
+ * The edges create it (one per Fastify request), what the core reports of how it was served is written into it
+ * (./record-observer.ts), and the edge stamps the first byte. Times are `performance.now()` milliseconds (monotonic).
  */
 import type { Context, Span } from "@opentelemetry/api";
 import type { ProxyErrorKind } from "../core/errors.ts";
