@@ -4,7 +4,7 @@
  *   `server.request_timeout`, else 408; the response is not limited, so long SSE streams are never cut;
  * - requests Node's parser rejects (bad header bytes, broken chunking, oversized headers) get OpenAI's error
  *   envelope instead of Fastify's own shape.
- * h2 connections (gRPC) are bounded by the h2 session timeout instead (src/net).
+ * h2c streams get the same request timeout from src/net/h2-request-timeout.ts (fed from Fastify's requestTimeout).
  * @see https://nodejs.org/api/http.html#serverheaderstimeout
  * @see https://nodejs.org/api/http.html#event-clienterror
  */

@@ -12,6 +12,7 @@ import http2 from "node:http2";
 import type { Socket } from "node:net";
 import type { FastifyBaseLogger } from "fastify";
 import type { SniffedProtocol } from "./h2-preface.ts";
+import { timeOutSlowRequests } from "./h2-request-timeout.ts";
 import { type SniffAbandonReason, sniffConnection } from "./sniff-connection.ts";
 
 /** Fastify's request handler, which accepts both http1 and http2 compat objects at runtime. */
@@ -33,6 +34,8 @@ export interface DualServerSettings {
   readonly http2MaxConcurrentStreams: number;
   /** Inactivity timeout of h2 sockets (Fastify's `connectionTimeout`, which http1 gets via setTimeout); 0 = none. */
   readonly http2SocketTimeoutMs: number;
+  /** Milliseconds an h2 stream has to deliver its whole request, as http1's `requestTimeout`; 0 = none. */
+  readonly http2RequestTimeoutMs: number;
   readonly logger: DualServerLogger | undefined;
 }
 
@@ -67,6 +70,7 @@ export class DualProtocolServer extends http.Server {
       handler,
     );
     this.#http2.setTimeout(settings.http2SocketTimeoutMs);
+    timeOutSlowRequests(this.#http2, settings.http2RequestTimeoutMs);
     this.#http2.on("session", (session) => this.#trackSession(session));
     this.#http2.on("sessionError", (error) => settings.logger?.debug({ err: error }, "h2 session error"));
     // Node's http1 connection listener must only see HTTP/1.1 sockets; keep it to call after sniffing.

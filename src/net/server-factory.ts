@@ -44,6 +44,7 @@ export function createDualServerFactory(options: DualServerOptions = {}): DualSe
           FASTIFY_DEFAULT_HTTP2_SESSION_TIMEOUT_MS,
         http2MaxConcurrentStreams: options.http2MaxConcurrentStreams ?? DEFAULT_HTTP2_MAX_CONCURRENT_STREAMS,
         http2SocketTimeoutMs: numberOption(fastifyOptions, "connectionTimeout") ?? 0,
+        http2RequestTimeoutMs: numberOption(fastifyOptions, "requestTimeout") ?? 0,
         logger: options.logger,
       },
       // Fastify's own factory hands its `http` option (headersTimeout, requestTimeout, ...) to http.createServer.

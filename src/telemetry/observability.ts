@@ -111,6 +111,8 @@ export function protocolOf(route: string | undefined, contentType: string | unde
 /** The ProxyError kind of an error Fastify reports (its own 4xx errors are the client's fault). */
 function kindOfError(error: Error & { statusCode?: number }): ProxyError["kind"] {
   if (error instanceof ProxyError) return error.kind;
+  // As ProxyError.from: a request body cut off (an h2 stream timed out, src/net/h2-request-timeout.ts).
+  if (error.name === "AbortError") return "cancelled";
   if (error.statusCode === 413) return "request_too_large";
   return error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500
     ? "invalid_request"

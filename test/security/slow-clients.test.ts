@@ -1,14 +1,18 @@
 /**
  * Limits against slow and greedy clients, on a real socket: headers and the whole request must arrive within
  * server.headers_timeout / server.request_timeout (408 in OpenAI's envelope, connection closed), while responses
- * are not limited: an SSE stream and a completion that take longer than request_timeout finish. Bodies over
- * server.body_limit get 413 (HTTP) and RESOURCE_EXHAUSTED (gRPC).
+ * are not limited: an SSE stream and a completion that take longer than request_timeout finish. An h2c stream
+ * whose body takes longer than request_timeout gets 408 (gRPC: DEADLINE_EXCEEDED) and only that stream ends.
+ * Bodies over server.body_limit get 413 (HTTP) and RESOURCE_EXHAUSTED (gRPC).
  */
+import http2 from "node:http2";
 import { connect } from "node:net";
 import { create, toBinary } from "@bufbuild/protobuf";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CreateChatCompletionRequestSchema } from "../../gen/llmproxy/v1/chat_pb.ts";
+import { ChatService, CreateChatCompletionRequestSchema } from "../../gen/llmproxy/v1/chat_pb.ts";
 import { type RunningServer, startServer } from "../helpers/start-server.ts";
 import { envelope, rawRpc } from "./raw-grpc.ts";
 import { post, sendRaw } from "./raw-http.ts";
@@ -90,6 +94,151 @@ describe("slow clients", () => {
       ((await response.body.json()) as { choices: { message: { content: string } }[] }).choices[0]?.message
         .content,
     ).toBe(words);
+  });
+});
+
+/** What an h2 stream got: response headers, body, and the RST_STREAM code it closed with. */
+interface H2Outcome {
+  readonly headers: http2.IncomingHttpHeaders;
+  readonly body: string;
+  readonly rstCode: number;
+  readonly afterMs: number;
+}
+
+/** Opens an h2 stream on `session`, then writes one `drip` every `everyMs` until the stream closes. */
+function dribbleH2(
+  session: http2.ClientHttp2Session,
+  path: string,
+  headers: http2.OutgoingHttpHeaders,
+  drip: Buffer,
+  everyMs: number,
+): Promise<H2Outcome> {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const stream = session.request({ ":method": "POST", ":path": path, ...headers }, { endStream: false });
+    let responseHeaders: http2.IncomingHttpHeaders = {};
+    let body = "";
+    const write = (): void => {
+      if (!stream.destroyed && stream.writable) stream.write(drip);
+    };
+    const timer = setInterval(write, everyMs);
+    write();
+    // Fails the test in seconds rather than at vitest's timeout when the server never answers.
+    const giveUp = setTimeout(() => stream.close(http2.constants.NGHTTP2_CANCEL), 5_000);
+    stream.on("response", (received) => {
+      responseHeaders = received;
+    });
+    stream.on("data", (chunk: Buffer) => {
+      body += chunk.toString("utf8");
+    });
+    stream.on("error", () => undefined);
+    stream.on("close", () => {
+      clearInterval(timer);
+      clearTimeout(giveUp);
+      resolve({
+        headers: responseHeaders,
+        body,
+        rstCode: stream.rstCode ?? 0,
+        afterMs: Date.now() - started,
+      });
+    });
+  });
+}
+
+describe("slow h2c clients", () => {
+  it("get 408 in OpenAI's envelope when a stream's body takes longer than request_timeout", async () => {
+    const session = http2.connect(server.url).on("error", () => undefined);
+    try {
+      const answer = await dribbleH2(
+        session,
+        "/v1/chat/completions",
+        { "content-type": "application/json", "content-length": "500" },
+        Buffer.from(" "),
+        100,
+      );
+      expect(answer.headers[":status"]).toBe(408);
+      expect(JSON.parse(answer.body).error).toMatchObject({
+        type: "timeout_error",
+        message: "The request was not received in time.",
+      });
+      expect(answer.afterMs).toBeGreaterThanOrEqual(700);
+      expect(answer.afterMs).toBeLessThan(3_000);
+      // Only the stream ends: the same connection serves the next request.
+      const next = session.request({ ":method": "GET", ":path": "/health" });
+      const status = await new Promise((resolve) => {
+        next.on("response", (headers) => next.on("end", () => resolve(headers[":status"])).resume());
+      });
+      expect(status).toBe(200);
+    } finally {
+      session.close();
+    }
+  });
+
+  it("are not served when the whole body came but END_STREAM never did", async () => {
+    const session = http2.connect(server.url).on("error", () => undefined);
+    try {
+      const body = JSON.stringify({
+        model: "echo-1",
+        messages: [{ role: "user", content: "never finished" }],
+      });
+      const answer = await dribbleH2(
+        session,
+        "/v1/chat/completions",
+        { "content-type": "application/json", "x-request-id": "rid-h2-no-end" },
+        Buffer.from(body),
+        60_000,
+      );
+      expect(answer.headers[":status"]).toBe(408);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const lines = server.logs.filter((line) => line.requestId === "rid-h2-no-end");
+      expect(lines.find((line) => line.msg === "request completed")).toMatchObject({
+        statusCode: 408,
+        attempts: 0,
+      });
+      expect(lines.filter((line) => Number(line.level) >= 40)).toEqual([]);
+    } finally {
+      session.close();
+    }
+  });
+
+  it("get DEADLINE_EXCEEDED on gRPC when the request message trickles in", async () => {
+    const session = http2.connect(server.url).on("error", () => undefined);
+    try {
+      const answer = await dribbleH2(
+        session,
+        "/llmproxy.v1.ChatService/CreateChatCompletion",
+        { "content-type": "application/grpc", te: "trailers" },
+        Buffer.from([0]),
+        100,
+      );
+      expect(answer.headers[":status"]).toBe(200);
+      expect(answer.headers["grpc-status"]).toBe("4");
+      expect(answer.headers["grpc-message"]).toMatch(/not received in time/);
+      expect(answer.afterMs).toBeLessThan(3_000);
+    } finally {
+      session.close();
+    }
+  });
+
+  it("do not cut a gRPC stream whose answer lasts longer than request_timeout", async () => {
+    const client = createClient(ChatService, createGrpcTransport({ baseUrl: server.url }));
+    const words = Array.from({ length: 25 }, (_, index) => `w${index}`).join(" ");
+    const started = Date.now();
+    let text = "";
+    for await (const chunk of client.streamChatCompletion({
+      model: "slow-1",
+      messages: [{ role: "user", content: words }],
+    })) {
+      text += chunk.choices[0]?.delta?.content ?? "";
+    }
+    expect(Date.now() - started).toBeGreaterThan(1_000);
+    expect(text).toBe(words);
+  });
+});
+
+describe("logs", () => {
+  it("no slow client above was logged as a warning or an error", () => {
+    expect(server.logs.filter((line) => Number(line.level) >= 40)).toEqual([]);
   });
 });
 
