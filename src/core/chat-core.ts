@@ -119,6 +119,7 @@ async function openStream(
       served: { provider: outcome.provider, upstreamModel: outcome.upstreamModel, attempts: attempts.count },
       batches,
       chunks: new ChunksOfBatches(batches),
+      signal: requestScope.signal,
     };
   } catch (error) {
     requestScope.dispose();

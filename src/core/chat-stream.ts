@@ -40,6 +40,12 @@ export interface ChatStream {
    * core may lack it (see batchesOf in ./batches.ts).
    */
   readonly batches?: AsyncIterableIterator<readonly ChatChunk[]>;
+  /**
+   * Aborts when the request's total budget (`proxy.timeout`) runs out or the call's own signal aborts. An edge
+   * waiting for a client that has stopped reading must stop waiting then: its next read reports why. Streams
+   * made outside the core may lack it.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** The protocol-neutral chat core both edges call. */

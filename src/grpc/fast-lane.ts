@@ -54,10 +54,12 @@ export interface FastLane {
 interface RawResponse {
   readonly headersSent: boolean;
   readonly writableEnded: boolean;
+  readonly writableNeedDrain: boolean;
   writeHead(status: number, headers: Record<string, string>): unknown;
   write(chunk: Buffer): boolean;
   addTrailers(headers: Record<string, string>): void;
   end(): unknown;
+  destroy(): unknown;
   on(event: "close" | "drain", listener: () => void): unknown;
   off(event: "close" | "drain", listener: () => void): unknown;
 }
@@ -168,7 +170,7 @@ class FastCall {
       const encode = createBatchEncoder(stream, chatRequest.includeUsage);
       await pumpBatches(batches, (batch) => {
         const bytes = encode(batch);
-        return bytes === undefined ? undefined : this.#write(bytes);
+        return bytes === undefined ? undefined : this.#write(bytes, stream.signal);
       });
     } finally {
       await batches.return?.();
@@ -225,17 +227,23 @@ class FastCall {
     this.#raw.writeHead(200, headers);
   }
 
-  /** Writes, waiting for the stream to drain (or close) when its buffer is full. */
-  #write(bytes: Buffer): Promise<void> | undefined {
+  /**
+   * Writes, waiting for the stream to drain (or close) when its buffer is full, or for `signal` to abort (the
+   * request's budget ran out while the client was not reading: the caller reads on and fails).
+   */
+  #write(bytes: Buffer, signal?: AbortSignal): Promise<void> | undefined {
     if (this.#raw.write(bytes)) return undefined;
     return new Promise((resolve) => {
       const done = (): void => {
         this.#raw.off("drain", done);
         this.#raw.off("close", done);
+        signal?.removeEventListener("abort", done);
         resolve();
       };
       this.#raw.on("drain", done);
       this.#raw.on("close", done);
+      if (signal?.aborted === true) done();
+      else signal?.addEventListener("abort", done, { once: true });
     });
   }
 
@@ -272,6 +280,11 @@ class FastCall {
     const raw = this.#raw;
     // The client is gone (reset): nothing to answer.
     if (raw.writableEnded || this.#clientGone) return;
+    // A client that stopped reading would never get the trailers (they queue behind the unread messages).
+    if (raw.writableNeedDrain) {
+      raw.destroy();
+      return;
+    }
     if (!raw.headersSent) this.#writeHead(undefined);
     raw.addTrailers({
       "grpc-status": String(connectError.code),

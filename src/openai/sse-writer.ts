@@ -12,6 +12,8 @@ export interface RawResponse {
   write(chunk: string): boolean;
   end(chunk?: string): unknown;
   destroy(): unknown;
+  /** The last write was refused (the client is not reading fast enough) and 'drain' has not come yet. */
+  readonly writableNeedDrain: boolean;
   on(event: "drain" | "close", listener: () => void): unknown;
   off(event: "drain" | "close", listener: () => void): unknown;
 }
@@ -35,17 +37,27 @@ export function sseEvent(json: string): string {
   return `data: ${json}\n\n`;
 }
 
-/** Writes events (one or several `sseEvent`s); resolves when the socket can take more (backpressure). */
-export function writeSseEvents(raw: RawResponse, events: string): Promise<void> | undefined {
+/**
+ * Writes events (one or several `sseEvent`s); resolves when the socket can take more (backpressure), or when
+ * `signal` aborts (the request's budget ran out while the client was not reading: the caller reads on and fails).
+ */
+export function writeSseEvents(
+  raw: RawResponse,
+  events: string,
+  signal?: AbortSignal,
+): Promise<void> | undefined {
   if (raw.write(events)) return undefined;
   return new Promise((resolve) => {
     const done = (): void => {
       raw.off("drain", done);
       raw.off("close", done);
+      signal?.removeEventListener("abort", done);
       resolve();
     };
     raw.on("drain", done);
     raw.on("close", done);
+    if (signal?.aborted === true) done();
+    else signal?.addEventListener("abort", done, { once: true });
   });
 }
 
