@@ -18,6 +18,7 @@ import { handleError, handleNotFound } from "./http/error-handler.ts";
 import { withLogSerializers } from "./http/log-url.ts";
 import { createReadiness, registerReadinessRoute } from "./http/readiness.ts";
 import { requestIdOf } from "./http/request-id.ts";
+import { capConnections } from "./net/connection-cap.ts";
 import { openAIPlugin } from "./openai/plugin.ts";
 import type { KeySource } from "./providers/registry.ts";
 import { AccessLogController } from "./telemetry/access-log.ts";
@@ -81,8 +82,17 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     ...deps.serverOptions,
   };
   const app = Fastify(options) as unknown as FastifyInstance;
+  // server.max_connections follows reloads: the cap reads the config in force at each accepted connection.
+  const connections = capConnections(
+    app.server,
+    () => deps.runtime.current.config.server.maxConnections,
+    app.log,
+  );
+  const metrics = createMetrics({
+    isPublicModel: publicModelCheck(() => deps.runtime.current.config),
+    connections,
+  });
   // First, so every request (refused ones too) gets its record, access line and metrics; adds GET /metrics.
-  const metrics = createMetrics({ isPublicModel: publicModelCheck(() => deps.runtime.current.config) });
   registerObservability(app, { metrics, accessLog, tracing: deps.tracing });
 
   app.addHook("onRequest", (request, reply, done) => {

@@ -70,6 +70,8 @@ export interface Config {
     readonly logFile: string | undefined;
     /** V8's heap growing factor over the live heap, in percent; 0 leaves V8's own. */
     readonly heapGrowingPercent: number;
+    /** Open client connections this process accepts; more are closed as they arrive. */
+    readonly maxConnections: number;
   };
   readonly proxy: {
     /** Total budget of one request. */

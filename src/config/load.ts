@@ -93,6 +93,7 @@ function resolveConfig(file: ConfigFile, source: string): Config {
       drainTimeoutMs: Math.round(file.server.drain_timeout * 1000),
       logFile: file.server.log_file,
       heapGrowingPercent: file.server.heap_growing_percent,
+      maxConnections: file.server.max_connections,
     },
     proxy: {
       timeoutMs: toMs(file.proxy.timeout),

@@ -59,6 +59,11 @@ const serverSchema = z.strictObject({
    * "Performance").
    */
   heap_growing_percent: z.number().int().min(0).max(300).default(0),
+  /**
+   * Open client connections per process (each worker); more are closed as they are accepted. Each proxied
+   * HTTP/1.1 request also holds an upstream connection, so keep it under about half of the file descriptor limit.
+   */
+  max_connections: positiveInt.default(10_000),
 });
 
 const seconds = z.number().positive().max(86_400);

@@ -10,6 +10,7 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { Config } from "../config/config.ts";
+import { type ConnectionCounts, registerConnectionMetrics } from "./connection-metrics.ts";
 import type { RequestRecord } from "./request-record.ts";
 
 /** The gateway's metrics and the registry that renders them. */
@@ -206,6 +207,8 @@ function instruments(registry: Registry, pending: PendingCounts) {
 export interface MetricsOptions {
   /** Whether `model` is a public model of the config in force (a reload may add or remove some). */
   readonly isPublicModel: (model: string) => boolean;
+  /** The client connection cap of the server, when there is one (server.max_connections). */
+  readonly connections?: ConnectionCounts;
 }
 
 const publicModelSets = new WeakMap<Config, ReadonlySet<string>>();
@@ -228,6 +231,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const registry = new Registry();
   const pending = new PendingCounts();
   const metric = instruments(registry, pending);
+  if (options.connections !== undefined) registerConnectionMetrics(registry, options.connections);
   const processWide = processMetrics();
   return {
     contentType: registry.contentType,
