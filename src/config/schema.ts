@@ -74,8 +74,8 @@ const seconds = z.number().positive().max(86_400);
  * images (Gemini image models send each one in one event: about 3 MB for 1024 px, under 10 MB for 2K), while text
  * deltas are under 1 KB.
  */
-export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
-export const DEFAULT_MAX_SSE_EVENT_BYTES = 16 * 1024 * 1024;
+const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+const DEFAULT_MAX_SSE_EVENT_BYTES = 16 * 1024 * 1024;
 
 const cooldownSchema = z.strictObject({
   /** Consecutive failures after which a deployment is cooled down. */
