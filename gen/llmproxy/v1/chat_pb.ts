@@ -15,7 +15,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file llmproxy/v1/chat.proto.
  */
 export const file_llmproxy_v1_chat: GenFile = /*@__PURE__*/
-  fileDesc("ChZsbG1wcm94eS92MS9jaGF0LnByb3RvEgtsbG1wcm94eS52MSL5BQobQ3JlYXRlQ2hhdENvbXBsZXRpb25SZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEioKCG1lc3NhZ2VzGAIgAygLMhgubGxtcHJveHkudjEuQ2hhdE1lc3NhZ2USGAoLdGVtcGVyYXR1cmUYAyABKAFIAIgBARISCgV0b3BfcBgEIAEoAUgBiAEBEhcKCm1heF90b2tlbnMYBSABKAVIAogBARIiChVtYXhfY29tcGxldGlvbl90b2tlbnMYBiABKAVIA4gBARIMCgRzdG9wGAcgAygJEg4KAW4YCCABKAVIBIgBARIRCgRzZWVkGAkgASgDSAWIAQESDAoEdXNlchgKIAEoCRIgCgV0b29scxgLIAMoCzIRLmxsbXByb3h5LnYxLlRvb2wSLAoLdG9vbF9jaG9pY2UYDCABKAsyFy5sbG1wcm94eS52MS5Ub29sQ2hvaWNlEjQKD3Jlc3BvbnNlX2Zvcm1hdBgNIAEoCzIbLmxsbXByb3h5LnYxLlJlc3BvbnNlRm9ybWF0EjIKDnN0cmVhbV9vcHRpb25zGA4gASgLMhoubGxtcHJveHkudjEuU3RyZWFtT3B0aW9ucxIYChByZWFzb25pbmdfZWZmb3J0GA8gASgJEh0KEHByZXNlbmNlX3BlbmFsdHkYECABKAFIBogBARIeChFmcmVxdWVuY3lfcGVuYWx0eRgRIAEoAUgHiAEBEiAKE3BhcmFsbGVsX3Rvb2xfY2FsbHMYEiABKAhICIgBARIrCgpleHRyYV9ib2R5GBMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdEIOCgxfdGVtcGVyYXR1cmVCCAoGX3RvcF9wQg0KC19tYXhfdG9rZW5zQhgKFl9tYXhfY29tcGxldGlvbl90b2tlbnNCBAoCX25CBwoFX3NlZWRCEwoRX3ByZXNlbmNlX3BlbmFsdHlCFAoSX2ZyZXF1ZW5jeV9wZW5hbHR5QhYKFF9wYXJhbGxlbF90b29sX2NhbGxzIvMBCgtDaGF0TWVzc2FnZRIMCgRyb2xlGAEgASgJEhQKB2NvbnRlbnQYAiABKAlIAIgBARIvCg1jb250ZW50X3BhcnRzGAMgAygLMhgubGxtcHJveHkudjEuQ29udGVudFBhcnQSDAoEbmFtZRgEIAEoCRIUCgx0b29sX2NhbGxfaWQYBSABKAkSKQoKdG9vbF9jYWxscxgGIAMoCzIVLmxsbXByb3h5LnYxLlRvb2xDYWxsEh4KEXJlYXNvbmluZ19jb250ZW50GAcgASgJSAGIAQFCCgoIX2NvbnRlbnRCFAoSX3JlYXNvbmluZ19jb250ZW50IlEKC0NvbnRlbnRQYXJ0Eg4KBHRleHQYASABKAlIABIqCglpbWFnZV91cmwYAiABKAsyFS5sbG1wcm94eS52MS5JbWFnZVVybEgAQgYKBHBhcnQiJwoISW1hZ2VVcmwSCwoDdXJsGAEgASgJEg4KBmRldGFpbBgCIAEoCSJHCgRUb29sEgwKBHR5cGUYASABKAkSMQoIZnVuY3Rpb24YAiABKAsyHy5sbG1wcm94eS52MS5GdW5jdGlvbkRlZmluaXRpb24ihAEKEkZ1bmN0aW9uRGVmaW5pdGlvbhIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEisKCnBhcmFtZXRlcnMYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhMKBnN0cmljdBgEIAEoCEgAiAEBQgkKB19zdHJpY3QiPwoKVG9vbENob2ljZRIOCgRtb2RlGAEgASgJSAASFwoNZnVuY3Rpb25fbmFtZRgCIAEoCUgAQggKBmNob2ljZSJSCg5SZXNwb25zZUZvcm1hdBIMCgR0eXBlGAEgASgJEjIKC2pzb25fc2NoZW1hGAIgASgLMh0ubGxtcHJveHkudjEuSnNvblNjaGVtYUZvcm1hdCJ+ChBKc29uU2NoZW1hRm9ybWF0EgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSJwoGc2NoZW1hGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBITCgZzdHJpY3QYBCABKAhIAIgBAUIJCgdfc3RyaWN0IiYKDVN0cmVhbU9wdGlvbnMSFQoNaW5jbHVkZV91c2FnZRgBIAEoCCJRCghUb29sQ2FsbBIKCgJpZBgBIAEoCRIMCgR0eXBlGAIgASgJEisKCGZ1bmN0aW9uGAMgASgLMhkubGxtcHJveHkudjEuRnVuY3Rpb25DYWxsIi8KDEZ1bmN0aW9uQ2FsbBIMCgRuYW1lGAEgASgJEhEKCWFyZ3VtZW50cxgCIAEoCSKjAQocQ3JlYXRlQ2hhdENvbXBsZXRpb25SZXNwb25zZRIKCgJpZBgBIAEoCRIOCgZvYmplY3QYAiABKAkSDwoHY3JlYXRlZBgDIAEoAxINCgVtb2RlbBgEIAEoCRIkCgdjaG9pY2VzGAUgAygLMhMubGxtcHJveHkudjEuQ2hvaWNlEiEKBXVzYWdlGAYgASgLMhIubGxtcHJveHkudjEuVXNhZ2UiXgoGQ2hvaWNlEg0KBWluZGV4GAEgASgFEi4KB21lc3NhZ2UYAiABKAsyHS5sbG1wcm94eS52MS5Bc3Npc3RhbnRNZXNzYWdlEhUKDWZpbmlzaF9yZWFzb24YAyABKAkixQEKEEFzc2lzdGFudE1lc3NhZ2USDAoEcm9sZRgBIAEoCRIUCgdjb250ZW50GAIgASgJSACIAQESHgoRcmVhc29uaW5nX2NvbnRlbnQYAyABKAlIAYgBARIpCgp0b29sX2NhbGxzGAQgAygLMhUubGxtcHJveHkudjEuVG9vbENhbGwSFAoHcmVmdXNhbBgFIAEoCUgCiAEBQgoKCF9jb250ZW50QhQKEl9yZWFzb25pbmdfY29udGVudEIKCghfcmVmdXNhbCKfAQoTQ2hhdENvbXBsZXRpb25DaHVuaxIKCgJpZBgBIAEoCRIOCgZvYmplY3QYAiABKAkSDwoHY3JlYXRlZBgDIAEoAxINCgVtb2RlbBgEIAEoCRIpCgdjaG9pY2VzGAUgAygLMhgubGxtcHJveHkudjEuQ2h1bmtDaG9pY2USIQoFdXNhZ2UYBiABKAsyEi5sbG1wcm94eS52MS5Vc2FnZSJtCgtDaHVua0Nob2ljZRINCgVpbmRleBgBIAEoBRIhCgVkZWx0YRgCIAEoCzISLmxsbXByb3h5LnYxLkRlbHRhEhoKDWZpbmlzaF9yZWFzb24YAyABKAlIAIgBAUIQCg5fZmluaXNoX3JlYXNvbiLNAQoFRGVsdGESEQoEcm9sZRgBIAEoCUgAiAEBEhQKB2NvbnRlbnQYAiABKAlIAYgBARIeChFyZWFzb25pbmdfY29udGVudBgDIAEoCUgCiAEBEi4KCnRvb2xfY2FsbHMYBCADKAsyGi5sbG1wcm94eS52MS5Ub29sQ2FsbERlbHRhEhQKB3JlZnVzYWwYBSABKAlIA4gBAUIHCgVfcm9sZUIKCghfY29udGVudEIUChJfcmVhc29uaW5nX2NvbnRlbnRCCgoIX3JlZnVzYWwihAEKDVRvb2xDYWxsRGVsdGESDQoFaW5kZXgYASABKAUSDwoCaWQYAiABKAlIAIgBARIRCgR0eXBlGAMgASgJSAGIAQESMAoIZnVuY3Rpb24YBCABKAsyHi5sbG1wcm94eS52MS5GdW5jdGlvbkNhbGxEZWx0YUIFCgNfaWRCBwoFX3R5cGUiVQoRRnVuY3Rpb25DYWxsRGVsdGESEQoEbmFtZRgBIAEoCUgAiAEBEhYKCWFyZ3VtZW50cxgCIAEoCUgBiAEBQgcKBV9uYW1lQgwKCl9hcmd1bWVudHMisQEKBVVzYWdlEhUKDXByb21wdF90b2tlbnMYASABKAUSGQoRY29tcGxldGlvbl90b2tlbnMYAiABKAUSFAoMdG90YWxfdG9rZW5zGAMgASgFEhoKDWNhY2hlZF90b2tlbnMYBCABKAVIAIgBARIdChByZWFzb25pbmdfdG9rZW5zGAUgASgFSAGIAQFCEAoOX2NhY2hlZF90b2tlbnNCEwoRX3JlYXNvbmluZ190b2tlbnMiEwoRTGlzdE1vZGVsc1JlcXVlc3QiRgoSTGlzdE1vZGVsc1Jlc3BvbnNlEg4KBm9iamVjdBgBIAEoCRIgCgRkYXRhGAIgAygLMhIubGxtcHJveHkudjEuTW9kZWwiRgoFTW9kZWwSCgoCaWQYASABKAkSDgoGb2JqZWN0GAIgASgJEg8KB2NyZWF0ZWQYAyABKAMSEAoIb3duZWRfYnkYBCABKAkyrwIKC0NoYXRTZXJ2aWNlEmsKFENyZWF0ZUNoYXRDb21wbGV0aW9uEigubGxtcHJveHkudjEuQ3JlYXRlQ2hhdENvbXBsZXRpb25SZXF1ZXN0GikubGxtcHJveHkudjEuQ3JlYXRlQ2hhdENvbXBsZXRpb25SZXNwb25zZRJkChRTdHJlYW1DaGF0Q29tcGxldGlvbhIoLmxsbXByb3h5LnYxLkNyZWF0ZUNoYXRDb21wbGV0aW9uUmVxdWVzdBogLmxsbXByb3h5LnYxLkNoYXRDb21wbGV0aW9uQ2h1bmswARJNCgpMaXN0TW9kZWxzEh4ubGxtcHJveHkudjEuTGlzdE1vZGVsc1JlcXVlc3QaHy5sbG1wcm94eS52MS5MaXN0TW9kZWxzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_struct]);
+  fileDesc("ChZsbG1wcm94eS92MS9jaGF0LnByb3RvEgtsbG1wcm94eS52MSL5BQobQ3JlYXRlQ2hhdENvbXBsZXRpb25SZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEioKCG1lc3NhZ2VzGAIgAygLMhgubGxtcHJveHkudjEuQ2hhdE1lc3NhZ2USGAoLdGVtcGVyYXR1cmUYAyABKAFIAIgBARISCgV0b3BfcBgEIAEoAUgBiAEBEhcKCm1heF90b2tlbnMYBSABKAVIAogBARIiChVtYXhfY29tcGxldGlvbl90b2tlbnMYBiABKAVIA4gBARIMCgRzdG9wGAcgAygJEg4KAW4YCCABKAVIBIgBARIRCgRzZWVkGAkgASgDSAWIAQESDAoEdXNlchgKIAEoCRIgCgV0b29scxgLIAMoCzIRLmxsbXByb3h5LnYxLlRvb2wSLAoLdG9vbF9jaG9pY2UYDCABKAsyFy5sbG1wcm94eS52MS5Ub29sQ2hvaWNlEjQKD3Jlc3BvbnNlX2Zvcm1hdBgNIAEoCzIbLmxsbXByb3h5LnYxLlJlc3BvbnNlRm9ybWF0EjIKDnN0cmVhbV9vcHRpb25zGA4gASgLMhoubGxtcHJveHkudjEuU3RyZWFtT3B0aW9ucxIYChByZWFzb25pbmdfZWZmb3J0GA8gASgJEh0KEHByZXNlbmNlX3BlbmFsdHkYECABKAFIBogBARIeChFmcmVxdWVuY3lfcGVuYWx0eRgRIAEoAUgHiAEBEiAKE3BhcmFsbGVsX3Rvb2xfY2FsbHMYEiABKAhICIgBARIrCgpleHRyYV9ib2R5GBMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdEIOCgxfdGVtcGVyYXR1cmVCCAoGX3RvcF9wQg0KC19tYXhfdG9rZW5zQhgKFl9tYXhfY29tcGxldGlvbl90b2tlbnNCBAoCX25CBwoFX3NlZWRCEwoRX3ByZXNlbmNlX3BlbmFsdHlCFAoSX2ZyZXF1ZW5jeV9wZW5hbHR5QhYKFF9wYXJhbGxlbF90b29sX2NhbGxzIvMBCgtDaGF0TWVzc2FnZRIMCgRyb2xlGAEgASgJEhQKB2NvbnRlbnQYAiABKAlIAIgBARIvCg1jb250ZW50X3BhcnRzGAMgAygLMhgubGxtcHJveHkudjEuQ29udGVudFBhcnQSDAoEbmFtZRgEIAEoCRIUCgx0b29sX2NhbGxfaWQYBSABKAkSKQoKdG9vbF9jYWxscxgGIAMoCzIVLmxsbXByb3h5LnYxLlRvb2xDYWxsEh4KEXJlYXNvbmluZ19jb250ZW50GAcgASgJSAGIAQFCCgoIX2NvbnRlbnRCFAoSX3JlYXNvbmluZ19jb250ZW50IlEKC0NvbnRlbnRQYXJ0Eg4KBHRleHQYASABKAlIABIqCglpbWFnZV91cmwYAiABKAsyFS5sbG1wcm94eS52MS5JbWFnZVVybEgAQgYKBHBhcnQiJwoISW1hZ2VVcmwSCwoDdXJsGAEgASgJEg4KBmRldGFpbBgCIAEoCSJHCgRUb29sEgwKBHR5cGUYASABKAkSMQoIZnVuY3Rpb24YAiABKAsyHy5sbG1wcm94eS52MS5GdW5jdGlvbkRlZmluaXRpb24ihAEKEkZ1bmN0aW9uRGVmaW5pdGlvbhIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEisKCnBhcmFtZXRlcnMYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhMKBnN0cmljdBgEIAEoCEgAiAEBQgkKB19zdHJpY3QiPwoKVG9vbENob2ljZRIOCgRtb2RlGAEgASgJSAASFwoNZnVuY3Rpb25fbmFtZRgCIAEoCUgAQggKBmNob2ljZSJSCg5SZXNwb25zZUZvcm1hdBIMCgR0eXBlGAEgASgJEjIKC2pzb25fc2NoZW1hGAIgASgLMh0ubGxtcHJveHkudjEuSnNvblNjaGVtYUZvcm1hdCJ+ChBKc29uU2NoZW1hRm9ybWF0EgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSJwoGc2NoZW1hGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBITCgZzdHJpY3QYBCABKAhIAIgBAUIJCgdfc3RyaWN0IiYKDVN0cmVhbU9wdGlvbnMSFQoNaW5jbHVkZV91c2FnZRgBIAEoCCJRCghUb29sQ2FsbBIKCgJpZBgBIAEoCRIMCgR0eXBlGAIgASgJEisKCGZ1bmN0aW9uGAMgASgLMhkubGxtcHJveHkudjEuRnVuY3Rpb25DYWxsIi8KDEZ1bmN0aW9uQ2FsbBIMCgRuYW1lGAEgASgJEhEKCWFyZ3VtZW50cxgCIAEoCSKHAgocQ3JlYXRlQ2hhdENvbXBsZXRpb25SZXNwb25zZRIKCgJpZBgBIAEoCRIOCgZvYmplY3QYAiABKAkSDwoHY3JlYXRlZBgDIAEoAxINCgVtb2RlbBgEIAEoCRIkCgdjaG9pY2VzGAUgAygLMhMubGxtcHJveHkudjEuQ2hvaWNlEiEKBXVzYWdlGAYgASgLMhIubGxtcHJveHkudjEuVXNhZ2USHwoSc3lzdGVtX2ZpbmdlcnByaW50GAcgASgJSACIAQESGQoMc2VydmljZV90aWVyGAggASgJSAGIAQFCFQoTX3N5c3RlbV9maW5nZXJwcmludEIPCg1fc2VydmljZV90aWVyIo0BCgZDaG9pY2USDQoFaW5kZXgYASABKAUSLgoHbWVzc2FnZRgCIAEoCzIdLmxsbXByb3h5LnYxLkFzc2lzdGFudE1lc3NhZ2USFQoNZmluaXNoX3JlYXNvbhgDIAEoCRItCghsb2dwcm9icxgEIAEoCzIbLmxsbXByb3h5LnYxLkNob2ljZUxvZ3Byb2JzIvMBChBBc3Npc3RhbnRNZXNzYWdlEgwKBHJvbGUYASABKAkSFAoHY29udGVudBgCIAEoCUgAiAEBEh4KEXJlYXNvbmluZ19jb250ZW50GAMgASgJSAGIAQESKQoKdG9vbF9jYWxscxgEIAMoCzIVLmxsbXByb3h5LnYxLlRvb2xDYWxsEhQKB3JlZnVzYWwYBSABKAlIAogBARIsCgthbm5vdGF0aW9ucxgGIAMoCzIXLmxsbXByb3h5LnYxLkFubm90YXRpb25CCgoIX2NvbnRlbnRCFAoSX3JlYXNvbmluZ19jb250ZW50QgoKCF9yZWZ1c2FsImgKDkNob2ljZUxvZ3Byb2JzEioKB2NvbnRlbnQYASADKAsyGS5sbG1wcm94eS52MS5Ub2tlbkxvZ3Byb2ISKgoHcmVmdXNhbBgCIAMoCzIZLmxsbXByb3h5LnYxLlRva2VuTG9ncHJvYiJsCgxUb2tlbkxvZ3Byb2ISDQoFdG9rZW4YASABKAkSDwoHbG9ncHJvYhgCIAEoARINCgVieXRlcxgDIAMoBRItCgx0b3BfbG9ncHJvYnMYBCADKAsyFy5sbG1wcm94eS52MS5Ub3BMb2dwcm9iIjsKClRvcExvZ3Byb2ISDQoFdG9rZW4YASABKAkSDwoHbG9ncHJvYhgCIAEoARINCgVieXRlcxgDIAMoBSJKCgpBbm5vdGF0aW9uEgwKBHR5cGUYASABKAkSLgoMdXJsX2NpdGF0aW9uGAIgASgLMhgubGxtcHJveHkudjEuVXJsQ2l0YXRpb24iUQoLVXJsQ2l0YXRpb24SEQoJZW5kX2luZGV4GAEgASgFEhMKC3N0YXJ0X2luZGV4GAIgASgFEg0KBXRpdGxlGAMgASgJEgsKA3VybBgEIAEoCSKDAgoTQ2hhdENvbXBsZXRpb25DaHVuaxIKCgJpZBgBIAEoCRIOCgZvYmplY3QYAiABKAkSDwoHY3JlYXRlZBgDIAEoAxINCgVtb2RlbBgEIAEoCRIpCgdjaG9pY2VzGAUgAygLMhgubGxtcHJveHkudjEuQ2h1bmtDaG9pY2USIQoFdXNhZ2UYBiABKAsyEi5sbG1wcm94eS52MS5Vc2FnZRIfChJzeXN0ZW1fZmluZ2VycHJpbnQYByABKAlIAIgBARIZCgxzZXJ2aWNlX3RpZXIYCCABKAlIAYgBAUIVChNfc3lzdGVtX2ZpbmdlcnByaW50Qg8KDV9zZXJ2aWNlX3RpZXIinAEKC0NodW5rQ2hvaWNlEg0KBWluZGV4GAEgASgFEiEKBWRlbHRhGAIgASgLMhIubGxtcHJveHkudjEuRGVsdGESGgoNZmluaXNoX3JlYXNvbhgDIAEoCUgAiAEBEi0KCGxvZ3Byb2JzGAQgASgLMhsubGxtcHJveHkudjEuQ2hvaWNlTG9ncHJvYnNCEAoOX2ZpbmlzaF9yZWFzb24i+wEKBURlbHRhEhEKBHJvbGUYASABKAlIAIgBARIUCgdjb250ZW50GAIgASgJSAGIAQESHgoRcmVhc29uaW5nX2NvbnRlbnQYAyABKAlIAogBARIuCgp0b29sX2NhbGxzGAQgAygLMhoubGxtcHJveHkudjEuVG9vbENhbGxEZWx0YRIUCgdyZWZ1c2FsGAUgASgJSAOIAQESLAoLYW5ub3RhdGlvbnMYBiADKAsyFy5sbG1wcm94eS52MS5Bbm5vdGF0aW9uQgcKBV9yb2xlQgoKCF9jb250ZW50QhQKEl9yZWFzb25pbmdfY29udGVudEIKCghfcmVmdXNhbCKEAQoNVG9vbENhbGxEZWx0YRINCgVpbmRleBgBIAEoBRIPCgJpZBgCIAEoCUgAiAEBEhEKBHR5cGUYAyABKAlIAYgBARIwCghmdW5jdGlvbhgEIAEoCzIeLmxsbXByb3h5LnYxLkZ1bmN0aW9uQ2FsbERlbHRhQgUKA19pZEIHCgVfdHlwZSJVChFGdW5jdGlvbkNhbGxEZWx0YRIRCgRuYW1lGAEgASgJSACIAQESFgoJYXJndW1lbnRzGAIgASgJSAGIAQFCBwoFX25hbWVCDAoKX2FyZ3VtZW50cyL1AwoFVXNhZ2USFQoNcHJvbXB0X3Rva2VucxgBIAEoBRIZChFjb21wbGV0aW9uX3Rva2VucxgCIAEoBRIUCgx0b3RhbF90b2tlbnMYAyABKAUSGgoNY2FjaGVkX3Rva2VucxgEIAEoBUgAiAEBEh0KEHJlYXNvbmluZ190b2tlbnMYBSABKAVIAYgBARIfChJjYWNoZV93cml0ZV90b2tlbnMYBiABKAVIAogBARIgChNwcm9tcHRfYXVkaW9fdG9rZW5zGAcgASgFSAOIAQESJAoXY29tcGxldGlvbl9hdWRpb190b2tlbnMYCCABKAVIBIgBARInChphY2NlcHRlZF9wcmVkaWN0aW9uX3Rva2VucxgJIAEoBUgFiAEBEicKGnJlamVjdGVkX3ByZWRpY3Rpb25fdG9rZW5zGAogASgFSAaIAQFCEAoOX2NhY2hlZF90b2tlbnNCEwoRX3JlYXNvbmluZ190b2tlbnNCFQoTX2NhY2hlX3dyaXRlX3Rva2Vuc0IWChRfcHJvbXB0X2F1ZGlvX3Rva2Vuc0IaChhfY29tcGxldGlvbl9hdWRpb190b2tlbnNCHQobX2FjY2VwdGVkX3ByZWRpY3Rpb25fdG9rZW5zQh0KG19yZWplY3RlZF9wcmVkaWN0aW9uX3Rva2VucyITChFMaXN0TW9kZWxzUmVxdWVzdCJGChJMaXN0TW9kZWxzUmVzcG9uc2USDgoGb2JqZWN0GAEgASgJEiAKBGRhdGEYAiADKAsyEi5sbG1wcm94eS52MS5Nb2RlbCJGCgVNb2RlbBIKCgJpZBgBIAEoCRIOCgZvYmplY3QYAiABKAkSDwoHY3JlYXRlZBgDIAEoAxIQCghvd25lZF9ieRgEIAEoCTKvAgoLQ2hhdFNlcnZpY2USawoUQ3JlYXRlQ2hhdENvbXBsZXRpb24SKC5sbG1wcm94eS52MS5DcmVhdGVDaGF0Q29tcGxldGlvblJlcXVlc3QaKS5sbG1wcm94eS52MS5DcmVhdGVDaGF0Q29tcGxldGlvblJlc3BvbnNlEmQKFFN0cmVhbUNoYXRDb21wbGV0aW9uEigubGxtcHJveHkudjEuQ3JlYXRlQ2hhdENvbXBsZXRpb25SZXF1ZXN0GiAubGxtcHJveHkudjEuQ2hhdENvbXBsZXRpb25DaHVuazABEk0KCkxpc3RNb2RlbHMSHi5sbG1wcm94eS52MS5MaXN0TW9kZWxzUmVxdWVzdBofLmxsbXByb3h5LnYxLkxpc3RNb2RlbHNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_struct]);
 
 /**
  * CreateChatCompletionRequest is OpenAI's chat completion request.
@@ -531,6 +531,20 @@ export type CreateChatCompletionResponse = Message<"llmproxy.v1.CreateChatComple
    * @generated from field: llmproxy.v1.Usage usage = 6;
    */
   usage?: Usage | undefined;
+
+  /**
+   * The backend configuration that answered, when the vendor says (OpenAI's system_fingerprint).
+   *
+   * @generated from field: optional string system_fingerprint = 7;
+   */
+  systemFingerprint?: string | undefined;
+
+  /**
+   * The service tier that served the request, when the vendor says.
+   *
+   * @generated from field: optional string service_tier = 8;
+   */
+  serviceTier?: string | undefined;
 };
 
 /**
@@ -562,6 +576,13 @@ export type Choice = Message<"llmproxy.v1.Choice"> & {
    * @generated from field: string finish_reason = 3;
    */
   finishReason: string;
+
+  /**
+   * Set when the request asked for logprobs and the vendor sent them.
+   *
+   * @generated from field: llmproxy.v1.ChoiceLogprobs logprobs = 4;
+   */
+  logprobs?: ChoiceLogprobs | undefined;
 };
 
 /**
@@ -602,9 +623,18 @@ export type AssistantMessage = Message<"llmproxy.v1.AssistantMessage"> & {
   toolCalls: ToolCall[];
 
   /**
+   * Set when the model refused; content is then unset.
+   *
    * @generated from field: optional string refusal = 5;
    */
   refusal?: string | undefined;
+
+  /**
+   * Notes on the content, e.g. the web pages a search model cites.
+   *
+   * @generated from field: repeated llmproxy.v1.Annotation annotations = 6;
+   */
+  annotations: Annotation[];
 };
 
 /**
@@ -613,6 +643,156 @@ export type AssistantMessage = Message<"llmproxy.v1.AssistantMessage"> & {
  */
 export const AssistantMessageSchema: GenMessage<AssistantMessage> = /*@__PURE__*/
   messageDesc(file_llmproxy_v1_chat, 14);
+
+/**
+ * ChoiceLogprobs is OpenAI's logprobs object: the log probabilities of the content's tokens and of the
+ * refusal's tokens. An empty list and a null list read the same here.
+ *
+ * @generated from message llmproxy.v1.ChoiceLogprobs
+ */
+export type ChoiceLogprobs = Message<"llmproxy.v1.ChoiceLogprobs"> & {
+  /**
+   * @generated from field: repeated llmproxy.v1.TokenLogprob content = 1;
+   */
+  content: TokenLogprob[];
+
+  /**
+   * @generated from field: repeated llmproxy.v1.TokenLogprob refusal = 2;
+   */
+  refusal: TokenLogprob[];
+};
+
+/**
+ * Describes the message llmproxy.v1.ChoiceLogprobs.
+ * Use `create(ChoiceLogprobsSchema)` to create a new message.
+ */
+export const ChoiceLogprobsSchema: GenMessage<ChoiceLogprobs> = /*@__PURE__*/
+  messageDesc(file_llmproxy_v1_chat, 15);
+
+/**
+ * TokenLogprob is one sampled token with its log probability and the likeliest alternatives.
+ *
+ * @generated from message llmproxy.v1.TokenLogprob
+ */
+export type TokenLogprob = Message<"llmproxy.v1.TokenLogprob"> & {
+  /**
+   * @generated from field: string token = 1;
+   */
+  token: string;
+
+  /**
+   * @generated from field: double logprob = 2;
+   */
+  logprob: number;
+
+  /**
+   * The token's UTF-8 bytes, one per element (empty when the token has no byte form).
+   *
+   * @generated from field: repeated int32 bytes = 3;
+   */
+  bytes: number[];
+
+  /**
+   * @generated from field: repeated llmproxy.v1.TopLogprob top_logprobs = 4;
+   */
+  topLogprobs: TopLogprob[];
+};
+
+/**
+ * Describes the message llmproxy.v1.TokenLogprob.
+ * Use `create(TokenLogprobSchema)` to create a new message.
+ */
+export const TokenLogprobSchema: GenMessage<TokenLogprob> = /*@__PURE__*/
+  messageDesc(file_llmproxy_v1_chat, 16);
+
+/**
+ * TopLogprob is one of the likeliest tokens at a position.
+ *
+ * @generated from message llmproxy.v1.TopLogprob
+ */
+export type TopLogprob = Message<"llmproxy.v1.TopLogprob"> & {
+  /**
+   * @generated from field: string token = 1;
+   */
+  token: string;
+
+  /**
+   * @generated from field: double logprob = 2;
+   */
+  logprob: number;
+
+  /**
+   * @generated from field: repeated int32 bytes = 3;
+   */
+  bytes: number[];
+};
+
+/**
+ * Describes the message llmproxy.v1.TopLogprob.
+ * Use `create(TopLogprobSchema)` to create a new message.
+ */
+export const TopLogprobSchema: GenMessage<TopLogprob> = /*@__PURE__*/
+  messageDesc(file_llmproxy_v1_chat, 17);
+
+/**
+ * Annotation is OpenAI's message annotation; url_citation is the kind it documents.
+ *
+ * @generated from message llmproxy.v1.Annotation
+ */
+export type Annotation = Message<"llmproxy.v1.Annotation"> & {
+  /**
+   * "url_citation".
+   *
+   * @generated from field: string type = 1;
+   */
+  type: string;
+
+  /**
+   * @generated from field: llmproxy.v1.UrlCitation url_citation = 2;
+   */
+  urlCitation?: UrlCitation | undefined;
+};
+
+/**
+ * Describes the message llmproxy.v1.Annotation.
+ * Use `create(AnnotationSchema)` to create a new message.
+ */
+export const AnnotationSchema: GenMessage<Annotation> = /*@__PURE__*/
+  messageDesc(file_llmproxy_v1_chat, 18);
+
+/**
+ * UrlCitation is a web page the answer cites; the indices are character offsets in the content.
+ *
+ * @generated from message llmproxy.v1.UrlCitation
+ */
+export type UrlCitation = Message<"llmproxy.v1.UrlCitation"> & {
+  /**
+   * @generated from field: int32 end_index = 1;
+   */
+  endIndex: number;
+
+  /**
+   * @generated from field: int32 start_index = 2;
+   */
+  startIndex: number;
+
+  /**
+   * @generated from field: string title = 3;
+   */
+  title: string;
+
+  /**
+   * @generated from field: string url = 4;
+   */
+  url: string;
+};
+
+/**
+ * Describes the message llmproxy.v1.UrlCitation.
+ * Use `create(UrlCitationSchema)` to create a new message.
+ */
+export const UrlCitationSchema: GenMessage<UrlCitation> = /*@__PURE__*/
+  messageDesc(file_llmproxy_v1_chat, 19);
 
 /**
  * ChatCompletionChunk is OpenAI's chat.completion.chunk object.
@@ -655,6 +835,18 @@ export type ChatCompletionChunk = Message<"llmproxy.v1.ChatCompletionChunk"> & {
    * @generated from field: llmproxy.v1.Usage usage = 6;
    */
   usage?: Usage | undefined;
+
+  /**
+   * On every chunk, when the vendor sent them (see CreateChatCompletionResponse).
+   *
+   * @generated from field: optional string system_fingerprint = 7;
+   */
+  systemFingerprint?: string | undefined;
+
+  /**
+   * @generated from field: optional string service_tier = 8;
+   */
+  serviceTier?: string | undefined;
 };
 
 /**
@@ -662,7 +854,7 @@ export type ChatCompletionChunk = Message<"llmproxy.v1.ChatCompletionChunk"> & {
  * Use `create(ChatCompletionChunkSchema)` to create a new message.
  */
 export const ChatCompletionChunkSchema: GenMessage<ChatCompletionChunk> = /*@__PURE__*/
-  messageDesc(file_llmproxy_v1_chat, 15);
+  messageDesc(file_llmproxy_v1_chat, 20);
 
 /**
  * ChunkChoice is the delta of one choice.
@@ -686,6 +878,13 @@ export type ChunkChoice = Message<"llmproxy.v1.ChunkChoice"> & {
    * @generated from field: optional string finish_reason = 3;
    */
   finishReason?: string | undefined;
+
+  /**
+   * The log probabilities of this delta's tokens, when the vendor sent them.
+   *
+   * @generated from field: llmproxy.v1.ChoiceLogprobs logprobs = 4;
+   */
+  logprobs?: ChoiceLogprobs | undefined;
 };
 
 /**
@@ -693,7 +892,7 @@ export type ChunkChoice = Message<"llmproxy.v1.ChunkChoice"> & {
  * Use `create(ChunkChoiceSchema)` to create a new message.
  */
 export const ChunkChoiceSchema: GenMessage<ChunkChoice> = /*@__PURE__*/
-  messageDesc(file_llmproxy_v1_chat, 16);
+  messageDesc(file_llmproxy_v1_chat, 21);
 
 /**
  * Delta is what one chunk adds to a choice.
@@ -724,9 +923,18 @@ export type Delta = Message<"llmproxy.v1.Delta"> & {
   toolCalls: ToolCallDelta[];
 
   /**
+   * A piece of the model's refusal.
+   *
    * @generated from field: optional string refusal = 5;
    */
   refusal?: string | undefined;
+
+  /**
+   * Annotations, a whole list per delta, as the vendor sent it.
+   *
+   * @generated from field: repeated llmproxy.v1.Annotation annotations = 6;
+   */
+  annotations: Annotation[];
 };
 
 /**
@@ -734,7 +942,7 @@ export type Delta = Message<"llmproxy.v1.Delta"> & {
  * Use `create(DeltaSchema)` to create a new message.
  */
 export const DeltaSchema: GenMessage<Delta> = /*@__PURE__*/
-  messageDesc(file_llmproxy_v1_chat, 17);
+  messageDesc(file_llmproxy_v1_chat, 22);
 
 /**
  * ToolCallDelta is a fragment of a tool call. The first fragment of an index carries id, type and
@@ -769,7 +977,7 @@ export type ToolCallDelta = Message<"llmproxy.v1.ToolCallDelta"> & {
  * Use `create(ToolCallDeltaSchema)` to create a new message.
  */
 export const ToolCallDeltaSchema: GenMessage<ToolCallDelta> = /*@__PURE__*/
-  messageDesc(file_llmproxy_v1_chat, 18);
+  messageDesc(file_llmproxy_v1_chat, 23);
 
 /**
  * FunctionCallDelta is a fragment of a function call.
@@ -793,7 +1001,7 @@ export type FunctionCallDelta = Message<"llmproxy.v1.FunctionCallDelta"> & {
  * Use `create(FunctionCallDeltaSchema)` to create a new message.
  */
 export const FunctionCallDeltaSchema: GenMessage<FunctionCallDelta> = /*@__PURE__*/
-  messageDesc(file_llmproxy_v1_chat, 19);
+  messageDesc(file_llmproxy_v1_chat, 24);
 
 /**
  * Usage counts tokens.
@@ -829,6 +1037,40 @@ export type Usage = Message<"llmproxy.v1.Usage"> & {
    * @generated from field: optional int32 reasoning_tokens = 5;
    */
   reasoningTokens?: number | undefined;
+
+  /**
+   * Part of prompt_tokens written to the vendor's prompt cache (Anthropic's cache_creation_input_tokens).
+   *
+   * @generated from field: optional int32 cache_write_tokens = 6;
+   */
+  cacheWriteTokens?: number | undefined;
+
+  /**
+   * Part of prompt_tokens that was audio.
+   *
+   * @generated from field: optional int32 prompt_audio_tokens = 7;
+   */
+  promptAudioTokens?: number | undefined;
+
+  /**
+   * Part of completion_tokens that was audio.
+   *
+   * @generated from field: optional int32 completion_audio_tokens = 8;
+   */
+  completionAudioTokens?: number | undefined;
+
+  /**
+   * Predicted Outputs: prediction tokens that appeared in the completion, and those that did not (both part
+   * of completion_tokens).
+   *
+   * @generated from field: optional int32 accepted_prediction_tokens = 9;
+   */
+  acceptedPredictionTokens?: number | undefined;
+
+  /**
+   * @generated from field: optional int32 rejected_prediction_tokens = 10;
+   */
+  rejectedPredictionTokens?: number | undefined;
 };
 
 /**
@@ -836,7 +1078,7 @@ export type Usage = Message<"llmproxy.v1.Usage"> & {
  * Use `create(UsageSchema)` to create a new message.
  */
 export const UsageSchema: GenMessage<Usage> = /*@__PURE__*/
-  messageDesc(file_llmproxy_v1_chat, 20);
+  messageDesc(file_llmproxy_v1_chat, 25);
 
 /**
  * ListModelsRequest takes no parameters.
@@ -851,7 +1093,7 @@ export type ListModelsRequest = Message<"llmproxy.v1.ListModelsRequest"> & {
  * Use `create(ListModelsRequestSchema)` to create a new message.
  */
 export const ListModelsRequestSchema: GenMessage<ListModelsRequest> = /*@__PURE__*/
-  messageDesc(file_llmproxy_v1_chat, 21);
+  messageDesc(file_llmproxy_v1_chat, 26);
 
 /**
  * ListModelsResponse is OpenAI's model list.
@@ -877,7 +1119,7 @@ export type ListModelsResponse = Message<"llmproxy.v1.ListModelsResponse"> & {
  * Use `create(ListModelsResponseSchema)` to create a new message.
  */
 export const ListModelsResponseSchema: GenMessage<ListModelsResponse> = /*@__PURE__*/
-  messageDesc(file_llmproxy_v1_chat, 22);
+  messageDesc(file_llmproxy_v1_chat, 27);
 
 /**
  * Model is one public model name.
@@ -915,7 +1157,7 @@ export type Model = Message<"llmproxy.v1.Model"> & {
  * Use `create(ModelSchema)` to create a new message.
  */
 export const ModelSchema: GenMessage<Model> = /*@__PURE__*/
-  messageDesc(file_llmproxy_v1_chat, 23);
+  messageDesc(file_llmproxy_v1_chat, 28);
 
 /**
  * ChatService is the gRPC face of the gateway: the same routing, retries and providers as
