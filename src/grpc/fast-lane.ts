@@ -22,8 +22,8 @@ import {
 import { batchesOf } from "../core/batches.ts";
 import type { CallOptions, ChatCore } from "../core/chat-stream.ts";
 import { ProxyError } from "../core/errors.ts";
-import { pumpBatches } from "../core/pump-batches.ts";
 import { scrubErrorForLog } from "../core/secret-scrubber.ts";
+import { pumpBatches } from "../edge/pump.ts";
 import { observeRequest } from "../telemetry/request-lifecycle.ts";
 import { OVERHEAD_HEADER, stampCompletion, stampFirstByte } from "../telemetry/request-record.ts";
 import { logLevelFor } from "./chat-service.ts";

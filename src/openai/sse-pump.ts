@@ -9,8 +9,8 @@
 import type { FastifyBaseLogger } from "fastify";
 import { batchesOf } from "../core/batches.ts";
 import type { ChatStream } from "../core/chat-stream.ts";
-import { pumpBatches } from "../core/pump-batches.ts";
 import { scrubErrorForLog } from "../core/secret-scrubber.ts";
+import { pumpBatches } from "../edge/pump.ts";
 import type { Disconnect } from "./disconnect.ts";
 import { toHttpError } from "./errors.ts";
 import type { ChunkEncoder } from "./from-canonical.ts";

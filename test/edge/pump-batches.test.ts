@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { singleBatch } from "../../src/core/batches.ts";
-import { pumpBatches } from "../../src/core/pump-batches.ts";
 import type { ChatChunk } from "../../src/core/types.ts";
+import { pumpBatches } from "../../src/edge/pump.ts";
 
 type Batch = readonly ChatChunk[];
 const text = (value: string): Batch => [{ type: "text-delta", choice: 0, text: value }];

@@ -1,0 +1,51 @@
+/**
+ * The edge kit: what every edge (a wire protocol the gateway serves: the OpenAI routes, the Connect/gRPC service,
+ * and the ones to come) needs besides its own decode/encode, so that no edge imports another edge and the shared
+ * server parts treat every edge alike.
+ *
+ * - `CallAborts` / `CallAbort` (./call-abort.ts): the call's abort signal: client disconnect, shutdown, deadline.
+ * - `pumpStream`, `writeOrWait`, `endFailedStream` (./pump.ts): the back-pressured writer pump, generic over an
+ *   encoder that turns chunk batches into bytes; `startSse`, `sseEvent`, `sseDataBatches` (./sse.ts) for SSE.
+ * - `replyHeaders` (./response-headers.ts): the reply's headers for a raw `writeHead`.
+ * - `stampStreamStart`, `stampAnswer` (./overhead.ts): the overhead header and the record's first byte.
+ * - `logFailure`, `recordFailure`, `logLevelFor` (./failure-log.ts): one log line and the record's error kind.
+ * - `callOptionsOf` (./call-options.ts): the core's CallOptions, with the request record's observers.
+ * - `RouteEdge`, `declareEdge` (./route-edge.ts): the edge's declaration (API label, error shape) that the error
+ *   handler, the auth hook, the limits, metrics and the access line ask.
+ *
+ * Adding an edge (e.g. `/v1/messages`) means writing only these files in its own folder `src/<edge>/`:
+ * 1. `request-schema.ts` + `to-canonical.ts`: zod schema of the wire request, decoded into the canonical
+ *    ChatRequest (src/core/types.ts);
+ * 2. `from-canonical.ts`: the whole answer, and a chunk/batch encoder for streams (SSE events via ./sse.ts, or
+ *    envelopes);
+ * 3. `errors.ts`: ProxyError → the protocol's error shape (status, headers, body);
+ * 4. `plugin.ts`: a Fastify plugin that calls `declareEdge(app, { api, modelCall, rpc, writeError })`, then per
+ *    route: `CallAborts.watch`, `callOptionsOf`, the core (`complete` / `openStream`), `stampAnswer` /
+ *    `stampStreamStart`, and for streams `pumpStream` + its ending, `endFailedStream` and `logFailure` on failure;
+ * 5. its registration in src/server.ts (beside the OpenAI and gRPC plugins), and tests driving it through the
+ *    protocol's official client.
+ * Keys, limits, metrics (labelled by the declared `api`), the access line, tracing and request ids come with it.
+ */
+export { type AbortCause, CallAbort, CallAborts, type ClosingResponse } from "./call-abort.ts";
+export { callOptionsOf, type EdgeRequest } from "./call-options.ts";
+export { logFailure, logLevelFor, recordFailure } from "./failure-log.ts";
+export {
+  type HeaderTarget,
+  OVERHEAD_HEADER,
+  stampAnswer,
+  stampCompletion,
+  stampFirstByte,
+  stampStreamStart,
+} from "./overhead.ts";
+export {
+  type Batch,
+  type BatchEncoder,
+  endFailedStream,
+  pumpBatches,
+  pumpStream,
+  type StreamSink,
+  writeOrWait,
+} from "./pump.ts";
+export { replyHeaders } from "./response-headers.ts";
+export { declareEdge, type EdgeResolver, edgeOf, edgeResolver, type RouteEdge } from "./route-edge.ts";
+export { type SseResponse, sseDataBatches, sseEvent, startSse } from "./sse.ts";
