@@ -3,16 +3,17 @@
  * calls the core, and encodes; routing, retries and providers live in the core.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { CallOptions, ChatCore, ChatStream } from "../core/chat-stream.ts";
+import type { ChatCore, ChatStream } from "../core/chat-stream.ts";
 import type { ProxyError } from "../core/errors.ts";
-import { observeRequest } from "../telemetry/request-lifecycle.ts";
-import { OVERHEAD_HEADER, stampCompletion, stampFirstByte } from "../telemetry/request-record.ts";
+import { type CallAbort, CallAborts } from "../edge/call-abort.ts";
+import { callOptionsOf } from "../edge/call-options.ts";
+import { stampAnswer, stampStreamStart } from "../edge/overhead.ts";
+import { replyHeaders } from "../edge/response-headers.ts";
+import { type SseResponse, startSse } from "../edge/sse.ts";
 import { decodeRequestBody } from "./content-encoding.ts";
-import { createDisconnectWatcher, type Disconnect } from "./disconnect.ts";
-import { createChunkEncoder, toOpenAICompletion } from "./from-canonical.ts";
+import { toOpenAICompletion } from "./from-canonical.ts";
 import { parseJsonBody } from "./json-body.ts";
 import { pumpSse } from "./sse-pump.ts";
-import { type RawResponse, startSse } from "./sse-writer.ts";
 import { decodeChatCompletion } from "./to-canonical.ts";
 
 /** Plugin options: a getter, because a config reload swaps the core (and a client key may narrow it). */
@@ -51,7 +52,7 @@ export async function openAIPlugin(app: FastifyInstance, options: OpenAIPluginOp
       })),
   }));
 
-  const watchDisconnect = createDisconnectWatcher(options.shutdownSignal);
+  const aborts = new CallAborts(options.shutdownSignal);
 
   /**
    * Decodes and calls the core: answers a non-streaming call, or returns the opened stream. Kept apart from the
@@ -62,34 +63,40 @@ export async function openAIPlugin(app: FastifyInstance, options: OpenAIPluginOp
     const core = options.getCore(request);
     const { request: chatRequest, stream } = decodeChatCompletion(request.body, core.defaultModel);
     request.body = undefined;
-    const disconnect = watchDisconnect(reply);
-    const callOptions: CallOptions = {
-      signal: disconnect.signal,
-      log: request.log,
-      requestId: request.id,
-      observer: observeRequest(request.record),
-    };
+    const call = aborts.watch(reply.raw);
+    const callOptions = callOptionsOf(request, call.signal);
     if (!stream) {
-      const result = await core.complete(chatRequest, callOptions).catch(disconnect.rethrow);
-      disconnect.markEnded();
-      setOverheadHeader(reply, stampCompletion(request.record));
+      let result: Awaited<ReturnType<ChatCore["complete"]>>;
+      try {
+        result = await core.complete(chatRequest, callOptions);
+      } catch (error) {
+        throw call.failure(error);
+      } finally {
+        call.end();
+      }
+      stampAnswer(reply, request.record);
       // Serialized here, so Fastify sends the string as is.
       reply.type(JSON_CONTENT_TYPE).send(JSON.stringify(toOpenAICompletion(result)));
       return undefined;
     }
-    const opened = await core.openStream(chatRequest, callOptions).catch(disconnect.rethrow);
-    setOverheadHeader(reply, stampFirstByte(request.record));
-    return { stream: opened, includeUsage: chatRequest.includeUsage, disconnect };
+    let opened: ChatStream;
+    try {
+      opened = await core.openStream(chatRequest, callOptions);
+    } catch (error) {
+      call.end();
+      throw call.failure(error);
+    }
+    stampStreamStart(reply, request.record);
+    return { stream: opened, includeUsage: chatRequest.includeUsage, call };
   }
 
   app.post("/v1/chat/completions", async (request, reply) => {
     const opened = await start(request, reply);
     if (opened === undefined) return reply;
     reply.hijack();
-    const raw: RawResponse = reply.raw;
-    startSse(raw, stringHeaders(reply));
-    const encoder = createChunkEncoder(opened.stream, opened.includeUsage);
-    await pumpSse(raw, opened.stream, encoder, opened.disconnect, request.log);
+    const raw: SseResponse = reply.raw;
+    startSse(raw, replyHeaders(reply));
+    await pumpSse(raw, opened.stream, opened.includeUsage, opened.call, request.log);
     return reply;
   });
 }
@@ -98,19 +105,5 @@ export async function openAIPlugin(app: FastifyInstance, options: OpenAIPluginOp
 interface OpenedSse {
   readonly stream: ChatStream;
   readonly includeUsage: boolean;
-  readonly disconnect: Disconnect;
-}
-
-/** The gateway's own time (src/telemetry/request-record.ts), when the request reached an upstream. */
-function setOverheadHeader(reply: FastifyReply, milliseconds: string | undefined): void {
-  if (milliseconds !== undefined) reply.header(OVERHEAD_HEADER, milliseconds);
-}
-
-function stringHeaders(reply: FastifyReply): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(reply.getHeaders())) {
-    if (typeof value === "string") headers[name] = value;
-    else if (typeof value === "number") headers[name] = String(value);
-  }
-  return headers;
+  readonly call: CallAbort;
 }
