@@ -4,13 +4,32 @@
  */
 import { batchesOf } from "./batches.ts";
 import type { ChatStream } from "./chat-stream.ts";
-import type { ChatChoiceResult, ChatChunk, ChatResult, FinishReason, ToolCall, Usage } from "./types.ts";
+import type {
+  Annotation,
+  ChatChoiceResult,
+  ChatChunk,
+  ChatResult,
+  ChoiceLogprobs,
+  FinishReason,
+  TokenLogprob,
+  ToolCall,
+  Usage,
+} from "./types.ts";
+
+/** Logprobs joined across chunks; a list stays null (or absent) until a chunk brings one. */
+interface LogprobsState {
+  content?: TokenLogprob[] | null;
+  refusal?: TokenLogprob[] | null;
+}
 
 interface ChoiceState {
   text: string;
   hasText: boolean;
   reasoning: string;
+  refusal: string | undefined;
   toolCalls: Map<number, { id: string; name: string; arguments: string }>;
+  annotations: Annotation[] | undefined;
+  logprobs: LogprobsState | undefined;
   finishReason: FinishReason;
   rawFinishReason: string | null;
 }
@@ -29,7 +48,15 @@ export async function aggregateStream(stream: ChatStream): Promise<ChatResult> {
   const results: ChatChoiceResult[] = [...choices.entries()]
     .sort(([left], [right]) => left - right)
     .map(([index, state]) => toChoiceResult(index, state));
-  return { id: stream.id, model: stream.model, created: stream.created, choices: results, usage };
+  return {
+    id: stream.id,
+    model: stream.model,
+    created: stream.created,
+    choices: results,
+    usage,
+    ...(stream.systemFingerprint === undefined ? {} : { systemFingerprint: stream.systemFingerprint }),
+    ...(stream.serviceTier === undefined ? {} : { serviceTier: stream.serviceTier }),
+  };
 }
 
 function newChoice(): ChoiceState {
@@ -37,7 +64,10 @@ function newChoice(): ChoiceState {
     text: "",
     hasText: false,
     reasoning: "",
+    refusal: undefined,
     toolCalls: new Map(),
+    annotations: undefined,
+    logprobs: undefined,
     finishReason: "stop",
     rawFinishReason: null,
   };
@@ -58,11 +88,22 @@ function applyChunk(
 ): void {
   switch (chunk.type) {
     case "text-delta":
-      state.text += chunk.text;
-      state.hasText = true;
+      // An empty delta may only carry logprobs: it does not make content of a refusal or a tool-call turn.
+      if (chunk.text !== "") {
+        state.text += chunk.text;
+        state.hasText = true;
+      }
+      if (chunk.logprobs !== undefined) joinLogprobs(state, chunk.logprobs);
       return;
     case "reasoning-delta":
       state.reasoning += chunk.text;
+      return;
+    case "refusal-delta":
+      state.refusal = (state.refusal ?? "") + chunk.text;
+      if (chunk.logprobs !== undefined) joinLogprobs(state, chunk.logprobs);
+      return;
+    case "annotation-delta":
+      state.annotations = [...(state.annotations ?? []), ...chunk.annotations];
       return;
     case "tool-call-start":
       state.toolCalls.set(chunk.index, { id: chunk.id, name: chunk.name, arguments: "" });
@@ -85,16 +126,46 @@ function applyChunk(
   }
 }
 
+/**
+ * The first logprobs of a choice are taken as they are; later ones append their lists, as OpenAI's SDK joins a
+ * stream's, so a streamed and a whole answer read the same.
+ */
+function joinLogprobs(state: ChoiceState, logprobs: ChoiceLogprobs): void {
+  const joined = state.logprobs;
+  if (joined === undefined) {
+    state.logprobs = {
+      ...(logprobs.content === undefined
+        ? {}
+        : { content: logprobs.content === null ? null : [...logprobs.content] }),
+      ...(logprobs.refusal === undefined
+        ? {}
+        : { refusal: logprobs.refusal === null ? null : [...logprobs.refusal] }),
+    };
+    return;
+  }
+  if (logprobs.content) {
+    joined.content ??= [];
+    joined.content.push(...logprobs.content);
+  }
+  if (logprobs.refusal) {
+    joined.refusal ??= [];
+    joined.refusal.push(...logprobs.refusal);
+  }
+}
+
 function toChoiceResult(index: number, state: ChoiceState): ChatChoiceResult {
   const toolCalls: ToolCall[] = [...state.toolCalls.entries()]
     .sort(([left], [right]) => left - right)
     .map(([, call]) => call);
   return {
     index,
-    // OpenAI answers content: null (not "") when the model only called tools.
-    content: state.hasText || toolCalls.length === 0 ? state.text : null,
+    // OpenAI answers content: null (not "") when the model only called tools or refused.
+    content: state.hasText || (toolCalls.length === 0 && state.refusal === undefined) ? state.text : null,
     ...(state.reasoning === "" ? {} : { reasoningContent: state.reasoning }),
+    ...(state.refusal === undefined ? {} : { refusal: state.refusal }),
     toolCalls,
+    ...(state.annotations === undefined ? {} : { annotations: state.annotations }),
+    ...(state.logprobs === undefined ? {} : { logprobs: state.logprobs }),
     finishReason: state.finishReason,
     rawFinishReason: state.rawFinishReason,
   };

@@ -43,6 +43,9 @@ type Batch = readonly ChatChunk[];
 /** A started attempt: the upstream's first chunk has arrived. */
 export interface OpenedAttempt {
   readonly upstreamId: string | undefined;
+  /** What the upstream's first event said about the answer, for every chunk's header. */
+  readonly systemFingerprint?: string;
+  readonly serviceTier?: string;
   /**
    * The remaining chunks in batches (response-start dropped, usage last and alone). Ending, failing or
    * `return()`-ing it (even before the first `next()`) aborts the upstream request if still open and releases
@@ -100,8 +103,11 @@ export async function openAttempt(
       requestScope: input.requestScope,
       observer: input.observer,
     };
+    const start = head?.type === "response-start" ? head : undefined;
     return {
-      upstreamId: head?.type === "response-start" ? head.id : undefined,
+      upstreamId: start?.id,
+      systemFingerprint: start?.systemFingerprint,
+      serviceTier: start?.serviceTier,
       batches: new AttemptRelay(settings, iterator, first.value, end, scope),
     };
   } catch (error) {

@@ -116,6 +116,8 @@ async function openStream(
       created: Math.floor(state.deps.now() / 1000),
       model: request.model,
       choiceCount: request.n ?? 1,
+      systemFingerprint: outcome.opened.systemFingerprint,
+      serviceTier: outcome.opened.serviceTier,
       served: { provider: outcome.provider, upstreamModel: outcome.upstreamModel, attempts: attempts.count },
       batches,
       chunks: new ChunksOfBatches(batches),

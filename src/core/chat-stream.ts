@@ -27,6 +27,9 @@ export interface ChatStream {
   readonly model: string;
   /** Number of choices (n). */
   readonly choiceCount: number;
+  /** The upstream's `system_fingerprint` and `service_tier`, from its first event, when it sent them. */
+  readonly systemFingerprint?: string;
+  readonly serviceTier?: string;
   /** Where it was served: the provider, the upstream model id, and how many attempts it took. */
   readonly served: { readonly provider: string; readonly upstreamModel: string; readonly attempts: number };
   /**

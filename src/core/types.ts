@@ -96,14 +96,60 @@ export interface ChatRequest {
   readonly extraBody?: JsonObject;
 }
 
-/** Token counts. `cachedTokens` ⊆ promptTokens and `reasoningTokens` ⊆ completionTokens, as in OpenAI's usage. */
+/**
+ * Token counts, counted as OpenAI counts them: every detail is a part of its total (the prompt details of
+ * promptTokens, the completion details of completionTokens). A detail is present only when the vendor said it.
+ */
 export interface Usage {
   readonly promptTokens: number;
   readonly completionTokens: number;
   readonly totalTokens: number;
+  /** Prompt tokens read from the vendor's cache. */
   readonly cachedTokens?: number;
+  /** Prompt tokens written to the vendor's cache (Anthropic bills them apart). */
+  readonly cacheWriteTokens?: number;
+  readonly promptAudioTokens?: number;
+  /** Thinking tokens. */
   readonly reasoningTokens?: number;
+  readonly completionAudioTokens?: number;
+  /** Predicted Outputs: prediction tokens that appeared in the completion, and those that did not. */
+  readonly acceptedPredictionTokens?: number;
+  readonly rejectedPredictionTokens?: number;
 }
+
+/** One of the likeliest tokens at a position. Optional fields are absent when the vendor left them out. */
+export interface TopLogprob {
+  readonly token: string;
+  readonly logprob: number;
+  /** The token's UTF-8 bytes; null when it has no byte form. */
+  readonly bytes?: readonly number[] | null;
+}
+
+/** One sampled token with its log probability and the likeliest alternatives. */
+export interface TokenLogprob extends TopLogprob {
+  readonly topLogprobs?: readonly TopLogprob[] | null;
+}
+
+/**
+ * The log probabilities one vendor chunk gave for a choice (OpenAI's `logprobs` object): those of content
+ * tokens and those of refusal tokens. undefined means the vendor left the key out, null that it sent null.
+ */
+export interface ChoiceLogprobs {
+  readonly content?: readonly TokenLogprob[] | null;
+  readonly refusal?: readonly TokenLogprob[] | null;
+}
+
+/** A web page the answer cites (OpenAI's `url_citation` annotation); indices are character offsets in the content. */
+export interface UrlCitation {
+  readonly type: "url_citation";
+  readonly url: string;
+  readonly title: string;
+  readonly startIndex: number;
+  readonly endIndex: number;
+}
+
+/** A note on a choice's content. OpenAI documents one kind. */
+export type Annotation = UrlCitation;
 
 /** The unified finish reasons. `other` keeps the vendor's raw value in `rawReason`. */
 export type FinishReason = "stop" | "length" | "tool_calls" | "content_filter" | "other";
@@ -111,8 +157,8 @@ export type FinishReason = "stop" | "length" | "tool_calls" | "content_filter" |
 /**
  * The stream every adapter yields and every edge encodes.
  *
- * Lifecycle per response: one `response-start`, then for each choice any number of text/reasoning deltas and
- * tool calls (start, deltas, end; `index` counts tool calls within the choice from 0), then one `finish` per
+ * Lifecycle per response: one `response-start`, then for each choice any number of text, reasoning and refusal
+ * deltas, annotations and tool calls (start, deltas, end; `index` counts tool calls within the choice from 0), then one `finish` per
  * choice. `usage` may come at any point; the core re-emits it once, last.
  */
 export type ChatChunk =
@@ -122,9 +168,33 @@ export type ChatChunk =
       readonly id?: string;
       /** Model the upstream says answered. */
       readonly model?: string;
+      /** OpenAI's `system_fingerprint`: the backend configuration that answered. */
+      readonly systemFingerprint?: string;
+      /** OpenAI's `service_tier`: the tier that served the request. */
+      readonly serviceTier?: string;
     }
-  | { readonly type: "text-delta"; readonly choice: number; readonly text: string }
+  | {
+      readonly type: "text-delta";
+      readonly choice: number;
+      /** May be "" when the delta only carries `logprobs`. */
+      readonly text: string;
+      /** The log probabilities the vendor sent with this piece, as it sent them. */
+      readonly logprobs?: ChoiceLogprobs;
+    }
   | { readonly type: "reasoning-delta"; readonly choice: number; readonly text: string }
+  /** The model declined: its explanation, apart from the content (OpenAI's `refusal`). */
+  | {
+      readonly type: "refusal-delta";
+      readonly choice: number;
+      readonly text: string;
+      readonly logprobs?: ChoiceLogprobs;
+    }
+  /** Annotations sent in one delta, as one list (a client may replace, not append, on each delta). */
+  | {
+      readonly type: "annotation-delta";
+      readonly choice: number;
+      readonly annotations: readonly Annotation[];
+    }
   | {
       readonly type: "tool-call-start";
       readonly choice: number;
@@ -151,10 +221,16 @@ export type ChatChunk =
 /** One aggregated choice of a non-streaming response. */
 export interface ChatChoiceResult {
   readonly index: number;
-  /** null when the model only called tools. */
+  /** null when the model only called tools or refused. */
   readonly content: string | null;
   readonly reasoningContent?: string;
+  /** The model's refusal, when it refused. */
+  readonly refusal?: string;
   readonly toolCalls: readonly ToolCall[];
+  /** Present when the vendor sent annotations (even an empty list). */
+  readonly annotations?: readonly Annotation[];
+  /** Present when the vendor sent log probabilities: every chunk's lists joined, as OpenAI's SDK joins them. */
+  readonly logprobs?: ChoiceLogprobs;
   readonly finishReason: FinishReason;
   readonly rawFinishReason: string | null;
 }
@@ -167,6 +243,8 @@ export interface ChatResult {
   readonly created: number;
   readonly choices: readonly ChatChoiceResult[];
   readonly usage?: Usage;
+  readonly systemFingerprint?: string;
+  readonly serviceTier?: string;
 }
 
 /** A public model name and where it routes. */

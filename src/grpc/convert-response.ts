@@ -6,25 +6,36 @@
  */
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import {
+  type AnnotationSchema,
   type ChatCompletionChunk,
   ChatCompletionChunkSchema,
+  type ChoiceLogprobsSchema,
   type CreateChatCompletionResponse,
   CreateChatCompletionResponseSchema,
   type DeltaSchema,
   type ListModelsResponse,
   ListModelsResponseSchema,
+  type TokenLogprobSchema,
   type ToolCallSchema,
+  type TopLogprobSchema,
   type UsageSchema,
 } from "../../gen/llmproxy/v1/chat_pb.ts";
 import type { ChatStream } from "../core/chat-stream.ts";
 import {
+  type Annotation,
   type ChatChunk,
   type ChatResult,
+  type ChoiceLogprobs,
   type ModelInfo,
+  type TokenLogprob,
   type ToolCall,
+  type TopLogprob,
   toWireFinishReason,
   type Usage,
 } from "../core/types.ts";
+
+/** The stream header fields every chunk repeats. */
+export type StreamHead = Pick<ChatStream, "id" | "created" | "model" | "systemFingerprint" | "serviceTier">;
 
 /** Encodes one canonical chunk; undefined when it has no wire form (tool-call-end, usage nobody asked for). */
 export type ChunkEncoder = (chunk: ChatChunk) => ChatCompletionChunk | undefined;
@@ -37,7 +48,7 @@ type DeltaInit = MessageInitShape<typeof DeltaSchema>;
  * it with stream_options.include_usage, as OpenAI does.
  */
 export function createChunkEncoder(
-  stream: Pick<ChatStream, "id" | "created" | "model">,
+  stream: StreamHead,
   includeUsage: boolean,
   /** The choices that sent their first chunk; shared with an encoder that writes some chunks itself. */
   startedChoices: Set<number> = new Set(),
@@ -49,20 +60,37 @@ export function createChunkEncoder(
       object: "chat.completion.chunk",
       created,
       model: stream.model,
+      systemFingerprint: stream.systemFingerprint,
+      serviceTier: stream.serviceTier,
       ...init,
     });
-  const choiceFrame = (choice: number, delta: DeltaInit, finishReason?: string) => {
+  const choiceFrame = (
+    choice: number,
+    delta: DeltaInit,
+    finishReason?: string,
+    logprobs?: ChoiceLogprobs,
+  ) => {
     const role = startedChoices.has(choice) ? undefined : "assistant";
     startedChoices.add(choice);
-    return frame({ choices: [{ index: choice, delta: { ...delta, role }, finishReason }] });
+    const wireLogprobs = logprobs === undefined ? undefined : toProtoLogprobs(logprobs);
+    return frame({
+      choices: [{ index: choice, delta: { ...delta, role }, finishReason, logprobs: wireLogprobs }],
+    });
   };
 
   return (chunk) => {
     switch (chunk.type) {
       case "text-delta":
-        return choiceFrame(chunk.choice, { content: chunk.text });
+        // An empty piece with logprobs only carries them, as on the HTTP edge.
+        return chunk.text === "" && chunk.logprobs !== undefined
+          ? choiceFrame(chunk.choice, {}, undefined, chunk.logprobs)
+          : choiceFrame(chunk.choice, { content: chunk.text }, undefined, chunk.logprobs);
       case "reasoning-delta":
         return choiceFrame(chunk.choice, { reasoningContent: chunk.text });
+      case "refusal-delta":
+        return choiceFrame(chunk.choice, { refusal: chunk.text }, undefined, chunk.logprobs);
+      case "annotation-delta":
+        return choiceFrame(chunk.choice, { annotations: chunk.annotations.map(toProtoAnnotation) });
       case "tool-call-start":
         return choiceFrame(chunk.choice, {
           toolCalls: [
@@ -108,10 +136,15 @@ export function toProtoResponse(result: ChatResult): CreateChatCompletionRespons
         content: choice.content ?? undefined,
         reasoningContent: choice.reasoningContent,
         toolCalls: choice.toolCalls.map(toProtoToolCall),
+        refusal: choice.refusal,
+        annotations: choice.annotations?.map(toProtoAnnotation),
       },
       finishReason: toWireFinishReason(choice.finishReason, choice.rawFinishReason),
+      logprobs: choice.logprobs === undefined ? undefined : toProtoLogprobs(choice.logprobs),
     })),
     usage: result.usage === undefined ? undefined : toProtoUsage(result.usage),
+    systemFingerprint: result.systemFingerprint,
+    serviceTier: result.serviceTier,
   });
 }
 
@@ -137,6 +170,44 @@ function toProtoUsage(usage: Usage): MessageInitShape<typeof UsageSchema> {
     totalTokens: usage.totalTokens,
     cachedTokens: usage.cachedTokens,
     reasoningTokens: usage.reasoningTokens,
+    cacheWriteTokens: usage.cacheWriteTokens,
+    promptAudioTokens: usage.promptAudioTokens,
+    completionAudioTokens: usage.completionAudioTokens,
+    acceptedPredictionTokens: usage.acceptedPredictionTokens,
+    rejectedPredictionTokens: usage.rejectedPredictionTokens,
+  };
+}
+
+/** Proto has no null list: a null or missing list is an empty one. */
+function toProtoLogprobs(logprobs: ChoiceLogprobs): MessageInitShape<typeof ChoiceLogprobsSchema> {
+  return {
+    content: logprobs.content?.map(toProtoTokenLogprob) ?? [],
+    refusal: logprobs.refusal?.map(toProtoTokenLogprob) ?? [],
+  };
+}
+
+function toProtoTopLogprob(top: TopLogprob): MessageInitShape<typeof TopLogprobSchema> {
+  return { token: top.token, logprob: top.logprob, bytes: top.bytes ? [...top.bytes] : [] };
+}
+
+function toProtoTokenLogprob(token: TokenLogprob): MessageInitShape<typeof TokenLogprobSchema> {
+  return {
+    token: token.token,
+    logprob: token.logprob,
+    bytes: token.bytes ? [...token.bytes] : [],
+    topLogprobs: token.topLogprobs?.map(toProtoTopLogprob) ?? [],
+  };
+}
+
+function toProtoAnnotation(annotation: Annotation): MessageInitShape<typeof AnnotationSchema> {
+  return {
+    type: annotation.type,
+    urlCitation: {
+      url: annotation.url,
+      title: annotation.title,
+      startIndex: annotation.startIndex,
+      endIndex: annotation.endIndex,
+    },
   };
 }
 

@@ -1,9 +1,10 @@
 /**
  * Canonical chunks → gRPC length-prefixed ChatCompletionChunk messages, a whole batch (one upstream read) in one
- * buffer. Text deltas, most of a stream, are encoded by hand: the id/object/created/model fields are serialised
- * once per stream (protobuf-es writes fields in number order, and they come before `choices`), and a delta adds
- * its choice: index, role on a choice's first chunk, content. Every other chunk goes through the generated
- * schema (./convert-response.ts). Both give the same bytes as `toBinary` of the whole message
+ * buffer. Text deltas without logprobs, most of a stream, are encoded by hand: the fields every chunk repeats are
+ * serialised once per stream (protobuf-es writes fields in number order: id/object/created/model come before
+ * `choices`, system_fingerprint/service_tier after `usage`), and a delta adds its choice between them: index,
+ * role on a choice's first chunk, content. Every other chunk goes through the generated schema
+ * (./convert-response.ts). Both give the same bytes as `toBinary` of the whole message
  * (test/grpc/encode-chunk.test.ts).
  * @see https://protobuf.dev/programming-guides/encoding/
  * @see https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md (Length-Prefixed-Message)
@@ -12,7 +13,7 @@ import { toBinary } from "@bufbuild/protobuf";
 import { ChatCompletionChunkSchema } from "../../gen/llmproxy/v1/chat_pb.ts";
 import type { ChatStream } from "../core/chat-stream.ts";
 import type { ChatChunk } from "../core/types.ts";
-import { createChunkEncoder } from "./convert-response.ts";
+import { createChunkEncoder, type StreamHead } from "./convert-response.ts";
 
 /** Field keys (field number << 3 | wire type 2, length-delimited). */
 const CHOICES_KEY = (5 << 3) | 2;
@@ -46,7 +47,14 @@ const ID_KEY = (1 << 3) | 2;
 const OBJECT_KEY = (2 << 3) | 2;
 const CREATED_KEY = 3 << 3;
 const MODEL_KEY = (4 << 3) | 2;
+const SYSTEM_FINGERPRINT_KEY = (7 << 3) | 2;
+const SERVICE_TIER_KEY = (8 << 3) | 2;
 const OBJECT = Buffer.from("chat.completion.chunk");
+
+/** A length-delimited field; an empty string is left out, as proto3 does for a plain string. */
+function stringField(key: number, bytes: Buffer): Buffer[] {
+  return bytes.length === 0 ? [] : [Buffer.from([key]), varint(bytes.length), bytes];
+}
 
 /**
  * Fields 1–4 (id, object, created, model) as `toBinary` writes them: in field order, proto3 defaults (an empty
@@ -56,13 +64,24 @@ function encodeHead(stream: Pick<ChatStream, "id" | "created" | "model">): Buffe
   const id = Buffer.from(stream.id);
   const model = Buffer.from(stream.model);
   const created = Math.trunc(stream.created);
-  const field = (key: number, bytes: Buffer): Buffer[] =>
-    bytes.length === 0 ? [] : [Buffer.from([key]), varint(bytes.length), bytes];
   return Buffer.concat([
-    ...field(ID_KEY, id),
-    ...field(OBJECT_KEY, OBJECT),
+    ...stringField(ID_KEY, id),
+    ...stringField(OBJECT_KEY, OBJECT),
     ...(created === 0 ? [] : [Buffer.from([CREATED_KEY]), varint(created)]),
-    ...field(MODEL_KEY, model),
+    ...stringField(MODEL_KEY, model),
+  ]);
+}
+
+/** Fields 7–8 (system_fingerprint, service_tier): `optional`, so written when set, even when empty. */
+function encodeTail(stream: Pick<ChatStream, "systemFingerprint" | "serviceTier">): Buffer {
+  const optional = (key: number, value: string | undefined): Buffer[] => {
+    if (value === undefined) return [];
+    const bytes = Buffer.from(value);
+    return [Buffer.from([key]), varint(bytes.length), bytes];
+  };
+  return Buffer.concat([
+    ...optional(SYSTEM_FINGERPRINT_KEY, stream.systemFingerprint),
+    ...optional(SERVICE_TIER_KEY, stream.serviceTier),
   ]);
 }
 
@@ -90,28 +109,26 @@ interface TextPiece {
 }
 
 /** Creates the encoder of one stream. Usage is sent only when the client asked for it. */
-export function createBatchEncoder(
-  stream: Pick<ChatStream, "id" | "created" | "model">,
-  includeUsage: boolean,
-): BatchEncoder {
+export function createBatchEncoder(stream: StreamHead, includeUsage: boolean): BatchEncoder {
   // One set for both encoders: a choice's first chunk carries the role, whichever of them writes it.
   const started = new Set<number>();
   const generic = createChunkEncoder(stream, includeUsage, started);
   const head = encodeHead(stream);
+  const tail = encodeTail(stream);
   const measure = (choice: number, text: string): TextPiece => {
     const first = !started.has(choice);
     const textBytes = Buffer.byteLength(text);
     const deltaSize =
       (first ? 1 + varintSize(ROLE.length) + ROLE.length : 0) + 1 + varintSize(textBytes) + textBytes;
     const choiceSize = (choice === 0 ? 0 : 1 + varintSize(choice)) + 1 + varintSize(deltaSize) + deltaSize;
-    const messageSize = head.length + 1 + varintSize(choiceSize) + choiceSize;
+    const messageSize = head.length + 1 + varintSize(choiceSize) + choiceSize + tail.length;
     return { choice, text, textBytes, first, deltaSize, choiceSize, messageSize };
   };
   return (batch) => {
     const pieces: (TextPiece | Uint8Array)[] = [];
     let total = 0;
     for (const chunk of batch) {
-      if (chunk.type === "text-delta") {
+      if (chunk.type === "text-delta" && chunk.logprobs === undefined) {
         const piece = measure(chunk.choice, chunk.text);
         if (piece.first) started.add(chunk.choice);
         pieces.push(piece);
@@ -156,6 +173,7 @@ export function createBatchEncoder(
       out[at++] = CONTENT_KEY;
       at = writeVarint(out, at, piece.textBytes);
       at += out.write(piece.text, at, "utf8");
+      if (tail.length !== 0) at += tail.copy(out, at);
     }
     return out;
   };

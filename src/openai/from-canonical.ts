@@ -4,22 +4,98 @@
  * in each tool call's first fragment, and a finish_reason).
  */
 import type { ChatStream } from "../core/chat-stream.ts";
-import { type ChatChunk, type ChatResult, toWireFinishReason, type Usage } from "../core/types.ts";
+import {
+  type Annotation,
+  type ChatChunk,
+  type ChatResult,
+  type ChoiceLogprobs,
+  type TokenLogprob,
+  type TopLogprob,
+  toWireFinishReason,
+  type Usage,
+} from "../core/types.ts";
 import { sseEvent } from "./sse-writer.ts";
+
+/** The named counts that are set, or undefined when none is: a details object only when the vendor gave one. */
+function details(counts: Record<string, number | undefined>): Record<string, number> | undefined {
+  let out: Record<string, number> | undefined;
+  for (const [key, value] of Object.entries(counts)) {
+    if (value === undefined) continue;
+    out ??= {};
+    out[key] = value;
+  }
+  return out;
+}
 
 /** OpenAI's usage object. */
 export function toOpenAIUsage(usage: Usage): Record<string, unknown> {
+  const prompt = details({
+    cached_tokens: usage.cachedTokens,
+    audio_tokens: usage.promptAudioTokens,
+    cache_write_tokens: usage.cacheWriteTokens,
+  });
+  const completion = details({
+    reasoning_tokens: usage.reasoningTokens,
+    audio_tokens: usage.completionAudioTokens,
+    accepted_prediction_tokens: usage.acceptedPredictionTokens,
+    rejected_prediction_tokens: usage.rejectedPredictionTokens,
+  });
   return {
     prompt_tokens: usage.promptTokens,
     completion_tokens: usage.completionTokens,
     total_tokens: usage.totalTokens,
-    ...(usage.cachedTokens === undefined
-      ? {}
-      : { prompt_tokens_details: { cached_tokens: usage.cachedTokens } }),
-    ...(usage.reasoningTokens === undefined
-      ? {}
-      : { completion_tokens_details: { reasoning_tokens: usage.reasoningTokens } }),
+    ...(prompt === undefined ? {} : { prompt_tokens_details: prompt }),
+    ...(completion === undefined ? {} : { completion_tokens_details: completion }),
   };
+}
+
+function toOpenAITopLogprob(top: TopLogprob): Record<string, unknown> {
+  return { token: top.token, logprob: top.logprob, ...(top.bytes === undefined ? {} : { bytes: top.bytes }) };
+}
+
+function toOpenAITokenLogprob(token: TokenLogprob): Record<string, unknown> {
+  const top = token.topLogprobs;
+  return {
+    ...toOpenAITopLogprob(token),
+    ...(top === undefined ? {} : { top_logprobs: top === null ? null : top.map(toOpenAITopLogprob) }),
+  };
+}
+
+/** OpenAI's `logprobs` object, with the keys the vendor sent. */
+export function toOpenAILogprobs(logprobs: ChoiceLogprobs): Record<string, unknown> {
+  const { content, refusal } = logprobs;
+  return {
+    ...(content === undefined
+      ? {}
+      : { content: content === null ? null : content.map(toOpenAITokenLogprob) }),
+    ...(refusal === undefined
+      ? {}
+      : { refusal: refusal === null ? null : refusal.map(toOpenAITokenLogprob) }),
+  };
+}
+
+/** OpenAI's annotation objects. */
+export function toOpenAIAnnotations(annotations: readonly Annotation[]): Record<string, unknown>[] {
+  return annotations.map((annotation) => ({
+    type: annotation.type,
+    url_citation: {
+      end_index: annotation.endIndex,
+      start_index: annotation.startIndex,
+      title: annotation.title,
+      url: annotation.url,
+    },
+  }));
+}
+
+/** `"service_tier":…,"system_fingerprint":…,` as OpenAI places them before `choices`, or "" without them. */
+function answerMeta(answer: Pick<ChatStream, "serviceTier" | "systemFingerprint">): string {
+  const tier =
+    answer.serviceTier === undefined ? "" : `"service_tier":${JSON.stringify(answer.serviceTier)},`;
+  const fingerprint =
+    answer.systemFingerprint === undefined
+      ? ""
+      : `"system_fingerprint":${JSON.stringify(answer.systemFingerprint)},`;
+  return tier + fingerprint;
 }
 
 /** Encodes one stream's chunks; the id/created/model prefix is serialised once per stream. */
@@ -32,9 +108,19 @@ export interface ChunkEncoder {
 
 /** Creates the encoder of one stream. Usage chunks are encoded only when the client asked for them. */
 export function createChunkEncoder(stream: ChatStream, includeUsage: boolean): ChunkEncoder {
-  const prefix = `{"id":${JSON.stringify(stream.id)},"object":"chat.completion.chunk","created":${stream.created},"model":${JSON.stringify(stream.model)},`;
-  const withChoice = (index: number, delta: unknown, finishReason: string | null = null): string =>
-    `${prefix}"choices":[${JSON.stringify({ index, delta, logprobs: null, finish_reason: finishReason })}]}`;
+  const prefix = `{"id":${JSON.stringify(stream.id)},"object":"chat.completion.chunk","created":${stream.created},"model":${JSON.stringify(stream.model)},${answerMeta(stream)}`;
+  const withChoice = (
+    index: number,
+    delta: unknown,
+    finishReason: string | null = null,
+    logprobs: ChoiceLogprobs | undefined = undefined,
+  ): string =>
+    `${prefix}"choices":[${JSON.stringify({
+      index,
+      delta,
+      logprobs: logprobs === undefined ? null : toOpenAILogprobs(logprobs),
+      finish_reason: finishReason,
+    })}]}`;
   // Text deltas are most of a stream: their JSON is this choice's fixed head and tail around the text (the same
   // bytes withChoice gives), so each costs one string escape.
   const textHeads: string[] = [];
@@ -57,9 +143,20 @@ export function createChunkEncoder(stream: ChatStream, includeUsage: boolean): C
     encode(chunk) {
       switch (chunk.type) {
         case "text-delta":
-          return textDelta(chunk.choice, chunk.text);
+          if (chunk.logprobs === undefined) return textDelta(chunk.choice, chunk.text);
+          // An empty piece only carries logprobs: no `content` key, which would turn a refusal's null into "".
+          return withChoice(
+            chunk.choice,
+            chunk.text === "" ? {} : { content: chunk.text },
+            null,
+            chunk.logprobs,
+          );
         case "reasoning-delta":
           return withChoice(chunk.choice, { reasoning_content: chunk.text });
+        case "refusal-delta":
+          return withChoice(chunk.choice, { refusal: chunk.text }, null, chunk.logprobs);
+        case "annotation-delta":
+          return withChoice(chunk.choice, { annotations: toOpenAIAnnotations(chunk.annotations) });
         case "tool-call-start":
           return withChoice(chunk.choice, {
             tool_calls: [
@@ -105,8 +202,9 @@ export function toOpenAICompletion(result: ChatResult): Record<string, unknown> 
       message: {
         role: "assistant",
         content: choice.content,
-        refusal: null,
+        refusal: choice.refusal ?? null,
         ...(choice.reasoningContent === undefined ? {} : { reasoning_content: choice.reasoningContent }),
+        ...(choice.annotations === undefined ? {} : { annotations: toOpenAIAnnotations(choice.annotations) }),
         ...(choice.toolCalls.length === 0
           ? {}
           : {
@@ -117,9 +215,11 @@ export function toOpenAICompletion(result: ChatResult): Record<string, unknown> 
               })),
             }),
       },
-      logprobs: null,
+      logprobs: choice.logprobs === undefined ? null : toOpenAILogprobs(choice.logprobs),
       finish_reason: toWireFinishReason(choice.finishReason, choice.rawFinishReason),
     })),
     ...(result.usage === undefined ? {} : { usage: toOpenAIUsage(result.usage) }),
+    ...(result.serviceTier === undefined ? {} : { service_tier: result.serviceTier }),
+    ...(result.systemFingerprint === undefined ? {} : { system_fingerprint: result.systemFingerprint }),
   };
 }

@@ -279,6 +279,19 @@ describe("createChunkEncoder", () => {
     });
   });
 
+  it("stamps the vendor's fingerprint and tier on every chunk, and sends logprobs-only pieces without content", () => {
+    const encode = createChunkEncoder({ ...header, systemFingerprint: "fp_2", serviceTier: "flex" }, true);
+    const logprobs = { content: [], refusal: null };
+    const chunks = [
+      encode({ type: "text-delta", choice: 0, text: "", logprobs }),
+      encode({ type: "usage", usage: { promptTokens: 1, completionTokens: 1, totalTokens: 2 } }),
+    ];
+    for (const chunk of chunks)
+      expect(chunk).toMatchObject({ systemFingerprint: "fp_2", serviceTier: "flex" });
+    expect(chunks[0]?.choices[0]?.delta?.content).toBeUndefined();
+    expect(chunks[0]?.choices[0]?.logprobs).toMatchObject({ content: [], refusal: [] });
+  });
+
   it("sends role assistant on the first chunk of each choice only", () => {
     const chunks = encodeAll(
       [
@@ -418,6 +431,70 @@ describe("toProtoResponse and toProtoModels", () => {
       index: 1,
       finishReason: "end_turn",
       message: { role: "assistant", content: "yes", reasoningContent: "because", toolCalls: [] },
+    });
+  });
+
+  it("carries a refusal, annotations, logprobs, the fingerprint, the tier and every usage detail", () => {
+    const logprobs = {
+      content: null,
+      refusal: [
+        { token: "No", logprob: -0.1, bytes: [78, 111], topLogprobs: [{ token: "No", logprob: -0.1 }] },
+      ],
+    };
+    const response = toProtoResponse({
+      id: "chatcmpl-10",
+      model: "m",
+      created: 1,
+      systemFingerprint: "fp_1",
+      serviceTier: "default",
+      choices: [
+        {
+          index: 0,
+          content: null,
+          refusal: "No.",
+          toolCalls: [],
+          annotations: [
+            { type: "url_citation", url: "https://a.test", title: "A", startIndex: 0, endIndex: 3 },
+          ],
+          logprobs,
+          finishReason: "stop",
+          rawFinishReason: "stop",
+        },
+      ],
+      usage: {
+        promptTokens: 10,
+        completionTokens: 6,
+        totalTokens: 16,
+        cachedTokens: 4,
+        cacheWriteTokens: 3,
+        promptAudioTokens: 2,
+        reasoningTokens: 1,
+        completionAudioTokens: 0,
+        acceptedPredictionTokens: 5,
+        rejectedPredictionTokens: 6,
+      },
+    });
+    expect(response).toMatchObject({ systemFingerprint: "fp_1", serviceTier: "default" });
+    expect(response.choices[0]?.message).toMatchObject({
+      refusal: "No.",
+      annotations: [
+        {
+          type: "url_citation",
+          urlCitation: { url: "https://a.test", title: "A", startIndex: 0, endIndex: 3 },
+        },
+      ],
+    });
+    expect(response.choices[0]?.message?.content).toBeUndefined();
+    expect(response.choices[0]?.logprobs).toMatchObject({
+      content: [],
+      refusal: [{ token: "No", logprob: -0.1, bytes: [78, 111], topLogprobs: [{ token: "No", bytes: [] }] }],
+    });
+    expect(response.usage).toMatchObject({
+      cacheWriteTokens: 3,
+      promptAudioTokens: 2,
+      completionAudioTokens: 0,
+      acceptedPredictionTokens: 5,
+      rejectedPredictionTokens: 6,
     });
   });
 

@@ -2,7 +2,7 @@
  * The hand-written batch encoder of the gRPC fast lane must give exactly the bytes of the generated schema: each
  * chunk as `toBinary(ChatCompletionChunk)` of what convert-response.ts builds, in a gRPC length prefix.
  */
-import { toBinary } from "@bufbuild/protobuf";
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { ChatCompletionChunkSchema } from "../../gen/llmproxy/v1/chat_pb.ts";
 import type { ChatChunk } from "../../src/core/types.ts";
@@ -11,7 +11,24 @@ import { createBatchEncoder } from "../../src/grpc/encode-chunk.ts";
 
 const STREAM = { id: "chatcmpl-ünïcode-1", created: 1_700_000_000, model: "gpt-4o-mini" };
 
-type StreamHead = { id: string; created: number; model: string };
+type StreamHead = {
+  id: string;
+  created: number;
+  model: string;
+  systemFingerprint?: string;
+  serviceTier?: string;
+};
+
+/** The messages of a length-prefixed byte stream. */
+function messages(bytes: Buffer): ReturnType<typeof fromBinary<typeof ChatCompletionChunkSchema>>[] {
+  const out = [];
+  for (let at = 0; at < bytes.length; ) {
+    const size = bytes.readUInt32BE(at + 1);
+    out.push(fromBinary(ChatCompletionChunkSchema, bytes.subarray(at + 5, at + 5 + size)));
+    at += 5 + size;
+  }
+  return out;
+}
 
 function reference(
   batches: readonly (readonly ChatChunk[])[],
@@ -85,6 +102,90 @@ describe("gRPC batch encoder", () => {
       [{ type: "finish", choice: 0, reason: "stop", rawReason: "stop" }],
     ];
     for (const head of heads) expect(fast(batches, false, head)).toEqual(reference(batches, false, head));
+  });
+
+  it("gives the generated schema's bytes with the fingerprint and tier on every chunk, set or empty", () => {
+    const heads: StreamHead[] = [
+      { ...STREAM, systemFingerprint: "fp_44709d6fcb", serviceTier: "default" },
+      { ...STREAM, systemFingerprint: "fp_only" },
+      { ...STREAM, serviceTier: "" },
+    ];
+    const batches: ChatChunk[][] = [
+      [text(0, "Hello"), text(1, "Bonjour")],
+      [
+        { type: "finish", choice: 0, reason: "stop", rawReason: "stop" },
+        { type: "finish", choice: 1, reason: "stop", rawReason: "stop" },
+        { type: "usage", usage: { promptTokens: 3, completionTokens: 2, totalTokens: 5 } },
+      ],
+    ];
+    for (const head of heads) {
+      const bytes = fast(batches, true, head);
+      expect(bytes.equals(reference(batches, true, head))).toBe(true);
+      for (const message of messages(bytes)) {
+        expect(message.systemFingerprint).toBe(head.systemFingerprint);
+        expect(message.serviceTier).toBe(head.serviceTier);
+      }
+    }
+  });
+
+  it("gives the generated schema's bytes for logprobs, refusals, annotations and usage details", () => {
+    const logprobs = {
+      content: [
+        {
+          token: "Hi",
+          logprob: -0.31725305,
+          bytes: [72, 105],
+          topLogprobs: [
+            { token: "Hi", logprob: -0.31725305, bytes: [72, 105] },
+            { token: "Hello", logprob: -1.3190403, bytes: null },
+          ],
+        },
+      ],
+      refusal: null,
+    };
+    const refusalLogprobs = { content: null, refusal: [{ token: "No", logprob: -0.5, bytes: [78, 111] }] };
+    const batches: ChatChunk[][] = [
+      [text(0, "plain"), { type: "text-delta", choice: 0, text: "Hi", logprobs }, text(0, " there")],
+      [
+        { type: "text-delta", choice: 1, text: "", logprobs: { content: [], refusal: null } },
+        { type: "refusal-delta", choice: 1, text: "No", logprobs: refusalLogprobs },
+        {
+          type: "annotation-delta",
+          choice: 0,
+          annotations: [
+            { type: "url_citation", url: "https://a.test/é", title: "Á", startIndex: 0, endIndex: 8 },
+          ],
+        },
+        { type: "finish", choice: 0, reason: "stop", rawReason: "stop" },
+        { type: "finish", choice: 1, reason: "stop", rawReason: "stop" },
+        {
+          type: "usage",
+          usage: {
+            promptTokens: 1117,
+            completionTokens: 46,
+            totalTokens: 1163,
+            cachedTokens: 0,
+            cacheWriteTokens: 12,
+            promptAudioTokens: 0,
+            reasoningTokens: 0,
+            completionAudioTokens: 0,
+            acceptedPredictionTokens: 3,
+            rejectedPredictionTokens: 4,
+          },
+        },
+      ],
+    ];
+    const head = { ...STREAM, systemFingerprint: "fp_fc9f1d7035", serviceTier: "default" };
+    const bytes = fast(batches, true, head);
+    expect(bytes.equals(reference(batches, true, head))).toBe(true);
+    const decoded = messages(bytes);
+    expect(decoded[1]?.choices[0]?.logprobs?.content[0]?.topLogprobs[1]).toMatchObject({
+      token: "Hello",
+      bytes: [],
+    });
+    expect(decoded[4]?.choices[0]?.delta?.refusal).toBe("No");
+    expect(decoded[5]?.choices[0]?.delta?.annotations[0]?.urlCitation?.title).toBe("Á");
+    expect(decoded.at(-1)?.usage).toMatchObject({ cacheWriteTokens: 12, rejectedPredictionTokens: 4 });
   });
 
   it("encodes nothing for a batch without wire chunks", () => {

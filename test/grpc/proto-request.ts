@@ -8,9 +8,20 @@ import {
   ChatMessageSchema,
   type CreateChatCompletionRequest,
   CreateChatCompletionRequestSchema,
+  type Annotation as ProtoAnnotation,
   type ChatMessage as ProtoChatMessage,
+  type ChoiceLogprobs as ProtoLogprobs,
 } from "../../gen/llmproxy/v1/chat_pb.ts";
-import type { ChatChunk, ChatMessage, ChatRequest, FinishReason } from "../../src/core/types.ts";
+import type {
+  Annotation,
+  ChatChunk,
+  ChatMessage,
+  ChatRequest,
+  ChoiceLogprobs,
+  FinishReason,
+  TopLogprob,
+  Usage,
+} from "../../src/core/types.ts";
 
 /** Canonical → proto request; undefined fields stay unset. */
 export function toProtoRequest(request: ChatRequest): CreateChatCompletionRequest {
@@ -93,17 +104,32 @@ const KNOWN_REASONS: readonly FinishReason[] = ["stop", "length", "tool_calls", 
 export function fromProtoChunks(chunks: readonly ChatCompletionChunk[]): ChatChunk[] {
   const out: ChatChunk[] = [];
   for (const chunk of chunks) {
-    if (chunk.usage !== undefined) {
-      const { promptTokens, completionTokens, totalTokens, cachedTokens, reasoningTokens } = chunk.usage;
-      out.push({
-        type: "usage",
-        usage: { promptTokens, completionTokens, totalTokens, cachedTokens, reasoningTokens },
-      });
-    }
-    for (const { index: choice, delta, finishReason } of chunk.choices) {
-      if (delta?.content !== undefined) out.push({ type: "text-delta", choice, text: delta.content });
+    if (chunk.usage !== undefined) out.push({ type: "usage", usage: fromProtoUsage(chunk.usage) });
+    for (const { index: choice, delta, finishReason, logprobs: wireLogprobs } of chunk.choices) {
+      const logprobs = wireLogprobs === undefined ? undefined : fromProtoLogprobs(wireLogprobs);
+      if (delta?.content !== undefined) {
+        out.push(
+          logprobs === undefined
+            ? { type: "text-delta", choice, text: delta.content }
+            : { type: "text-delta", choice, text: delta.content, logprobs },
+        );
+      }
       if (delta?.reasoningContent !== undefined) {
         out.push({ type: "reasoning-delta", choice, text: delta.reasoningContent });
+      }
+      if (delta?.refusal !== undefined) {
+        out.push(
+          logprobs === undefined
+            ? { type: "refusal-delta", choice, text: delta.refusal }
+            : { type: "refusal-delta", choice, text: delta.refusal, logprobs },
+        );
+      }
+      if (delta !== undefined && delta.annotations.length > 0) {
+        out.push({
+          type: "annotation-delta",
+          choice,
+          annotations: delta.annotations.map(fromProtoAnnotation),
+        });
       }
       for (const call of delta?.toolCalls ?? []) {
         if (call.id !== undefined) {
@@ -130,4 +156,33 @@ export function fromProtoChunks(chunks: readonly ChatCompletionChunk[]): ChatChu
     }
   }
   return out;
+}
+
+/** Proto usage → canonical, with the details the message has set. */
+export function fromProtoUsage(usage: NonNullable<ChatCompletionChunk["usage"]>): Usage {
+  const { $typeName: _type, $unknown: _unknown, ...counts } = usage;
+  return counts;
+}
+
+function fromProtoTop(top: { token: string; logprob: number; bytes: number[] }): TopLogprob {
+  return { token: top.token, logprob: top.logprob, bytes: top.bytes };
+}
+
+/** Proto logprobs → canonical, both lists always present (proto has no null list). */
+export function fromProtoLogprobs(logprobs: ProtoLogprobs): ChoiceLogprobs {
+  const tokens = (list: ProtoLogprobs["content"]) =>
+    list.map((token) => ({ ...fromProtoTop(token), topLogprobs: token.topLogprobs.map(fromProtoTop) }));
+  return { content: tokens(logprobs.content), refusal: tokens(logprobs.refusal) };
+}
+
+/** Proto annotation → canonical url_citation. */
+export function fromProtoAnnotation(annotation: ProtoAnnotation): Annotation {
+  const citation = annotation.urlCitation;
+  return {
+    type: "url_citation",
+    url: citation?.url ?? "",
+    title: citation?.title ?? "",
+    startIndex: citation?.startIndex ?? 0,
+    endIndex: citation?.endIndex ?? 0,
+  };
 }

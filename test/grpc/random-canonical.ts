@@ -4,16 +4,21 @@
  * back to the same canonical pair.
  */
 import type {
+  Annotation,
   ChatChunk,
   ChatMessage,
   ChatRequest,
+  ChoiceLogprobs,
   ContentPart,
   FinishReason,
   JsonObject,
   JsonValue,
   ResponseFormat,
+  TokenLogprob,
   ToolChoice,
   ToolDefinition,
+  TopLogprob,
+  Usage,
 } from "../../src/core/types.ts";
 
 /** A tiny deterministic PRNG (mulberry32), so a failing seed can be replayed. */
@@ -150,16 +155,69 @@ export function randomChatRequest(random: Random): ChatRequest {
   };
 }
 
+function randomTop(random: Random): TopLogprob {
+  const token = random.word();
+  return { token, logprob: -random.next() * 10, bytes: [...Buffer.from(token)] };
+}
+
+/** Logprobs as the wire can carry them: both lists, every token with bytes and alternatives. */
+function randomLogprobs(random: Random): ChoiceLogprobs {
+  const tokens = (): TokenLogprob[] =>
+    Array.from({ length: random.int(0, 2) }, () => ({
+      ...randomTop(random),
+      topLogprobs: Array.from({ length: random.int(0, 2) }, () => randomTop(random)),
+    }));
+  return { content: tokens(), refusal: tokens() };
+}
+
+/** 1–2 annotations: an empty list has no proto form (a delta without annotations reads the same). */
+function randomAnnotations(random: Random): Annotation[] {
+  return Array.from({ length: random.int(1, 2) }, (_, index) => ({
+    type: "url_citation",
+    url: `https://example.test/${random.int(1, 99)}`,
+    title: random.word(),
+    startIndex: index * 10,
+    endIndex: index * 10 + random.int(0, 9),
+  }));
+}
+
+/** A delta of one choice: mostly text, sometimes with logprobs, reasoning, a refusal or annotations. */
+function randomDelta(random: Random, choice: number): ChatChunk {
+  const draw = random.next();
+  if (draw < 0.45) return { type: "text-delta", choice, text: random.word() };
+  if (draw < 0.6)
+    return { type: "text-delta", choice, text: random.word(), logprobs: randomLogprobs(random) };
+  if (draw < 0.75) return { type: "reasoning-delta", choice, text: random.word() };
+  if (draw < 0.85) {
+    const logprobs = random.maybe(() => randomLogprobs(random));
+    return logprobs === undefined
+      ? { type: "refusal-delta", choice, text: random.word() }
+      : { type: "refusal-delta", choice, text: random.word(), logprobs };
+  }
+  return { type: "annotation-delta", choice, annotations: randomAnnotations(random) };
+}
+
+/** Usage with a random subset of its details. */
+export function randomUsage(random: Random): Usage {
+  const count = (): number | undefined => random.maybe(() => random.int(0, 50));
+  return {
+    promptTokens: 100,
+    completionTokens: 60,
+    totalTokens: 160,
+    cachedTokens: count(),
+    cacheWriteTokens: count(),
+    promptAudioTokens: count(),
+    reasoningTokens: count(),
+    completionAudioTokens: count(),
+    acceptedPredictionTokens: count(),
+    rejectedPredictionTokens: count(),
+  };
+}
+
 /** Chunks of one choice, in lifecycle order. */
 function randomChoiceChunks(random: Random, choice: number): ChatChunk[] {
   const chunks: ChatChunk[] = [];
-  for (let step = random.int(0, 4); step > 0; step--) {
-    chunks.push(
-      random.next() < 0.7
-        ? { type: "text-delta", choice, text: random.word() }
-        : { type: "reasoning-delta", choice, text: random.word() },
-    );
-  }
+  for (let step = random.int(0, 4); step > 0; step--) chunks.push(randomDelta(random, choice));
   const toolCount = random.int(0, 2);
   for (let index = 0; index < toolCount; index++) {
     chunks.push({
@@ -194,16 +252,6 @@ export function randomChunkStream(random: Random): ChatChunk[] {
     const chunk = queue.shift();
     if (chunk !== undefined) stream.push(chunk);
   }
-  if (random.next() < 0.7) {
-    stream.push({
-      type: "usage",
-      usage: {
-        promptTokens: 10,
-        completionTokens: 5,
-        totalTokens: 15,
-        reasoningTokens: random.maybe(() => 2),
-      },
-    });
-  }
+  if (random.next() < 0.7) stream.push({ type: "usage", usage: randomUsage(random) });
   return stream;
 }
