@@ -16,6 +16,7 @@ import { createAbortScope, failureOf } from "./deadline.ts";
 import { ProxyError } from "./errors.ts";
 import { checkExtraBody } from "./extra-body.ts";
 import { actionFor, blamesDeployment, isContextWindowError } from "./failure-policy.ts";
+import { failureReason } from "./failure-reason.ts";
 import { type RequestObserver, UNOBSERVED } from "./observer.ts";
 import { retryDelayMs } from "./retry-policy.ts";
 import type { ChatRequest, ModelInfo } from "./types.ts";
@@ -204,6 +205,7 @@ async function tryGroup(
           upstreamModel: deployment.upstreamModel,
           attempt: attempts.count,
           kind: lastError.kind,
+          reason: failureReason(lastError),
           action,
         },
         "upstream attempt failed",

@@ -39,11 +39,14 @@ export function handleError(
   reply: FastifyReply,
 ): FastifyReply {
   const proxyError = error instanceof ProxyError ? error : fromFastifyError(error);
-  const level = proxyError.kind === "internal" ? "error" : "info";
-  request.log[level](
-    { err: scrubErrorForLog(proxyError.cause ?? proxyError), kind: proxyError.kind },
-    scrubSecrets(proxyError.message),
-  );
+  // A client's mistake (bad JSON, a body too large) is not the gateway's failure: no stack trace, and at
+  // debug, so that the access line (its outcome says the kind) stays the request's one line at info.
+  if (proxyError.kind === "internal") {
+    request.log.error(
+      { err: scrubErrorForLog(proxyError.cause ?? proxyError), kind: proxyError.kind },
+      scrubSecrets(proxyError.message),
+    );
+  } else request.log.debug({ kind: proxyError.kind }, scrubSecrets(proxyError.message));
   return sendProxyError(reply, proxyError);
 }
 

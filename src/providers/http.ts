@@ -3,6 +3,7 @@
  * ProxyError (through the adapter's own error map), and hands back a 2xx response with its body unread.
  */
 import { ProxyError } from "../core/errors.ts";
+import { scrubSecrets } from "../core/secret-scrubber.ts";
 import { traceUpstreamRequest, traceUpstreamStatus } from "../telemetry/upstream-call.ts";
 import type { CallContext, UpstreamResponse } from "./types.ts";
 
@@ -34,7 +35,7 @@ export async function postUpstream(
       signal: context.signal,
     });
   } catch (error) {
-    throw transportFailure(error, context.signal);
+    throw transportFailure(error, context.signal, url);
   }
   traceUpstreamStatus(response.status);
   if (response.status >= 200 && response.status < 300) return response;
@@ -47,8 +48,13 @@ export async function postUpstream(
   throw mapError(response.status, text, response.headers, context.now());
 }
 
-/** Maps a thrown transport error: our own abort stays an abort; anything else means "could not reach it". */
-export function transportFailure(error: unknown, signal: AbortSignal): ProxyError {
+/**
+ * Maps a thrown transport error: our own abort stays an abort; anything else means "could not reach it", naming
+ * the vendor's host (from `url`, when known) and the system's error code, so that the client and the warn line
+ * say why (`ENOTFOUND` is a name that does not resolve, `ECONNREFUSED` a port nobody listens on). Neither the
+ * URL's path and query nor the error's own text are quoted: they may hold a key.
+ */
+export function transportFailure(error: unknown, signal: AbortSignal, url?: string): ProxyError {
   if (signal.aborted) return ProxyError.from(signal.reason ?? error);
   if (error instanceof ProxyError) return error;
   // undici's ConnectTimeoutError (proxy.connect_timeout): a timeout, retried like one, 504 if it is the last.
@@ -57,5 +63,25 @@ export function transportFailure(error: unknown, signal: AbortSignal): ProxyErro
       cause: error,
     });
   }
-  return new ProxyError("upstream_unavailable", "Could not reach the upstream provider.", { cause: error });
+  const host = hostOf(url);
+  const code = errorCodeOf(error);
+  const where = host === undefined ? "" : code === undefined ? ` ${host}` : ` ${host} (${code})`;
+  return new ProxyError("upstream_unavailable", `Could not reach the upstream provider${where}.`, {
+    cause: error,
+  });
+}
+
+/** `host[:port]` of a vendor URL, without its credentials, path or query; scrubbed like anything quoted. */
+function hostOf(url: string | undefined): string | undefined {
+  if (url === undefined || !URL.canParse(url)) return undefined;
+  const host = scrubSecrets(new URL(url).host);
+  return host === "" ? undefined : host;
+}
+
+/** A system or undici error code (`ENOTFOUND`, `ECONNREFUSED`, `UND_ERR_SOCKET`), also inside an AggregateError. */
+function errorCodeOf(error: unknown): string | undefined {
+  const code = error instanceof Error && "code" in error ? error.code : undefined;
+  if (typeof code === "string" && /^[A-Z][A-Z0-9_]{1,40}$/.test(code)) return code;
+  if (error instanceof AggregateError) return errorCodeOf(error.errors[0]);
+  return undefined;
 }

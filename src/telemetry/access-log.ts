@@ -11,6 +11,14 @@ const INFO_OR_LOWER: ReadonlySet<string> = new Set(["info", "debug", "trace"]);
 
 /** Fastify's LogController, with the completion line replaced by {@link AccessLogController.writeAccessLine}. */
 export class AccessLogController extends LogController {
+  /**
+   * Fastify writes "incoming request" at info, which would make two info lines per request; at debug it still
+   * shows when a long stream began (`--log-level debug`).
+   */
+  override incomingRequest(request: FastifyRequest): void {
+    if (!this.isLogDisabled(request)) request.log.debug({ req: request }, "incoming request");
+  }
+
   override requestCompleted(
     error: Error | null | undefined,
     request: FastifyRequest,
