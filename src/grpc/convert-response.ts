@@ -107,7 +107,12 @@ export function createChunkEncoder(
           toolCalls: [{ index: chunk.index, function: { arguments: chunk.arguments } }],
         });
       case "finish":
-        return choiceFrame(chunk.choice, {}, toWireFinishReason(chunk.reason, chunk.rawReason));
+        // A choice that said nothing before its finish has empty content, as its whole answer and SSE say.
+        return choiceFrame(
+          chunk.choice,
+          startedChoices.has(chunk.choice) ? {} : { content: "" },
+          toWireFinishReason(chunk.reason, chunk.rawReason),
+        );
       case "usage":
         return includeUsage ? frame({ choices: [], usage: toProtoUsage(chunk.usage) }) : undefined;
       case "tool-call-end":

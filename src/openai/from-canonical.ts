@@ -14,7 +14,6 @@ import {
   toWireFinishReason,
   type Usage,
 } from "../core/types.ts";
-import { sseEvent } from "./sse-writer.ts";
 
 /** The named counts that are set, or undefined when none is: a details object only when the vendor gave one. */
 function details(counts: Record<string, number | undefined>): Record<string, number> | undefined {
@@ -100,45 +99,55 @@ function answerMeta(answer: Pick<ChatStream, "serviceTier" | "systemFingerprint"
 
 /** Encodes one stream's chunks; the id/created/model prefix is serialised once per stream. */
 export interface ChunkEncoder {
-  /** The opening chunks as SSE events: one per choice, with role "assistant" and empty content. */
+  /** SSE events to write before the first chunk: none, since each choice's role rides on its first chunk. */
   opening(): string;
   /** The JSON of the chunk, or undefined when it has no OpenAI counterpart. */
   encode(chunk: ChatChunk): string | undefined;
 }
 
-/** Creates the encoder of one stream. Usage chunks are encoded only when the client asked for them. */
+/**
+ * Creates the encoder of one stream. Usage chunks are encoded only when the client asked for them.
+ *
+ * A choice's first chunk carries `role: "assistant"` (OpenAI's SDK requires a role per choice) in the delta the
+ * vendor's first piece gives, rather than in an opening `{"role":"assistant","content":""}` sent for every choice
+ * up front: so a refusal or a tool-call turn keeps `content` null as the vendor left it, and a choice the vendor
+ * never sent (one that ignores `n`) does not appear. A choice whose first chunk is its finish said nothing:
+ * it gets `content: ""`, as the whole answer has.
+ */
 export function createChunkEncoder(stream: ChatStream, includeUsage: boolean): ChunkEncoder {
   const prefix = `{"id":${JSON.stringify(stream.id)},"object":"chat.completion.chunk","created":${stream.created},"model":${JSON.stringify(stream.model)},${answerMeta(stream)}`;
+  const started: boolean[] = [];
   const withChoice = (
     index: number,
-    delta: unknown,
+    delta: object,
     finishReason: string | null = null,
     logprobs: ChoiceLogprobs | undefined = undefined,
-  ): string =>
-    `${prefix}"choices":[${JSON.stringify({
+  ): string => {
+    let opened = delta;
+    if (started[index] !== true) {
+      started[index] = true;
+      opened = { role: "assistant", ...delta };
+    }
+    return `${prefix}"choices":[${JSON.stringify({
       index,
-      delta,
+      delta: opened,
       logprobs: logprobs === undefined ? null : toOpenAILogprobs(logprobs),
       finish_reason: finishReason,
     })}]}`;
+  };
   // Text deltas are most of a stream: their JSON is this choice's fixed head and tail around the text (the same
-  // bytes withChoice gives), so each costs one string escape.
+  // bytes withChoice gives), so each costs one string escape. A choice's head is made by its first text delta,
+  // after its role went out.
   const textHeads: string[] = [];
   const textDelta = (index: number, text: string): string => {
-    let head = textHeads[index];
-    if (head === undefined) {
-      head = `${prefix}"choices":[{"index":${index},"delta":{"content":`;
-      textHeads[index] = head;
-    }
-    return `${head}${JSON.stringify(text)}},"logprobs":null,"finish_reason":null}]}`;
+    const head = textHeads[index];
+    if (head !== undefined) return `${head}${JSON.stringify(text)}},"logprobs":null,"finish_reason":null}]}`;
+    textHeads[index] = `${prefix}"choices":[{"index":${index},"delta":{"content":`;
+    return withChoice(index, { content: text });
   };
   return {
     opening() {
-      let events = "";
-      for (let index = 0; index < stream.choiceCount; index++) {
-        events += sseEvent(withChoice(index, { role: "assistant", content: "" }));
-      }
-      return events;
+      return "";
     },
     encode(chunk) {
       switch (chunk.type) {
@@ -173,7 +182,11 @@ export function createChunkEncoder(stream: ChatStream, includeUsage: boolean): C
             tool_calls: [{ index: chunk.index, function: { arguments: chunk.arguments } }],
           });
         case "finish":
-          return withChoice(chunk.choice, {}, toWireFinishReason(chunk.reason, chunk.rawReason));
+          return withChoice(
+            chunk.choice,
+            started[chunk.choice] === true ? {} : { content: "" },
+            toWireFinishReason(chunk.reason, chunk.rawReason),
+          );
         case "usage":
           return includeUsage
             ? `${prefix}"choices":[],"usage":${JSON.stringify(toOpenAIUsage(chunk.usage))}}`

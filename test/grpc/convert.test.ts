@@ -321,13 +321,13 @@ describe("createChunkEncoder", () => {
     ]);
   });
 
-  it("gives a choice that only finishes its role on the finish chunk", () => {
+  it("gives a choice that only finishes its role and empty content on the finish chunk", () => {
     const [chunk] = encodeAll(
       [{ type: "finish", choice: 0, reason: "content_filter", rawReason: "SAFETY" }],
       false,
     );
     expect(chunk?.choices).toMatchObject([
-      { index: 0, delta: { role: "assistant" }, finishReason: "content_filter" },
+      { index: 0, delta: { role: "assistant", content: "" }, finishReason: "content_filter" },
     ]);
   });
 

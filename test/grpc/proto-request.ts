@@ -107,7 +107,9 @@ export function fromProtoChunks(chunks: readonly ChatCompletionChunk[]): ChatChu
     if (chunk.usage !== undefined) out.push({ type: "usage", usage: fromProtoUsage(chunk.usage) });
     for (const { index: choice, delta, finishReason, logprobs: wireLogprobs } of chunk.choices) {
       const logprobs = wireLogprobs === undefined ? undefined : fromProtoLogprobs(wireLogprobs);
-      if (delta?.content !== undefined) {
+      // A finish's empty content is a choice that said nothing, not a piece of text.
+      const emptyAnswer = finishReason !== undefined && delta?.content === "";
+      if (delta?.content !== undefined && !emptyAnswer) {
         out.push(
           logprobs === undefined
             ? { type: "text-delta", choice, text: delta.content }

@@ -54,7 +54,8 @@ describe("OpenAI facade (inject)", () => {
     const events = sseEvents(plain.body);
     expect(events.at(-1)).toBe("[DONE]");
     const chunks = events.slice(0, -1).map((event) => JSON.parse(event));
-    expect(chunks[0].choices[0].delta).toEqual({ role: "assistant", content: "" });
+    // The role rides on the choice's first piece (no separate empty opening chunk).
+    expect(chunks[0].choices[0].delta).toEqual({ role: "assistant", content: "a " });
     expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? "").join("")).toBe("a b");
     expect(chunks.at(-1).choices[0].finish_reason).toBe("stop");
     expect(chunks.some((chunk) => "usage" in chunk)).toBe(false);
