@@ -57,6 +57,8 @@ export interface ServerDeps {
   readonly tracing?: EdgeTracing;
   /** Aborted when shutdown's drain timeout runs out: both edges end their calls with its reason (src/shutdown.ts). */
   readonly shutdownSignal?: AbortSignal;
+  /** False sends plain gRPC calls through Connect's handler instead of the fast lane (tests only; default true). */
+  readonly grpcFastLane?: boolean;
 }
 
 /** The package version, reported by /health. */
@@ -119,8 +121,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(grpcPlugin, {
     getCore,
     readMaxBytes: deps.runtime.current.config.server.bodyLimit,
-    interceptors: deps.tracing?.interceptors,
+    tracing: deps.tracing,
     shutdownSignal: deps.shutdownSignal,
+    fastLane: deps.grpcFastLane,
   });
   await app.register(grpcReflectionPlugin);
   await app.register(grpcHealthPlugin, { readiness });

@@ -7,14 +7,15 @@
  * a client reset aborts the upstream call; shutdown ends calls with its own status. A stream writes each upstream
  * read's messages in one DATA write (./encode-chunk.ts).
  *
- * Everything else (gRPC-web, Connect, compressed messages, HTTP/1.1, tracing interceptors, ListModels) stays on
- * Connect. The request guard (./request-guard.ts) has already checked sizes before handing a call here.
+ * Everything else (gRPC-web, Connect, compressed messages, HTTP/1.1, ListModels) stays on Connect. With tracing on
+ * the lane still serves its calls: a span hook gives them the server span Connect's interceptor gives the others. The request guard (./request-guard.ts) has already checked sizes before handing a call here.
  * @see https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md
  */
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import {
+  ChatService,
   type CreateChatCompletionRequest,
   CreateChatCompletionRequestSchema,
   CreateChatCompletionResponseSchema,
@@ -36,10 +37,18 @@ import { parseGrpcTimeout } from "./grpc-timeout.ts";
 /** The ChatService methods the lane serves. */
 export type FastMethod = "CreateChatCompletion" | "StreamChatCompletion";
 
+/** Ends a call's span with the status of its failure, or undefined for OK. */
+export type EndRpcSpan = (code: Code | undefined, message: string | undefined) => void;
+
 /** What the lane needs from the plugin. */
 export interface FastLaneOptions {
   readonly getCore: (request: FastifyRequest) => ChatCore;
   readonly shutdownSignal?: AbortSignal;
+  /**
+   * With tracing on: starts the call's server span (the same span Connect's interceptor gives the calls Connect
+   * serves) with the full method name, before the core runs. Absent with tracing off, so the lane pays nothing.
+   */
+  readonly startSpan?: (request: FastifyRequest, method: string) => EndRpcSpan;
 }
 
 /** The lane: whether it takes a call, and serving it. */
@@ -137,6 +146,8 @@ class FastCall {
 
   async run(message: CreateChatCompletionRequest, method: FastMethod): Promise<void> {
     this.#listen();
+    const endSpan = this.#options.startSpan?.(this.#request, `${ChatService.typeName}/${method}`);
+    let failure: ConnectError | undefined;
     try {
       const core = this.#options.getCore(this.#request);
       const chatRequest = toChatRequest(message, core.defaultModel);
@@ -144,9 +155,10 @@ class FastCall {
       else await this.#stream(core, chatRequest);
       this.#finish("0", undefined);
     } catch (error) {
-      this.#fail(error, method);
+      failure = this.#fail(error, method);
     } finally {
       this.#release();
+      endSpan?.(failure?.code, failure?.rawMessage);
     }
   }
 
@@ -216,14 +228,15 @@ class FastCall {
     if (this.#deadline !== undefined) clearTimeout(this.#deadline);
   }
 
+  /** The reply's headers (x-request-id...), then Connect's own in its (sorted) order, so both paths send the same. */
   #writeHead(overheadMs: string | undefined): void {
-    if (overheadMs !== undefined) this.#reply.header(OVERHEAD_HEADER, overheadMs);
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(this.#reply.getHeaders())) {
       if (typeof value === "string") headers[name] = value;
       else if (typeof value === "number") headers[name] = String(value);
     }
     headers["content-type"] = CONTENT_TYPE;
+    if (overheadMs !== undefined) headers[OVERHEAD_HEADER] = overheadMs;
     this.#raw.writeHead(200, headers);
   }
 
@@ -254,13 +267,13 @@ class FastCall {
     raw.addTrailers(
       message === undefined
         ? { "grpc-status": status }
-        : { "grpc-status": status, "grpc-message": encodeURIComponent(message) },
+        : { "grpc-message": encodeURIComponent(message), "grpc-status": status },
     );
     raw.end();
   }
 
-  /** Logs a failed call (as chat-service.ts does), records its status, and ends it with that status. */
-  #fail(error: unknown, method: FastMethod): void {
+  /** Logs a failed call (as chat-service.ts does), records its status, ends it with that status and returns it. */
+  #fail(error: unknown, method: FastMethod): ConnectError {
     const shutdown = this.#options.shutdownSignal;
     const connectError = this.#deadlineExpired
       ? new ConnectError(DEADLINE_MESSAGE, Code.DeadlineExceeded)
@@ -279,17 +292,18 @@ class FastCall {
     }
     const raw = this.#raw;
     // The client is gone (reset): nothing to answer.
-    if (raw.writableEnded || this.#clientGone) return;
+    if (raw.writableEnded || this.#clientGone) return connectError;
     // A client that stopped reading would never get the trailers (they queue behind the unread messages).
     if (raw.writableNeedDrain) {
       raw.destroy();
-      return;
+      return connectError;
     }
     if (!raw.headersSent) this.#writeHead(undefined);
     raw.addTrailers({
-      "grpc-status": String(connectError.code),
       "grpc-message": encodeURIComponent(connectError.rawMessage),
+      "grpc-status": String(connectError.code),
     });
     raw.end();
+    return connectError;
   }
 }

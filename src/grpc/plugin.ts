@@ -20,7 +20,7 @@ import { ProxyError } from "../core/errors.ts";
 import { kRequestScope } from "./call-options.ts";
 import { createChatService } from "./chat-service.ts";
 import { toConnectError } from "./errors.ts";
-import { createFastLane, type FastMethod } from "./fast-lane.ts";
+import { createFastLane, type EndRpcSpan, type FastMethod } from "./fast-lane.ts";
 import { createRequestGuard } from "./request-guard.ts";
 
 /** Connect's own default readMaxBytes (0xffffffff), used by the guard when no limit is given. */
@@ -45,8 +45,22 @@ export interface GrpcPluginOptions {
   readonly shutdownSignal?: AbortSignal;
   /** Largest request message in bytes (e.g. server.body_limit); larger ones fail with ResourceExhausted. */
   readonly readMaxBytes?: number;
-  /** Connect interceptors, e.g. tracing (instrumentation-http does not see node:http2). */
-  readonly interceptors?: readonly Interceptor[];
+  /** With tracing on: each call's server span, on whichever path serves it. */
+  readonly tracing?: GrpcTracing;
+  /**
+   * Whether plain gRPC chat calls take the fast lane (./fast-lane.ts); default true. False sends every call through
+   * Connect's handler: only the differential test (test/grpc/differential.test.ts) turns it off, to compare the
+   * bytes of the two paths.
+   */
+  readonly fastLane?: boolean;
+}
+
+/** The span hooks of the two paths (instrumentation-http does not see node:http2); src/telemetry implements them. */
+export interface GrpcTracing {
+  /** For the calls Connect's handler serves. */
+  readonly interceptors: readonly Interceptor[];
+  /** For the fast lane's calls: the same span, started from the request and ended with the call's status. */
+  readonly startFastLaneSpan: (request: FastifyRequest, method: string) => EndRpcSpan;
 }
 
 /** The core of one RPC, handed over from the Fastify request through the context values. */
@@ -67,18 +81,22 @@ function coreOfCall(context: HandlerContext): ChatCore {
 /** Registers ChatService's routes (`/llmproxy.v1.ChatService/*`) in an encapsulated scope. */
 export async function grpcPlugin(app: FastifyInstance, options: GrpcPluginOptions): Promise<void> {
   // Undecodable bytes get INVALID_ARGUMENT here; Connect would report them as INTERNAL (HTTP 500). Plain gRPC
-  // chat calls are served by the fast lane, unless interceptors (tracing) need Connect's handler.
+  // chat calls are served by the fast lane, traced or not.
   const pathOf = (name: string): string => `/${ChatService.typeName}/${name}`;
   const fastLane =
-    options.interceptors === undefined || options.interceptors.length === 0
-      ? {
-          lane: createFastLane({ getCore: options.getCore, shutdownSignal: options.shutdownSignal }),
+    options.fastLane === false
+      ? undefined
+      : {
+          lane: createFastLane({
+            getCore: options.getCore,
+            shutdownSignal: options.shutdownSignal,
+            startSpan: options.tracing?.startFastLaneSpan,
+          }),
           methods: new Map<string, FastMethod>([
             [pathOf("CreateChatCompletion"), "CreateChatCompletion"],
             [pathOf("StreamChatCompletion"), "StreamChatCompletion"],
           ]),
-        }
-      : undefined;
+        };
   app.addHook(
     "preHandler",
     createRequestGuard({
@@ -94,7 +112,7 @@ export async function grpcPlugin(app: FastifyInstance, options: GrpcPluginOption
     shutdownTimeoutMs: options.shutdownTimeoutMs,
     shutdownSignal: toConnectShutdown(options.shutdownSignal),
     readMaxBytes: options.readMaxBytes,
-    interceptors: options.interceptors === undefined ? undefined : [...options.interceptors],
+    interceptors: options.tracing === undefined ? undefined : [...options.tracing.interceptors],
     contextValues: (request) =>
       createContextValues()
         .set(kRequestScope, { id: request.id, log: request.log, record: request.record })

@@ -1,24 +1,12 @@
 /**
- * The RPC edge's server span, from a Connect interceptor: the http instrumentation does not see node:http2, so a
- * gRPC call over h2c would otherwise have no span and the core's spans would start an orphan trace. The span
- * continues the caller's W3C `traceparent` (gRPC metadata is HTTP/2 headers) and lasts the whole response stream.
- * Over HTTP/1.1 (Connect, gRPC-web) the request already has its HTTP server span (./http-server-span.ts): this one
- * nests under it.
- * @see https://opentelemetry.io/docs/specs/semconv/rpc/grpc/
+ * The RPC server span for calls Connect's handler serves (gRPC-web, the Connect protocol, compressed gRPC,
+ * ListModels), from a Connect interceptor; plain gRPC chat calls take the fast lane, whose span hook starts the same
+ * span (./rpc-span.ts). The span lasts the whole response stream.
  */
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import {
-  type Context,
-  context,
-  propagation,
-  type Span,
-  SpanKind,
-  SpanStatusCode,
-  type TextMapGetter,
-  trace,
-} from "@opentelemetry/api";
+import { type Context, context, type Span, type TextMapGetter } from "@opentelemetry/api";
 import { kRequestScope } from "../grpc/call-options.ts";
-import * as attr from "./attributes.ts";
+import { endRpcSpan, startRpcSpan } from "./rpc-span.ts";
 
 const headerGetter: TextMapGetter<Headers> = {
   get: (headers, key) => headers.get(key) ?? undefined,
@@ -27,35 +15,25 @@ const headerGetter: TextMapGetter<Headers> = {
 
 /** Creates the interceptor (register it on the Connect plugin only when tracing is on). */
 export function createTracingInterceptor(): Interceptor {
-  const tracer = trace.getTracer("llm-proxy");
   return (next) => async (request) => {
-    const active = request.contextValues.get(kRequestScope)?.record?.edgeContext ?? context.active();
-    const underHttpSpan = trace.getSpan(active) !== undefined;
-    const parent = underHttpSpan ? active : propagation.extract(active, request.header, headerGetter);
-    const method = `${request.service.typeName}/${request.method.name}`;
-    const span = tracer.startSpan(
-      method,
-      { kind: underHttpSpan ? SpanKind.INTERNAL : SpanKind.SERVER },
-      parent,
-    );
-    if (span.isRecording()) {
-      span.setAttributes({
-        [attr.ATTR_RPC_SYSTEM]: "grpc",
-        [attr.ATTR_RPC_METHOD]: method,
-        [attr.ATTR_RPC_PROTOCOL]: request.header.get("content-type") ?? undefined,
-        [attr.ATTR_REQUEST_ID]: request.contextValues.get(kRequestScope)?.id,
-      });
-    }
-    const spanContext = trace.setSpan(parent, span);
+    const scope = request.contextValues.get(kRequestScope);
+    const { span, context: spanContext } = startRpcSpan({
+      method: `${request.service.typeName}/${request.method.name}`,
+      headers: request.header,
+      getter: headerGetter,
+      contentType: request.header.get("content-type") ?? undefined,
+      requestId: scope?.id,
+      record: scope?.record,
+    });
     try {
       const response = await context.with(spanContext, () => next(request));
       if (!response.stream) {
-        endRpcSpan(span, undefined);
+        endRpcSpan(span, undefined, undefined);
         return response;
       }
       return { ...response, message: traceStream(response.message, span, spanContext) };
     } catch (error) {
-      endRpcSpan(span, error);
+      endWithError(span, error);
       throw error;
     }
   };
@@ -87,23 +65,13 @@ async function* traceStream<T>(
   } finally {
     // Connect stopped reading (client gone): close the handler's stream so it releases the upstream.
     if (!done) await iterator.return?.();
-    endRpcSpan(span, failure ?? (done ? undefined : new ConnectError("stream closed early", Code.Canceled)));
+    if (failure !== undefined) endWithError(span, failure);
+    else if (done) endRpcSpan(span, undefined, undefined);
+    else endRpcSpan(span, Code.Canceled, "stream closed early");
   }
 }
 
-function endRpcSpan(span: Span, error: unknown): void {
-  if (span.isRecording()) {
-    const code = error === undefined ? undefined : ConnectError.from(error).code;
-    span.setAttribute(attr.ATTR_RPC_STATUS_CODE, code === undefined ? "OK" : codeName(code));
-    if (code !== undefined) {
-      span.setAttribute(attr.ATTR_ERROR_TYPE, codeName(code));
-      span.setStatus({ code: SpanStatusCode.ERROR, message: ConnectError.from(error).rawMessage });
-    }
-  }
-  span.end();
-}
-
-/** `NotFound` → `NOT_FOUND`, gRPC's spelling. */
-function codeName(code: Code): string {
-  return Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
+function endWithError(span: Span, error: unknown): void {
+  const connectError = ConnectError.from(error);
+  endRpcSpan(span, connectError.code, connectError.rawMessage);
 }

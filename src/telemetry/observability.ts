@@ -6,7 +6,7 @@
  * One `'close'` listener per response is the single place a request ends: it fires after a normal finish and when
  * the client cut a stream, for HTTP/1.1 and HTTP/2 alike (Fastify's onResponse does not fire for the latter).
  */
-import type { Interceptor } from "@connectrpc/connect";
+import type { Code, Interceptor } from "@connectrpc/connect";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ProxyError } from "../core/errors.ts";
 import type { AccessLogController } from "./access-log.ts";
@@ -22,8 +22,13 @@ declare module "fastify" {
 
 /** What tracing adds to the edges; present only when the OpenTelemetry SDK was started. */
 export interface EdgeTracing {
-  /** For the Connect edge: node:http2 is not instrumented, so RPCs get their server span from an interceptor. */
+  /** For the Connect handler: node:http2 is not instrumented, so RPCs get their server span from an interceptor. */
   readonly interceptors: readonly Interceptor[];
+  /** For the gRPC fast lane: the same span (./rpc-span.ts); returns the function that ends it with the status. */
+  startFastLaneSpan(
+    request: FastifyRequest,
+    method: string,
+  ): (code: Code | undefined, message: string | undefined) => void;
   /** Per request, first thing: starts its HTTP server span (HTTP/1.1; gRPC over h2 is the interceptor's). */
   onRequest(request: FastifyRequest, record: RequestRecord): void;
   /** The response is over: ends that span with the status. */
@@ -83,7 +88,8 @@ function completeRequest(
   if (record.completed) return;
   record.completed = true;
   const statusCode = reply.raw.statusCode;
-  const outcome = outcomeOf(record, statusCode, reply.raw.writableFinished);
+  // An HTTP/2 stream the client reset reads as finished (destroyed); only one we ended ourselves was answered.
+  const outcome = outcomeOf(record, statusCode, reply.raw.writableEnded && reply.raw.writableFinished);
   if (record.chat) metrics.completed(record, outcome);
   accessLog.writeAccessLine(request, record, statusCode, outcome);
   tracing?.onResponseEnd(record, statusCode);

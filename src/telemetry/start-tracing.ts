@@ -5,7 +5,7 @@
  * propagation (the attempt span, which is the upstream client span, sends `traceparent` to the vendor:
  * ./upstream-call.ts), and the two spans the SDK's instrumentations do not give here: the HTTP server span
  * (./http-server-span.ts; the http instrumentation does not see Fastify's requests over h2c, and bound every
- * request's event emitters) and the RPC span (./connect-tracing.ts).
+ * request's event emitters) and the RPC span (./rpc-span.ts: Connect's interceptor and the gRPC fast lane's hook).
  * Imported dynamically, and only when tracing is configured, so that with tracing off no SDK package is ever
  * loaded. No metric or log exporters, no resource detectors beyond the OTEL_* variables (nothing probes cloud
  * metadata services).
@@ -35,6 +35,7 @@ import type { FastifyBaseLogger } from "fastify";
 import { createTracingInterceptor } from "./connect-tracing.ts";
 import { createHttpServerSpans } from "./http-server-span.ts";
 import type { EdgeTracing } from "./observability.ts";
+import { startFastLaneSpan } from "./rpc-span.ts";
 import type { SamplerSettings, TracingSettings } from "./tracing-settings.ts";
 
 /** A started SDK. */
@@ -56,6 +57,7 @@ export function startTracing(settings: TracingSettings): Tracing {
   const serverSpans = createHttpServerSpans();
   return {
     interceptors: [createTracingInterceptor()],
+    startFastLaneSpan,
     onRequest: serverSpans.start,
     onResponseEnd: serverSpans.end,
     useLogger(log) {

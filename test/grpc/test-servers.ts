@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import Fastify from "fastify";
-import { grpcPlugin } from "../../src/grpc/plugin.ts";
+import { type GrpcPluginOptions, grpcPlugin } from "../../src/grpc/plugin.ts";
 import type { FakeCore } from "./fake-core.ts";
 
 /** One pino line, as written by Fastify's logger. */
@@ -30,8 +30,11 @@ export interface GrpcTestServers {
 
 const PRINTABLE_ID = /^[\x21-\x7e]{1,128}$/;
 
-/** Starts both apps around `core`. */
-export async function startGrpcServers(core: FakeCore): Promise<GrpcTestServers> {
+/** Starts both apps around `core`; `options` adds plugin options (e.g. tracing hooks). */
+export async function startGrpcServers(
+  core: FakeCore,
+  options: Omit<GrpcPluginOptions, "getCore"> = {},
+): Promise<GrpcTestServers> {
   const logs: LogLine[] = [];
   const logger = {
     level: "info",
@@ -45,12 +48,12 @@ export async function startGrpcServers(core: FakeCore): Promise<GrpcTestServers>
   h2.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
-  await h2.register(grpcPlugin, { getCore: () => core, shutdownTimeoutMs: 1_000 });
+  await h2.register(grpcPlugin, { getCore: () => core, shutdownTimeoutMs: 1_000, ...options });
   const h1 = Fastify({ logger, genReqId });
   h1.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
-  await h1.register(grpcPlugin, { getCore: () => core, shutdownTimeoutMs: 1_000 });
+  await h1.register(grpcPlugin, { getCore: () => core, shutdownTimeoutMs: 1_000, ...options });
   await Promise.all([h2.listen({ host: "127.0.0.1", port: 0 }), h1.listen({ host: "127.0.0.1", port: 0 })]);
   const h2Url = urlOf(h2.server.address());
   const h1Url = urlOf(h1.server.address());

@@ -5,7 +5,7 @@ import type { FastifyInstance } from "fastify";
 import { parseConfig } from "../../src/config/load.ts";
 import { createRuntime, createRuntimeHolder, type RuntimeOverrides } from "../../src/core/runtime.ts";
 import { createDualServerFactory } from "../../src/net/server-factory.ts";
-import { buildServer } from "../../src/server.ts";
+import { buildServer, type ServerDeps } from "../../src/server.ts";
 import { createCapturedLogger } from "./captured-logger.ts";
 
 /** A running gateway and everything it logged. */
@@ -18,11 +18,19 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** buildServer options a test may set besides the config (e.g. which path gRPC calls take). */
+export type ServerTestOptions = Pick<ServerDeps, "grpcFastLane">;
+
 /** Starts the gateway from YAML. */
-export async function startServer(yaml: string, overrides: RuntimeOverrides = {}): Promise<RunningServer> {
+export async function startServer(
+  yaml: string,
+  overrides: RuntimeOverrides = {},
+  options: ServerTestOptions = {},
+): Promise<RunningServer> {
   const { loggerInstance, logs } = createCapturedLogger();
   const runtime = createRuntimeHolder(createRuntime(parseConfig(yaml, "e2e.yaml"), overrides));
   const app = await buildServer({
+    ...options,
     runtime,
     logger: undefined,
     loggerInstance,

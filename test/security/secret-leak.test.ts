@@ -6,10 +6,11 @@
  * with a secret on the failing line), and --check-config. Three more vendors (OpenAI-compatible, Anthropic and
  * Gemini wire formats, test/helpers/leaky-vendors.ts) echo their key in every field of their errors (message,
  * param, code, type, status, nested objects, headers), base64- and URL-encoded and masked, before the stream and in
- * the middle of it; each is called over chat JSON, chat SSE, gRPC (grpc-js, on this process and on a second one
- * without tracing: the fast lane), Connect and gRPC-web. All the processes write, every span exported (to a mock
- * OTLP collector with a secret auth header) and every answer (status, headers, trailers, body) is captured and
- * searched for every secret, its encoded forms and the pieces a masked echo shows.
+ * the middle of it; each is called over chat JSON, chat SSE, gRPC (grpc-js: the fast lane, on this traced process
+ * and on a second one without tracing), Connect and gRPC-web (Connect's handler, which answers plain gRPC with the
+ * fast lane's bytes: test/grpc/differential.test.ts). All the processes write, every span exported (to a mock OTLP
+ * collector with a secret auth header) and every answer (status, headers, trailers, body) is captured and searched
+ * for every secret, its encoded forms and the pieces a masked echo shows.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
@@ -165,7 +166,7 @@ ${extraClientKey === undefined ? "" : `    - {name: rotated, key: "${extraClient
 const captured: string[] = [];
 let gateway: GatewayChild;
 let port = 0;
-/** The same config without tracing: its gRPC calls take the fast lane (src/grpc/fast-lane.ts). */
+/** The same config without tracing (gRPC calls take the fast lane, src/grpc/fast-lane.ts, either way). */
 let plainGateway: GatewayChild & { readonly port: number };
 let vendor: Awaited<ReturnType<typeof startEchoingVendor>>;
 const leaky = {} as Record<LeakyVendor, LeakyUpstream>;
