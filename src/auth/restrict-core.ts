@@ -32,5 +32,9 @@ export function restrictCore(core: ChatCore, principal: Principal | undefined): 
       check(request.model);
       return core.complete(request, options);
     },
+    embed: async (request, options) => {
+      check(request.model);
+      return core.embed(request, options);
+    },
   };
 }

@@ -24,6 +24,8 @@ export interface ProviderConfig {
   readonly tokenDelayMs: number;
   readonly anthropicVersion: string;
   readonly defaultMaxTokens: number;
+  /** Most inputs the vendor embeds per call (undefined: no cap of ours). */
+  readonly maxEmbeddingBatch?: number;
 }
 
 /** One place a public model can be served: a provider, the model id there, and its share of traffic. */
@@ -88,6 +90,8 @@ export interface Config {
     readonly maxResponseBytes: number;
     /** Largest single event of an upstream SSE stream. */
     readonly maxSseEventBytes: number;
+    /** Most inputs one embeddings request may hold. */
+    readonly maxEmbeddingInputs: number;
     readonly defaultModel: string | undefined;
     readonly cooldown: { readonly failures: number; readonly durationMs: number };
   };

@@ -104,6 +104,7 @@ function resolveConfig(file: ConfigFile, source: string): Config {
       maxRetryWaitMs: toMs(file.proxy.max_retry_wait),
       maxResponseBytes: file.proxy.max_response_bytes,
       maxSseEventBytes: file.proxy.max_sse_event_bytes,
+      maxEmbeddingInputs: file.proxy.max_embedding_inputs,
       defaultModel,
       cooldown: { failures: file.proxy.cooldown.failures, durationMs: toMs(file.proxy.cooldown.seconds) },
     },
@@ -178,6 +179,8 @@ function resolveProvider(
     tokenDelayMs: block.token_delay_ms ?? 0,
     anthropicVersion: block.anthropic_version ?? DEFAULT_ANTHROPIC_VERSION,
     defaultMaxTokens: block.default_max_tokens ?? DEFAULT_MAX_TOKENS,
+    maxEmbeddingBatch:
+      block.max_embedding_batch ?? (preset?.type === type ? preset.maxEmbeddingBatch : undefined),
   };
 }
 

@@ -14,6 +14,8 @@ export interface ProviderPreset {
   readonly apiKeyEnv?: string;
   /** Quirk hooks of OpenAI-compatible vendors (see src/providers/openai-compatible/quirks.ts). */
   readonly quirks?: readonly string[];
+  /** Most inputs the vendor embeds per call (the provider setting `max_embedding_batch`). */
+  readonly maxEmbeddingBatch?: number;
 }
 
 /** Presets by name. `baidu` and `alibaba` are aliases the users' files use. */
@@ -38,12 +40,16 @@ export const PROVIDER_PRESETS: Readonly<Record<string, ProviderPreset>> = {
     baseUrl: "https://dashscope.aliyuncs.com/compatible-mode/v1",
     apiKeyEnv: "DASHSCOPE_API_KEY",
     quirks: ["dashscope"],
+    // text-embedding-v3/v4 refuse more than 10 inputs per call.
+    maxEmbeddingBatch: 10,
   },
   alibaba: {
     type: "openai",
     baseUrl: "https://dashscope.aliyuncs.com/compatible-mode/v1",
     apiKeyEnv: "DASHSCOPE_API_KEY",
     quirks: ["dashscope"],
+    // text-embedding-v3/v4 refuse more than 10 inputs per call.
+    maxEmbeddingBatch: 10,
   },
   deepseek: {
     type: "openai",

@@ -27,6 +27,8 @@ export const providerSchema = z.strictObject({
   anthropic_version: z.string().min(1).optional(),
   /** anthropic: max_tokens sent when the client gives none (Anthropic requires one). */
   default_max_tokens: positiveInt.optional(),
+  /** Most inputs the vendor embeds per call: larger requests are split and reassembled in order. */
+  max_embedding_batch: positiveInt.optional(),
 });
 
 const tlsSchema = z.strictObject({
@@ -102,6 +104,8 @@ const proxySchema = z.strictObject({
   max_response_bytes: positiveInt.default(DEFAULT_MAX_RESPONSE_BYTES),
   /** Largest single server-sent event of an upstream stream (everything up to its blank line), in bytes. */
   max_sse_event_bytes: positiveInt.default(DEFAULT_MAX_SSE_EVENT_BYTES),
+  /** Most inputs one embeddings request may hold (OpenAI's own cap by default); more are answered 400. */
+  max_embedding_inputs: positiveInt.max(1_000_000).default(2048),
 });
 
 /** One deployment of a public model: a provider, an optional upstream model id and a weight. */

@@ -1,5 +1,6 @@
 /** What the core hands an edge: a stream whose first upstream chunk has already arrived. */
 import type { FastifyBaseLogger } from "fastify";
+import type { EmbeddingsRequest, EmbeddingsResult } from "./embeddings-types.ts";
 import type { RequestObserver } from "./observer.ts";
 import type { ChatChunk, ChatRequest, ChatResult, ModelInfo } from "./types.ts";
 
@@ -60,6 +61,8 @@ export interface ChatCore {
   openStream(request: ChatRequest, options: CallOptions): Promise<ChatStream>;
   /** The stream aggregated into one result. Rejects with ProxyError. */
   complete(request: ChatRequest, options: CallOptions): Promise<ChatResult>;
+  /** Embeds every input with the same routing, retries and fallbacks as chat. Rejects with ProxyError. */
+  embed(request: EmbeddingsRequest, options: CallOptions): Promise<EmbeddingsResult>;
   /** The public models, in config order. */
   listModels(): readonly ModelInfo[];
   /** The model used when a request names none. */

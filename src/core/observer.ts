@@ -9,13 +9,21 @@
  * was handed over, `choiceFinished` per finished choice; `usage` at most once; `finished` exactly once, last.
  * Methods are called on the request's hot path: they must be cheap and must not throw.
  */
+import type { EmbeddingsRequest } from "./embeddings-types.ts";
 import type { ProxyError } from "./errors.ts";
 import type { ChatRequest, FinishReason, Usage } from "./types.ts";
 
-/** What the core knows when a request reaches it. */
-export interface RequestStart {
+/**
+ * What the core knows when a request reaches it: a chat request, or an embeddings request (which never streams,
+ * finishes no choices, and reports usage with no completion tokens).
+ */
+export type RequestStart =
+  | (StartOf<ChatRequest> & { readonly operation: "chat" })
+  | (StartOf<EmbeddingsRequest> & { readonly operation: "embeddings" });
+
+interface StartOf<R> {
   /** The decoded request. Read what you need now: it holds the prompt, which must not outlive the call. */
-  readonly request: ChatRequest;
+  readonly request: R;
   readonly requestId: string;
   /** Whether the client asked for a stream. */
   readonly stream: boolean;

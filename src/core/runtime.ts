@@ -61,6 +61,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     now: overrides.now ?? Date.now,
     generateId,
     random: overrides.random ?? Math.random,
+    maxEmbeddingInputs: config.proxy.maxEmbeddingInputs,
   });
   return {
     config,

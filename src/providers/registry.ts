@@ -52,5 +52,13 @@ function createUnconfiguredAdapter(config: ProviderConfig): ProviderAdapter {
     stream: async function* () {
       throw new ProxyError("configuration", message);
     },
+    // Anthropic has no embeddings API: the core refuses those requests before any attempt, key or no key.
+    ...(config.type === "anthropic"
+      ? {}
+      : {
+          embed: async () => {
+            throw new ProxyError("configuration", message);
+          },
+        }),
   };
 }

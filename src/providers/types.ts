@@ -3,6 +3,7 @@
  * flows (so tests inject fakes instead of patching globals).
  */
 import type { FastifyBaseLogger } from "fastify";
+import type { EmbeddingsAnswer, EmbeddingsRequest } from "../core/embeddings-types.ts";
 import type { ChatChunk, ChatRequest } from "../core/types.ts";
 
 /** Wire protocols the gateway speaks upstream. Every OpenAI-compatible vendor is `openai`. */
@@ -72,4 +73,9 @@ export interface ProviderAdapter {
    * Optional: the core prefers it when present, so that a read costs one promise however many chunks it carries.
    */
   streamBatches?(request: ChatRequest, context: CallContext): AsyncIterable<readonly ChatChunk[]>;
+  /**
+   * One vector per input, in order (an adapter splits what its vendor caps per call). Absent when the vendor has
+   * no embeddings API: the core then refuses the request. Rejects with ProxyError like `stream` before its first chunk.
+   */
+  embed?(request: EmbeddingsRequest, context: CallContext): Promise<EmbeddingsAnswer>;
 }

@@ -59,21 +59,27 @@ export class RequestTrace implements RequestObserver {
   }
 
   /** Starts the request span under the edge's span: the HTTP server span (kept with the record), else the active one. */
-  requestStarted({ request, requestId, stream }: RequestStart): void {
+  requestStarted(start: RequestStart): void {
+    const { request, requestId, stream, operation } = start;
     const parent = this.#record.edgeContext ?? context.active();
-    const span = tracer.startSpan(`chat ${request.model}`, undefined, parent);
+    const span = tracer.startSpan(`${operation} ${request.model}`, undefined, parent);
     if (span.isRecording()) {
       this.#record.traceId = span.spanContext().traceId;
       this.#finishReasons = [];
       span.setAttributes({
-        [attr.ATTR_GEN_AI_OPERATION_NAME]: "chat",
+        [attr.ATTR_GEN_AI_OPERATION_NAME]: operation,
         [attr.ATTR_GEN_AI_REQUEST_MODEL]: request.model,
         [attr.ATTR_REQUEST_ID]: requestId,
         [attr.ATTR_STREAM]: stream,
-        [attr.ATTR_GEN_AI_REQUEST_MAX_TOKENS]: request.maxCompletionTokens ?? request.maxTokens,
-        [attr.ATTR_GEN_AI_REQUEST_TEMPERATURE]: request.temperature,
-        [attr.ATTR_GEN_AI_REQUEST_TOP_P]: request.topP,
       });
+      if (start.operation === "chat") {
+        const chat = start.request;
+        span.setAttributes({
+          [attr.ATTR_GEN_AI_REQUEST_MAX_TOKENS]: chat.maxCompletionTokens ?? chat.maxTokens,
+          [attr.ATTR_GEN_AI_REQUEST_TEMPERATURE]: chat.temperature,
+          [attr.ATTR_GEN_AI_REQUEST_TOP_P]: chat.topP,
+        });
+      }
     }
     this.#span = span;
     // An SDK gives every span a valid context, sampled or not (a sampled-out one still propagates traceparent).

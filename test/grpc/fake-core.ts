@@ -65,6 +65,9 @@ export function createFakeCore(script: FakeScript): FakeCore {
       if (core.script.failBeforeFirst !== undefined) throw core.script.failBeforeFirst;
       return core.script.result;
     },
+    async embed() {
+      throw new ProxyError("invalid_request", "The fake core does not embed.");
+    },
     listModels: () => FAKE_MODELS,
   };
   return core;

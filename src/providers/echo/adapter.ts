@@ -7,6 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { ProviderConfig } from "../../config/config.ts";
 import type { ChatChunk, ChatMessage, ChatRequest } from "../../core/types.ts";
 import type { CallContext, ProviderAdapter } from "../types.ts";
+import { embedEcho } from "./embeddings.ts";
 
 /** A word with its trailing whitespace: joining the tokens gives back the text exactly. */
 const TOKEN_PATTERN = /\S+\s*|\s+/g;
@@ -17,6 +18,7 @@ export function createEchoAdapter(config: ProviderConfig): ProviderAdapter {
     name: config.name,
     type: "echo",
     stream: (request, context) => streamEcho(request, context, config.tokenDelayMs),
+    embed: embedEcho,
   };
 }
 

@@ -10,6 +10,7 @@ import type { ChatChunk, ChatRequest } from "../../core/types.ts";
 import { postUpstream, transportFailure } from "../http.ts";
 import { parseSseStream } from "../sse.ts";
 import type { CallContext, ProviderAdapter, StreamLimits, UpstreamResponse } from "../types.ts";
+import { embedGemini } from "./embeddings.ts";
 import { createGeminiErrorMapper } from "./error-map.ts";
 import { convertGeminiStream } from "./from-stream.ts";
 import { convertToGeminiRequest } from "./to-request.ts";
@@ -40,10 +41,17 @@ export function createGeminiAdapter(
     mapError: createGeminiErrorMapper(apiKey),
     maxSseEventBytes: limits?.maxSseEventBytes,
   };
+  const embeddings = {
+    baseUrl: setup.baseUrl,
+    headers: setup.headers,
+    mapError: setup.mapError,
+    maxBatch: config.maxEmbeddingBatch,
+  };
   return {
     name: config.name,
     type: "gemini",
     stream: (request, context) => streamGemini(request, context, setup),
+    embed: (request, context) => embedGemini(embeddings, request, context),
   };
 }
 

@@ -12,6 +12,7 @@ import type { ChatChunk, ChatRequest } from "../../core/types.ts";
 import { postUpstream, transportFailure, type UpstreamErrorMapper } from "../http.ts";
 import { SseChunkBatches } from "../sse-batches.ts";
 import type { CallContext, ProviderAdapter, StreamLimits, UpstreamResponse } from "../types.ts";
+import { embeddingsSetup, embedOpenAICompatible } from "./embeddings.ts";
 import { createOpenAICompatibleErrorMapper } from "./error-map.ts";
 import { readOpenAICompatibleCompletion } from "./from-completion.ts";
 import { type OpenAICompatibleReaderOptions, OpenAICompatibleStreamReader } from "./from-stream.ts";
@@ -44,11 +45,13 @@ export function createOpenAICompatibleAdapter(
     mapError: createOpenAICompatibleErrorMapper(apiKey),
     maxSseEventBytes: limits?.maxSseEventBytes,
   };
+  const embeddings = embeddingsSetup(config, setup.headers, apiKey, setup.mapError);
   return {
     name: config.name,
     type: "openai",
     stream: (request, context) => new ChunksOfBatches(streamBatches(setup, request, context)),
     streamBatches: (request, context) => streamBatches(setup, request, context),
+    embed: (request, context) => embedOpenAICompatible(embeddings, request, context),
   };
 }
 
