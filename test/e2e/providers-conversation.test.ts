@@ -173,12 +173,16 @@ const VENDORS: Readonly<Record<string, Vendor>> = {
     preamble: ANTHROPIC_MOCK_TOOL_PREAMBLE,
     followUpTools: true,
     answerContains: [...RESULTS],
-    // Anthropic's input_tokens is the uncached part: prompt_tokens adds cache reads and writes back in.
+    // Anthropic's input_tokens is the uncached part: prompt_tokens adds cache reads and writes back in, and
+    // the details name both.
     usage: {
       prompt_tokens: ANTHROPIC_PROMPT_TOKENS,
       completion_tokens: ANTHROPIC_MOCK_USAGE.output_tokens,
       total_tokens: ANTHROPIC_PROMPT_TOKENS + ANTHROPIC_MOCK_USAGE.output_tokens,
-      prompt_tokens_details: { cached_tokens: ANTHROPIC_MOCK_USAGE.cache_read_input_tokens },
+      prompt_tokens_details: {
+        cached_tokens: ANTHROPIC_MOCK_USAGE.cache_read_input_tokens,
+        cache_write_tokens: ANTHROPIC_MOCK_USAGE.cache_creation_input_tokens,
+      },
     },
     expectFirst(request) {
       expect(request.url).toBe("/v1/messages");
@@ -441,11 +445,19 @@ function reassemble(chunks: readonly GrpcChunk[]): Turn {
   return { calls, text, finish, usage: usage && toOpenAIUsage(usage) };
 }
 
-/** The proto Usage (flat cached/reasoning counts) in OpenAI's JSON shape, to share the SDK's expectation. */
-function toOpenAIUsage({ cached_tokens, reasoning_tokens, ...counts }: Readonly<Record<string, number>>) {
+/** The proto Usage (flat detail counts) in OpenAI's JSON shape, to share the SDK's expectation. */
+function toOpenAIUsage({
+  cached_tokens,
+  cache_write_tokens,
+  reasoning_tokens,
+  ...counts
+}: Readonly<Record<string, number>>) {
   return {
     ...counts,
-    ...(cached_tokens === undefined ? {} : { prompt_tokens_details: { cached_tokens } }),
+    // toEqual reads an undefined key as a missing one.
+    ...(cached_tokens === undefined && cache_write_tokens === undefined
+      ? {}
+      : { prompt_tokens_details: { cached_tokens, cache_write_tokens } }),
     ...(reasoning_tokens === undefined ? {} : { completion_tokens_details: { reasoning_tokens } }),
   };
 }

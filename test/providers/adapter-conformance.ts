@@ -28,8 +28,16 @@
  * `transportFailure(error, context.signal)` from src/providers/http.ts).
  */
 import { describe, expect, it } from "vitest";
+import { aggregateStream } from "../../src/core/aggregate.ts";
 import { ProxyError, type ProxyErrorKind } from "../../src/core/errors.ts";
-import type { ChatChunk, ChatRequest, FinishReason, Usage } from "../../src/core/types.ts";
+import type {
+  ChatChoiceResult,
+  ChatChunk,
+  ChatRequest,
+  FinishReason,
+  TokenLogprob,
+  Usage,
+} from "../../src/core/types.ts";
 import type { ProviderAdapter } from "../../src/providers/types.ts";
 import {
   createReplayTransport,
@@ -47,6 +55,7 @@ export type CaseName =
   | "usage"
   | "finishReasons"
   | "reasoning"
+  | "fidelity"
   | "unicodeSplit"
   | "errors"
   | "malformedEvent"
@@ -102,6 +111,24 @@ export interface ReasoningCase extends StreamCase {
   readonly expectedText: string;
 }
 
+/** What one choice must fold to (see aggregateStream); fields left out must be absent. */
+export type ExpectedChoice = Pick<
+  ChatChoiceResult,
+  "index" | "content" | "refusal" | "annotations" | "logprobs" | "finishReason"
+>;
+
+/**
+ * An answer with everything a vendor says besides text and tool calls (logprobs, refusal, annotations, the
+ * fingerprint and tier, usage details, several choices): the response-start, each choice folded, the usage,
+ * and every logprobs list riding on the piece of text (or refusal) its tokens spell.
+ */
+export interface FidelityCase extends StreamCase {
+  readonly label: string;
+  readonly expectedStart: Extract<ChatChunk, { type: "response-start" }>;
+  readonly expectedChoices: readonly ExpectedChoice[];
+  readonly expectedUsage: Usage;
+}
+
 /** An HTTP error answered before any byte of the stream; together they must cover REQUIRED_ERROR_STATUSES. */
 export interface ErrorCase {
   readonly recording: Recording;
@@ -133,6 +160,7 @@ export interface ConformanceFixtures {
   readonly usage?: UsageCase;
   readonly finishReasons?: readonly FinishReasonCase[];
   readonly reasoning?: ReasoningCase;
+  readonly fidelity?: readonly FidelityCase[];
   readonly unicodeSplit?: TextCase;
   readonly errors?: readonly ErrorCase[];
   readonly malformedEvent?: FailingStreamCase;
@@ -233,6 +261,7 @@ export function runAdapterConformance(suite: ConformanceSuite): void {
         expect(textOf(outcome.chunks)).toBe(c.expectedText);
       }),
     );
+    defineCase(suite, "fidelity", fixtures.fidelity, (cases) => defineFidelityCases(suite, cases));
     defineCase(suite, "unicodeSplit", fixtures.unicodeSplit, (c) => defineTextCase(suite, c, "unicodeSplit"));
     defineCase(suite, "errors", fixtures.errors, (cases) => defineErrorCases(suite, cases));
     defineCase(suite, "malformedEvent", fixtures.malformedEvent, (c) =>
@@ -277,7 +306,7 @@ function forEachChunking(
   suite: ConformanceSuite,
   name: string,
   fixture: StreamCase,
-  check: (outcome: StreamOutcome) => void,
+  check: (outcome: StreamOutcome) => void | Promise<void>,
   defaultRequest: ChatRequest = CONFORMANCE_REQUEST,
   expectError = false,
 ): void {
@@ -285,7 +314,7 @@ function forEachChunking(
     it(`${name} [${label}]`, async () => {
       const outcome = await replay(suite, fixture.recording, fixture.request ?? defaultRequest, options);
       if (!expectError && outcome.error !== undefined) throw outcome.error;
-      check(outcome);
+      await check(outcome);
     });
   }
 }
@@ -350,6 +379,56 @@ function defineFinishCases(suite: ConformanceSuite, cases: readonly FinishReason
       ]);
     });
   }
+}
+
+function defineFidelityCases(suite: ConformanceSuite, cases: readonly FidelityCase[]): void {
+  for (const entry of cases) {
+    forEachChunking(suite, `fidelity: ${entry.label}`, entry, async ({ chunks }) => {
+      expectWellFormedStream(chunks);
+      expect(chunks[0]).toEqual(entry.expectedStart);
+      expect(lastUsage(chunks)).toEqual(entry.expectedUsage);
+      expectLogprobsOnTheirText(chunks);
+      const folded = await foldChoices(chunks, entry.expectedChoices.length);
+      expect(
+        folded.map(({ index, content, refusal, annotations, logprobs, finishReason }) => ({
+          index,
+          content,
+          refusal,
+          annotations,
+          logprobs,
+          finishReason,
+        })),
+      ).toEqual(entry.expectedChoices);
+    });
+  }
+}
+
+/** Each logprobs list spells the text it rides on: content tokens a text piece, refusal tokens a refusal piece. */
+function expectLogprobsOnTheirText(chunks: readonly ChatChunk[]): void {
+  const spelled = (tokens: readonly TokenLogprob[] | null | undefined): string =>
+    (tokens ?? []).map((token) => token.token).join("");
+  for (const chunk of chunks) {
+    if (chunk.type === "text-delta" && chunk.logprobs !== undefined)
+      expect(spelled(chunk.logprobs.content), "content logprobs spell their text").toBe(chunk.text);
+    if (chunk.type === "refusal-delta" && chunk.logprobs !== undefined)
+      expect(spelled(chunk.logprobs.refusal), "refusal logprobs spell their refusal").toBe(chunk.text);
+  }
+}
+
+/** The choices as the core's aggregate folds the chunks for a whole answer. */
+async function foldChoices(chunks: readonly ChatChunk[], choiceCount: number): Promise<ChatChoiceResult[]> {
+  async function* replayed(): AsyncGenerator<ChatChunk> {
+    yield* chunks.filter((chunk) => chunk.type !== "response-start");
+  }
+  const result = await aggregateStream({
+    id: "conformance",
+    created: 0,
+    model: "conformance-model",
+    choiceCount,
+    served: { provider: "conformance", upstreamModel: "conformance", attempts: 1 },
+    chunks: replayed(),
+  });
+  return [...result.choices];
 }
 
 function defineErrorCases(suite: ConformanceSuite, cases: readonly ErrorCase[]): void {

@@ -7,7 +7,12 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { readCommonChunk, readCommonCompletion } from "../../src/providers/openai-compatible/fast-chunk.ts";
-import { openAIChunkSchema, openAICompletionSchema } from "../../src/providers/openai-compatible/wire.ts";
+import {
+  openAIChunkSchema,
+  openAICompletionSchema,
+  openAILogprobsSchema,
+  openAIUrlCitationSchema,
+} from "../../src/providers/openai-compatible/wire.ts";
 import { mulberry32 } from "../helpers/replay-transport.ts";
 
 const FIXTURES = new URL("../fixtures/openai-compatible/", import.meta.url);
@@ -70,6 +75,30 @@ function mutated(value: unknown, path: readonly (string | number)[], replacement
   return copy;
 }
 
+type Json = Record<string, unknown>;
+
+/**
+ * The schemas drop malformed logprobs, annotations, fingerprints and tiers (`catch`) instead of failing, so
+ * "zod accepts" says nothing about them: what the fast check lets through must also pass their strict forms.
+ */
+function expectStrictExtras(value: unknown): void {
+  const json = value as Json;
+  for (const key of ["system_fingerprint", "service_tier"]) {
+    expect(json[key] == null || typeof json[key] === "string", key).toBe(true);
+  }
+  for (const choice of (json.choices ?? []) as Json[]) {
+    if (choice.logprobs != null) {
+      expect(openAILogprobsSchema.safeParse(choice.logprobs).success, JSON.stringify(choice.logprobs)).toBe(
+        true,
+      );
+    }
+    const said = (choice.delta ?? choice.message) as Json | null | undefined;
+    for (const annotation of (said?.annotations ?? []) as unknown[]) {
+      expect(openAIUrlCitationSchema.safeParse(annotation).success, JSON.stringify(annotation)).toBe(true);
+    }
+  }
+}
+
 function fuzz(
   bases: readonly unknown[],
   fast: (value: unknown) => unknown,
@@ -91,6 +120,7 @@ function fuzz(
     if (fast(value) === undefined) continue;
     accepted += 1;
     expect(schema.safeParse(value).success, JSON.stringify(value)).toBe(true);
+    expectStrictExtras(value);
   }
   return { accepted, checked };
 }
@@ -121,6 +151,7 @@ describe("fast stream event check", () => {
 
 describe("fast completion check", () => {
   const completion: unknown = JSON.parse(readFileSync(new URL("completion.json", FIXTURES), "utf8"));
+  const fidelity: unknown = JSON.parse(readFileSync(new URL("fidelity.json", FIXTURES), "utf8"));
   const withTools = {
     id: "chatcmpl-1",
     model: "m",
@@ -149,11 +180,12 @@ describe("fast completion check", () => {
     expect(openAICompletionSchema.safeParse(completion).success).toBe(true);
     expect(readCommonCompletion(completion)).toBe(completion);
     expect(readCommonCompletion(withTools)).toBe(withTools);
+    expect(readCommonCompletion(fidelity)).toBe(fidelity);
   });
 
   it("accepts only what the schema accepts, under random mutations", () => {
     const { accepted, checked } = fuzz(
-      [completion, withTools],
+      [completion, withTools, fidelity],
       readCommonCompletion,
       openAICompletionSchema,
       11,

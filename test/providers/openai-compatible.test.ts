@@ -1,12 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { ProviderConfig } from "../../src/config/config.ts";
 import { ProxyError } from "../../src/core/errors.ts";
-import type { ChatRequest } from "../../src/core/types.ts";
+import type { Annotation, ChatRequest, TokenLogprob } from "../../src/core/types.ts";
 import { createOpenAICompatibleAdapter } from "../../src/providers/openai-compatible/adapter.ts";
 import {
   createTestProviderConfig,
   jsonRecording,
   type Recording,
+  readFixture,
   sseRecording,
 } from "../helpers/replay-transport.ts";
 import {
@@ -25,6 +26,70 @@ const API_KEY = "sk-test-4f9a8b7c6d5e4f3a";
 const WEATHER_ARGS = '{"city":"São Paulo","unit":"celsius"}';
 const TIME_ARGS = '{"city":"東京","format":"24h \\"HH:MM\\""}';
 const UNICODE_TEXT = "你好，世界！ 🌏🚀 café — 𝄞 東京タワー🇯🇵 👩‍💻。";
+
+/**
+ * The fidelity fixtures, written from OpenAI's documented examples (the logprobs example, a web-search
+ * url_citation, a structured-output refusal, the chat.completion object's usage): one answer with n=2, as JSON
+ * and as a stream interleaving both choices. Expected canonical values are the JSON's, with keys renamed.
+ */
+type WireToken = { token: string; logprob: number; bytes: number[] | null; top_logprobs?: WireToken[] };
+type WireChoice = {
+  message: {
+    content: string | null;
+    refusal: string | null;
+    annotations: { url_citation: { url: string; title: string; start_index: number; end_index: number } }[];
+  };
+  logprobs: { content: WireToken[] | null; refusal: WireToken[] | null };
+};
+const FIDELITY = JSON.parse(new TextDecoder().decode(readFixture("openai-compatible/fidelity.json"))) as {
+  choices: [WireChoice, WireChoice];
+};
+const canonicalToken = ({ top_logprobs, ...top }: WireToken): TokenLogprob =>
+  top_logprobs === undefined ? top : { ...top, topLogprobs: top_logprobs.map(canonicalToken) };
+const canonicalTokens = (tokens: WireToken[] | null) => (tokens === null ? null : tokens.map(canonicalToken));
+const canonicalAnnotations = (choice: WireChoice): Annotation[] =>
+  choice.message.annotations.map(({ url_citation: citation }) => ({
+    type: "url_citation",
+    url: citation.url,
+    title: citation.title,
+    startIndex: citation.start_index,
+    endIndex: citation.end_index,
+  }));
+const [ANSWER, REFUSAL] = FIDELITY.choices;
+const FIDELITY_CHOICES = [
+  {
+    index: 0,
+    content: ANSWER.message.content,
+    annotations: canonicalAnnotations(ANSWER),
+    logprobs: { content: canonicalTokens(ANSWER.logprobs.content), refusal: null },
+    finishReason: "stop",
+  },
+  {
+    index: 1,
+    content: null,
+    refusal: REFUSAL.message.refusal ?? "",
+    logprobs: { content: null, refusal: canonicalTokens(REFUSAL.logprobs.refusal) },
+    finishReason: "stop",
+  },
+] as const;
+const FIDELITY_START = {
+  type: "response-start",
+  id: "chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG",
+  model: "gpt-4o-2024-08-06",
+  systemFingerprint: "fp_fc9f1d7035",
+  serviceTier: "default",
+} as const;
+const FIDELITY_USAGE = {
+  promptTokens: 1117,
+  completionTokens: 46,
+  totalTokens: 1163,
+  cachedTokens: 1024,
+  promptAudioTokens: 0,
+  reasoningTokens: 0,
+  completionAudioTokens: 0,
+  acceptedPredictionTokens: 2,
+  rejectedPredictionTokens: 1,
+};
 
 const openAIConfig = (overrides: Partial<ProviderConfig> = {}): ProviderConfig =>
   createTestProviderConfig({ name: "openai", baseUrl: "https://api.openai.test/v1", ...overrides });
@@ -55,7 +120,11 @@ runAdapterConformance({
         completionTokens: 80,
         totalTokens: 1280,
         cachedTokens: 1024,
+        promptAudioTokens: 0,
         reasoningTokens: 64,
+        completionAudioTokens: 0,
+        acceptedPredictionTokens: 0,
+        rejectedPredictionTokens: 0,
       },
     },
     finishReasons: [
@@ -85,6 +154,25 @@ runAdapterConformance({
       expectedReasoning: "Okay, the user wants a greeting. Keep it short.",
       expectedText: "Hello! 👋 How can I help?",
     },
+    fidelity: [
+      {
+        label: "stream, two interleaved choices",
+        recording: fixture("fidelity.sse"),
+        request: { ...CONFORMANCE_REQUEST, n: 2 },
+        expectedStart: FIDELITY_START,
+        expectedChoices: FIDELITY_CHOICES,
+        expectedUsage: FIDELITY_USAGE,
+      },
+      {
+        label: "JSON answer",
+        recording: jsonRecording("openai-compatible/fidelity.json", 200),
+        request: { ...CONFORMANCE_REQUEST, n: 2 },
+        expectedStart: FIDELITY_START,
+        // The whole answer also says choice 1 has no annotations (an empty list).
+        expectedChoices: [FIDELITY_CHOICES[0], { ...FIDELITY_CHOICES[1], annotations: [] }],
+        expectedUsage: FIDELITY_USAGE,
+      },
+    ],
     unicodeSplit: { recording: fixture("unicode.sse"), expectedText: UNICODE_TEXT },
     errors: [
       {
@@ -175,16 +263,28 @@ describe("openai-compatible stream reading", () => {
     ]);
   });
 
-  it("yields response-start with the upstream id and model, and usage from the choices:[] chunk", async () => {
+  it("yields response-start with the upstream id, model, tier and fingerprint, and usage from the choices:[] chunk", async () => {
     const { chunks } = await replay(suite, fixture("text.sse"), CONFORMANCE_REQUEST, { seed: 1 });
     expect(chunks[0]).toEqual({
       type: "response-start",
       id: "chatcmpl-CpXa0TextStreamOpenAI0001",
       model: "gpt-4o-mini-2024-07-18",
+      serviceTier: "default",
+      systemFingerprint: "fp_560af6e559",
     });
     expect(chunks.at(-1)).toEqual({
       type: "usage",
-      usage: { promptTokens: 11, completionTokens: 9, totalTokens: 20, cachedTokens: 0, reasoningTokens: 0 },
+      usage: {
+        promptTokens: 11,
+        completionTokens: 9,
+        totalTokens: 20,
+        cachedTokens: 0,
+        promptAudioTokens: 0,
+        reasoningTokens: 0,
+        completionAudioTokens: 0,
+        acceptedPredictionTokens: 0,
+        rejectedPredictionTokens: 0,
+      },
     });
   });
 
@@ -233,7 +333,7 @@ describe("openai-compatible stream reading", () => {
     expect(textOf(chunks)).toBe("ok");
   });
 
-  it("synthesises ids for calls that never get one, and passes refusals on as text", async () => {
+  it("synthesises ids for calls that never get one, and passes refusals on as refusals", async () => {
     const events = [
       { choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { name: "list_files" } }] } }] },
       { choices: [{ index: 0, delta: { refusal: "I can't do that." }, finish_reason: "stop" }] },
@@ -250,7 +350,10 @@ describe("openai-compatible stream reading", () => {
     expect(toolCallsOf(chunks)).toEqual([
       { index: 0, id: "call_test1", name: "list_files", arguments: "{}" },
     ]);
-    expect(textOf(chunks)).toBe("I can't do that.");
+    expect(textOf(chunks)).toBe("");
+    expect(chunks.filter((chunk) => chunk.type === "refusal-delta")).toEqual([
+      { type: "refusal-delta", choice: 0, text: "I can't do that." },
+    ]);
     // A vendor that says "stop" after calling tools: the calls decide, the raw value is kept.
     expect(finishesOf(chunks)).toEqual([{ choice: 0, reason: "tool_calls", rawReason: "stop" }]);
   });
@@ -299,7 +402,12 @@ describe("openai-compatible JSON answers to stream requests", () => {
     );
     expect(error).toBeUndefined();
     expectWellFormedStream(chunks);
-    expect(chunks[0]).toEqual({ type: "response-start", id: "chatcmpl-123", model: "llama3.1:8b" });
+    expect(chunks[0]).toEqual({
+      type: "response-start",
+      id: "chatcmpl-123",
+      model: "llama3.1:8b",
+      systemFingerprint: "fp_ollama",
+    });
     expect(textOf(chunks)).toBe("Checking the weather.");
     expect(toolCallsOf(chunks)).toEqual([
       { index: 0, id: "call_test1", name: "get_weather", arguments: '{"city":"Boston"}' },

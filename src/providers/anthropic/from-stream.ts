@@ -123,7 +123,12 @@ function handleMessageStart(data: unknown, state: StreamState): readonly ChatChu
   // A repeated message_start (seen in recordings of spliced streams) must not start a second response.
   if (state.started) return NOTHING;
   state.started = true;
-  return [{ type: "response-start", id: message.id, model: message.model }];
+  const tier = message.usage?.service_tier;
+  return [
+    tier == null
+      ? { type: "response-start", id: message.id, model: message.model }
+      : { type: "response-start", id: message.id, model: message.model, serviceTier: tier },
+  ];
 }
 
 function handleBlockStart(data: unknown, state: StreamState): readonly ChatChunk[] {
@@ -221,8 +226,9 @@ function recordUsage(counts: UsageCounts, usage: AnthropicUsage | null | undefin
 
 /**
  * Anthropic's `input_tokens` counts only the uncached part. OpenAI's prompt_tokens counts everything the model
- * read, with cached_tokens a subset, so cache reads and writes are added in and reads reported as cached
- * (LiteLLM's convention too; docs/wire-formats.md#anthropic-usage).
+ * read, with its details as subsets, so cache reads and writes are added in, reads reported as cached and writes
+ * as cache writes (LiteLLM's convention too; docs/wire-formats.md#anthropic-usage). Thinking tokens are already
+ * inside output_tokens, as reasoning tokens are inside OpenAI's completion_tokens.
  */
 function toUsage(counts: UsageCounts): Usage {
   const promptTokens = counts.input + counts.cacheRead + counts.cacheCreation;
@@ -231,6 +237,7 @@ function toUsage(counts: UsageCounts): Usage {
     completionTokens: counts.output,
     totalTokens: promptTokens + counts.output,
     ...(counts.cacheRead > 0 ? { cachedTokens: counts.cacheRead } : {}),
+    ...(counts.cacheCreation > 0 ? { cacheWriteTokens: counts.cacheCreation } : {}),
     ...(counts.thinking === undefined ? {} : { reasoningTokens: counts.thinking }),
   };
 }

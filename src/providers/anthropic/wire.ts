@@ -15,6 +15,8 @@ export const anthropicUsageSchema = z.object({
   cache_creation_input_tokens: tokenCount,
   cache_read_input_tokens: tokenCount,
   output_tokens_details: z.object({ thinking_tokens: tokenCount }).nullish(),
+  // "standard", "priority" or "batch": passed on as the answer's service_tier; informative, so never fatal.
+  service_tier: z.string().nullish().catch(undefined),
 });
 export type AnthropicUsage = z.infer<typeof anthropicUsageSchema>;
 

@@ -6,6 +6,7 @@
  */
 import { ProxyError } from "../../core/errors.ts";
 import type { ChatChunk } from "../../core/types.ts";
+import { pushAnnotations, pushWithLogprobs } from "./choice-extras.ts";
 import { mapOpenAICompatibleStreamError } from "./error-map.ts";
 import { readCommonCompletion } from "./fast-chunk.ts";
 import { mapOpenAICompatibleFinishReason } from "./finish-reason.ts";
@@ -32,6 +33,8 @@ export function readOpenAICompatibleCompletion(
       type: "response-start",
       ...(completion.id == null ? {} : { id: completion.id }),
       ...(completion.model == null ? {} : { model: completion.model }),
+      ...(completion.system_fingerprint == null ? {} : { systemFingerprint: completion.system_fingerprint }),
+      ...(completion.service_tier == null ? {} : { serviceTier: completion.service_tier }),
     },
   ];
   for (const choice of choices) convertChoice(choice, options, out);
@@ -68,8 +71,12 @@ function convertChoice(
   const { index, message } = choice;
   const reasoning = message.reasoning_content || message.reasoning;
   if (reasoning) out.push({ type: "reasoning-delta", choice: index, text: reasoning });
-  const text = (message.content ?? "") + (message.refusal ?? "");
-  if (text !== "") out.push({ type: "text-delta", choice: index, text });
+  if (choice.logprobs != null) pushWithLogprobs(index, message, choice.logprobs, out);
+  else {
+    if (message.content) out.push({ type: "text-delta", choice: index, text: message.content });
+    if (message.refusal) out.push({ type: "refusal-delta", choice: index, text: message.refusal });
+  }
+  if (message.annotations != null) pushAnnotations(index, message.annotations, out);
   const calls = message.tool_calls ?? [];
   for (const [callIndex, call] of calls.entries()) {
     const id = call.id || options.generateId("call_");

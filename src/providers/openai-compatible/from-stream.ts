@@ -16,6 +16,7 @@ import type { FastifyBaseLogger } from "fastify";
 import { ProxyError } from "../../core/errors.ts";
 import type { ChatChunk } from "../../core/types.ts";
 import type { SseEvent } from "../sse.ts";
+import { pushAnnotations, pushWithLogprobs } from "./choice-extras.ts";
 import { mapOpenAICompatibleStreamError } from "./error-map.ts";
 import { readCommonChunk } from "./fast-chunk.ts";
 import { mapOpenAICompatibleFinishReason } from "./finish-reason.ts";
@@ -109,11 +110,7 @@ export class OpenAICompatibleStreamReader {
     if (error != null && error !== "") throw mapOpenAICompatibleStreamError(error, this.#options.apiKey);
     if (!this.#started) {
       this.#started = true;
-      out.push({
-        type: "response-start",
-        ...(chunk.id == null ? {} : { id: chunk.id }),
-        ...(chunk.model == null ? {} : { model: chunk.model }),
-      });
+      out.push(responseStart(chunk));
     }
     const choices = chunk.choices;
     if (choices != null) {
@@ -158,19 +155,24 @@ export class OpenAICompatibleStreamReader {
         state.producedOutput = true;
         out.push({ type: "reasoning-delta", choice: index, text: reasoning });
       }
-      if (delta.content) {
-        state.producedOutput = true;
-        out.push({ type: "text-delta", choice: index, text: delta.content });
+      // Logprobs (rare: only when asked for) ride on the text or refusal piece they came with.
+      if (choice.logprobs != null) {
+        if (pushWithLogprobs(index, delta, choice.logprobs, out)) state.producedOutput = true;
+      } else {
+        if (delta.content) {
+          state.producedOutput = true;
+          out.push({ type: "text-delta", choice: index, text: delta.content });
+        }
+        if (delta.refusal) {
+          state.producedOutput = true;
+          out.push({ type: "refusal-delta", choice: index, text: delta.refusal });
+        }
       }
-      // Canonical chunks have no refusal kind; the refusal is what the model said, so it travels as text.
-      if (delta.refusal) {
-        state.producedOutput = true;
-        out.push({ type: "text-delta", choice: index, text: delta.refusal });
-      }
+      if (delta.annotations != null) pushAnnotations(index, delta.annotations, out);
       const calls = delta.tool_calls;
       if (calls != null)
         for (const fragment of calls) this.#handleToolCallFragment(fragment, state, index, out);
-    }
+    } else if (choice.logprobs != null) pushWithLogprobs(index, {}, choice.logprobs, out);
     if (choice.finish_reason) this.#finishChoice(state, index, choice.finish_reason, out);
   }
 
@@ -225,6 +227,17 @@ export class OpenAICompatibleStreamReader {
     const reason = mapped.reason === "stop" && state.calls.length > 0 ? "tool_calls" : mapped.reason;
     out.push({ type: "finish", choice, reason, rawReason: mapped.rawReason });
   }
+}
+
+/** The first event's id, model, system_fingerprint and service_tier, those it has. */
+function responseStart(chunk: OpenAIChunk): ChatChunk {
+  return {
+    type: "response-start",
+    ...(chunk.id == null ? {} : { id: chunk.id }),
+    ...(chunk.model == null ? {} : { model: chunk.model }),
+    ...(chunk.system_fingerprint == null ? {} : { systemFingerprint: chunk.system_fingerprint }),
+    ...(chunk.service_tier == null ? {} : { serviceTier: chunk.service_tier }),
+  };
 }
 
 /** Parses one `data:` payload; malformed JSON or an unexpected shape is the upstream's protocol violation. */
