@@ -77,7 +77,7 @@ async function main(): Promise<void> {
 
   async function oneRequest(): Promise<string> {
     const { request } = decodeChatCompletion(parseJsonBody(bytes), core.defaultModel);
-    const record = createRequestRecord(`req-${sequence++}`, "openai", true, performance.now());
+    const record = createRequestRecord(`req-${sequence++}`, "chat", "http", true, performance.now());
     const result = await core.complete(request, {
       signal: new AbortController().signal,
       log: silentLog,

@@ -10,16 +10,20 @@ import { principalOf, registerAuth } from "./auth/auth-hook.ts";
 import { restrictCore } from "./auth/restrict-core.ts";
 import type { RuntimeHolder } from "./core/runtime.ts";
 import { docsPlugin } from "./docs/docs-plugin.ts";
+import { edgeResolver, type RouteEdge } from "./edge/route-edge.ts";
 import { grpcHealthPlugin } from "./grpc/health-plugin.ts";
 import { grpcPlugin } from "./grpc/plugin.ts";
 import { grpcReflectionPlugin } from "./grpc/reflection-plugin.ts";
+import { rpcRouteEdge } from "./grpc/route-edge.ts";
+import { rpcProtocolOf } from "./grpc/rpc-reject.ts";
 import { handleClientError, slowClientOptions } from "./http/client-limits.ts";
-import { handleError, handleNotFound } from "./http/error-handler.ts";
+import { createErrorHandlers } from "./http/error-handler.ts";
 import { withLogSerializers } from "./http/log-url.ts";
 import { createReadiness, registerReadinessRoute } from "./http/readiness.ts";
 import { requestIdOf } from "./http/request-id.ts";
 import { capConnections } from "./net/connection-cap.ts";
 import { openAIPlugin } from "./openai/plugin.ts";
+import { openAIRouteEdge } from "./openai/route-edge.ts";
 import type { KeySource } from "./providers/registry.ts";
 import { AccessLogController } from "./telemetry/access-log.ts";
 import { createMetrics, publicModelCheck } from "./telemetry/metrics.ts";
@@ -103,9 +107,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   // Each request leases the runtime current when it arrived (reloads swap it), then passes the key check.
   const runtimeOf = registerRuntimeLeases(app, deps.runtime);
-  registerAuth(app, runtimeOf);
-  app.setErrorHandler(handleError);
-  app.setNotFoundHandler(handleNotFound);
+  // Errors and refusals are written by the edge of the request's route (src/edge/route-edge.ts).
+  const edgeOf = edgeResolver(fallbackEdge);
+  registerAuth(app, runtimeOf, edgeOf);
+  const errors = createErrorHandlers(edgeOf);
+  app.setErrorHandler(errors.handleError);
+  app.setNotFoundHandler(errors.handleNotFound);
 
   const getCore = (request: FastifyRequest) => restrictCore(runtimeOf(request).core, principalOf(request));
   app.get("/health", async () => ({
@@ -135,4 +142,15 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     watching: deps.watchingConfig ?? false,
   });
   return app;
+}
+
+const HTTP_FALLBACK = openAIRouteEdge("http", false);
+const RPC_FALLBACK = rpcRouteEdge("rpc", false);
+
+/**
+ * The edge answering requests outside any edge's routes (health, admin, docs) and unknown paths: a status in the
+ * caller's RPC protocol when it speaks one, else OpenAI's envelope, which most of the gateway's HTTP clients read.
+ */
+function fallbackEdge(request: FastifyRequest): RouteEdge {
+  return rpcProtocolOf(request) === undefined ? HTTP_FALLBACK : RPC_FALLBACK;
 }

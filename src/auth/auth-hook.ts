@@ -1,7 +1,8 @@
 /**
  * Inbound authentication: one onRequest hook for both protocols (gRPC metadata are HTTP/2 headers, so
  * `authorization: Bearer <key>` reads the same everywhere). It runs before the body is read, so a stranger costs
- * one hash. Refusals speak the caller's protocol: OpenAI's envelope on HTTP routes, UNAUTHENTICATED on RPCs.
+ * one hash. Refusals are written by the edge of the route (src/edge/route-edge.ts), in its protocol's shape: OpenAI's
+ * envelope on the OpenAI routes, UNAUTHENTICATED on RPCs.
  *
  * Who may call what:
  * - open to all: `/health`, `/ready`, `/docs*`, `/redoc`, `/openapi.json`, gRPC reflection and health;
@@ -11,12 +12,10 @@
  * - everything else (the API, and unknown paths so they do not reveal what exists): a client key when
  *   `auth.keys` has any, else everyone.
  */
-import { Code } from "@connectrpc/connect";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { RuntimeOf } from "../admin/request-runtime.ts";
 import { ProxyError } from "../core/errors.ts";
-import { type RejectCode, rpcProtocolOf, sendRpcError } from "../grpc/rpc-reject.ts";
-import { sendProxyError } from "../http/error-handler.ts";
+import type { EdgeResolver } from "../edge/route-edge.ts";
 import { authTableOf } from "./auth-table.ts";
 import { lookupKey, type Principal } from "./keys.ts";
 
@@ -53,8 +52,11 @@ export function principalOf(request: FastifyRequest): Principal | undefined {
   return principals.get(request);
 }
 
-/** Adds the hook. Register it after the runtime leases: it checks the keys of the request's own runtime. */
-export function registerAuth(app: FastifyInstance, runtimeOf: RuntimeOf): void {
+/**
+ * Adds the hook. Register it after the runtime leases: it checks the keys of the request's own runtime. `edgeOf`
+ * says which edge writes a refusal.
+ */
+export function registerAuth(app: FastifyInstance, runtimeOf: RuntimeOf, edgeOf: EdgeResolver): void {
   // Routes are few and fixed: remember each one's rule instead of testing prefixes per request.
   const accessCache = new Map<string | undefined, Access>();
   app.addHook("onRequest", (request, reply, done) => {
@@ -71,14 +73,14 @@ export function registerAuth(app: FastifyInstance, runtimeOf: RuntimeOf): void {
       const local = isLoopback(request.socket.remoteAddress);
       if (local && !isForwarded(request.headers)) return done();
       const reason = local ? "forwarded through a proxy" : "not loopback";
-      reject(request, reply, Code.PermissionDenied, ADMIN_ONLY, `${reason} and no admin keys configured`);
+      reject(request, reply, edgeOf, "admin_only", `${reason} and no admin keys configured`);
       return;
     }
     const key = bearerKey(request.headers.authorization);
     const principal =
       key === undefined ? undefined : lookupKey(access === "admin" ? table.admins : table.clients, key);
     if (principal === undefined) {
-      reject(request, reply, Code.Unauthenticated, MISSING_KEY, key === undefined ? "no key" : "unknown key");
+      reject(request, reply, edgeOf, "no_key", key === undefined ? "no key" : "unknown key");
       return;
     }
     principals.set(request, principal);
@@ -108,23 +110,25 @@ export function isForwarded(headers: FastifyRequest["headers"]): boolean {
 function reject(
   request: FastifyRequest,
   reply: FastifyReply,
-  code: RejectCode,
-  message: string,
+  edgeOf: EdgeResolver,
+  refusal: "no_key" | "admin_only",
   reason: string,
 ): void {
   // Never the key itself: only why it was refused.
   request.log.info({ reason, route: request.routeOptions.url }, "request refused by auth");
-  const protocol = rpcProtocolOf(request);
-  if (protocol !== undefined) {
-    sendRpcError(request, reply, protocol, code, message);
+  const edge = edgeOf(request);
+  if (refusal === "no_key") {
+    if (!edge.rpc) reply.header("www-authenticate", 'Bearer realm="llm-proxy"');
+    edge.writeError(
+      request,
+      reply,
+      new ProxyError("authentication", MISSING_KEY, { code: "invalid_api_key" }),
+    );
     return;
   }
-  const unauthenticated = code === Code.Unauthenticated;
-  if (unauthenticated) reply.header("www-authenticate", 'Bearer realm="llm-proxy"');
-  sendProxyError(
+  edge.writeError(
+    request,
     reply,
-    unauthenticated
-      ? new ProxyError("authentication", message, { code: "invalid_api_key" })
-      : new ProxyError("permission_denied", message, { code: "admin_key_required" }),
+    new ProxyError("permission_denied", ADMIN_ONLY, { code: "admin_key_required" }),
   );
 }

@@ -15,8 +15,11 @@ export interface RouteEdge {
   readonly modelCall: boolean;
   /** An RPC route (gRPC, gRPC-web and Connect, told apart by content type) rather than plain HTTP. */
   readonly rpc: boolean;
-  /** Writes `error` as this edge's error answer (status, headers, body in its protocol's shape) and ends it. */
-  writeError(request: FastifyRequest, reply: FastifyReply, error: ProxyError): FastifyReply;
+  /**
+   * Writes `error` as this edge's error answer (status, headers, body in its protocol's shape) and ends it.
+   * `status` overrides the HTTP status the kind maps to (404 for an unknown path); RPC edges map it to a code.
+   */
+  writeError(request: FastifyRequest, reply: FastifyReply, error: ProxyError, status?: number): FastifyReply;
 }
 
 declare module "fastify" {

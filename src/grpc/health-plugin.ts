@@ -9,9 +9,11 @@ import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import type { FastifyInstance } from "fastify";
 import { Health } from "../../gen/grpc/health/v1/health_pb.ts";
 import { ChatService } from "../../gen/llmproxy/v1/chat_pb.ts";
+import { declareEdge } from "../edge/route-edge.ts";
 import { drainUnreadRequest } from "../http/drain-unread-request.ts";
 import type { Readiness } from "../http/readiness.ts";
 import { createHealthService } from "./health-service.ts";
+import { rpcRouteEdge } from "./route-edge.ts";
 
 /** Options of grpcHealthPlugin. */
 export interface GrpcHealthPluginOptions {
@@ -24,6 +26,7 @@ export async function grpcHealthPlugin(
   options: GrpcHealthPluginOptions,
 ): Promise<void> {
   app.addHook("onRequest", drainUnreadRequest);
+  declareEdge(app, rpcRouteEdge("health", false));
   await app.register(fastifyConnectPlugin, {
     grpc: true,
     grpcWeb: true,

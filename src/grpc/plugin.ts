@@ -17,11 +17,16 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { ChatService } from "../../gen/llmproxy/v1/chat_pb.ts";
 import type { ChatCore } from "../core/chat-stream.ts";
 import { ProxyError } from "../core/errors.ts";
+import { declareEdge } from "../edge/route-edge.ts";
 import { kRequestScope } from "./call-options.ts";
 import { createChatService } from "./chat-service.ts";
 import { toConnectError } from "./errors.ts";
 import { createFastLane, type EndRpcSpan, type FastMethod } from "./fast-lane.ts";
 import { createRequestGuard } from "./request-guard.ts";
+import { rpcRouteEdge } from "./route-edge.ts";
+
+const CHAT_EDGE = rpcRouteEdge("chat", true);
+const MODELS_EDGE = rpcRouteEdge("models", false);
 
 /** Connect's own default readMaxBytes (0xffffffff), used by the guard when no limit is given. */
 const DEFAULT_READ_MAX_BYTES = 0xffffffff;
@@ -83,6 +88,8 @@ export async function grpcPlugin(app: FastifyInstance, options: GrpcPluginOption
   // Undecodable bytes get INVALID_ARGUMENT here; Connect would report them as INTERNAL (HTTP 500). Plain gRPC
   // chat calls are served by the fast lane, traced or not.
   const pathOf = (name: string): string => `/${ChatService.typeName}/${name}`;
+  // Metrics and access lines label the calls by API, and refusals answer with an RPC status.
+  declareEdge(app, (url) => (url === pathOf("ListModels") ? MODELS_EDGE : CHAT_EDGE));
   const fastLane =
     options.fastLane === false
       ? undefined

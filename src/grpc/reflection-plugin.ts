@@ -20,8 +20,10 @@ import {
   ServerReflection as ServerReflectionV1alpha,
 } from "../../gen/grpc/reflection/v1alpha/reflection_pb.ts";
 import { ChatService } from "../../gen/llmproxy/v1/chat_pb.ts";
+import { declareEdge } from "../edge/route-edge.ts";
 import { drainUnreadRequest } from "../http/drain-unread-request.ts";
 import { createReflectionIndex, type ReflectionIndex, type ReflectionQuery } from "./reflection-service.ts";
+import { rpcRouteEdge } from "./route-edge.ts";
 
 /** Every gRPC service the gateway serves; reflection lists these. */
 export const SERVED_SERVICES: readonly DescService[] = [
@@ -63,6 +65,7 @@ export async function grpcReflectionPlugin(
   options: GrpcReflectionPluginOptions = {},
 ): Promise<void> {
   app.addHook("onRequest", drainUnreadRequest);
+  declareEdge(app, rpcRouteEdge("reflection", false));
   const index = createReflectionIndex(SERVED_SERVICES);
   const v1: ServiceImpl<typeof ServerReflection> = reflectionImpl<ServerReflectionRequest>(index);
   const v1alpha: ServiceImpl<typeof ServerReflectionV1alpha> =

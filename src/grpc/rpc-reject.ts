@@ -8,22 +8,12 @@
  * @see https://connectrpc.com/docs/protocol/#error-end-stream and #unary-response
  */
 import { constants, Http2ServerRequest } from "node:http2";
-import { Code } from "@connectrpc/connect";
+import type { Code } from "@connectrpc/connect";
+import { codeToHttpStatus, codeToString } from "@connectrpc/connect/protocol-connect";
 import type { FastifyReply, FastifyRequest } from "fastify";
 
 /** The wire protocol of an RPC request. */
 export type RpcProtocol = "grpc" | "grpc-web" | "connect-stream" | "connect-unary";
-
-/** The codes the hook uses, with Connect's names and HTTP statuses. */
-const CODES = {
-  [Code.InvalidArgument]: { name: "invalid_argument", status: 400 },
-  [Code.Unauthenticated]: { name: "unauthenticated", status: 401 },
-  [Code.PermissionDenied]: { name: "permission_denied", status: 403 },
-  [Code.ResourceExhausted]: { name: "resource_exhausted", status: 429 },
-} as const;
-
-/** The codes this module can send. */
-export type RejectCode = keyof typeof CODES;
 
 /** A Connect route path: `/package.Service/Method`. */
 const RPC_PATH = /^\/[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+\/[A-Za-z_]\w*$/;
@@ -42,15 +32,17 @@ export function rpcProtocolOf(request: FastifyRequest): RpcProtocol | undefined 
   return RPC_PATH.test(path) ? "connect-unary" : undefined;
 }
 
-/** Sends the error and ends the request. */
+/** Sends the error and ends the request; `httpStatus` overrides the code's for a Connect unary answer. */
 export function sendRpcError(
   request: FastifyRequest,
   reply: FastifyReply,
   protocol: RpcProtocol,
-  code: RejectCode,
+  code: Code,
   message: string,
+  httpStatus?: number,
 ): FastifyReply {
-  const { name, status } = CODES[code];
+  // Connect's own names and HTTP statuses (https://connectrpc.com/docs/protocol/#error-codes).
+  const name = codeToString(code);
   const requestType = request.headers["content-type"]?.split(";")[0]?.trim() ?? "";
   const echoType = SAFE_CONTENT_TYPE.test(requestType) ? requestType : undefined;
   switch (protocol) {
@@ -77,7 +69,7 @@ export function sendRpcError(
     case "connect-unary":
       stopUnreadUpload(request, reply);
       return reply
-        .status(status)
+        .status(httpStatus ?? codeToHttpStatus(code))
         .header("content-type", "application/json")
         .send(JSON.stringify({ code: name, message }));
   }

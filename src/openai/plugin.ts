@@ -11,8 +11,10 @@ import { stampAnswer, stampStreamStart } from "../edge/overhead.ts";
 import { replyHeaders } from "../edge/response-headers.ts";
 import { type SseResponse, startSse } from "../edge/sse.ts";
 import { decodeRequestBody } from "./content-encoding.ts";
+import { registerEmbeddingsRoute } from "./embeddings-route.ts";
 import { toOpenAICompletion } from "./from-canonical.ts";
 import { parseJsonBody } from "./json-body.ts";
+import { openAIRouteEdge } from "./route-edge.ts";
 import { pumpSse } from "./sse-pump.ts";
 import { decodeChatCompletion } from "./to-canonical.ts";
 
@@ -24,6 +26,10 @@ export interface OpenAIPluginOptions {
 }
 
 const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
+/** The routes' declarations: metrics and access lines say `api="chat"` / `"models"`; errors in OpenAI's envelope. */
+const CHAT_EDGE = openAIRouteEdge("chat", true);
+const MODELS_EDGE = openAIRouteEdge("models", false);
+const EMBEDDINGS_EDGE = openAIRouteEdge("embeddings", true);
 
 /** Registers the facade routes. Keep it a sibling of the Connect plugin (which replaces the JSON parser). */
 export async function openAIPlugin(app: FastifyInstance, options: OpenAIPluginOptions): Promise<void> {
@@ -39,7 +45,7 @@ export async function openAIPlugin(app: FastifyInstance, options: OpenAIPluginOp
     }
   });
 
-  app.get("/v1/models", async (request) => ({
+  app.get("/v1/models", { config: { edge: MODELS_EDGE } }, async (request) => ({
     object: "list",
     data: options
       .getCore(request)
@@ -53,6 +59,7 @@ export async function openAIPlugin(app: FastifyInstance, options: OpenAIPluginOp
   }));
 
   const aborts = new CallAborts(options.shutdownSignal);
+  registerEmbeddingsRoute(app, EMBEDDINGS_EDGE, options.getCore, aborts);
 
   /**
    * Decodes and calls the core: answers a non-streaming call, or returns the opened stream. Kept apart from the
@@ -90,7 +97,7 @@ export async function openAIPlugin(app: FastifyInstance, options: OpenAIPluginOp
     return { stream: opened, includeUsage: chatRequest.includeUsage, call };
   }
 
-  app.post("/v1/chat/completions", async (request, reply) => {
+  app.post("/v1/chat/completions", { config: { edge: CHAT_EDGE } }, async (request, reply) => {
     const opened = await start(request, reply);
     if (opened === undefined) return reply;
     reply.hijack();

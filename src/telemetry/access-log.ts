@@ -45,8 +45,9 @@ export function accessFields(
   outcome: string,
 ): Record<string, unknown> {
   const now = performance.now();
-  const rpc = record.protocol === "grpc" || record.protocol === "grpc-web" || record.protocol === "connect";
+  const rpc = record.protocol !== "http";
   return {
+    api: record.api,
     protocol: record.protocol,
     method: request.method,
     url: request.routeOptions.url ?? request.url.split("?")[0],
@@ -63,7 +64,7 @@ export function accessFields(
     inputTokens: record.inputTokens,
     outputTokens: record.outputTokens,
     finishReasons: record.finishReasons.length > 0 ? record.finishReasons : undefined,
-    attempts: record.chat ? record.attempts : undefined,
+    attempts: record.modelCall ? record.attempts : undefined,
     retries: record.retries > 0 ? record.retries : undefined,
     fallbacks: record.fallbacks > 0 ? record.fallbacks : undefined,
     traceId: record.traceId,

@@ -39,12 +39,19 @@ function processMetrics(): Registry {
   return processRegistry;
 }
 
-const REQUEST_LABELS = ["protocol", "model", "provider"] as const;
+const REQUEST_LABELS = ["api", "protocol", "model", "provider"] as const;
+const EDGE_LABELS = ["api", "protocol"] as const;
 const TOKEN_LABELS = ["model", "provider"] as const;
 
-/** Label values of one (protocol, model, provider) series, built once and reused by every request of it. */
+/** Label values of one (api, protocol, model, provider) series, built once and reused by every request of it. */
 interface Series {
-  readonly labels: { readonly protocol: string; readonly model: string; readonly provider: string };
+  readonly labels: {
+    readonly api: string;
+    readonly protocol: string;
+    readonly model: string;
+    readonly provider: string;
+  };
+  readonly edgeLabels: { readonly api: string; readonly protocol: string };
   readonly tokenLabels: { readonly model: string; readonly provider: string };
   /** Counts since the last scrape. */
   readonly outcomes: Map<string, number>;
@@ -64,14 +71,16 @@ class PendingCounts {
   >();
   readonly retries = new Map<string, number>();
   readonly fallbacks = new Map<string, number>();
-  readonly inFlight = new Map<string, number>();
+  /** Requests in flight by (api, protocol). */
+  readonly inFlight = new Map<string, { readonly labels: { api: string; protocol: string }; n: number }>();
 
-  seriesOf(protocol: string, model: string, provider: string): Series {
-    const key = `${protocol}\u0000${model}\u0000${provider}`;
+  seriesOf(api: string, protocol: string, model: string, provider: string): Series {
+    const key = `${api}\u0000${protocol}\u0000${model}\u0000${provider}`;
     let entry = this.series.get(key);
     if (entry === undefined) {
       entry = {
-        labels: { protocol, model, provider },
+        labels: { api, protocol, model, provider },
+        edgeLabels: { api, protocol },
         tokenLabels: { model, provider },
         outcomes: new Map(),
         inputTokens: 0,
@@ -80,6 +89,13 @@ class PendingCounts {
       this.series.set(key, entry);
     }
     return entry;
+  }
+
+  countInFlight(api: string, protocol: string, n: number): void {
+    const key = `${api}\u0000${protocol}`;
+    const entry = this.inFlight.get(key);
+    if (entry === undefined) this.inFlight.set(key, { labels: { api, protocol }, n });
+    else entry.n += n;
   }
 
   countAttempt(provider: string, outcome: string): void {
@@ -109,7 +125,7 @@ function instruments(registry: Registry, pending: PendingCounts) {
   return {
     requests: new Counter({
       name: "llm_proxy_requests_total",
-      help: "Chat requests by protocol, public model, provider and outcome (ok or the error kind).",
+      help: "Chat requests by API, protocol, public model, provider and outcome (ok or the error kind).",
       labelNames: [...REQUEST_LABELS, "outcome"],
       registers,
       collect() {
@@ -134,7 +150,7 @@ function instruments(registry: Registry, pending: PendingCounts) {
     overhead: histogram(
       "llm_proxy_overhead_seconds",
       "The gateway's own time (latency minus time waiting on the upstream), as in x-llm-proxy-overhead-ms.",
-      ["protocol"],
+      EDGE_LABELS,
       OVERHEAD_BUCKETS,
     ),
     inputTokens: new Counter({
@@ -194,10 +210,10 @@ function instruments(registry: Registry, pending: PendingCounts) {
     inFlight: new Gauge({
       name: "llm_proxy_requests_in_flight",
       help: "Chat requests being served.",
-      labelNames: ["protocol"],
+      labelNames: EDGE_LABELS,
       registers,
       collect() {
-        for (const [protocol, n] of pending.inFlight) this.set({ protocol }, n);
+        for (const entry of pending.inFlight.values()) this.set(entry.labels, entry.n);
       },
     }),
   };
@@ -236,21 +252,26 @@ export function createMetrics(options: MetricsOptions): Metrics {
   return {
     contentType: registry.contentType,
     started(record) {
-      add(pending.inFlight, record.protocol, 1);
+      pending.countInFlight(record.api ?? "other", record.protocol, 1);
     },
     completed(record, outcome) {
       const model =
         record.model === undefined ? "unknown" : options.isPublicModel(record.model) ? record.model : "other";
-      const series = pending.seriesOf(record.protocol, model, record.provider ?? "none");
+      const series = pending.seriesOf(
+        record.api ?? "other",
+        record.protocol,
+        model,
+        record.provider ?? "none",
+      );
       const labels = series.labels;
-      add(pending.inFlight, record.protocol, -1);
+      pending.countInFlight(record.api ?? "other", record.protocol, -1);
       add(series.outcomes, outcome, 1);
       metric.duration.observe(labels, (performance.now() - record.arrivedAt) / 1000);
       if (record.stream === true && record.firstByteAt !== undefined) {
         metric.firstToken.observe(labels, (record.firstByteAt - record.arrivedAt) / 1000);
       }
       if (record.overheadMs !== undefined) {
-        metric.overhead.observe({ protocol: record.protocol }, record.overheadMs / 1000);
+        metric.overhead.observe(series.edgeLabels, record.overheadMs / 1000);
       }
       if (record.inputTokens !== undefined) series.inputTokens += record.inputTokens;
       if (record.outputTokens !== undefined) series.outputTokens += record.outputTokens;

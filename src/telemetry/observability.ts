@@ -9,6 +9,7 @@
 import type { Code, Interceptor } from "@connectrpc/connect";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ProxyError } from "../core/errors.ts";
+import type { RouteEdge } from "../edge/route-edge.ts";
 import type { AccessLogController } from "./access-log.ts";
 import type { Metrics } from "./metrics.ts";
 import { createRequestRecord, type Protocol, type RequestRecord } from "./request-record.ts";
@@ -42,12 +43,6 @@ export interface ObservabilityOptions {
   readonly tracing: EdgeTracing | undefined;
 }
 
-const CHAT_ROUTES: ReadonlySet<string> = new Set([
-  "/v1/chat/completions",
-  "/llmproxy.v1.ChatService/CreateChatCompletion",
-  "/llmproxy.v1.ChatService/StreamChatCompletion",
-]);
-
 /**
  * Adds the decoration, hooks and route to the root instance. Call it first, so that the record exists for every
  * other hook (a request refused by authentication is logged and counted too).
@@ -56,16 +51,18 @@ export function registerObservability(app: FastifyInstance, options: Observabili
   const { metrics, tracing } = options;
   app.decorateRequest("record", null);
   app.addHook("onRequest", (request, reply, done) => {
-    const route = request.routeOptions.url;
+    // The route's own declaration (src/edge/route-edge.ts) labels it; routes outside any edge are plain HTTP.
+    const edge = request.routeOptions.config?.edge;
     const record = createRequestRecord(
       request.id,
-      protocolOf(route, request.headers["content-type"]),
-      route !== undefined && CHAT_ROUTES.has(route),
+      edge?.api,
+      protocolOf(edge, request.headers["content-type"]),
+      edge?.modelCall === true,
       performance.now(),
     );
     request.record = record;
     tracing?.onRequest(request, record);
-    if (record.chat) metrics.started(record);
+    if (record.modelCall) metrics.started(record);
     // 'close' fires once per response; `on` skips the wrapper `once` allocates.
     reply.raw.on("close", () => completeRequest(request, reply, record, options));
     done();
@@ -90,7 +87,7 @@ function completeRequest(
   const statusCode = reply.raw.statusCode;
   // An HTTP/2 stream the client reset reads as finished (destroyed); only one we ended ourselves was answered.
   const outcome = outcomeOf(record, statusCode, reply.raw.writableEnded && reply.raw.writableFinished);
-  if (record.chat) metrics.completed(record, outcome);
+  if (record.modelCall) metrics.completed(record, outcome);
   accessLog.writeAccessLine(request, record, statusCode, outcome);
   tracing?.onResponseEnd(record, statusCode);
 }
@@ -103,15 +100,11 @@ export function outcomeOf(record: RequestRecord, statusCode: number, finished: b
   return statusCode === 401 || statusCode === 403 ? "unauthorized" : "error";
 }
 
-/** The protocol a route speaks; RPC paths serve gRPC, gRPC-web and Connect, told apart by content type. */
-export function protocolOf(route: string | undefined, contentType: string | undefined): Protocol {
-  if (route === undefined) return "http";
-  if (route.startsWith("/v1/")) return "openai";
-  if (route.startsWith("/llmproxy.") || route.startsWith("/grpc.")) {
-    if (contentType?.startsWith("application/grpc-web") === true) return "grpc-web";
-    return contentType?.startsWith("application/grpc") === true ? "grpc" : "connect";
-  }
-  return "http";
+/** The protocol of a request; RPC routes serve gRPC, gRPC-web and Connect, told apart by content type. */
+export function protocolOf(edge: RouteEdge | undefined, contentType: string | undefined): Protocol {
+  if (edge?.rpc !== true) return "http";
+  if (contentType?.startsWith("application/grpc-web") === true) return "grpc-web";
+  return contentType?.startsWith("application/grpc") === true ? "grpc" : "connect";
 }
 
 /** The ProxyError kind of an error Fastify reports (its own 4xx errors are the client's fault). */

@@ -7,8 +7,8 @@ import type { Context, Span } from "@opentelemetry/api";
 import type { ProxyErrorKind } from "../core/errors.ts";
 import type { FinishReason } from "../core/types.ts";
 
-/** How the request reached us: the OpenAI facade, one of Connect's three RPC protocols, or another HTTP route. */
-export type Protocol = "openai" | "grpc" | "grpc-web" | "connect" | "http";
+/** The wire protocol of a request: plain HTTP (JSON, SSE), or one of Connect's three RPC protocols. */
+export type Protocol = "http" | "grpc" | "grpc-web" | "connect";
 
 /** One upstream attempt, for the per-provider attempt counter. */
 export interface AttemptOutcome {
@@ -20,9 +20,11 @@ export interface AttemptOutcome {
 /** The per-request facts. Mutable on purpose: it is filled in by whoever learns a fact, on the hot path. */
 export interface RequestRecord {
   readonly requestId: string;
+  /** The API its route declared (`chat`, `models`, ...; src/edge/route-edge.ts); undefined outside any edge. */
+  readonly api: string | undefined;
   readonly protocol: Protocol;
-  /** A chat completion (either edge), as opposed to /health, /v1/models, ListModels and the like. */
-  readonly chat: boolean;
+  /** The request calls a model (a chat completion on any edge), as opposed to /health, /v1/models and the like. */
+  readonly modelCall: boolean;
   readonly arrivedAt: number;
   /** Set by the core: whether the client asked for a stream. */
   stream: boolean | undefined;
@@ -67,14 +69,16 @@ export const OVERHEAD_HEADER = "x-llm-proxy-overhead-ms";
 /** A fresh record for a request that arrived at `arrivedAt`. */
 export function createRequestRecord(
   requestId: string,
+  api: string | undefined,
   protocol: Protocol,
-  chat: boolean,
+  modelCall: boolean,
   arrivedAt: number,
 ): RequestRecord {
   return {
     requestId,
+    api,
     protocol,
-    chat,
+    modelCall,
     arrivedAt,
     stream: undefined,
     model: undefined,

@@ -74,7 +74,8 @@ describe("access log, metrics and overhead header", () => {
     expect(overhead).toBeGreaterThanOrEqual(0);
     const line = await accessLine("rid-json");
     expect(line).toMatchObject({
-      protocol: "openai",
+      api: "chat",
+      protocol: "http",
       method: "POST",
       url: "/v1/chat/completions",
       statusCode: 200,
@@ -109,7 +110,12 @@ describe("access log, metrics and overhead header", () => {
     expect(sampleValue(samples, "llm_proxy_fallbacks_total", { model: "m-bad" })).toBe(1);
     expect(sampleValue(samples, "llm_proxy_upstream_attempts_total", { outcome: "rate_limited" })).toBe(2);
     expect(
-      sampleValue(samples, "llm_proxy_requests_total", { protocol: "openai", model: "m-bad", outcome: "ok" }),
+      sampleValue(samples, "llm_proxy_requests_total", {
+        api: "chat",
+        protocol: "http",
+        model: "m-bad",
+        outcome: "ok",
+      }),
     ).toBe(1);
   });
 
@@ -125,6 +131,7 @@ describe("access log, metrics and overhead header", () => {
     expect(await accessLine("rid-nope")).toMatchObject({ statusCode: 404, outcome: "model_not_found" });
     expect(await accessLine("rid-badjson")).toMatchObject({ statusCode: 400, outcome: "invalid_request" });
     expect(await accessLine("rid-rpc")).toMatchObject({
+      api: "chat",
       protocol: "connect",
       grpcStatus: 5,
       outcome: "model_not_found",
@@ -149,11 +156,13 @@ describe("access log, metrics and overhead header", () => {
     });
     const reader = response.body?.getReader();
     await reader?.read();
-    expect(sampleValue(await scrape(), "llm_proxy_requests_in_flight", { protocol: "openai" })).toBe(1);
+    expect(
+      sampleValue(await scrape(), "llm_proxy_requests_in_flight", { api: "chat", protocol: "http" }),
+    ).toBe(1);
     controller.abort();
     expect(await accessLine("rid-cut")).toMatchObject({ outcome: "cancelled", stream: true, model: "slow" });
     const samples = await scrape();
-    expect(sampleValue(samples, "llm_proxy_requests_in_flight", { protocol: "openai" })).toBe(0);
+    expect(sampleValue(samples, "llm_proxy_requests_in_flight", { api: "chat", protocol: "http" })).toBe(0);
     expect(sampleValue(samples, "llm_proxy_requests_total", { model: "slow", outcome: "cancelled" })).toBe(1);
     expect(sampleValue(samples, "llm_proxy_time_to_first_token_seconds_count", { model: "slow" })).toBe(1);
   });
@@ -171,7 +180,7 @@ describe("access log, metrics and overhead header", () => {
     const samples = await scrape();
     const modelLabels = new Set(samples.flatMap((sample) => sample.labels.model ?? []));
     expect([...modelLabels].filter((model) => model.includes("made-up"))).toEqual([]);
-    const other = { protocol: "openai", model: "other", provider: "mock", outcome: "ok" };
+    const other = { api: "chat", protocol: "http", model: "other", provider: "mock", outcome: "ok" };
     expect(sampleValue(samples, "llm_proxy_requests_total", other)).toBe(60);
     expect(sampleValue(samples, "llm_proxy_input_tokens_total", { model: "other" })).toBeGreaterThan(0);
     const unknown = { model: "unknown", provider: "none", outcome: "model_not_found" };
@@ -191,7 +200,10 @@ describe("access log, metrics and overhead header", () => {
     expect(response.status).toBe(200);
     const line = await accessLine("rid-health");
     expect(line).toMatchObject({ protocol: "http", url: "/health", statusCode: 200, outcome: "ok" });
+    expect(line.api).toBeUndefined();
     expect(line.attempts).toBeUndefined();
-    expect(sampleValue(await scrape(), "llm_proxy_requests_total", { protocol: "http" })).toBeUndefined();
+    const counted = (await scrape()).filter((sample) => sample.name === "llm_proxy_requests_total");
+    expect(counted.length).toBeGreaterThan(0);
+    expect(counted.filter((sample) => sample.labels.api !== "chat")).toEqual([]);
   });
 });

@@ -58,10 +58,10 @@ describe("turning tracing on and off", () => {
     expect(Number(response.headers.get("x-llm-proxy-overhead-ms"))).toBeGreaterThanOrEqual(0);
     const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
     expect(metrics).toMatch(
-      /llm_proxy_requests_total\{protocol="openai",model="echo-1",provider="echo",outcome="ok"\} 1/,
+      /llm_proxy_requests_total\{api="chat",protocol="http",model="echo-1",provider="echo",outcome="ok"\} 1/,
     );
     const access = await waitForAccessLine(file, "rid-off");
-    expect(access).toMatchObject({ protocol: "openai", outcome: "ok", stream: true });
+    expect(access).toMatchObject({ api: "chat", protocol: "http", outcome: "ok", stream: true });
     expect(access.traceId).toBeUndefined();
 
     renameSync(file, `${file}.1`);

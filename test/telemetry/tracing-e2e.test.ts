@@ -154,12 +154,12 @@ describe("tracing through node src/main.ts", () => {
     const response = await fetch(`${gateway.url}/metrics`);
     expect(response.headers.get("content-type")).toMatch(/^text\/plain/);
     const samples = parsePrometheusText(await response.text());
-    for (const protocol of ["openai", "grpc"]) {
-      const labels = { protocol, model: "m1", provider: "mock" };
+    for (const protocol of ["http", "grpc"]) {
+      const labels = { api: "chat", protocol, model: "m1", provider: "mock" };
       expect(sampleValue(samples, "llm_proxy_requests_total", { ...labels, outcome: "ok" })).toBe(1);
       expect(sampleValue(samples, "llm_proxy_request_duration_seconds_count", labels)).toBe(1);
       expect(sampleValue(samples, "llm_proxy_time_to_first_token_seconds_count", labels)).toBe(1);
-      expect(sampleValue(samples, "llm_proxy_requests_in_flight", { protocol })).toBe(0);
+      expect(sampleValue(samples, "llm_proxy_requests_in_flight", { api: "chat", protocol })).toBe(0);
     }
     expect(sampleValue(samples, "llm_proxy_input_tokens_total", { model: "m1", provider: "mock" })).toBe(22);
     expect(sampleValue(samples, "llm_proxy_output_tokens_total", { model: "m1", provider: "mock" })).toBe(14);
