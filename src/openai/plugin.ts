@@ -11,7 +11,6 @@ import { stampAnswer, stampStreamStart } from "../edge/overhead.ts";
 import { replyHeaders } from "../edge/response-headers.ts";
 import { type SseResponse, startSse } from "../edge/sse.ts";
 import { decodeRequestBody } from "./content-encoding.ts";
-import { registerEmbeddingsRoute } from "./embeddings-route.ts";
 import { toOpenAICompletion } from "./from-canonical.ts";
 import { parseJsonBody } from "./json-body.ts";
 import { openAIRouteEdge } from "./route-edge.ts";
@@ -29,7 +28,6 @@ const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
 /** The routes' declarations: metrics and access lines say `api="chat"` / `"models"`; errors in OpenAI's envelope. */
 const CHAT_EDGE = openAIRouteEdge("chat", true);
 const MODELS_EDGE = openAIRouteEdge("models", false);
-const EMBEDDINGS_EDGE = openAIRouteEdge("embeddings", true);
 
 /** Registers the facade routes. Keep it a sibling of the Connect plugin (which replaces the JSON parser). */
 export async function openAIPlugin(app: FastifyInstance, options: OpenAIPluginOptions): Promise<void> {
@@ -59,7 +57,6 @@ export async function openAIPlugin(app: FastifyInstance, options: OpenAIPluginOp
   }));
 
   const aborts = new CallAborts(options.shutdownSignal);
-  registerEmbeddingsRoute(app, EMBEDDINGS_EDGE, options.getCore, aborts);
 
   /**
    * Decodes and calls the core: answers a non-streaming call, or returns the opened stream. Kept apart from the
