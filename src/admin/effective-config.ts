@@ -53,11 +53,17 @@ function providerView(provider: ProviderConfig): Record<string, unknown> {
   return view;
 }
 
-/** "set" or "unset" for every variable named by os_env, a provider's api_key_env or an inbound key_env. */
+/**
+ * "set" or "unset" for every variable named by os_env, a provider's api_key_env (or access_key_env and
+ * secret_key_env) or an inbound key_env.
+ */
 function variableStatus(config: Config, env: KeySource): Record<string, "set" | "unset"> {
   const names = new Set(Object.keys(config.file.os_env));
-  for (const provider of config.providers.values())
+  for (const provider of config.providers.values()) {
     if (provider.apiKey === undefined && provider.apiKeyEnv !== undefined) names.add(provider.apiKeyEnv);
+    for (const name of [provider.accessKeyEnv, provider.secretKeyEnv])
+      if (name !== undefined) names.add(name);
+  }
   const auth = config.file.auth;
   for (const entry of [...(auth?.keys ?? []), ...(auth?.admin_keys ?? [])]) {
     if (entry.key_env !== undefined) names.add(entry.key_env);

@@ -10,7 +10,7 @@
 import type { Config } from "../config/config.ts";
 import { REDACTED, SecretScrubber } from "../core/secret-scrubber.ts";
 import type { KeySource } from "../providers/registry.ts";
-import { resolveApiKey } from "../providers/registry.ts";
+import { resolveAccessKeys, resolveApiKey } from "../providers/registry.ts";
 
 /** What a redacted value is replaced with. */
 export { REDACTED };
@@ -55,6 +55,8 @@ export function knownSecrets(config: Config, env: KeySource): string[] {
   for (const provider of config.providers.values()) {
     const key = resolveApiKey(provider, env);
     if (key !== undefined) secrets.add(key);
+    const pair = resolveAccessKeys(provider, env);
+    if (pair !== undefined) secrets.add(pair.accessKeyId).add(pair.secretAccessKey);
     for (const [name, value] of Object.entries(provider.headers)) if (isSecretName(name)) secrets.add(value);
   }
   const auth = config.file.auth;

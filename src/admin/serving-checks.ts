@@ -7,9 +7,9 @@
  */
 
 import { type AuthTable, resolveAuth } from "../auth/keys.ts";
-import type { Config } from "../config/config.ts";
+import type { Config, ProviderConfig } from "../config/config.ts";
 import type { ConfigIssue } from "../config/config-error.ts";
-import { type KeySource, resolveApiKey } from "../providers/registry.ts";
+import { type KeySource, resolveAccessKeys, resolveApiKey } from "../providers/registry.ts";
 
 /** How strict to be about vendor keys. */
 export type KeyPolicy = "warn" | "refuse";
@@ -90,13 +90,20 @@ function missingVendorKeys(config: Config, env: KeySource): ConfigIssue[] {
       const provider = config.providers.get(deployment.provider);
       if (provider === undefined || provider.type === "echo" || reported.has(provider.name)) continue;
       if (provider.apiKeyEnv === undefined || resolveApiKey(provider, env) !== undefined) continue;
+      if (resolveAccessKeys(provider, env) !== undefined) continue;
       reported.add(provider.name);
       const declared = config.file.providers[provider.name] !== undefined;
       issues.push({
         path: declared ? `providers.${provider.name}.api_key_env` : `model_config.${route.publicModel}`,
-        message: `provider '${provider.name}' has no API key: ${provider.apiKeyEnv} is not set (environment or os_env)`,
+        message: `provider '${provider.name}' has no API key: ${provider.apiKeyEnv} is not set${pairNote(provider)} (environment or os_env)`,
       });
     }
   }
   return issues;
+}
+
+/** For providers that also take an IAM key pair (Qianfan): that neither is it. */
+function pairNote(provider: ProviderConfig): string {
+  if (provider.accessKeyEnv === undefined || provider.secretKeyEnv === undefined) return "";
+  return `, nor both of ${provider.accessKeyEnv} and ${provider.secretKeyEnv}`;
 }

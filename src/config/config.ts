@@ -17,6 +17,11 @@ export interface ProviderConfig {
   readonly apiKeyEnv: string | undefined;
   /** A literal key from the file (discouraged; prefer api_key_env or os_env). */
   readonly apiKey: string | undefined;
+  /** Qianfan: variables of an IAM key pair that mints bearer tokens when no API key is set. */
+  readonly accessKeyEnv?: string;
+  readonly secretKeyEnv?: string;
+  /** Qianfan: the IAM endpoint that mints them, without a trailing slash. */
+  readonly iamUrl?: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly quirks: readonly QuirkName[];
   /** Whether to send stream_options upstream (some vendors reject it). */

@@ -7,11 +7,13 @@ import { parseDocument } from "yaml";
 import type { z } from "zod";
 import type { Config, DeploymentConfig, ProviderConfig, QuirkName, RouteConfig } from "./config.ts";
 import { ConfigError, type ConfigIssue } from "./config-error.ts";
-import { PROVIDER_PRESETS } from "./presets.ts";
+import { PROVIDER_PRESETS, type ProviderPreset } from "./presets.ts";
 import { type ConfigFile, configFileSchema, type ProviderBlock } from "./schema.ts";
 
 const DEFAULT_ANTHROPIC_VERSION = "2023-06-01";
 const DEFAULT_MAX_TOKENS = 4096;
+/** Baidu's IAM endpoint, where Qianfan bearer tokens are minted from an access key. */
+const DEFAULT_IAM_URL = "https://iam.bj.baidubce.com";
 const NO_MODELS =
   "no models: the file defines no model_config entry and no provider (is it empty or cut short?); add at least one";
 
@@ -173,6 +175,7 @@ function resolveProvider(
     baseUrl: baseUrl.replace(/\/+$/, ""),
     apiKeyEnv: block.api_key_env ?? (preset?.type === type ? preset.apiKeyEnv : undefined),
     apiKey: block.api_key,
+    ...accessKeys(block, preset?.type === type ? preset : undefined),
     headers: block.headers ?? {},
     quirks,
     streamOptions: block.stream_options ?? true,
@@ -182,6 +185,21 @@ function resolveProvider(
     maxEmbeddingBatch:
       block.max_embedding_batch ?? (preset?.type === type ? preset.maxEmbeddingBatch : undefined),
   };
+}
+
+/**
+ * The IAM key pair fields (Qianfan): the block's, else the preset's. They are used only as a pair of set
+ * variables (src/providers/registry.ts); otherwise the provider needs its API key.
+ */
+function accessKeys(
+  block: ProviderBlock,
+  preset: ProviderPreset | undefined,
+): Pick<ProviderConfig, "accessKeyEnv" | "secretKeyEnv" | "iamUrl"> {
+  const accessKeyEnv = block.access_key_env ?? preset?.accessKeyEnv;
+  const secretKeyEnv = block.secret_key_env ?? preset?.secretKeyEnv;
+  if (accessKeyEnv === undefined && secretKeyEnv === undefined) return {};
+  const iamUrl = (block.iam_url ?? preset?.iamUrl ?? DEFAULT_IAM_URL).replace(/\/+$/, "");
+  return { accessKeyEnv, secretKeyEnv, iamUrl };
 }
 
 /** Provider names that model_config points at, in either form. */

@@ -14,9 +14,27 @@ export interface ProviderPreset {
   readonly apiKeyEnv?: string;
   /** Quirk hooks of OpenAI-compatible vendors (see src/providers/openai-compatible/quirks.ts). */
   readonly quirks?: readonly string[];
+  /** Variables of an IAM key pair that mints bearer tokens instead of an API key (Qianfan). */
+  readonly accessKeyEnv?: string;
+  readonly secretKeyEnv?: string;
+  /** Where those tokens are minted. */
+  readonly iamUrl?: string;
   /** Most inputs the vendor embeds per call (the provider setting `max_embedding_batch`). */
   readonly maxEmbeddingBatch?: number;
 }
+
+/**
+ * Qianfan takes its console API key, or an IAM Access Key / Secret Key pair (the variables the qianfan SDK
+ * reads) from which bearer tokens are minted: docs/wire-formats.md#qianfan-access-key-and-secret-key.
+ */
+const QIANFAN: ProviderPreset = {
+  type: "openai",
+  baseUrl: "https://qianfan.baidubce.com/v2",
+  apiKeyEnv: "QIANFAN_API_KEY",
+  accessKeyEnv: "QIANFAN_ACCESS_KEY",
+  secretKeyEnv: "QIANFAN_SECRET_KEY",
+  iamUrl: "https://iam.bj.baidubce.com",
+};
 
 /** Presets by name. `baidu` and `alibaba` are aliases the users' files use. */
 export const PROVIDER_PRESETS: Readonly<Record<string, ProviderPreset>> = {
@@ -33,8 +51,8 @@ export const PROVIDER_PRESETS: Readonly<Record<string, ProviderPreset>> = {
     baseUrl: "https://ark.cn-beijing.volces.com/api/v3",
     apiKeyEnv: "VOLCENGINE_API_KEY",
   },
-  qianfan: { type: "openai", baseUrl: "https://qianfan.baidubce.com/v2", apiKeyEnv: "QIANFAN_API_KEY" },
-  baidu: { type: "openai", baseUrl: "https://qianfan.baidubce.com/v2", apiKeyEnv: "QIANFAN_API_KEY" },
+  qianfan: QIANFAN,
+  baidu: QIANFAN,
   dashscope: {
     type: "openai",
     baseUrl: "https://dashscope.aliyuncs.com/compatible-mode/v1",

@@ -17,6 +17,14 @@ export const providerSchema = z.strictObject({
   base_url: z.string().min(1).optional(),
   api_key_env: z.string().min(1).optional(),
   api_key: z.string().min(1).optional(),
+  /**
+   * Qianfan: variables holding an IAM Access Key and Secret Key, from which bearer tokens are minted when no API
+   * key is set (the qianfan preset reads QIANFAN_ACCESS_KEY and QIANFAN_SECRET_KEY).
+   */
+  access_key_env: z.string().min(1).optional(),
+  secret_key_env: z.string().min(1).optional(),
+  /** Qianfan: the IAM endpoint that mints the tokens (default https://iam.bj.baidubce.com). */
+  iam_url: z.url({ protocol: /^https?$/ }).optional(),
   headers: z.record(z.string(), z.string()).optional(),
   quirks: z.array(z.enum(QUIRK_NAMES)).optional(),
   /** false for vendors that reject `stream_options` (usage is then not requested upstream). */

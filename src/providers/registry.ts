@@ -8,6 +8,8 @@ import { createAnthropicAdapter } from "./anthropic/adapter.ts";
 import { createEchoAdapter } from "./echo/adapter.ts";
 import { createGeminiAdapter } from "./gemini/adapter.ts";
 import { createOpenAICompatibleAdapter } from "./openai-compatible/adapter.ts";
+import type { BceCredentials } from "./qianfan/bce-auth.ts";
+import { createIamBearerSource } from "./qianfan/iam-token.ts";
 import type { ProviderAdapter, StreamLimits } from "./types.ts";
 
 /** Where API keys come from: the process environment (with os_env already exported into it). */
@@ -21,6 +23,24 @@ export function resolveApiKey(config: ProviderConfig, keys: KeySource): string |
   return value === undefined || value === "" ? undefined : value;
 }
 
+/**
+ * The IAM key pair of a provider that mints bearer tokens from one (Qianfan), when both of its variables are set.
+ * An API key, when one is set, is used instead.
+ */
+export function resolveAccessKeys(config: ProviderConfig, keys: KeySource): BceCredentials | undefined {
+  if (config.accessKeyEnv === undefined || config.secretKeyEnv === undefined) return undefined;
+  const accessKeyId = keys[config.accessKeyEnv];
+  const secretAccessKey = keys[config.secretKeyEnv];
+  if (
+    accessKeyId === undefined ||
+    accessKeyId === "" ||
+    secretAccessKey === undefined ||
+    secretAccessKey === ""
+  )
+    return undefined;
+  return { accessKeyId, secretAccessKey };
+}
+
 /** Creates the adapter for one provider. */
 export function createAdapter(
   config: ProviderConfig,
@@ -29,6 +49,11 @@ export function createAdapter(
 ): ProviderAdapter {
   if (config.type === "echo") return createEchoAdapter(config);
   const apiKey = resolveApiKey(config, keys);
+  const accessKeys = apiKey === undefined ? resolveAccessKeys(config, keys) : undefined;
+  if (config.type === "openai" && accessKeys !== undefined) {
+    const bearer = createIamBearerSource(accessKeys, config.iamUrl ?? "");
+    return createOpenAICompatibleAdapter(config, undefined, limits, bearer);
+  }
   if (apiKey === undefined && config.apiKeyEnv !== undefined) return createUnconfiguredAdapter(config);
   // Whatever an error answer or log line carries, the process now cuts this key out of it.
   rememberSecrets([apiKey]);
@@ -44,7 +69,7 @@ export function createAdapter(
 
 /** A provider whose key variable is unset answers every call with a clear configuration error. */
 function createUnconfiguredAdapter(config: ProviderConfig): ProviderAdapter {
-  const message = `Provider '${config.name}' has no API key: set ${config.apiKeyEnv} (environment or os_env).`;
+  const message = `Provider '${config.name}' has no API key: set ${keyVariables(config)} (environment or os_env).`;
   return {
     name: config.name,
     type: config.type,
@@ -61,4 +86,13 @@ function createUnconfiguredAdapter(config: ProviderConfig): ProviderAdapter {
           },
         }),
   };
+}
+
+/** The variables that would give a provider its credentials, for messages. */
+export function keyVariables(config: ProviderConfig): string {
+  const pair =
+    config.accessKeyEnv === undefined || config.secretKeyEnv === undefined
+      ? ""
+      : `, or ${config.accessKeyEnv} and ${config.secretKeyEnv}`;
+  return `${config.apiKeyEnv}${pair}`;
 }

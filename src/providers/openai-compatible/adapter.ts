@@ -9,7 +9,9 @@ import { ChunksOfBatches, singleBatch } from "../../core/batches.ts";
 import { ProxyError } from "../../core/errors.ts";
 import { startOnFirstRead } from "../../core/start-on-first-read.ts";
 import type { ChatChunk, ChatRequest } from "../../core/types.ts";
+import { postWithBearer } from "../bearer-post.ts";
 import { postUpstream, transportFailure, type UpstreamErrorMapper } from "../http.ts";
+import type { BearerSource } from "../qianfan/iam-token.ts";
 import { SseChunkBatches } from "../sse-batches.ts";
 import type { CallContext, ProviderAdapter, StreamLimits, UpstreamResponse } from "../types.ts";
 import { embeddingsSetup, embedOpenAICompatible } from "./embeddings.ts";
@@ -28,13 +30,19 @@ interface AdapterSetup {
   readonly quirks: OpenAICompatibleQuirks;
   readonly mapError: UpstreamErrorMapper;
   readonly maxSseEventBytes: number | undefined;
+  /** Minted bearer tokens instead of a fixed key (Qianfan with an access key); they go in per call. */
+  readonly bearer: BearerSource | undefined;
 }
 
-/** Creates the adapter of one OpenAI-compatible provider; `apiKey` undefined means a keyless upstream. */
+/**
+ * Creates the adapter of one OpenAI-compatible provider; `apiKey` undefined means a keyless upstream, unless
+ * `bearer` mints its tokens.
+ */
 export function createOpenAICompatibleAdapter(
   config: ProviderConfig,
   apiKey: string | undefined,
   limits?: StreamLimits,
+  bearer?: BearerSource,
 ): ProviderAdapter {
   const setup: AdapterSetup = {
     url: `${config.baseUrl}/chat/completions`,
@@ -44,6 +52,7 @@ export function createOpenAICompatibleAdapter(
     quirks: resolveQuirks(config.quirks),
     mapError: createOpenAICompatibleErrorMapper(apiKey),
     maxSseEventBytes: limits?.maxSseEventBytes,
+    bearer,
   };
   const embeddings = embeddingsSetup(config, setup.headers, apiKey, setup.mapError);
   return {
@@ -86,7 +95,11 @@ function streamBatches(
       quirks: setup.quirks,
     });
     const headers = { ...setup.headers, "x-request-id": context.requestId };
-    const response = await postUpstream(context, setup.url, headers, JSON.stringify(body), setup.mapError);
+    const text = JSON.stringify(body);
+    const response =
+      setup.bearer === undefined
+        ? await postUpstream(context, setup.url, headers, text, setup.mapError)
+        : await postWithBearer(context, setup.url, headers, text, setup.mapError, setup.bearer);
     // Awaited: returning the promise from an async function would cost two more microtask turns.
     return await readResponse(response, setup, context);
   });
