@@ -109,18 +109,29 @@ export class CallAbort {
   readonly #onClose = (): void => {
     if (this.#ended) return;
     this.#closed = true;
-    this.abort("client", new ProxyError("cancelled", "The client closed the connection."));
+    this.abort("client", clientGoneError());
     this.end();
   };
 
   readonly #onDeadline = (): void => {
     this.#timer = undefined;
-    this.abort("deadline", new ProxyError("timeout", "The request deadline was exceeded."));
+    this.abort("deadline", callDeadlineError());
   };
 }
 
+/**
+ * The reason a call's signal aborts with when its client left. Exported for edges whose framework watches the
+ * client itself (Connect's handler), so the core gets the same reasons from every edge.
+ */
+export function clientGoneError(): ProxyError {
+  return new ProxyError("cancelled", "The client closed the connection.");
+}
+
+/** The reason a call's signal aborts with when the call's own deadline passed (`cause`: what it interrupted). */
+export function callDeadlineError(cause?: unknown): ProxyError {
+  return new ProxyError("timeout", "The request deadline was exceeded.", { cause });
+}
+
 function deadlineError(error: unknown): ProxyError {
-  return error instanceof ProxyError && error.kind === "timeout"
-    ? error
-    : new ProxyError("timeout", "The request deadline was exceeded.", { cause: error });
+  return error instanceof ProxyError && error.kind === "timeout" ? error : callDeadlineError(error);
 }

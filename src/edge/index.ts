@@ -26,7 +26,14 @@
  *    protocol's official client.
  * Keys, limits, metrics (labelled by the declared `api`), the access line, tracing and request ids come with it.
  */
-export { type AbortCause, CallAbort, CallAborts, type ClosingResponse } from "./call-abort.ts";
+export {
+  type AbortCause,
+  CallAbort,
+  CallAborts,
+  type ClosingResponse,
+  callDeadlineError,
+  clientGoneError,
+} from "./call-abort.ts";
 export { callOptionsOf, type EdgeRequest } from "./call-options.ts";
 export { logFailure, logLevelFor, recordFailure } from "./failure-log.ts";
 export {

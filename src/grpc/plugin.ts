@@ -18,7 +18,7 @@ import { ChatService } from "../../gen/llmproxy/v1/chat_pb.ts";
 import type { ChatCore } from "../core/chat-stream.ts";
 import { ProxyError } from "../core/errors.ts";
 import { declareEdge } from "../edge/route-edge.ts";
-import { kRequestScope } from "./call-options.ts";
+import { kEdgeRequest } from "./call-options.ts";
 import { createChatService } from "./chat-service.ts";
 import { toConnectError } from "./errors.ts";
 import { createFastLane, type EndRpcSpan, type FastMethod } from "./fast-lane.ts";
@@ -121,9 +121,7 @@ export async function grpcPlugin(app: FastifyInstance, options: GrpcPluginOption
     readMaxBytes: options.readMaxBytes,
     interceptors: options.tracing === undefined ? undefined : [...options.tracing.interceptors],
     contextValues: (request) =>
-      createContextValues()
-        .set(kRequestScope, { id: request.id, log: request.log, record: request.record })
-        .set(kCallCore, options.getCore(request)),
+      createContextValues().set(kEdgeRequest, request).set(kCallCore, options.getCore(request)),
     routes: (router) => {
       router.service(ChatService, createChatService(coreOfCall));
     },

@@ -5,7 +5,7 @@
  */
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { type Context, context, type Span, type TextMapGetter } from "@opentelemetry/api";
-import { kRequestScope } from "../grpc/call-options.ts";
+import { kEdgeRequest } from "../grpc/call-options.ts";
 import { endRpcSpan, startRpcSpan } from "./rpc-span.ts";
 
 const headerGetter: TextMapGetter<Headers> = {
@@ -16,14 +16,14 @@ const headerGetter: TextMapGetter<Headers> = {
 /** Creates the interceptor (register it on the Connect plugin only when tracing is on). */
 export function createTracingInterceptor(): Interceptor {
   return (next) => async (request) => {
-    const scope = request.contextValues.get(kRequestScope);
+    const edgeRequest = request.contextValues.get(kEdgeRequest);
     const { span, context: spanContext } = startRpcSpan({
       method: `${request.service.typeName}/${request.method.name}`,
       headers: request.header,
       getter: headerGetter,
       contentType: request.header.get("content-type") ?? undefined,
-      requestId: scope?.id,
-      record: scope?.record,
+      requestId: edgeRequest?.id,
+      record: edgeRequest?.record,
     });
     try {
       const response = await context.with(spanContext, () => next(request));
