@@ -7,6 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { ProviderConfig } from "../../config/config.ts";
 import type { ChatChunk, ChatMessage, ChatRequest } from "../../core/types.ts";
 import type { CallContext, ProviderAdapter } from "../types.ts";
+import { embedEcho } from "./embeddings.ts";
 import { type EchoToolCall, echoToolCall, toolResultSummary } from "./tool-call.ts";
 
 /** A word with its trailing whitespace: joining the tokens gives back the text exactly. */
@@ -18,6 +19,7 @@ export function createEchoAdapter(config: ProviderConfig): ProviderAdapter {
     name: config.name,
     type: "echo",
     stream: (request, context) => streamEcho(request, context, config.tokenDelayMs),
+    embed: embedEcho,
   };
 }
 
