@@ -143,7 +143,7 @@ function collectExtraBody(request: ChatCompletionRequestBody): JsonObject | unde
 }
 
 /** The first validation issue, located like OpenAI's `param` (e.g. `messages[0].role`). */
-function invalidRequest(issues: readonly z.core.$ZodIssue[]): ProxyError {
+export function invalidRequest(issues: readonly z.core.$ZodIssue[]): ProxyError {
   const issue = issues[0];
   if (issue === undefined) return new ProxyError("invalid_request", "Invalid request body.");
   const param = issue.path.reduce<string>(
