@@ -233,6 +233,17 @@ describe("POST /v1/embeddings", () => {
     expect(seen()).toHaveLength(0);
   });
 
+  it("counts embeddings under api=embeddings in /metrics and on the access line", async () => {
+    await client.embeddings.create({ model: "echo-embed", input: "counted" });
+    const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+    expect(metrics).toMatch(
+      /llm_proxy_requests_total\{[^}]*api="embeddings"[^}]*model="echo-embed"[^}]*\} \d/,
+    );
+    expect(metrics).toMatch(/llm_proxy_input_tokens_total\{[^}]*model="echo-embed"[^}]*\} \d/);
+    const line = gateway.logs.find((entry) => entry.api === "embeddings" && entry.model === "echo-embed");
+    expect(line).toMatchObject({ provider: "echo", outcome: "ok" });
+  });
+
   it("cancels the vendor's request when the client hangs up", async () => {
     const before = vendor.aborted();
     const seen = newRequests(vendor);
