@@ -16,6 +16,20 @@ import type {
   ToolChoice as ProtoToolChoice,
 } from "../../gen/llmproxy/v1/chat_pb.ts";
 import { ProxyError } from "../core/errors.ts";
+// The same bounds as the OpenAI routes, so both edges accept the same requests.
+import {
+  CHOICES,
+  MAX_NAME_CHARS,
+  MAX_STOP_SEQUENCES,
+  MAX_TOOL_NAME_CHARS,
+  MAX_TOOLS,
+  MIN_MESSAGES,
+  PENALTY,
+  type Range,
+  TEMPERATURE,
+  TOKEN_COUNT,
+  TOP_P,
+} from "../core/request-bounds.ts";
 import type {
   ChatMessage,
   ChatRequest,
@@ -27,13 +41,6 @@ import type {
   ToolChoice,
   ToolDefinition,
 } from "../core/types.ts";
-
-/** Bounds shared with the HTTP edge (src/openai/request-schema.ts), so both edges accept the same requests. */
-const MAX_CHOICES = 128;
-const MAX_TOKEN_COUNT = 10_000_000;
-const MAX_STOP_SEQUENCES = 4;
-const MAX_TOOLS = 128;
-const MAX_NAME_LENGTH = 256;
 
 const ROLES: readonly Role[] = ["system", "developer", "user", "assistant", "tool"];
 const REASONING_EFFORTS: readonly ReasoningEffort[] = [
@@ -61,12 +68,12 @@ export function toChatRequest(
   return {
     model,
     messages: request.messages.map(toChatMessage),
-    temperature: inRange(request.temperature, 0, 2, "temperature"),
-    topP: inRange(request.topP, 0, 1, "top_p"),
-    maxTokens: inRange(request.maxTokens, 1, MAX_TOKEN_COUNT, "max_tokens"),
-    maxCompletionTokens: inRange(request.maxCompletionTokens, 1, MAX_TOKEN_COUNT, "max_completion_tokens"),
+    temperature: inRange(request.temperature, TEMPERATURE, "temperature"),
+    topP: inRange(request.topP, TOP_P, "top_p"),
+    maxTokens: inRange(request.maxTokens, TOKEN_COUNT, "max_tokens"),
+    maxCompletionTokens: inRange(request.maxCompletionTokens, TOKEN_COUNT, "max_completion_tokens"),
     stop: request.stop.length > 0 ? request.stop : undefined,
-    n: inRange(request.n, 1, MAX_CHOICES, "n"),
+    n: inRange(request.n, CHOICES, "n"),
     seed: toSeed(request.seed),
     user: request.user === "" ? undefined : request.user,
     tools: request.tools.length > 0 ? request.tools.map(toToolDefinition) : undefined,
@@ -74,24 +81,26 @@ export function toChatRequest(
     parallelToolCalls: request.parallelToolCalls,
     responseFormat: toResponseFormat(request.responseFormat),
     reasoningEffort: toReasoningEffort(request.reasoningEffort),
-    presencePenalty: inRange(request.presencePenalty, -2, 2, "presence_penalty"),
-    frequencyPenalty: inRange(request.frequencyPenalty, -2, 2, "frequency_penalty"),
+    presencePenalty: inRange(request.presencePenalty, PENALTY, "presence_penalty"),
+    frequencyPenalty: inRange(request.frequencyPenalty, PENALTY, "frequency_penalty"),
     includeUsage: request.streamOptions?.includeUsage ?? false,
     extraBody: request.extraBody,
   };
 }
 
 function checkSizes(request: CreateChatCompletionRequest, model: string): void {
-  if (model.length > MAX_NAME_LENGTH) {
-    throw invalid(`model must be at most ${MAX_NAME_LENGTH} characters.`, "model");
+  if (model.length > MAX_NAME_CHARS) {
+    throw invalid(`model must be at most ${MAX_NAME_CHARS} characters.`, "model");
   }
-  if (request.messages.length === 0) throw invalid("messages must contain at least one message.", "messages");
+  if (request.messages.length < MIN_MESSAGES) {
+    throw invalid("messages must contain at least one message.", "messages");
+  }
   if (request.stop.length > MAX_STOP_SEQUENCES) {
     throw invalid(`stop takes at most ${MAX_STOP_SEQUENCES} sequences.`, "stop");
   }
   if (request.tools.length > MAX_TOOLS) throw invalid(`tools takes at most ${MAX_TOOLS} tools.`, "tools");
-  if (request.user.length > MAX_NAME_LENGTH) {
-    throw invalid(`user must be at most ${MAX_NAME_LENGTH} characters.`, "user");
+  if (request.user.length > MAX_NAME_CHARS) {
+    throw invalid(`user must be at most ${MAX_NAME_CHARS} characters.`, "user");
   }
 }
 
@@ -167,6 +176,10 @@ function toToolDefinition(tool: ProtoTool, index: number): ToolDefinition {
   if (definition === undefined || definition.name === "") {
     throw invalid(`${path}.function.name is required.`, `${path}.function.name`);
   }
+  if (definition.name.length > MAX_TOOL_NAME_CHARS) {
+    const message = `${path}.function.name must be at most ${MAX_TOOL_NAME_CHARS} characters.`;
+    throw invalid(message, `${path}.function.name`);
+  }
   return {
     name: definition.name,
     description: definition.description === "" ? undefined : definition.description,
@@ -240,11 +253,11 @@ function toSeed(seed: bigint | undefined): number | undefined {
   return Number(seed);
 }
 
-/** Passes an optional number through when it lies in [min, max] (NaN fails the comparison, so it is refused). */
-function inRange(value: number | undefined, min: number, max: number, param: string): number | undefined {
+/** Passes an optional number through when it lies in the range (NaN fails the comparison, so it is refused). */
+function inRange(value: number | undefined, range: Range, param: string): number | undefined {
   if (value === undefined) return undefined;
-  if (!(value >= min && value <= max)) {
-    throw invalid(`${param} must be between ${min} and ${max}; got ${value}.`, param);
+  if (!(value >= range.min && value <= range.max)) {
+    throw invalid(`${param} must be between ${range.min} and ${range.max}; got ${value}.`, param);
   }
   return value;
 }

@@ -5,6 +5,19 @@
  * @see https://platform.openai.com/docs/api-reference/chat/create
  */
 import { z } from "zod";
+import {
+  CHOICES,
+  MAX_NAME_CHARS,
+  MAX_STOP_SEQUENCES,
+  MAX_TOOL_NAME_CHARS,
+  MAX_TOOLS,
+  MIN_MESSAGES,
+  PENALTY,
+  type Range,
+  TEMPERATURE,
+  TOKEN_COUNT,
+  TOP_P,
+} from "../core/request-bounds.ts";
 
 const jsonObject = z.record(z.string(), z.unknown());
 
@@ -51,7 +64,7 @@ const message = z.discriminatedUnion("role", [
 const tool = z.object({
   type: z.literal("function"),
   function: z.object({
-    name: z.string().min(1).max(128),
+    name: z.string().min(1).max(MAX_TOOL_NAME_CHARS),
     description: z.string().optional(),
     parameters: jsonObject.optional(),
     strict: z.boolean().nullish(),
@@ -77,29 +90,31 @@ const responseFormat = z.discriminatedUnion("type", [
   }),
 ]);
 
-const tokenCount = z.number().int().min(1).max(10_000_000);
+/** A number within one of the shared bounds (src/core/request-bounds.ts). */
+const within = (range: Range) => z.number().min(range.min).max(range.max);
+const tokenCount = within(TOKEN_COUNT).int();
 
 /** Known fields; everything else passes through as extra body. */
 export const chatCompletionRequestSchema = z.looseObject({
-  model: z.string().max(256).optional(),
-  messages: z.array(message).min(1, "messages must contain at least one message"),
+  model: z.string().max(MAX_NAME_CHARS).optional(),
+  messages: z.array(message).min(MIN_MESSAGES, "messages must contain at least one message"),
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().optional() }).nullish(),
-  temperature: z.number().min(0).max(2).nullish(),
-  top_p: z.number().min(0).max(1).nullish(),
+  temperature: within(TEMPERATURE).nullish(),
+  top_p: within(TOP_P).nullish(),
   max_tokens: tokenCount.nullish(),
   max_completion_tokens: tokenCount.nullish(),
-  stop: z.union([z.string(), z.array(z.string()).max(4)]).nullish(),
-  n: z.number().int().min(1).max(128).nullish(),
+  stop: z.union([z.string(), z.array(z.string()).max(MAX_STOP_SEQUENCES)]).nullish(),
+  n: within(CHOICES).int().nullish(),
   seed: z.number().int().nullish(),
-  user: z.string().max(256).nullish(),
-  tools: z.array(tool).max(128).nullish(),
+  user: z.string().max(MAX_NAME_CHARS).nullish(),
+  tools: z.array(tool).max(MAX_TOOLS).nullish(),
   tool_choice: toolChoice.nullish(),
   parallel_tool_calls: z.boolean().nullish(),
   response_format: responseFormat.nullish(),
   reasoning_effort: z.enum(["none", "minimal", "low", "medium", "high", "xhigh", "max"]).nullish(),
-  presence_penalty: z.number().min(-2).max(2).nullish(),
-  frequency_penalty: z.number().min(-2).max(2).nullish(),
+  presence_penalty: within(PENALTY).nullish(),
+  frequency_penalty: within(PENALTY).nullish(),
 });
 
 /** The validated request, with unknown fields kept. */
