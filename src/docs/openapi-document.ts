@@ -77,8 +77,8 @@ function errorResponses(statuses: readonly string[]): Record<string, JsonSchema>
 const json = (schema: JsonSchema): JsonSchema => ({ "application/json": { schema } });
 
 const STREAM_EXAMPLE =
-  'data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"echo-1","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}\n\n' +
-  'data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"echo-1","choices":[{"index":0,"delta":{"content":"Hello"},"logprobs":null,"finish_reason":null}]}\n\n' +
+  'data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"echo-1","choices":[{"index":0,"delta":{"role":"assistant","content":"Hello"},"logprobs":null,"finish_reason":null}]}\n\n' +
+  'data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"echo-1","choices":[{"index":0,"delta":{"content":" there"},"logprobs":null,"finish_reason":null}]}\n\n' +
   'data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"echo-1","choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]}\n\n' +
   "data: [DONE]\n\n";
 

@@ -7,11 +7,10 @@
  */
 import { z } from "zod";
 import { chatCompletionRequestSchema } from "../openai/request-schema.ts";
+import { annotation, answerMeta, choiceLogprobs, tokenLogprob, usage } from "./openapi-answer-parts.ts";
+import { type JsonSchema, nullable, ref } from "./openapi-json-schema.ts";
 
-/** A JSON Schema object. */
-export type JsonSchema = Record<string, unknown>;
-
-const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
+export type { JsonSchema } from "./openapi-json-schema.ts";
 
 /** Descriptions of the request's top-level fields (the zod schema carries the constraints). */
 const REQUEST_FIELD_DOCS: Readonly<Record<string, string>> = {
@@ -52,34 +51,12 @@ function requestSchemas(): { request: JsonSchema; message: JsonSchema } {
   };
 }
 
-const nullable = (schema: JsonSchema): JsonSchema => ({ anyOf: [schema, { type: "null" }] });
-
 const finishReason: JsonSchema = {
   type: "string",
   description:
     "`stop`, `length`, `tool_calls`, `content_filter`, or the vendor's own reason when it has no OpenAI " +
     "equivalent.",
   examples: ["stop", "tool_calls"],
-};
-
-const usage: JsonSchema = {
-  type: "object",
-  required: ["prompt_tokens", "completion_tokens", "total_tokens"],
-  properties: {
-    prompt_tokens: { type: "integer", minimum: 0 },
-    completion_tokens: { type: "integer", minimum: 0 },
-    total_tokens: { type: "integer", minimum: 0 },
-    prompt_tokens_details: {
-      type: "object",
-      required: ["cached_tokens"],
-      properties: { cached_tokens: { type: "integer", minimum: 0 } },
-    },
-    completion_tokens_details: {
-      type: "object",
-      required: ["reasoning_tokens"],
-      properties: { reasoning_tokens: { type: "integer", minimum: 0 } },
-    },
-  },
 };
 
 const toolCall: JsonSchema = {
@@ -120,29 +97,35 @@ const completion: JsonSchema = {
             required: ["role", "content", "refusal"],
             properties: {
               role: { const: "assistant" },
-              content: { type: ["string", "null"], description: "null when the model only called tools." },
-              refusal: { type: "null" },
+              content: {
+                type: ["string", "null"],
+                description: "null when the model only called tools or refused.",
+              },
+              refusal: { type: ["string", "null"], description: "The model's refusal, when it refused." },
               reasoning_content: {
                 type: "string",
                 description: "The model's reasoning, when the vendor sends it.",
               },
               tool_calls: { type: "array", items: ref("ToolCall") },
+              annotations: { type: "array", items: ref("Annotation") },
             },
           },
-          logprobs: { type: "null" },
+          logprobs: nullable(ref("ChoiceLogprobs")),
           finish_reason: ref("FinishReason"),
         },
       },
     },
     usage: ref("Usage"),
+    ...answerMeta,
   },
 };
 
 const chunk: JsonSchema = {
   type: "object",
   description:
-    "One streamed event's data. Each choice first gets a delta with `role`, then `content`, `reasoning_content` " +
-    "or `tool_calls` fragments (a tool call's first fragment carries `id`, `type` and `function.name`; later ones " +
+    "One streamed event's data. Choices come interleaved as the vendor sends them; each choice's first delta " +
+    "carries `role`, and its deltas carry `content`, `refusal`, `reasoning_content`, `annotations` or " +
+    "`tool_calls` fragments (a tool call's first fragment carries `id`, `type` and `function.name`; later ones " +
     "append to `function.arguments`), then a delta `{}` with its `finish_reason`. With " +
     "`stream_options.include_usage` a last chunk has empty `choices` and `usage`.",
   required: ["id", "object", "created", "model", "choices"],
@@ -163,7 +146,13 @@ const chunk: JsonSchema = {
             properties: {
               role: { const: "assistant" },
               content: { type: "string" },
+              refusal: { type: "string" },
               reasoning_content: { type: "string" },
+              annotations: {
+                type: "array",
+                items: ref("Annotation"),
+                description: "The whole list of this delta; a client keeps the last one.",
+              },
               tool_calls: {
                 type: "array",
                 items: {
@@ -183,12 +172,13 @@ const chunk: JsonSchema = {
               },
             },
           },
-          logprobs: { type: "null" },
+          logprobs: nullable(ref("ChoiceLogprobs")),
           finish_reason: nullable(ref("FinishReason")),
         },
       },
     },
     usage: ref("Usage"),
+    ...answerMeta,
   },
 };
 
@@ -269,6 +259,9 @@ export function componentSchemas(): Record<string, JsonSchema> {
     ToolCall: toolCall,
     FinishReason: finishReason,
     Usage: usage,
+    ChoiceLogprobs: choiceLogprobs,
+    TokenLogprob: tokenLogprob,
+    Annotation: annotation,
     ModelList: models,
     ErrorResponse: errorResponse,
     ErrorObject: errorObject,
