@@ -17,19 +17,7 @@ import type {
 } from "../../gen/llmproxy/v1/chat_pb.ts";
 import { ProxyError } from "../core/errors.ts";
 // The same bounds as the OpenAI routes, so both edges accept the same requests.
-import {
-  CHOICES,
-  MAX_NAME_CHARS,
-  MAX_STOP_SEQUENCES,
-  MAX_TOOL_NAME_CHARS,
-  MAX_TOOLS,
-  MIN_MESSAGES,
-  PENALTY,
-  type Range,
-  TEMPERATURE,
-  TOKEN_COUNT,
-  TOP_P,
-} from "../core/request-bounds.ts";
+import * as bounds from "../core/request-bounds.ts";
 import type {
   ChatMessage,
   ChatRequest,
@@ -68,12 +56,12 @@ export function toChatRequest(
   return {
     model,
     messages: request.messages.map(toChatMessage),
-    temperature: inRange(request.temperature, TEMPERATURE, "temperature"),
-    topP: inRange(request.topP, TOP_P, "top_p"),
-    maxTokens: inRange(request.maxTokens, TOKEN_COUNT, "max_tokens"),
-    maxCompletionTokens: inRange(request.maxCompletionTokens, TOKEN_COUNT, "max_completion_tokens"),
+    temperature: inRange(request.temperature, bounds.TEMPERATURE, "temperature"),
+    topP: inRange(request.topP, bounds.TOP_P, "top_p"),
+    maxTokens: inRange(request.maxTokens, bounds.TOKEN_COUNT, "max_tokens"),
+    maxCompletionTokens: inRange(request.maxCompletionTokens, bounds.TOKEN_COUNT, "max_completion_tokens"),
     stop: request.stop.length > 0 ? request.stop : undefined,
-    n: inRange(request.n, CHOICES, "n"),
+    n: inRange(request.n, bounds.CHOICES, "n"),
     seed: toSeed(request.seed),
     user: request.user === "" ? undefined : request.user,
     tools: request.tools.length > 0 ? request.tools.map(toToolDefinition) : undefined,
@@ -81,26 +69,27 @@ export function toChatRequest(
     parallelToolCalls: request.parallelToolCalls,
     responseFormat: toResponseFormat(request.responseFormat),
     reasoningEffort: toReasoningEffort(request.reasoningEffort),
-    presencePenalty: inRange(request.presencePenalty, PENALTY, "presence_penalty"),
-    frequencyPenalty: inRange(request.frequencyPenalty, PENALTY, "frequency_penalty"),
+    presencePenalty: inRange(request.presencePenalty, bounds.PENALTY, "presence_penalty"),
+    frequencyPenalty: inRange(request.frequencyPenalty, bounds.PENALTY, "frequency_penalty"),
     includeUsage: request.streamOptions?.includeUsage ?? false,
     extraBody: request.extraBody,
   };
 }
 
 function checkSizes(request: CreateChatCompletionRequest, model: string): void {
-  if (model.length > MAX_NAME_CHARS) {
-    throw invalid(`model must be at most ${MAX_NAME_CHARS} characters.`, "model");
+  if (model.length > bounds.MAX_NAME_CHARS) {
+    throw invalid(`model must be at most ${bounds.MAX_NAME_CHARS} characters.`, "model");
   }
-  if (request.messages.length < MIN_MESSAGES) {
+  if (request.messages.length < bounds.MIN_MESSAGES) {
     throw invalid("messages must contain at least one message.", "messages");
   }
-  if (request.stop.length > MAX_STOP_SEQUENCES) {
-    throw invalid(`stop takes at most ${MAX_STOP_SEQUENCES} sequences.`, "stop");
+  if (request.stop.length > bounds.MAX_STOP_SEQUENCES) {
+    throw invalid(`stop takes at most ${bounds.MAX_STOP_SEQUENCES} sequences.`, "stop");
   }
-  if (request.tools.length > MAX_TOOLS) throw invalid(`tools takes at most ${MAX_TOOLS} tools.`, "tools");
-  if (request.user.length > MAX_NAME_CHARS) {
-    throw invalid(`user must be at most ${MAX_NAME_CHARS} characters.`, "user");
+  if (request.tools.length > bounds.MAX_TOOLS)
+    throw invalid(`tools takes at most ${bounds.MAX_TOOLS} tools.`, "tools");
+  if (request.user.length > bounds.MAX_NAME_CHARS) {
+    throw invalid(`user must be at most ${bounds.MAX_NAME_CHARS} characters.`, "user");
   }
 }
 
@@ -176,8 +165,8 @@ function toToolDefinition(tool: ProtoTool, index: number): ToolDefinition {
   if (definition === undefined || definition.name === "") {
     throw invalid(`${path}.function.name is required.`, `${path}.function.name`);
   }
-  if (definition.name.length > MAX_TOOL_NAME_CHARS) {
-    const message = `${path}.function.name must be at most ${MAX_TOOL_NAME_CHARS} characters.`;
+  if (definition.name.length > bounds.MAX_TOOL_NAME_CHARS) {
+    const message = `${path}.function.name must be at most ${bounds.MAX_TOOL_NAME_CHARS} characters.`;
     throw invalid(message, `${path}.function.name`);
   }
   return {
@@ -254,7 +243,7 @@ function toSeed(seed: bigint | undefined): number | undefined {
 }
 
 /** Passes an optional number through when it lies in the range (NaN fails the comparison, so it is refused). */
-function inRange(value: number | undefined, range: Range, param: string): number | undefined {
+function inRange(value: number | undefined, range: bounds.Range, param: string): number | undefined {
   if (value === undefined) return undefined;
   if (!(value >= range.min && value <= range.max)) {
     throw invalid(`${param} must be between ${range.min} and ${range.max}; got ${value}.`, param);

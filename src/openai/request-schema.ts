@@ -5,19 +5,7 @@
  * @see https://platform.openai.com/docs/api-reference/chat/create
  */
 import { z } from "zod";
-import {
-  CHOICES,
-  MAX_NAME_CHARS,
-  MAX_STOP_SEQUENCES,
-  MAX_TOOL_NAME_CHARS,
-  MAX_TOOLS,
-  MIN_MESSAGES,
-  PENALTY,
-  type Range,
-  TEMPERATURE,
-  TOKEN_COUNT,
-  TOP_P,
-} from "../core/request-bounds.ts";
+import * as bounds from "../core/request-bounds.ts";
 
 const jsonObject = z.record(z.string(), z.unknown());
 
@@ -64,7 +52,7 @@ const message = z.discriminatedUnion("role", [
 const tool = z.object({
   type: z.literal("function"),
   function: z.object({
-    name: z.string().min(1).max(MAX_TOOL_NAME_CHARS),
+    name: z.string().min(1).max(bounds.MAX_TOOL_NAME_CHARS),
     description: z.string().optional(),
     parameters: jsonObject.optional(),
     strict: z.boolean().nullish(),
@@ -91,30 +79,30 @@ const responseFormat = z.discriminatedUnion("type", [
 ]);
 
 /** A number within one of the shared bounds (src/core/request-bounds.ts). */
-const within = (range: Range) => z.number().min(range.min).max(range.max);
-const tokenCount = within(TOKEN_COUNT).int();
+const within = (range: bounds.Range) => z.number().min(range.min).max(range.max);
+const tokenCount = within(bounds.TOKEN_COUNT).int();
 
 /** Known fields; everything else passes through as extra body. */
 export const chatCompletionRequestSchema = z.looseObject({
-  model: z.string().max(MAX_NAME_CHARS).optional(),
-  messages: z.array(message).min(MIN_MESSAGES, "messages must contain at least one message"),
+  model: z.string().max(bounds.MAX_NAME_CHARS).optional(),
+  messages: z.array(message).min(bounds.MIN_MESSAGES, "messages must contain at least one message"),
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().optional() }).nullish(),
-  temperature: within(TEMPERATURE).nullish(),
-  top_p: within(TOP_P).nullish(),
+  temperature: within(bounds.TEMPERATURE).nullish(),
+  top_p: within(bounds.TOP_P).nullish(),
   max_tokens: tokenCount.nullish(),
   max_completion_tokens: tokenCount.nullish(),
-  stop: z.union([z.string(), z.array(z.string()).max(MAX_STOP_SEQUENCES)]).nullish(),
-  n: within(CHOICES).int().nullish(),
+  stop: z.union([z.string(), z.array(z.string()).max(bounds.MAX_STOP_SEQUENCES)]).nullish(),
+  n: within(bounds.CHOICES).int().nullish(),
   seed: z.number().int().nullish(),
-  user: z.string().max(MAX_NAME_CHARS).nullish(),
-  tools: z.array(tool).max(MAX_TOOLS).nullish(),
+  user: z.string().max(bounds.MAX_NAME_CHARS).nullish(),
+  tools: z.array(tool).max(bounds.MAX_TOOLS).nullish(),
   tool_choice: toolChoice.nullish(),
   parallel_tool_calls: z.boolean().nullish(),
   response_format: responseFormat.nullish(),
   reasoning_effort: z.enum(["none", "minimal", "low", "medium", "high", "xhigh", "max"]).nullish(),
-  presence_penalty: within(PENALTY).nullish(),
-  frequency_penalty: within(PENALTY).nullish(),
+  presence_penalty: within(bounds.PENALTY).nullish(),
+  frequency_penalty: within(bounds.PENALTY).nullish(),
 });
 
 /** The validated request, with unknown fields kept. */
