@@ -10,7 +10,7 @@
  * on every read.
  */
 import type { DeploymentHealth } from "../routing/deployment-health.ts";
-import type { AbortScope } from "./deadline.ts";
+import type { Deadline } from "./deadline.ts";
 import { failureOf } from "./deadline.ts";
 import { ProxyError } from "./errors.ts";
 import { blamesDeployment } from "./failure-policy.ts";
@@ -23,8 +23,8 @@ type Usage = Extract<ChatChunk, { type: "usage" }>;
 /** What the relay needs to end the request: not the request itself (its prompt would live as long as the answer). */
 export interface RequestEnd {
   readonly clientSignal: AbortSignal;
-  /** The request's scope (client signal + total budget); disposed when the relay ends. */
-  readonly requestScope: AbortScope;
+  /** The request's deadline (client signal + total budget); disposed when the relay ends. */
+  readonly requestDeadline: Deadline;
   /** Told the request finished when the relay ends. */
   readonly observer: RequestObserver;
 }
@@ -43,8 +43,8 @@ export class AttemptRelay implements AsyncIterableIterator<Batch> {
   readonly #settings: RelaySettings;
   readonly #upstream: AsyncIterator<Batch>;
   readonly #end: RequestEnd;
-  /** The attempt's scope: the idle timer, and the abort of the upstream request. */
-  readonly #scope: AbortScope;
+  /** The attempt's deadline: the idle timer, and the abort of the upstream request. */
+  readonly #deadline: Deadline;
   /** The first batch (read by openAttempt), until the first `next()`. */
   #head: Batch | undefined;
   #usage: Usage | undefined;
@@ -63,13 +63,13 @@ export class AttemptRelay implements AsyncIterableIterator<Batch> {
     upstream: AsyncIterator<Batch>,
     head: Batch,
     end: RequestEnd,
-    scope: AbortScope,
+    deadline: Deadline,
   ) {
     this.#settings = settings;
     this.#upstream = upstream;
     this.#head = head;
     this.#end = end;
-    this.#scope = scope;
+    this.#deadline = deadline;
   }
 
   [Symbol.asyncIterator](): this {
@@ -100,7 +100,7 @@ export class AttemptRelay implements AsyncIterableIterator<Batch> {
   }
 
   #read(): Promise<IteratorResult<Batch>> {
-    this.#scope.arm(this.#settings.streamIdleTimeoutMs, this.#idleError);
+    this.#deadline.arm(this.#settings.streamIdleTimeoutMs, this.#idleError);
     return this.#upstream.next().then(this.#onBatch, this.#onReadError);
   }
 
@@ -117,7 +117,7 @@ export class AttemptRelay implements AsyncIterableIterator<Batch> {
 
   async #fail(error: unknown): Promise<never> {
     const end = this.#end;
-    const failure = failureOf(error, end.clientSignal, this.#scope.signal);
+    const failure = failureOf(error, end.clientSignal, this.#deadline.signal);
     // A read that fails after the relay was closed only reports the closing: it says nothing of the deployment.
     if (this.#phase === "streaming") {
       if (blamesDeployment(failure))
@@ -130,7 +130,7 @@ export class AttemptRelay implements AsyncIterableIterator<Batch> {
   /** Aborts the attempt (and with it the upstream request), closes the adapter's stream, ends the request. */
   async #release(failure: ProxyError): Promise<void> {
     this.#phase = "done";
-    this.#scope.abort(
+    this.#deadline.abort(
       failure.kind === "cancelled"
         ? failure
         : new ProxyError("cancelled", "The stream was closed before it ended."),
@@ -144,8 +144,8 @@ export class AttemptRelay implements AsyncIterableIterator<Batch> {
   }
 
   #endRequest(failure: ProxyError | undefined): void {
-    this.#scope.dispose();
-    this.#end.requestScope.dispose();
+    this.#deadline.dispose();
+    this.#end.requestDeadline.dispose();
     const observer = this.#end.observer;
     if (this.#usage !== undefined) observer.usage(this.#usage.usage);
     observer.finished(failure, true);

@@ -8,8 +8,8 @@ import type { CallContext, ProviderAdapter, UpstreamTransport } from "../provide
 import type { DeploymentHealth } from "../routing/deployment-health.ts";
 import type { Deployment } from "../routing/router.ts";
 import { AttemptRelay } from "./attempt-relay.ts";
-import { BatchesOfChunks } from "./batches.ts";
-import { type AbortScope, createAbortScope, failureOf } from "./deadline.ts";
+import { SingleChunkBatches } from "./batches.ts";
+import { createDeadline, type Deadline, failureOf } from "./deadline.ts";
 import { ProxyError } from "./errors.ts";
 import type { RequestObserver } from "./observer.ts";
 import type { ChatChunk, ChatRequest } from "./types.ts";
@@ -30,8 +30,8 @@ export interface AttemptInput {
   readonly log: FastifyBaseLogger;
   readonly requestId: string;
   readonly clientSignal: AbortSignal;
-  /** The request's scope (client signal + total budget); disposed by whoever ends the request. */
-  readonly requestScope: AbortScope;
+  /** The request's deadline (client signal + total budget); disposed by whoever ends the request. */
+  readonly requestDeadline: Deadline;
   /** Told what happens to the request; told it finished by whoever ends the request. */
   readonly observer: RequestObserver;
   /** Adapters may ask their upstream for a whole answer (see CallContext.wholeAnswer). */
@@ -61,10 +61,10 @@ export async function openAttempt(
   deployment: Deployment,
   input: AttemptInput,
 ): Promise<OpenedAttempt> {
-  const scope = createAbortScope(input.requestScope);
+  const attemptDeadline = createDeadline(input.requestDeadline);
   const context: CallContext = {
     upstreamModel: deployment.upstreamModel,
-    signal: scope.signal,
+    signal: attemptDeadline.signal,
     transport: deps.transport,
     log: input.log,
     requestId: input.requestId,
@@ -73,7 +73,7 @@ export async function openAttempt(
     wholeAnswer: input.wholeAnswer,
   };
   const seconds = Math.round(deps.firstTokenTimeoutMs / 100) / 10;
-  scope.arm(
+  attemptDeadline.arm(
     deps.firstTokenTimeoutMs,
     () => new ProxyError("timeout", `No response from the upstream within ${seconds} s.`),
   );
@@ -81,14 +81,14 @@ export async function openAttempt(
   try {
     const source =
       adapter.streamBatches?.(input.request, context) ??
-      new BatchesOfChunks(adapter.stream(input.request, context)[Symbol.asyncIterator]());
+      new SingleChunkBatches(adapter.stream(input.request, context)[Symbol.asyncIterator]());
     iterator = source[Symbol.asyncIterator]();
     let first = await iterator.next();
     while (first.done !== true && first.value.length === 0) first = await iterator.next();
     if (first.done === true) {
       throw new ProxyError("bad_upstream_response", "The upstream ended the response without any content.");
     }
-    scope.disarm();
+    attemptDeadline.disarm();
     deps.health.recordSuccess(deployment.key);
     const head = first.value[0];
     const settings = {
@@ -100,7 +100,7 @@ export async function openAttempt(
     // The relay keeps only what ends the request, not the request (its prompt) itself.
     const end = {
       clientSignal: input.clientSignal,
-      requestScope: input.requestScope,
+      requestDeadline: input.requestDeadline,
       observer: input.observer,
     };
     const start = head?.type === "response-start" ? head : undefined;
@@ -108,12 +108,12 @@ export async function openAttempt(
       upstreamId: start?.id,
       systemFingerprint: start?.systemFingerprint,
       serviceTier: start?.serviceTier,
-      batches: new AttemptRelay(settings, iterator, first.value, end, scope),
+      batches: new AttemptRelay(settings, iterator, first.value, end, attemptDeadline),
     };
   } catch (error) {
-    const failure = failureOf(error, input.clientSignal, scope.signal);
-    scope.abort(failure);
-    scope.dispose();
+    const failure = failureOf(error, input.clientSignal, attemptDeadline.signal);
+    attemptDeadline.abort(failure);
+    attemptDeadline.dispose();
     await closeQuietly(iterator);
     throw failure;
   }

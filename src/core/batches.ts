@@ -14,7 +14,7 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value:
  * One chunk at a time out of a batch iterator. `return()` is forwarded even before the first `next()` (an async
  * generator would skip its `finally` then), so abandoning the view always releases the source.
  */
-export class ChunksOfBatches implements AsyncIterableIterator<ChatChunk> {
+export class UnbatchedChunks implements AsyncIterableIterator<ChatChunk> {
   readonly #source: AsyncIterator<Batch>;
   #batch: Batch = [];
   #position = 0;
@@ -46,7 +46,7 @@ export class ChunksOfBatches implements AsyncIterableIterator<ChatChunk> {
 }
 
 /** Each chunk as a batch of one (adapters that only have `stream`). */
-export class BatchesOfChunks implements AsyncIterableIterator<Batch> {
+export class SingleChunkBatches implements AsyncIterableIterator<Batch> {
   readonly #source: AsyncIterator<ChatChunk>;
 
   constructor(source: AsyncIterator<ChatChunk>) {
@@ -70,7 +70,7 @@ export class BatchesOfChunks implements AsyncIterableIterator<Batch> {
 
 /** A stream's batches: the core's own, or its chunks one by one for streams made elsewhere (tests, wrappers). */
 export function batchesOf(stream: ChatStream): AsyncIterableIterator<Batch> {
-  return stream.batches ?? new BatchesOfChunks(stream.chunks);
+  return stream.batches ?? new SingleChunkBatches(stream.chunks);
 }
 
 /** A whole answer (one batch) as a batch iterator. */

@@ -8,9 +8,9 @@ import { createDeploymentHealth } from "../routing/deployment-health.ts";
 import type { Deployment, Router } from "../routing/router.ts";
 import { aggregateStream } from "./aggregate.ts";
 import { type AttemptDeps, type AttemptInput, type OpenedAttempt, openAttempt } from "./attempt.ts";
-import { ChunksOfBatches } from "./batches.ts";
+import { UnbatchedChunks } from "./batches.ts";
 import type { CallOptions, ChatCore, ChatStream } from "./chat-stream.ts";
-import { createAbortScope } from "./deadline.ts";
+import { createDeadline } from "./deadline.ts";
 import { embed } from "./embeddings-core.ts";
 import { ProxyError } from "./errors.ts";
 import { checkExtraBody } from "./extra-body.ts";
@@ -83,8 +83,8 @@ async function openStream(
   if (plan === undefined) {
     throw failedBeforeStream(observer, modelNotFound(request.model));
   }
-  const requestScope = createAbortScope(options.signal);
-  requestScope.arm(
+  const requestDeadline = createDeadline(options.signal);
+  requestDeadline.arm(
     state.deps.timeoutMs,
     () => new ProxyError("timeout", "The request exceeded proxy.timeout.", { retryable: false }),
   );
@@ -93,7 +93,7 @@ async function openStream(
     log: options.log,
     requestId: options.requestId,
     clientSignal: options.signal,
-    requestScope,
+    requestDeadline,
     observer,
     // A whole answer in one upstream response is cheaper, but then the first token is the last one: only when
     // no first-token timeout shorter than the whole budget was configured (its meaning stays the same).
@@ -118,11 +118,11 @@ async function openStream(
       serviceTier: outcome.opened.serviceTier,
       served: { provider: outcome.provider, upstreamModel: outcome.upstreamModel, attempts: attempts.count },
       batches,
-      chunks: new ChunksOfBatches(batches),
-      signal: requestScope.signal,
+      chunks: new UnbatchedChunks(batches),
+      signal: requestDeadline.signal,
     };
   } catch (error) {
-    requestScope.dispose();
+    requestDeadline.dispose();
     throw failedBeforeStream(observer, error);
   }
 }

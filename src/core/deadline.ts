@@ -5,12 +5,15 @@
  */
 import { ProxyError } from "./errors.ts";
 
-/** An abort scope whose timer and parent link are released by `dispose`. */
-export interface AbortScope {
+/**
+ * An abort signal with a re-armable timer (the deadline) and a link to its parent (the client's signal, or the
+ * request's deadline for an attempt's); `dispose` releases the timer and the link.
+ */
+export interface Deadline {
   readonly signal: AbortSignal;
   /** Aborts now with `reason` (no-op when already aborted). */
   abort(reason: ProxyError): void;
-  /** (Re)starts the scope's timer: after `ms` without another arm, the scope aborts with `reason()`. */
+  /** (Re)starts the timer: after `ms` without another arm, the deadline aborts with `reason()`. */
   arm(ms: number, reason: () => ProxyError): void;
   /** Stops the timer without aborting. */
   disarm(): void;
@@ -19,18 +22,18 @@ export interface AbortScope {
 }
 
 /**
- * A scope that aborts when its parent aborts (with the parent's reason) or when its own timer fires. A parent
- * scope reaches its children with a plain call; only a foreign parent signal (the edge's) costs an event
+ * A deadline that aborts when its parent aborts (with the parent's reason) or when its own timer fires. A parent
+ * deadline reaches its children with a plain call; only a foreign parent signal (the edge's) costs an event
  * listener, which is what Node's AbortSignal makes expensive.
  */
-export function createAbortScope(parent: AbortSignal | AbortScope): AbortScope {
-  return new Scope(parent);
+export function createDeadline(parent: AbortSignal | Deadline): Deadline {
+  return new LinkedDeadline(parent);
 }
 
-class Scope implements AbortScope {
+class LinkedDeadline implements Deadline {
   readonly #controller = new AbortController();
-  readonly #parent: AbortSignal | Scope;
-  #children: Set<Scope> | undefined;
+  readonly #parent: AbortSignal | LinkedDeadline;
+  #children: Set<LinkedDeadline> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #armedMs = 0;
   #timeoutReason: (() => ProxyError) | undefined;
@@ -38,14 +41,14 @@ class Scope implements AbortScope {
     if (this.#timeoutReason !== undefined) this.abort(this.#timeoutReason());
   };
 
-  constructor(parent: AbortSignal | AbortScope) {
-    if (!(parent instanceof Scope) && !(parent instanceof AbortSignal)) {
-      throw new TypeError("createAbortScope: the parent must be an AbortSignal or a scope of this module");
+  constructor(parent: AbortSignal | Deadline) {
+    if (!(parent instanceof LinkedDeadline) && !(parent instanceof AbortSignal)) {
+      throw new TypeError("createDeadline: the parent must be an AbortSignal or a deadline of this module");
     }
     this.#parent = parent;
-    const parentSignal = parent instanceof Scope ? parent.signal : parent;
+    const parentSignal = parent instanceof LinkedDeadline ? parent.signal : parent;
     if (parentSignal.aborted) this.#controller.abort(parentSignal.reason);
-    else if (parent instanceof Scope) {
+    else if (parent instanceof LinkedDeadline) {
       parent.#children ??= new Set();
       parent.#children.add(this);
     } else parent.addEventListener("abort", this, { once: true });
@@ -87,7 +90,7 @@ class Scope implements AbortScope {
   dispose(): void {
     this.disarm();
     const parent = this.#parent;
-    if (parent instanceof Scope) parent.#children?.delete(this);
+    if (parent instanceof LinkedDeadline) parent.#children?.delete(this);
     else parent.removeEventListener("abort", this);
   }
 }
@@ -96,10 +99,15 @@ class Scope implements AbortScope {
  * Turns whatever an aborted or failed attempt threw into the ProxyError to report: the client's cancel (or its
  * own deadline), our budget, an attempt timeout, or the adapter's own error.
  */
-export function failureOf(error: unknown, clientSignal: AbortSignal, scope: AbortSignal): ProxyError {
+export function failureOf(error: unknown, clientSignal: AbortSignal, deadline: AbortSignal): ProxyError {
   if (clientSignal.aborted) {
     const reason: unknown = clientSignal.reason;
-    if (reason instanceof Error && reason.name === "TimeoutError") {
+    // The edge's own deadline (grpc-timeout): a platform TimeoutError, or the edge kit's timeout ProxyError.
+    const timedOut =
+      reason instanceof ProxyError
+        ? reason.kind === "timeout"
+        : reason instanceof Error && reason.name === "TimeoutError";
+    if (timedOut) {
       return new ProxyError("timeout", "The caller's deadline was exceeded.", {
         cause: error,
         retryable: false,
@@ -107,6 +115,6 @@ export function failureOf(error: unknown, clientSignal: AbortSignal, scope: Abor
     }
     return new ProxyError("cancelled", "The client cancelled the request.", { cause: error });
   }
-  if (scope.aborted && scope.reason instanceof ProxyError) return scope.reason;
+  if (deadline.aborted && deadline.reason instanceof ProxyError) return deadline.reason;
   return ProxyError.from(error);
 }

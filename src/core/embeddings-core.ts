@@ -7,7 +7,7 @@ import type { ProviderAdapter } from "../providers/types.ts";
 import type { Deployment, RoutePlan } from "../routing/router.ts";
 import type { CoreState } from "./chat-core.ts";
 import type { CallOptions } from "./chat-stream.ts";
-import { type AbortScope, createAbortScope, failureOf } from "./deadline.ts";
+import { createDeadline, type Deadline, failureOf } from "./deadline.ts";
 import type { EmbeddingsAnswer, EmbeddingsRequest, EmbeddingsResult } from "./embeddings-types.ts";
 import { ProxyError } from "./errors.ts";
 import { checkExtraBody } from "./extra-body.ts";
@@ -34,8 +34,8 @@ export async function embed(
   } catch (error) {
     throw failedBeforeStream(observer, error);
   }
-  const requestScope = createAbortScope(options.signal);
-  requestScope.arm(
+  const requestDeadline = createDeadline(options.signal);
+  requestDeadline.arm(
     state.deps.timeoutMs,
     () => new ProxyError("timeout", "The request exceeded proxy.timeout.", { retryable: false }),
   );
@@ -44,10 +44,10 @@ export async function embed(
     const call = {
       log: options.log,
       clientSignal: options.signal,
-      requestScope,
+      requestDeadline,
       observer,
       open: (adapter: ProviderAdapter, deployment: Deployment) =>
-        attemptEmbeddings(state, adapter, deployment, request, options, requestScope),
+        attemptEmbeddings(state, adapter, deployment, request, options, requestDeadline),
     };
     const outcome = await runPlan<EmbeddingsAnswer>(state.plan, plan, call, attempts);
     if ("error" in outcome) throw outcome.error;
@@ -63,7 +63,7 @@ export async function embed(
   } catch (error) {
     throw failedBeforeStream(observer, error);
   } finally {
-    requestScope.dispose();
+    requestDeadline.dispose();
   }
 }
 
@@ -74,22 +74,22 @@ async function attemptEmbeddings(
   deployment: Deployment,
   request: EmbeddingsRequest,
   options: CallOptions,
-  requestScope: AbortScope,
+  requestDeadline: Deadline,
 ): Promise<EmbeddingsAnswer> {
   if (adapter.embed === undefined) {
     // A model group mixing providers with and without embeddings: this deployment cannot serve, others may.
     throw new ProxyError("configuration", noEmbeddingsMessage(request.model, adapter));
   }
-  const scope = createAbortScope(requestScope);
+  const attemptDeadline = createDeadline(requestDeadline);
   const seconds = Math.round(state.deps.firstTokenTimeoutMs / 100) / 10;
-  scope.arm(
+  attemptDeadline.arm(
     state.deps.firstTokenTimeoutMs,
     () => new ProxyError("timeout", `No response from the upstream within ${seconds} s.`),
   );
   try {
     const answer = await adapter.embed(request, {
       upstreamModel: deployment.upstreamModel,
-      signal: scope.signal,
+      signal: attemptDeadline.signal,
       transport: state.transport,
       log: options.log,
       requestId: options.requestId,
@@ -105,9 +105,9 @@ async function attemptEmbeddings(
     state.health.recordSuccess(deployment.key);
     return answer;
   } catch (error) {
-    throw failureOf(error, options.signal, scope.signal);
+    throw failureOf(error, options.signal, attemptDeadline.signal);
   } finally {
-    scope.dispose();
+    attemptDeadline.dispose();
   }
 }
 

@@ -10,7 +10,7 @@ import type { ProviderAdapter } from "../providers/types.ts";
 import type { DeploymentHealth } from "../routing/deployment-health.ts";
 import { orderDeployments } from "../routing/order-deployments.ts";
 import type { Deployment, ModelGroup, RoutePlan } from "../routing/router.ts";
-import { type AbortScope, failureOf } from "./deadline.ts";
+import { type Deadline, failureOf } from "./deadline.ts";
 import { ProxyError } from "./errors.ts";
 import { actionFor, blamesDeployment, isContextWindowError } from "./failure-policy.ts";
 import { failureReason } from "./failure-reason.ts";
@@ -32,8 +32,8 @@ export interface PlanDeps {
 export interface PlanCall<T> {
   readonly log: FastifyBaseLogger;
   readonly clientSignal: AbortSignal;
-  /** The request's scope (client signal + total budget). */
-  readonly requestScope: AbortScope;
+  /** The request's deadline (client signal + total budget). */
+  readonly requestDeadline: Deadline;
   readonly observer: RequestObserver;
   /** Attempts one deployment; rejects with the failure to classify. */
   open(adapter: ProviderAdapter, deployment: Deployment): Promise<T>;
@@ -64,7 +64,7 @@ export async function runPlan<T>(
     last = await tryGroup(deps, group, call, attempts);
     if ("opened" in last) return last;
     const action = actionFor(last.error, deps.maxRetryWaitMs);
-    if (call.requestScope.signal.aborted) break;
+    if (call.requestDeadline.signal.aborted) break;
     if (action === "stop") {
       if (switchedForContext || plan.contextWindowFallbacks.length === 0 || !isContextWindowError(last.error))
         break;
@@ -109,7 +109,7 @@ async function tryGroup<T>(
       observer.firstChunk();
       return { opened, provider: deployment.provider, upstreamModel: deployment.upstreamModel };
     } catch (error) {
-      lastError = failureOf(error, call.clientSignal, call.requestScope.signal);
+      lastError = failureOf(error, call.clientSignal, call.requestDeadline.signal);
       if (blamesDeployment(lastError)) deps.health.recordFailure(deployment.key, deps.now());
       const action = actionFor(lastError, deps.maxRetryWaitMs);
       observer.attemptFailed(lastError);
@@ -124,12 +124,17 @@ async function tryGroup<T>(
         },
         "upstream attempt failed",
       );
-      if (call.requestScope.signal.aborted || action === "stop") return { error: lastError };
+      if (call.requestDeadline.signal.aborted || action === "stop") return { error: lastError };
       if (action === "skip-deployment") skipped.add(deployment.key);
       else if (retriesLeft-- <= 0) return { error: lastError };
       else if (nextDeployment(order, skipped, turn)?.key === deployment.key) {
         // Back off only before hitting the same deployment again; another one is tried at once.
-        await waitBeforeRetry(deps, deps.maxRetries - retriesLeft - 1, lastError, call.requestScope.signal);
+        await waitBeforeRetry(
+          deps,
+          deps.maxRetries - retriesLeft - 1,
+          lastError,
+          call.requestDeadline.signal,
+        );
       }
     }
   }
@@ -147,7 +152,7 @@ async function waitBeforeRetry(
   try {
     await sleep(retryDelayMs(retry, error.retryAfterMs, deps.random), undefined, { signal });
   } catch {
-    // Aborted while waiting: the caller sees requestScope aborted and reports why.
+    // Aborted while waiting: the caller sees requestDeadline aborted and reports why.
   }
 }
 

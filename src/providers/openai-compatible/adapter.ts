@@ -5,7 +5,7 @@
  * @see https://platform.openai.com/docs/api-reference/chat/create
  */
 import type { ProviderConfig } from "../../config/config.ts";
-import { ChunksOfBatches, singleBatch } from "../../core/batches.ts";
+import { singleBatch, UnbatchedChunks } from "../../core/batches.ts";
 import { ProxyError } from "../../core/errors.ts";
 import { startOnFirstRead } from "../../core/start-on-first-read.ts";
 import type { ChatChunk, ChatRequest } from "../../core/types.ts";
@@ -58,7 +58,7 @@ export function createOpenAICompatibleAdapter(
   return {
     name: config.name,
     type: "openai",
-    stream: (request, context) => new ChunksOfBatches(streamBatches(setup, request, context)),
+    stream: (request, context) => new UnbatchedChunks(streamBatches(setup, request, context)),
     streamBatches: (request, context) => streamBatches(setup, request, context),
     embed: (request, context) => embedOpenAICompatible(embeddings, request, context),
   };
