@@ -3,8 +3,8 @@ import { readFileSync } from "node:fs";
 import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { PROXY_ERROR_KINDS } from "../src/core/errors.ts";
+import { HTTP_ERROR_MAPPINGS } from "../src/edge/openai-errors.ts";
 import { CONNECT_CODE_BY_KIND } from "../src/grpc/errors.ts";
-import { HTTP_ERROR_MAPPINGS } from "../src/openai/errors.ts";
 
 /** Connect's Code enum name → the gRPC spelling used in the README (e.g. InvalidArgument → INVALID_ARGUMENT). */
 function grpcName(code: Code): string {

@@ -1,6 +1,6 @@
 /**
  * The one error type of the gateway. Adapters, the core and the edges throw only ProxyError; each edge maps
- * `kind` once (src/openai/errors.ts for HTTP, src/grpc/errors.ts for Connect).
+ * `kind` once (src/edge/openai-errors.ts for HTTP, src/grpc/errors.ts for Connect).
  */
 
 /** Closed set of failure kinds. Adding one fails compilation until both edges map it. */

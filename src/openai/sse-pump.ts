@@ -8,9 +8,9 @@ import type { FastifyBaseLogger } from "fastify";
 import type { ChatStream } from "../core/chat-stream.ts";
 import type { CallAbort } from "../edge/call-abort.ts";
 import { logFailure } from "../edge/failure-log.ts";
+import { toHttpError } from "../edge/openai-errors.ts";
 import { endFailedStream, pumpStream } from "../edge/pump.ts";
 import { type SseResponse, sseDataBatches } from "../edge/sse.ts";
-import { toHttpError } from "./errors.ts";
 import { createChunkEncoder } from "./from-canonical.ts";
 import { endSse, failSse } from "./sse-writer.ts";
 

@@ -3,8 +3,9 @@
  * end, and on a failure after the first byte an OpenAI-shaped error event (the OpenAI SDK throws APIError on a
  * `data` carrying `error`) before closing, never a silent truncation.
  */
+
+import type { OpenAIErrorObject } from "../edge/openai-errors.ts";
 import { type SseResponse, sseEvent } from "../edge/sse.ts";
-import type { OpenAIErrorObject } from "./errors.ts";
 
 export { sseEvent };
 

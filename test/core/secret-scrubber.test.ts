@@ -10,8 +10,8 @@ import {
   scrubSecretsDeep,
   scrubUpstreamText,
 } from "../../src/core/secret-scrubber.ts";
+import { toHttpError } from "../../src/edge/openai-errors.ts";
 import { toConnectError } from "../../src/grpc/errors.ts";
-import { toHttpError } from "../../src/openai/errors.ts";
 
 /** A key with characters that URL encoding changes, as Qianfan's and base64-style keys have. */
 const KEY = "sk-proj-Q7vX2mLp9RtZ/k4Hw+Bn8Jc=Yd3F";

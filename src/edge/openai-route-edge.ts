@@ -1,11 +1,11 @@
 /**
- * The OpenAI edge's declaration for the shared server parts (src/edge/route-edge.ts): errors go out in OpenAI's
- * envelope (./errors.ts) with its status and headers (retry-after, x-should-retry).
+ * The declaration of routes that answer errors in OpenAI's envelope (./openai-errors.ts), with its status and
+ * headers (retry-after, x-should-retry): the chat facade and the Responses API share it, so it lives in the kit.
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { ProxyError } from "../core/errors.ts";
-import type { RouteEdge } from "../edge/route-edge.ts";
-import { toHttpError } from "./errors.ts";
+import { toHttpError } from "./openai-errors.ts";
+import type { RouteEdge } from "./route-edge.ts";
 
 /** Sends `error` as OpenAI's error JSON; `status` overrides the kind's (404 for an unknown path). */
 export function writeOpenAIError(

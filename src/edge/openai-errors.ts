@@ -1,6 +1,7 @@
 /**
  * ProxyError → HTTP status and OpenAI's error envelope `{"error":{"message","type","param","code"}}`.
- * One mapping for every kind; clients (and the OpenAI SDK's retry logic) key off the status.
+ * One mapping for every kind; clients (and the OpenAI SDK's retry logic) key off the status. Shared by the edges
+ * that speak OpenAI's HTTP protocols (chat completions, Responses).
  * @see docs/wire-formats.md#openai-errors
  * @see docs/wire-formats.md#what-the-gateway-tells-its-clients
  */

@@ -1,5 +1,5 @@
 /**
- * `Content-Encoding` of request bodies on the OpenAI routes: gzip, deflate and br are decoded as a stream before
+ * `Content-Encoding` of request bodies on the JSON edges (OpenAI's routes, Responses): gzip, deflate and br are decoded as a stream before
  * the JSON parser reads the body, and Fastify holds the decoded bytes to `server.body_limit` (413 past it, so a
  * small compressed bomb costs at most body_limit of memory); bytes that do not decode answer 400. Any other
  * encoding (zstd, a list of several) answers 415 (RFC 9110 §15.5.16). The Connect routes decode their own.
@@ -9,7 +9,7 @@ import { PassThrough, type Readable, type Transform } from "node:stream";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import type { FastifyReply, FastifyRequest, RequestPayload } from "fastify";
 import { ProxyError } from "../core/errors.ts";
-import { toHttpError } from "./errors.ts";
+import { toHttpError } from "./openai-errors.ts";
 
 const DECODERS: Readonly<Record<string, () => Transform>> = {
   gzip: createGunzip,

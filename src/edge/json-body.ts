@@ -1,12 +1,15 @@
 /**
- * The JSON body parser of the OpenAI routes, strict where JSON.parse is lenient: the bytes must be valid UTF-8
- * (RFC 8259 §8.1; a lenient decoder would turn bad bytes into U+FFFD and forward text the client never sent),
+ * The JSON body parser of the JSON edges (OpenAI's chat facade, Responses), strict where JSON.parse is lenient:
+ * the bytes must be valid UTF-8 (RFC 8259 §8.1; a lenient decoder would turn bad bytes into U+FFFD and forward
+ * text the client never sent),
  * nesting is bounded, since a deep value passes validation as an extra field or a schema and would overflow the
  * stack when serialized for the upstream, and `__proto__` keys are refused as Fastify's own JSON parser does.
- * It replaces every parser in the facade's scope, application/json included: the body is JSON whatever its label.
+ * It replaces every parser in the edge's scope, application/json included: the body is JSON whatever its label.
  */
 import { isUtf8 } from "node:buffer";
+import type { FastifyInstance } from "fastify";
 import { ProxyError } from "../core/errors.ts";
+import { decodeRequestBody } from "./content-encoding.ts";
 
 /** Deepest nesting accepted; real requests (tool schemas included) stay far below it. */
 export const MAX_JSON_DEPTH = 100;
@@ -69,4 +72,21 @@ function shapeProblem(value: unknown, limit: number): string | undefined {
       if (typeof child === "object" && child !== null) stack.push({ value: child, depth });
   }
   return undefined;
+}
+
+/**
+ * Makes every body in `app`'s scope JSON, whatever its content type, decoded from its Content-Encoding first and
+ * parsed by `parseJsonBody`. Many clients (curl -d, some SDK wrappers) omit or mislabel the content type.
+ */
+export function acceptJsonBodies(app: FastifyInstance): void {
+  app.removeAllContentTypeParsers();
+  // Compressed bodies are decoded before the parser, their decoded size held to body_limit.
+  app.addHook("preParsing", decodeRequestBody);
+  app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as Buffer));
+    } catch (error) {
+      done(error as ProxyError);
+    }
+  });
 }
