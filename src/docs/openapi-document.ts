@@ -5,6 +5,7 @@
  * @see https://spec.openapis.org/oas/v3.1.0
  */
 import { ADMIN_PATHS, ADMIN_SCHEMAS, ADMIN_SECURITY_SCHEME } from "./openapi-admin.ts";
+import { MODEL_PATHS, MODEL_SCHEMAS } from "./openapi-models.ts";
 import { componentSchemas, type JsonSchema } from "./openapi-schemas.ts";
 
 const schemaRef = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
@@ -190,7 +191,7 @@ function components(): JsonSchema {
     responses[name] = { description, headers, content: json(schemaRef("ErrorResponse")) };
   }
   return {
-    schemas: { ...componentSchemas(), ...ADMIN_SCHEMAS },
+    schemas: { ...componentSchemas(), ...MODEL_SCHEMAS, ...ADMIN_SCHEMAS },
     responses,
     parameters: {
       RequestId: {
@@ -258,6 +259,7 @@ export function buildOpenApiDocument(version: string): JsonSchema {
     paths: {
       "/v1/chat/completions": chatCompletions,
       "/v1/models": models,
+      ...MODEL_PATHS,
       "/health": health,
       "/ready": ready,
       "/metrics": metrics,
