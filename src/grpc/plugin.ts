@@ -1,5 +1,6 @@
 /**
- * The Connect/gRPC edge as a Fastify plugin: llmproxy.v1.ChatService over gRPC, gRPC-web and Connect.
+ * The Connect/gRPC edge as a Fastify plugin: llmproxy.v1.ChatService and EmbeddingService over gRPC, gRPC-web and
+ * Connect.
  *
  * Deliberately NOT wrapped in fastify-plugin: connect-fastify replaces every content-type parser (JSON included)
  * in the scope it is registered in, so it must stay encapsulated, a sibling of the OpenAI facade.
@@ -15,11 +16,13 @@ import {
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { ChatService } from "../../gen/llmproxy/v1/chat_pb.ts";
+import { EmbeddingService } from "../../gen/llmproxy/v1/embeddings_pb.ts";
 import type { ChatCore } from "../core/chat-stream.ts";
 import { ProxyError } from "../core/errors.ts";
 import { declareEdge } from "../edge/route-edge.ts";
 import { kEdgeRequest } from "./call-options.ts";
 import { createChatService } from "./chat-service.ts";
+import { createEmbeddingService } from "./embedding-service.ts";
 import { toConnectError } from "./errors.ts";
 import { createFastLane, type EndRpcSpan, type FastMethod } from "./fast-lane.ts";
 import { createRequestGuard } from "./request-guard.ts";
@@ -27,6 +30,7 @@ import { rpcRouteEdge } from "./route-edge.ts";
 
 const CHAT_EDGE = rpcRouteEdge("chat", true);
 const MODELS_EDGE = rpcRouteEdge("models", false);
+const EMBEDDINGS_EDGE = rpcRouteEdge("embeddings", true);
 
 /** Connect's own default readMaxBytes (0xffffffff), used by the guard when no limit is given. */
 const DEFAULT_READ_MAX_BYTES = 0xffffffff;
@@ -83,13 +87,19 @@ function coreOfCall(context: HandlerContext): ChatCore {
   return core;
 }
 
-/** Registers ChatService's routes (`/llmproxy.v1.ChatService/*`) in an encapsulated scope. */
+/** Registers ChatService's and EmbeddingService's routes (`/llmproxy.v1.…/*`) in an encapsulated scope. */
 export async function grpcPlugin(app: FastifyInstance, options: GrpcPluginOptions): Promise<void> {
   // Undecodable bytes get INVALID_ARGUMENT here; Connect would report them as INTERNAL (HTTP 500). Plain gRPC
   // chat calls are served by the fast lane, traced or not.
   const pathOf = (name: string): string => `/${ChatService.typeName}/${name}`;
   // Metrics and access lines label the calls by API, and refusals answer with an RPC status.
-  declareEdge(app, (url) => (url === pathOf("ListModels") ? MODELS_EDGE : CHAT_EDGE));
+  declareEdge(app, (url) =>
+    url === pathOf("ListModels")
+      ? MODELS_EDGE
+      : url.startsWith(`/${EmbeddingService.typeName}/`)
+        ? EMBEDDINGS_EDGE
+        : CHAT_EDGE,
+  );
   const fastLane =
     options.fastLane === false
       ? undefined
@@ -107,7 +117,12 @@ export async function grpcPlugin(app: FastifyInstance, options: GrpcPluginOption
   app.addHook(
     "preHandler",
     createRequestGuard({
-      inputs: new Map(ChatService.methods.map((method) => [pathOf(method.name), method.input])),
+      inputs: new Map(
+        [...ChatService.methods, ...EmbeddingService.methods].map((method) => [
+          `/${method.parent.typeName}/${method.name}`,
+          method.input,
+        ]),
+      ),
       readMaxBytes: options.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,
       fastLane,
     }),
@@ -124,6 +139,7 @@ export async function grpcPlugin(app: FastifyInstance, options: GrpcPluginOption
       createContextValues().set(kEdgeRequest, request).set(kCallCore, options.getCore(request)),
     routes: (router) => {
       router.service(ChatService, createChatService(coreOfCall));
+      router.service(EmbeddingService, createEmbeddingService(coreOfCall));
     },
   });
 }

@@ -20,6 +20,7 @@ import {
   ServerReflection as ServerReflectionV1alpha,
 } from "../../gen/grpc/reflection/v1alpha/reflection_pb.ts";
 import { ChatService } from "../../gen/llmproxy/v1/chat_pb.ts";
+import { EmbeddingService } from "../../gen/llmproxy/v1/embeddings_pb.ts";
 import { declareEdge } from "../edge/route-edge.ts";
 import { drainUnreadRequest } from "../http/drain-unread-request.ts";
 import { createReflectionIndex, type ReflectionIndex, type ReflectionQuery } from "./reflection-service.ts";
@@ -28,6 +29,7 @@ import { rpcRouteEdge } from "./route-edge.ts";
 /** Every gRPC service the gateway serves; reflection lists these. */
 export const SERVED_SERVICES: readonly DescService[] = [
   ChatService,
+  EmbeddingService,
   Health,
   ServerReflection,
   ServerReflectionV1alpha,

@@ -151,6 +151,7 @@ describe("ServerReflectionInfo (v1alpha, one stream, every query kind)", () => {
       "grpc.reflection.v1.ServerReflection",
       "grpc.reflection.v1alpha.ServerReflection",
       "llmproxy.v1.ChatService",
+      "llmproxy.v1.EmbeddingService",
     ]);
     // The file first, then what it imports, so a client can build its descriptor pool from one answer.
     expect(fileNames(service)).toEqual(["llmproxy/v1/chat.proto", "google/protobuf/struct.proto"]);
