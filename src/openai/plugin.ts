@@ -4,17 +4,15 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ChatCore, ChatStream } from "../core/chat-stream.ts";
-import type { ProxyError } from "../core/errors.ts";
 import { type CallAbort, CallAborts } from "../edge/call-abort.ts";
 import { callOptionsOf } from "../edge/call-options.ts";
+import { acceptJsonBodies } from "../edge/json-body.ts";
+import { openAIRouteEdge } from "../edge/openai-route-edge.ts";
 import { stampAnswer, stampStreamStart } from "../edge/overhead.ts";
 import { replyHeaders } from "../edge/response-headers.ts";
 import { type SseResponse, startSse } from "../edge/sse.ts";
-import { decodeRequestBody } from "./content-encoding.ts";
 import { toOpenAICompletion } from "./from-canonical.ts";
-import { parseJsonBody } from "./json-body.ts";
 import { MODEL_RETRIEVE_PATH, retrieveModel } from "./model-retrieve.ts";
-import { openAIRouteEdge } from "./route-edge.ts";
 import { pumpSse } from "./sse-pump.ts";
 import { decodeChatCompletion } from "./to-canonical.ts";
 
@@ -32,17 +30,7 @@ const MODELS_EDGE = openAIRouteEdge("models", false);
 
 /** Registers the facade routes. Keep it a sibling of the Connect plugin (which replaces the JSON parser). */
 export async function openAIPlugin(app: FastifyInstance, options: OpenAIPluginOptions): Promise<void> {
-  // Many clients (curl -d, some SDK wrappers) omit or mislabel the content type: the body is JSON regardless.
-  app.removeAllContentTypeParsers();
-  // Compressed bodies (Content-Encoding) are decoded before the parser, their decoded size held to body_limit.
-  app.addHook("preParsing", decodeRequestBody);
-  app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => {
-    try {
-      done(null, parseJsonBody(body as Buffer));
-    } catch (error) {
-      done(error as ProxyError);
-    }
-  });
+  acceptJsonBodies(app);
 
   app.get("/v1/models", { config: { edge: MODELS_EDGE } }, async (request) => ({
     object: "list",
