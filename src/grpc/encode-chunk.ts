@@ -72,8 +72,11 @@ function encodeHead(stream: Pick<ChatStream, "id" | "created" | "model">): Buffe
   ]);
 }
 
+const NO_TAIL = Buffer.alloc(0);
+
 /** Fields 7–8 (system_fingerprint, service_tier): `optional`, so written when set, even when empty. */
 function encodeTail(stream: Pick<ChatStream, "systemFingerprint" | "serviceTier">): Buffer {
+  if (stream.systemFingerprint === undefined && stream.serviceTier === undefined) return NO_TAIL;
   const optional = (key: number, value: string | undefined): Buffer[] => {
     if (value === undefined) return [];
     const bytes = Buffer.from(value);
