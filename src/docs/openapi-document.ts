@@ -5,6 +5,7 @@
  * @see https://spec.openapis.org/oas/v3.1.0
  */
 import { ADMIN_PATHS, ADMIN_SCHEMAS, ADMIN_SECURITY_SCHEME } from "./openapi-admin.ts";
+import { EMBEDDINGS_PATHS, EMBEDDINGS_SCHEMAS } from "./openapi-embeddings.ts";
 import { MODEL_PATHS, MODEL_SCHEMAS } from "./openapi-models.ts";
 import { componentSchemas, type JsonSchema } from "./openapi-schemas.ts";
 
@@ -191,7 +192,7 @@ function components(): JsonSchema {
     responses[name] = { description, headers, content: json(schemaRef("ErrorResponse")) };
   }
   return {
-    schemas: { ...componentSchemas(), ...MODEL_SCHEMAS, ...ADMIN_SCHEMAS },
+    schemas: { ...componentSchemas(), ...MODEL_SCHEMAS, ...EMBEDDINGS_SCHEMAS, ...ADMIN_SCHEMAS },
     responses,
     parameters: {
       RequestId: {
@@ -243,7 +244,8 @@ export function buildOpenApiDocument(version: string): JsonSchema {
       summary: "OpenAI-compatible LLM gateway",
       description:
         "The HTTP facade of llm-proxy: point any OpenAI SDK's `base_url` at `<gateway>/v1`. The same port also " +
-        "serves `llmproxy.v1.ChatService` over gRPC, gRPC-web and Connect (see `proto/llmproxy/v1/chat.proto`, " +
+        "serves `llmproxy.v1.ChatService` and `EmbeddingService` over gRPC, gRPC-web and Connect (see " +
+        "`proto/llmproxy/v1/chat.proto` and `embeddings.proto`, " +
         "or list it with `buf curl --list-methods` through gRPC reflection); those routes are not part of this " +
         "document.",
       license: { name: "MIT", identifier: "MIT" },
@@ -252,6 +254,7 @@ export function buildOpenApiDocument(version: string): JsonSchema {
     tags: [
       { name: "chat", description: "Chat completions (OpenAI-compatible)." },
       { name: "models", description: "Configured models." },
+      { name: "embeddings", description: "Embeddings (OpenAI-compatible)." },
       { name: "operations", description: "Probes for load balancers and orchestrators (no key needed)." },
       { name: "admin", description: "Configuration: inspect and hot-reload (admin keys)." },
     ],
@@ -260,6 +263,7 @@ export function buildOpenApiDocument(version: string): JsonSchema {
       "/v1/chat/completions": chatCompletions,
       "/v1/models": models,
       ...MODEL_PATHS,
+      ...EMBEDDINGS_PATHS,
       "/health": health,
       "/ready": ready,
       "/metrics": metrics,

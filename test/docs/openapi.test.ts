@@ -154,6 +154,28 @@ describe("the document matches real responses", () => {
     expect(validate({ ...response.json<Json>(), undocumented: "x" })).not.toEqual([]);
   });
 
+  it("embeddings, as floats and as base64, and a 400 for bad input", async () => {
+    const validate = schemaValidator(documentedSchema("/v1/embeddings", "post", 200, "application/json"));
+    for (const encoding_format of ["float", "base64"]) {
+      const response = await app.inject({
+        method: "POST",
+        url: "/v1/embeddings",
+        payload: { model: "echo-1", input: ["a", "b"], encoding_format, dimensions: 4 },
+      });
+      expect(response.statusCode).toBe(200);
+      expect(validate(response.json()), encoding_format).toEqual([]);
+    }
+    const request = schemaValidator("CreateEmbeddingsRequest");
+    expect(
+      request({ model: "m", input: [[1, 2], [3]], encoding_format: "base64", text_type: "query" }),
+    ).toEqual([]);
+    expect(request({ input: [] })).not.toEqual([]);
+    const bad = await app.inject({ method: "POST", url: "/v1/embeddings", payload: { input: [] } });
+    expect(bad.statusCode).toBe(400);
+    const error = schemaValidator(documentedSchema("/v1/embeddings", "post", 400, "application/json"));
+    expect(error(bad.json())).toEqual([]);
+  });
+
   it("one model, and OpenAI's 404 for a name the gateway does not serve", async () => {
     const found = await app.inject({ method: "GET", url: "/v1/models/echo-1" });
     expect(found.statusCode).toBe(200);
