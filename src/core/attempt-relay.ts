@@ -14,6 +14,7 @@ import type { Deadline } from "./deadline.ts";
 import { failureOf } from "./deadline.ts";
 import { ProxyError } from "./errors.ts";
 import { blamesDeployment } from "./failure-policy.ts";
+import { ITERATOR_DONE } from "./iterator-done.ts";
 import type { RequestObserver } from "./observer.ts";
 import type { ChatChunk } from "./types.ts";
 
@@ -36,8 +37,6 @@ export interface RelaySettings {
   readonly streamIdleTimeoutMs: number;
   readonly now: () => number;
 }
-
-const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
 export class AttemptRelay implements AsyncIterableIterator<Batch> {
   readonly #settings: RelaySettings;
@@ -79,7 +78,7 @@ export class AttemptRelay implements AsyncIterableIterator<Batch> {
   next(): Promise<IteratorResult<Batch>> {
     this.#started = true;
     if (this.#phase === "ended") return Promise.resolve(this.#takeUsage());
-    if (this.#phase === "done") return Promise.resolve(DONE);
+    if (this.#phase === "done") return Promise.resolve(ITERATOR_DONE);
     const head = this.#head;
     if (head !== undefined) {
       this.#head = undefined;
@@ -96,7 +95,7 @@ export class AttemptRelay implements AsyncIterableIterator<Batch> {
       await this.#release(new ProxyError("cancelled", `The stream was closed ${when}.`));
     }
     this.#phase = "done";
-    return DONE;
+    return ITERATOR_DONE;
   }
 
   #read(): Promise<IteratorResult<Batch>> {
@@ -105,7 +104,7 @@ export class AttemptRelay implements AsyncIterableIterator<Batch> {
   }
 
   #afterRead(next: IteratorResult<Batch>): IteratorResult<Batch> | Promise<IteratorResult<Batch>> {
-    if (this.#phase !== "streaming") return DONE;
+    if (this.#phase !== "streaming") return ITERATOR_DONE;
     if (next.done === true) {
       this.#phase = "ended";
       this.#endRequest(undefined);
@@ -154,7 +153,7 @@ export class AttemptRelay implements AsyncIterableIterator<Batch> {
   #takeUsage(): IteratorResult<Batch> {
     this.#phase = "done";
     const usage = this.#usage;
-    return usage === undefined ? DONE : { done: false, value: [usage] };
+    return usage === undefined ? ITERATOR_DONE : { done: false, value: [usage] };
   }
 
   /** The batch without response-starts and usage (held), noting finishes; the batch itself if clean. */

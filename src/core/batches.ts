@@ -4,11 +4,10 @@
  * that speaks single chunks: adapters without a batched form, and consumers of `ChatStream.chunks`.
  */
 import type { ChatStream } from "./chat-stream.ts";
+import { ITERATOR_DONE } from "./iterator-done.ts";
 import type { ChatChunk } from "./types.ts";
 
 type Batch = readonly ChatChunk[];
-
-const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
 /**
  * One chunk at a time out of a batch iterator. `return()` is forwarded even before the first `next()` (an async
@@ -26,7 +25,7 @@ export class UnbatchedChunks implements AsyncIterableIterator<ChatChunk> {
   async next(): Promise<IteratorResult<ChatChunk>> {
     while (this.#position >= this.#batch.length) {
       const next = await this.#source.next();
-      if (next.done === true) return DONE;
+      if (next.done === true) return ITERATOR_DONE;
       this.#batch = next.value;
       this.#position = 0;
     }
@@ -37,7 +36,7 @@ export class UnbatchedChunks implements AsyncIterableIterator<ChatChunk> {
   async return(): Promise<IteratorResult<ChatChunk>> {
     this.#batch = [];
     await this.#source.return?.();
-    return DONE;
+    return ITERATOR_DONE;
   }
 
   [Symbol.asyncIterator](): this {
@@ -55,12 +54,12 @@ export class SingleChunkBatches implements AsyncIterableIterator<Batch> {
 
   async next(): Promise<IteratorResult<Batch>> {
     const next = await this.#source.next();
-    return next.done === true ? DONE : { done: false, value: [next.value] };
+    return next.done === true ? ITERATOR_DONE : { done: false, value: [next.value] };
   }
 
   async return(): Promise<IteratorResult<Batch>> {
     await this.#source.return?.();
-    return DONE;
+    return ITERATOR_DONE;
   }
 
   [Symbol.asyncIterator](): this {
@@ -80,11 +79,11 @@ export function singleBatch(batch: Batch): AsyncIterableIterator<Batch> {
     next() {
       const value = pending;
       pending = undefined;
-      return Promise.resolve(value === undefined ? DONE : { done: false, value });
+      return Promise.resolve(value === undefined ? ITERATOR_DONE : { done: false, value });
     },
     return() {
       pending = undefined;
-      return Promise.resolve(DONE);
+      return Promise.resolve(ITERATOR_DONE);
     },
     [Symbol.asyncIterator]() {
       return this;

@@ -1,3 +1,5 @@
+import { ITERATOR_DONE } from "./iterator-done.ts";
+
 /**
  * An async iterator that runs `open` (build the upstream body and POST it; decode an RPC and open the core's
  * stream) on its first `next()` and then yields from what `open` returned (the reader of the answer). `open` is
@@ -9,8 +11,6 @@
 export function startOnFirstRead<T>(open: () => Promise<AsyncIterable<T>>): AsyncIterableIterator<T> {
   return new DeferredIterator(open);
 }
-
-const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
 function nextOf<T>(iterator: AsyncIterator<T>): Promise<IteratorResult<T>> {
   return iterator.next();
@@ -40,7 +40,7 @@ class DeferredIterator<T> implements AsyncIterableIterator<T> {
 
   #firstNext(): Promise<IteratorResult<T>> {
     const inner = this.#start();
-    return inner === undefined ? Promise.resolve(DONE) : inner.then(nextOf);
+    return inner === undefined ? Promise.resolve(ITERATOR_DONE) : inner.then(nextOf);
   }
 
   /**
@@ -51,14 +51,14 @@ class DeferredIterator<T> implements AsyncIterableIterator<T> {
     this.#closed = true;
     this.#open = undefined;
     const pending = this.#inner;
-    if (pending === undefined) return DONE;
+    if (pending === undefined) return ITERATOR_DONE;
     let inner: AsyncIterator<T>;
     try {
       inner = await pending;
     } catch {
-      return DONE;
+      return ITERATOR_DONE;
     }
-    return inner.return === undefined ? DONE : inner.return(value);
+    return inner.return === undefined ? ITERATOR_DONE : inner.return(value);
   }
 
   #start(): Promise<AsyncIterator<T>> | undefined {

@@ -10,6 +10,7 @@
  * is done (OpenAI's `[DONE]`) the body is still read to its end, so the connection returns to the pool; leaving
  * early (a failure, or `return()`) releases the body, which aborts the upstream request if it is still open.
  */
+import { ITERATOR_DONE } from "../core/iterator-done.ts";
 import type { ChatChunk } from "../core/types.ts";
 import { createSseDecoder, type SseDecoder, type SseEvent } from "./sse.ts";
 
@@ -25,7 +26,6 @@ export interface SseEventReader {
   finish(): void;
 }
 
-const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 const NO_ERROR = Symbol("no error");
 
 /**
@@ -66,18 +66,18 @@ export class SseChunkBatches implements AsyncIterableIterator<Batch> {
       this.#deferred = NO_ERROR;
       return this.#fail(error);
     }
-    if (this.#state !== "open") return Promise.resolve(DONE);
+    if (this.#state !== "open") return Promise.resolve(ITERATOR_DONE);
     return this.#bytes.next().then(this.#onBytes, this.#onReadError);
   }
 
   /** Stops reading; releases the body unless it already ended. */
   async return(): Promise<IteratorResult<Batch>> {
     await this.#release();
-    return DONE;
+    return ITERATOR_DONE;
   }
 
   #afterRead(next: IteratorResult<Uint8Array>): IteratorResult<Batch> | Promise<IteratorResult<Batch>> {
-    if (this.#state !== "open") return DONE;
+    if (this.#state !== "open") return ITERATOR_DONE;
     const last = next.done === true;
     if (!last && this.#reader.done) return this.next();
     if (last) this.#state = "ended";
@@ -91,7 +91,7 @@ export class SseChunkBatches implements AsyncIterableIterator<Batch> {
       this.#deferred = error;
     }
     if (out.length > 0) return { done: false, value: out };
-    return last ? DONE : this.next();
+    return last ? ITERATOR_DONE : this.next();
   }
 
   async #fail(error: unknown): Promise<never> {

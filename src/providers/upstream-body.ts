@@ -14,6 +14,7 @@
  * (`proxy.max_response_bytes`), without reading the rest.
  */
 import { ProxyError } from "../core/errors.ts";
+import { ITERATOR_DONE } from "../core/iterator-done.ts";
 
 /** What the body needs from undici's request controller. */
 export interface BodyController {
@@ -29,8 +30,6 @@ export interface BodyController {
  * TCP flow control stops the upstream.
  */
 const HIGH_WATER_BYTES = 64 * 1024;
-
-const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
 /** Given to undici when the reader leaves before the end: the error nobody sees, made once. */
 const ABANDONED = new Error("upstream response body abandoned by its reader");
@@ -109,7 +108,7 @@ export class UpstreamBody implements AsyncIterableIterator<Uint8Array> {
       this.#controller.abort(ABANDONED);
     }
     this.#queue = [];
-    return DONE;
+    return ITERATOR_DONE;
   }
 
   [Symbol.asyncIterator](): this {
@@ -203,6 +202,6 @@ export class UpstreamBody implements AsyncIterableIterator<Uint8Array> {
       }
       return { done: false, value };
     }
-    return this.#ended && this.#error === undefined ? DONE : undefined;
+    return this.#ended && this.#error === undefined ? ITERATOR_DONE : undefined;
   }
 }
