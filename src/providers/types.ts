@@ -71,6 +71,14 @@ export interface ProviderAdapter {
   /**
    * The same chunks as `stream`, grouped as they arrived (typically one array per network read, never empty).
    * Optional: the core prefers it when present, so that a read costs one promise however many chunks it carries.
+   *
+   * Two styles of stream reader exist on purpose. The OpenAI-compatible adapter carries most traffic (every
+   * OpenAI-compatible vendor, and what the bench measures), so it reads the body with the plain batched iterator
+   * (./sse-batches.ts: an SseEventReader per vendor format, no generator frames, one promise per
+   * network read). Anthropic and Gemini keep async generators over `stream`: their event-to-chunk conversion
+   * follows content blocks and candidates across events, which reads more plainly as a generator, and the core
+   * wraps them one chunk per batch at one promise per chunk. Move one to an SseEventReader when its traffic
+   * makes that promise count.
    */
   streamBatches?(request: ChatRequest, context: CallContext): AsyncIterable<readonly ChatChunk[]>;
   /**
