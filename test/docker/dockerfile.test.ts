@@ -194,7 +194,7 @@ describe("the image's commands, outside a container", () => {
     const models = (await (await fetch(`http://127.0.0.1:${port}/v1/models`)).json()) as {
       data: { id: string }[];
     };
-    expect(models.data.map((model) => model.id)).toEqual(["echo-1", "echo-slow"]);
+    expect(models.data.map((model) => model.id)).toEqual(["echo-1", "echo-slow", "echo-embed"]);
     expect(await healthcheck(port)).toBe(0);
 
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
