@@ -2,14 +2,7 @@
  * Process entry: command line, config, runtime, one listening port for HTTP/1.1, h2c and gRPC, signals.
  */
 
-import { applyHeapTuning } from "./admin/heap-tuning.ts";
 import { type ConfigReloader, createConfigReloader } from "./admin/reloader.ts";
-import {
-  adminLoopbackWarning,
-  checkConfigFile,
-  openGatewayWarning,
-  prepareStartup,
-} from "./admin/startup.ts";
 import { watchConfigFile } from "./admin/watch.ts";
 import { parseCli, USAGE } from "./cli.ts";
 import { announcingReloader, followPrimary, isClusterWorker } from "./cluster/worker-link.ts";
@@ -18,9 +11,11 @@ import { exportOsEnv } from "./config/env.ts";
 import { loadConfig } from "./config/load.ts";
 import { applyOverrides } from "./config/overrides.ts";
 import { createRuntime, createRuntimeHolder } from "./core/runtime.ts";
+import { applyHeapTuning } from "./heap-tuning.ts";
 import { createDualServerFactory } from "./net/server-factory.ts";
 import { loadTlsFastifyOptions } from "./net/tls-options.ts";
 import { createDrainController, handleShutdownSignals } from "./shutdown.ts";
+import { adminLoopbackWarning, checkConfigFile, openGatewayWarning, prepareStartup } from "./startup.ts";
 import { startProcessTelemetry } from "./telemetry/start.ts";
 
 async function main(): Promise<void> {

@@ -5,7 +5,6 @@
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from "fastify";
 import { configRoutes } from "./admin/config-routes.ts";
 import type { ConfigReloader } from "./admin/reloader.ts";
-import { registerRuntimeLeases } from "./admin/request-runtime.ts";
 import { principalOf, registerAuth } from "./auth/auth-hook.ts";
 import { restrictCore } from "./auth/restrict-core.ts";
 import type { RuntimeHolder } from "./core/runtime.ts";
@@ -22,6 +21,7 @@ import { createErrorHandlers } from "./http/error-handler.ts";
 import { withLogSerializers } from "./http/log-url.ts";
 import { createReadiness, registerReadinessRoute } from "./http/readiness.ts";
 import { requestIdOf } from "./http/request-id.ts";
+import { registerRuntimeLeases } from "./http/request-runtime.ts";
 import { capConnections } from "./net/connection-cap.ts";
 import { openAIPlugin } from "./openai/plugin.ts";
 import type { KeySource } from "./providers/registry.ts";

@@ -3,10 +3,10 @@
  * (or, with no admin keys configured, a loopback client): see src/auth/auth-hook.ts.
  */
 import type { FastifyInstance } from "fastify";
+import type { RuntimeOf } from "../http/request-runtime.ts";
 import type { KeySource } from "../providers/registry.ts";
 import { effectiveConfig } from "./effective-config.ts";
 import type { ConfigReloader } from "./reloader.ts";
-import type { RuntimeOf } from "./request-runtime.ts";
 
 /** Options of configRoutes. */
 export interface ConfigRoutesOptions {

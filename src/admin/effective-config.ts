@@ -4,8 +4,8 @@
  * and, instead of values, whether each variable the config relies on is set.
  */
 import type { Config, ProviderConfig } from "../config/config.ts";
+import { knownSecrets, REDACTED, redactValue } from "../config/redact.ts";
 import type { KeySource } from "../providers/registry.ts";
-import { knownSecrets, REDACTED, redactValue } from "./redact.ts";
 
 /** Facts about the running config that are not in the file. */
 export interface ConfigMeta {

@@ -9,13 +9,13 @@ import { authTableOf, rememberAuthTable } from "../auth/auth-table.ts";
 import type { Config } from "../config/config.ts";
 import { ConfigError, type ConfigIssue } from "../config/config-error.ts";
 import { loadConfig, parseConfig } from "../config/load.ts";
+import { applyOsEnv, planOsEnv } from "../config/os-env.ts";
 import { applyOverrides, type ServerOverrides } from "../config/overrides.ts";
+import { knownSecrets, scrubString } from "../config/redact.ts";
+import { authDowngradeIssues, checkServing } from "../config/serving-checks.ts";
 import { createRuntime, type Runtime, type RuntimeHolder } from "../core/runtime.ts";
 import { rememberSecrets } from "../core/secret-scrubber.ts";
 import type { KeySource } from "../providers/registry.ts";
-import { applyOsEnv, planOsEnv } from "./os-env.ts";
-import { knownSecrets, scrubString } from "./redact.ts";
-import { authDowngradeIssues, checkServing } from "./serving-checks.ts";
 
 /** What started a reload. */
 /** `cluster`: the primary relayed another worker's reload, a file change or SIGHUP (server.workers > 1). */

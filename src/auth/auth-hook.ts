@@ -13,9 +13,9 @@
  *   `auth.keys` has any, else everyone.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { RuntimeOf } from "../admin/request-runtime.ts";
 import { ProxyError } from "../core/errors.ts";
 import type { EdgeResolver } from "../edge/route-edge.ts";
+import type { RuntimeOf } from "../http/request-runtime.ts";
 import { authTableOf } from "./auth-table.ts";
 import { lookupKey, type Principal } from "./keys.ts";
 

@@ -1,12 +1,12 @@
 /**
  * The request as log lines show it (`req` in Fastify's "incoming request" line and its error lines). Some clients
  * send their key in the query string (`?api_key=…`, `?key=…`, `?access_token=…`): the value of every query
- * parameter with a secret name (src/admin/redact.ts `isSecretName`) is replaced, the rest of the URL is kept as
+ * parameter with a secret name (src/config/redact.ts `isSecretName`) is replaced, the rest of the URL is kept as
  * sent. A URL without `?` costs one indexOf.
  */
 import type { IncomingHttpHeaders } from "node:http";
 import type { FastifyServerOptions } from "fastify";
-import { isSecretName, REDACTED } from "../admin/redact.ts";
+import { isSecretName, REDACTED } from "../config/redact.ts";
 
 /** `url` with the values of secret-named query parameters replaced by `[redacted]`. */
 export function redactUrlQuery(url: string): string {

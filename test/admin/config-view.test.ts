@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isSecretName, REDACTED, scrubString } from "../../src/admin/redact.ts";
+import { isSecretName, REDACTED, scrubString } from "../../src/config/redact.ts";
 import { type FileServer, startFileServer } from "./file-server.ts";
 
 const SECRETS = {

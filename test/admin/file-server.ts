@@ -9,13 +9,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { type ConfigReloader, createConfigReloader, type ReloaderDeps } from "../../src/admin/reloader.ts";
-import { prepareStartup } from "../../src/admin/startup.ts";
 import { type ConfigWatch, watchConfigFile } from "../../src/admin/watch.ts";
 import { exportOsEnv } from "../../src/config/env.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { createRuntime, createRuntimeHolder, type RuntimeHolder } from "../../src/core/runtime.ts";
 import { createDualServerFactory } from "../../src/net/server-factory.ts";
 import { buildServer } from "../../src/server.ts";
+import { prepareStartup } from "../../src/startup.ts";
 import { createCapturedLogger } from "../helpers/captured-logger.ts";
 
 /** A gateway started from a file. */

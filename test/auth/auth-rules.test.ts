@@ -6,12 +6,12 @@
 import { createHash } from "node:crypto";
 import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
-import { checkServing } from "../../src/admin/serving-checks.ts";
-import { openGatewayWarning } from "../../src/admin/startup.ts";
 import { accessOf, bearerKey, isLoopback } from "../../src/auth/auth-hook.ts";
 import { lookupKey, modelAccess, OPEN_AUTH_TABLE, resolveAuth } from "../../src/auth/keys.ts";
 import { ConfigError } from "../../src/config/config-error.ts";
 import { parseConfig } from "../../src/config/load.ts";
+import { checkServing } from "../../src/config/serving-checks.ts";
+import { openGatewayWarning } from "../../src/startup.ts";
 import { buildTestApp } from "../helpers/build-app.ts";
 
 const KEY = "sk-rules-0123456789abcdef";

@@ -8,7 +8,7 @@ import { createHmac } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import OpenAI from "openai";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { checkConfigFile } from "../../src/admin/startup.ts";
+import { checkConfigFile } from "../../src/startup.ts";
 import { writeTempConfig } from "../helpers/gateway-process.ts";
 import { type LoopbackServer, startLoopbackServer } from "../helpers/mock-server.ts";
 import { type RunningServer, startServer } from "../helpers/start-server.ts";

@@ -5,8 +5,9 @@
  * editing the file), and one removed from os_env is removed from the environment. The new environment is first
  * computed aside, so an invalid file changes nothing.
  */
-import type { ConfigFile } from "../config/schema.ts";
+
 import type { KeySource } from "../providers/registry.ts";
+import type { ConfigFile } from "./schema.ts";
 
 /** What applying a file's os_env would do. */
 export interface OsEnvPlan {

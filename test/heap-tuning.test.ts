@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { heapTuningFlags } from "../../src/admin/heap-tuning.ts";
+import { heapTuningFlags } from "../src/heap-tuning.ts";
 
 describe("V8 heap tuning at start", () => {
   it("turns allocation-site pretenuring off, and sets heap_growing_percent unless it is 0", () => {

@@ -7,9 +7,9 @@
  */
 
 import { type AuthTable, resolveAuth } from "../auth/keys.ts";
-import type { Config, ProviderConfig } from "../config/config.ts";
-import type { ConfigIssue } from "../config/config-error.ts";
 import { type KeySource, resolveAccessKeys, resolveApiKey } from "../providers/registry.ts";
+import type { Config, ProviderConfig } from "./config.ts";
+import type { ConfigIssue } from "./config-error.ts";
 
 /** How strict to be about vendor keys. */
 export type KeyPolicy = "warn" | "refuse";

@@ -4,7 +4,7 @@
  * start stays lenient about vendor keys (a warning) but refuses a broken auth section.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { checkConfigFile } from "../../src/admin/startup.ts";
+import { checkConfigFile } from "../../src/startup.ts";
 import {
   killGatewayProcesses,
   runGatewayToExit,
@@ -29,7 +29,7 @@ describe("--check-config", () => {
     const result = await run(["--check-config", "--config", "config/config.example.yaml"]);
     expect(result.code).toBe(0);
     expect(result.stdout).toBe(
-      "config/config.example.yaml: OK (2 models, 2 providers, 0 client keys, 0 admin keys)\n",
+      "config/config.example.yaml: OK (3 models, 2 providers, 0 client keys, 0 admin keys)\n",
     );
   });
 

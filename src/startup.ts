@@ -2,16 +2,16 @@
  * What the process entry needs from this module at start: the serving checks in their lenient form, the
  * open-gateway warning, and `--check-config`.
  */
-import { rememberAuthTable } from "../auth/auth-table.ts";
-import type { AuthTable } from "../auth/keys.ts";
-import type { Config } from "../config/config.ts";
-import { ConfigError } from "../config/config-error.ts";
-import { loadConfig } from "../config/load.ts";
-import { rememberSecrets } from "../core/secret-scrubber.ts";
-import type { KeySource } from "../providers/registry.ts";
-import { planOsEnv } from "./os-env.ts";
-import { knownSecrets, scrubString } from "./redact.ts";
-import { checkServing, type ServingCheck } from "./serving-checks.ts";
+import { rememberAuthTable } from "./auth/auth-table.ts";
+import type { AuthTable } from "./auth/keys.ts";
+import type { Config } from "./config/config.ts";
+import { ConfigError } from "./config/config-error.ts";
+import { loadConfig } from "./config/load.ts";
+import { planOsEnv } from "./config/os-env.ts";
+import { knownSecrets, scrubString } from "./config/redact.ts";
+import { checkServing, type ServingCheck } from "./config/serving-checks.ts";
+import { rememberSecrets } from "./core/secret-scrubber.ts";
+import type { KeySource } from "./providers/registry.ts";
 
 /**
  * Startup checks: a problem with the inbound keys stops the process (ConfigError); a routed provider without its

@@ -7,10 +7,11 @@
  * - by value: every known secret (os_env values, literal and resolved vendor keys, inbound keys) is cut out of
  *   every string, and URL passwords and secret-named query parameters are masked.
  */
-import type { Config } from "../config/config.ts";
+
 import { REDACTED, SecretScrubber } from "../core/secret-scrubber.ts";
 import type { KeySource } from "../providers/registry.ts";
 import { resolveAccessKeys, resolveApiKey } from "../providers/registry.ts";
+import type { Config } from "./config.ts";
 
 /** What a redacted value is replaced with. */
 export { REDACTED };
