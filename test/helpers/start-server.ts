@@ -18,8 +18,11 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** buildServer options a test may set besides the config (e.g. which path gRPC calls take). */
-export type ServerTestOptions = Pick<ServerDeps, "grpcFastLane">;
+/** buildServer options a test may set besides the config (e.g. which path gRPC calls take), and the log level. */
+export type ServerTestOptions = Pick<ServerDeps, "grpcFastLane"> & {
+  /** Level of the captured logger (default `info`; `debug` adds Fastify's "incoming request" lines). */
+  readonly logLevel?: string;
+};
 
 /** Starts the gateway from YAML. */
 export async function startServer(
@@ -27,10 +30,11 @@ export async function startServer(
   overrides: RuntimeOverrides = {},
   options: ServerTestOptions = {},
 ): Promise<RunningServer> {
-  const { loggerInstance, logs } = createCapturedLogger();
+  const { logLevel, ...buildOptions } = options;
+  const { loggerInstance, logs } = createCapturedLogger(logLevel);
   const runtime = createRuntimeHolder(createRuntime(parseConfig(yaml, "e2e.yaml"), overrides));
   const app = await buildServer({
-    ...options,
+    ...buildOptions,
     runtime,
     logger: undefined,
     loggerInstance,

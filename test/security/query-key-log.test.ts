@@ -63,7 +63,7 @@ describe("a key in the query string", () => {
   });
 
   it("is redacted when the app is given a pino instance", async () => {
-    const server = await startServer(CONFIG);
+    const server = await startServer(CONFIG, {}, { logLevel: "debug" });
     const logs = server.logs;
     try {
       await drive(server.url);
