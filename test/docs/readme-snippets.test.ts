@@ -40,6 +40,10 @@ const NOT_RUN: readonly (readonly [string, string])[] = [
 /** What the output of a run block must show, by the start of its first line (default: the echoed greeting). */
 const EXPECTED: readonly (readonly [string, RegExp])[] = [
   ["npx buf curl --list-methods", /llmproxy\.v1\.ChatService\/StreamChatCompletion/],
+  [
+    "curl http://127.0.0.1:9000/v1/embeddings",
+    /^\{"object":"list","data":\[\{"object":"embedding","index":0,"embedding":\[(-?[\d.e-]+,){3}-?[\d.e-]+\]\}.*"model":"echo-embed"[\s\S]*"promptTokens": 2/,
+  ],
   ["out=$(mktemp -d)", /unary: Hello from Python\nstream: Hello from Python\nerror: NOT_FOUND/],
 ];
 
