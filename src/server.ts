@@ -22,6 +22,7 @@ import { withLogSerializers } from "./http/log-url.ts";
 import { createReadiness, registerReadinessRoute } from "./http/readiness.ts";
 import { requestIdOf } from "./http/request-id.ts";
 import { registerRuntimeLeases } from "./http/request-runtime.ts";
+import { messagesPlugin } from "./messages/plugin.ts";
 import { capConnections } from "./net/connection-cap.ts";
 import { openAIPlugin } from "./openai/plugin.ts";
 import type { KeySource } from "./providers/registry.ts";
@@ -125,6 +126,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.addHook("preClose", async () => readiness.drain());
   registerReadinessRoute(app, readiness);
   await app.register(openAIPlugin, { getCore, shutdownSignal: deps.shutdownSignal });
+  await app.register(messagesPlugin, { getCore, shutdownSignal: deps.shutdownSignal });
   await app.register(grpcPlugin, {
     getCore,
     readMaxBytes: deps.runtime.current.config.server.bodyLimit,

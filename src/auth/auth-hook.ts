@@ -76,7 +76,10 @@ export function registerAuth(app: FastifyInstance, runtimeOf: RuntimeOf, edgeOf:
       reject(request, reply, edgeOf, "admin_only", `${reason} and no admin keys configured`);
       return;
     }
-    const key = bearerKey(request.headers.authorization);
+    // Anthropic's SDKs and Claude Code send `x-api-key` (or Bearer with ANTHROPIC_AUTH_TOKEN): API keys only.
+    const key =
+      bearerKey(request.headers.authorization) ??
+      (access === "api" ? headerKey(request.headers["x-api-key"]) : undefined);
     const principal =
       key === undefined ? undefined : lookupKey(access === "admin" ? table.admins : table.clients, key);
     if (principal === undefined) {
@@ -93,6 +96,13 @@ export function bearerKey(header: string | string[] | undefined): string | undef
   if (typeof header !== "string" || header.length < 8 || header.length > 1024) return undefined;
   if (header.slice(0, 7).toLowerCase() !== "bearer ") return undefined;
   const token = header.slice(7).trim();
+  return token === "" ? undefined : token;
+}
+
+/** A key sent alone in a header (`x-api-key`), or undefined. */
+export function headerKey(header: string | string[] | undefined): string | undefined {
+  if (typeof header !== "string" || header.length > 1024) return undefined;
+  const token = header.trim();
   return token === "" ? undefined : token;
 }
 

@@ -26,6 +26,7 @@ interface ChoiceState {
   text: string;
   hasText: boolean;
   reasoning: string;
+  signature: string | undefined;
   refusal: string | undefined;
   toolCalls: Map<number, { id: string; name: string; arguments: string }>;
   annotations: Annotation[] | undefined;
@@ -64,6 +65,7 @@ function newChoice(): ChoiceState {
     text: "",
     hasText: false,
     reasoning: "",
+    signature: undefined,
     refusal: undefined,
     toolCalls: new Map(),
     annotations: undefined,
@@ -97,6 +99,7 @@ function applyChunk(
       return;
     case "reasoning-delta":
       state.reasoning += chunk.text;
+      if (chunk.signature !== undefined) state.signature = (state.signature ?? "") + chunk.signature;
       return;
     case "refusal-delta":
       state.refusal = (state.refusal ?? "") + chunk.text;
@@ -162,6 +165,7 @@ function toChoiceResult(index: number, state: ChoiceState): ChatChoiceResult {
     // OpenAI answers content: null (not "") when the model only called tools or refused.
     content: state.hasText || (toolCalls.length === 0 && state.refusal === undefined) ? state.text : null,
     ...(state.reasoning === "" ? {} : { reasoningContent: state.reasoning }),
+    ...(state.signature === undefined ? {} : { reasoningSignature: state.signature }),
     ...(state.refusal === undefined ? {} : { refusal: state.refusal }),
     toolCalls,
     ...(state.annotations === undefined ? {} : { annotations: state.annotations }),

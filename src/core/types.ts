@@ -94,6 +94,20 @@ export interface ChatRequest {
   readonly includeUsage: boolean;
   /** Vendor fields we do not model, merged into the upstream body by adapters that speak OpenAI's format. */
   readonly extraBody?: JsonObject;
+  /**
+   * The client's original body, tagged with its wire format (DESIGN-2 section 2): only an adapter of that same
+   * format uses it, to send what the fields above cannot carry; any other adapter (a fallback) ignores it.
+   */
+  readonly native?: NativeBody;
+}
+
+/** A request body as the client sent it, and the headers of its format that an upstream of that format needs. */
+export interface NativeBody {
+  /** `anthropic`: a Messages API body (the Anthropic adapter sends it with only the model id replaced). */
+  readonly format: "anthropic";
+  readonly body: JsonObject;
+  /** Headers passed on unchanged (e.g. `anthropic-beta`). */
+  readonly headers: Readonly<Record<string, string>>;
 }
 
 /**
@@ -181,7 +195,13 @@ export type ChatChunk =
       /** The log probabilities the vendor sent with this piece, as it sent them. */
       readonly logprobs?: ChoiceLogprobs;
     }
-  | { readonly type: "reasoning-delta"; readonly choice: number; readonly text: string }
+  | {
+      readonly type: "reasoning-delta";
+      readonly choice: number;
+      readonly text: string;
+      /** The vendor's signature of the thinking so far (Anthropic's signature_delta), for edges that return it. */
+      readonly signature?: string;
+    }
   /** The model declined: its explanation, apart from the content (OpenAI's `refusal`). */
   | {
       readonly type: "refusal-delta";
@@ -224,6 +244,8 @@ export interface ChatChoiceResult {
   /** null when the model only called tools or refused. */
   readonly content: string | null;
   readonly reasoningContent?: string;
+  /** The vendor's signature of the reasoning (Anthropic's, only when the Messages edge asked for it). */
+  readonly reasoningSignature?: string;
   /** The model's refusal, when it refused. */
   readonly refusal?: string;
   readonly toolCalls: readonly ToolCall[];

@@ -6,7 +6,7 @@
 import type { ProviderConfig } from "../../config/config.ts";
 import { ProxyError } from "../../core/errors.ts";
 import { startOnFirstRead } from "../../core/start-on-first-read.ts";
-import type { ChatChunk, ChatRequest } from "../../core/types.ts";
+import type { ChatChunk, ChatRequest, JsonObject } from "../../core/types.ts";
 import { postUpstream, transportFailure, type UpstreamErrorMapper } from "../http.ts";
 import { parseSseStream } from "../sse.ts";
 import type { CallContext, ProviderAdapter, StreamLimits, UpstreamResponse } from "../types.ts";
@@ -36,10 +36,24 @@ export function createAnthropicAdapter(
   // The request is let go once it is sent (src/core/start-on-first-read.ts).
   const stream = (request: ChatRequest, context: CallContext): AsyncIterableIterator<ChatChunk> =>
     startOnFirstRead(async () => {
-      const body = toAnthropicRequest(request, context.upstreamModel, config.defaultMaxTokens);
-      const headers = { ...baseHeaders, "x-request-id": context.requestId };
+      const native = request.native?.format === "anthropic" ? request.native : undefined;
+      const body =
+        native === undefined
+          ? toAnthropicRequest(request, context.upstreamModel, config.defaultMaxTokens)
+          : nativeBody(native.body, context.upstreamModel);
+      const headers = {
+        ...baseHeaders,
+        ...(native === undefined ? {} : nativeHeaders(native.headers, baseHeaders)),
+        "x-request-id": context.requestId,
+      };
       const response = await postUpstream(context, url, headers, JSON.stringify(body), mapError);
-      return readAnthropicBody(response, apiKey, context.signal, limits?.maxSseEventBytes);
+      return readAnthropicBody(
+        response,
+        apiKey,
+        context.signal,
+        limits?.maxSseEventBytes,
+        native !== undefined,
+      );
     });
 
   return { name: config.name, type: "anthropic", stream };
@@ -50,13 +64,36 @@ async function* readAnthropicBody(
   apiKey: string | undefined,
   signal: AbortSignal,
   maxSseEventBytes: number | undefined,
+  signatures: boolean,
 ): AsyncGenerator<ChatChunk> {
   try {
-    yield* parseAnthropicStream(parseSseStream(response.body, maxSseEventBytes), apiKey);
+    yield* parseAnthropicStream(parseSseStream(response.body, maxSseEventBytes), apiKey, signatures);
   } catch (error) {
     // Reading the body can fail too (reset, abort): keep our own errors, map the transport's.
     throw error instanceof ProxyError ? error : transportFailure(error, signal);
   }
+}
+
+/**
+ * A Messages client's own body (DESIGN-2 section 2: `native`), sent as it came with the routed model id; the
+ * adapter always streams (a non-streaming client gets the stream aggregated), so `stream` is true.
+ */
+function nativeBody(body: JsonObject, upstreamModel: string): JsonObject {
+  return { ...body, model: upstreamModel, stream: true };
+}
+
+/**
+ * The client's `anthropic-beta` joined to a configured one (both are comma-separated lists the vendor unions), so
+ * neither the operator's nor Claude Code's betas are lost.
+ */
+function nativeHeaders(
+  headers: Readonly<Record<string, string>>,
+  base: Readonly<Record<string, string>>,
+): Record<string, string> {
+  const beta = headers["anthropic-beta"];
+  if (beta === undefined) return {};
+  const configured = base["anthropic-beta"];
+  return { "anthropic-beta": configured === undefined ? beta : `${configured},${beta}` };
 }
 
 /** HTTP header names are case-insensitive; one spelling avoids sending a header twice. */

@@ -54,6 +54,8 @@ interface StreamState {
   /** undefined until message_delta arrives. */
   stopReason: string | null | undefined;
   readonly usage: UsageCounts;
+  /** Whether signature_delta is passed on (only the Messages edge can return it to its client). */
+  readonly signatures: boolean;
 }
 
 const NOTHING: readonly ChatChunk[] = [];
@@ -70,10 +72,14 @@ const BODY_EVENTS: ReadonlySet<string> = new Set([
 /** Events whose data we read; others (ping, newer types) are skipped unparsed. */
 const READ_EVENTS: ReadonlySet<string> = new Set([...BODY_EVENTS, "message_start", "error"]);
 
-/** Translates an Anthropic event stream; throws ProxyError on error events and protocol violations. */
+/**
+ * Translates an Anthropic event stream; throws ProxyError on error events and protocol violations. `signatures`:
+ * thinking signatures become empty reasoning deltas carrying them (for a client of the Messages edge).
+ */
 export async function* parseAnthropicStream(
   events: AsyncIterable<SseEvent>,
   secret?: string,
+  signatures = false,
 ): AsyncGenerator<ChatChunk> {
   const state: StreamState = {
     started: false,
@@ -82,6 +88,7 @@ export async function* parseAnthropicStream(
     toolCount: 0,
     stopReason: undefined,
     usage: { input: 0, output: 0, cacheRead: 0, cacheCreation: 0, thinking: undefined, reported: false },
+    signatures,
   };
   for await (const event of events) {
     if (event.event !== undefined && !READ_EVENTS.has(event.event)) continue;
@@ -157,8 +164,12 @@ function handleBlockDelta(data: unknown, state: StreamState): readonly ChatChunk
       return delta.thinking ? [{ type: "reasoning-delta", choice: CHOICE, text: delta.thinking }] : NOTHING;
     case "input_json_delta":
       return handleArgumentsDelta(block, index, delta.partial_json);
+    case "signature_delta":
+      return state.signatures && delta.signature
+        ? [{ type: "reasoning-delta", choice: CHOICE, text: "", signature: delta.signature }]
+        : NOTHING;
     default:
-      // signature_delta (thinking signatures cannot travel through OpenAI's format), citations_delta, newer ones.
+      // signature_delta for other edges (signatures cannot travel through OpenAI's format), citations_delta, newer ones.
       return NOTHING;
   }
 }

@@ -53,6 +53,7 @@ export const contentBlockDeltaSchema = z.object({
     text: z.string().optional(),
     partial_json: z.string().optional(),
     thinking: z.string().optional(),
+    signature: z.string().optional(),
   }),
 });
 
