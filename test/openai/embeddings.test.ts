@@ -244,6 +244,35 @@ describe("POST /v1/embeddings", () => {
     expect(line).toMatchObject({ provider: "echo", outcome: "ok" });
   });
 
+  it("forwards the request id to the vendor and returns it; a key's model list applies", async () => {
+    const seen = newRequests(vendor);
+    const { response } = await client.embeddings
+      .create({ model: "text-embedding-3-small", input: "x" }, { headers: { "x-request-id": "emb-trace-1" } })
+      .withResponse();
+    expect(response.headers.get("x-request-id")).toBe("emb-trace-1");
+    expect(seen()[0]?.headers["x-request-id"]).toBe("emb-trace-1");
+    const keyed = await startServer(`
+model_config: {echo-embed: echo, echo-other: echo}
+auth: {keys: [{name: team, key: team-key-0123456789, models: [echo-embed]}]}
+`);
+    try {
+      const team = new OpenAI({ baseURL: `${keyed.url}/v1`, apiKey: "team-key-0123456789", maxRetries: 0 });
+      expect((await team.embeddings.create({ model: "echo-embed", input: "x" })).data).toHaveLength(1);
+      const refused = await team.embeddings
+        .create({ model: "echo-other", input: "x" })
+        .catch((error) => error);
+      expect(refused).toMatchObject({ status: 404, code: "model_not_found" });
+      const anonymous = new OpenAI({ baseURL: `${keyed.url}/v1`, apiKey: "wrong-key", maxRetries: 0 });
+      expect(
+        await anonymous.embeddings.create({ model: "echo-embed", input: "x" }).catch((error) => error),
+      ).toMatchObject({
+        status: 401,
+      });
+    } finally {
+      await keyed.close();
+    }
+  });
+
   it("cancels the vendor's request when the client hangs up", async () => {
     const before = vendor.aborted();
     const seen = newRequests(vendor);
