@@ -26,6 +26,7 @@ import { messagesPlugin } from "./messages/plugin.ts";
 import { capConnections } from "./net/connection-cap.ts";
 import { openAIPlugin } from "./openai/plugin.ts";
 import type { KeySource } from "./providers/registry.ts";
+import { responsesPlugin } from "./responses/plugin.ts";
 import { AccessLogController } from "./telemetry/access-log.ts";
 import { createMetrics, publicModelCheck } from "./telemetry/metrics.ts";
 import { type EdgeTracing, registerObservability } from "./telemetry/observability.ts";
@@ -127,6 +128,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   registerReadinessRoute(app, readiness);
   await app.register(openAIPlugin, { getCore, shutdownSignal: deps.shutdownSignal });
   await app.register(messagesPlugin, { getCore, shutdownSignal: deps.shutdownSignal });
+  await app.register(responsesPlugin, { getCore, shutdownSignal: deps.shutdownSignal });
   await app.register(grpcPlugin, {
     getCore,
     readMaxBytes: deps.runtime.current.config.server.bodyLimit,

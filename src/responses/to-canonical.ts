@@ -1,0 +1,299 @@
+/**
+ * A Responses request → the canonical ChatRequest. `instructions` and system/developer messages become system
+ * turns; `function_call` items join the assistant turn they follow (the upstream gets its own call ids back:
+ * a call's `call_id` is the id the upstream gave it); `function_call_output` items become tool turns; reasoning
+ * items ride on the next assistant turn as its reasoning, for vendors that want it back. The gateway keeps no
+ * state, so `previous_response_id` and `conversation` are refused with a message saying to resend the history.
+ */
+import type { z } from "zod";
+import { ProxyError } from "../core/errors.ts";
+import type {
+  ChatMessage,
+  ChatRequest,
+  ContentPart,
+  JsonObject,
+  ResponseFormat,
+  ToolCall,
+} from "../core/types.ts";
+import {
+  type ContentPartBody,
+  customToolCallItemSchema,
+  functionCallItemSchema,
+  type InputItem,
+  messageItemSchema,
+  type ResponsesRequestBody,
+  reasoningItemSchema,
+  responsesRequestSchema,
+  toolOutputItemSchema,
+} from "./request-schema.ts";
+import { planTools, type ToolPlan, toCanonicalToolChoice, upstreamToolName } from "./tools.ts";
+
+/** A decoded request, whether the client wants SSE, and what the answer needs to map back. */
+export interface DecodedResponsesRequest {
+  readonly request: ChatRequest;
+  readonly stream: boolean;
+  readonly tools: ToolPlan;
+  /** The request fields a Response object echoes back. */
+  readonly echo: ResponseEcho;
+}
+
+/** What the answer repeats from the request, as OpenAI's Response object does. */
+export interface ResponseEcho {
+  readonly instructions: string | null;
+  readonly maxOutputTokens: number | null;
+  readonly temperature: number | null;
+  readonly topP: number | null;
+  readonly parallelToolCalls: boolean;
+  readonly toolChoice: unknown;
+  readonly tools: readonly unknown[];
+  readonly text: unknown;
+  readonly metadata: Record<string, string>;
+  readonly store: boolean;
+  readonly user: string | null;
+  readonly reasoningEffort: string | null;
+}
+
+/** Validates a parsed JSON body and converts it. `defaultModel` fills in a missing or empty model. */
+export function decodeResponsesRequest(
+  body: unknown,
+  defaultModel: string | undefined,
+): DecodedResponsesRequest {
+  refuseState(body);
+  const parsed = responsesRequestSchema.safeParse(body);
+  if (!parsed.success) throw invalidRequest(parsed.error.issues);
+  const data = parsed.data;
+  const model = data.model === undefined || data.model === "" ? defaultModel : data.model;
+  if (model === undefined) {
+    throw new ProxyError("invalid_request", "you must provide a model parameter", { param: "model" });
+  }
+  if (data.background === true) throw unsupported("background", "Background responses need stored state");
+  const tools = planTools(data.tools);
+  const messages: ChatMessage[] = [];
+  if (typeof data.instructions === "string" && data.instructions !== "") {
+    messages.push({ role: "system", content: data.instructions });
+  }
+  if (typeof data.input === "string") messages.push({ role: "user", content: data.input });
+  else appendItems(messages, data.input);
+  const request: ChatRequest = {
+    model,
+    messages,
+    temperature: data.temperature ?? undefined,
+    topP: data.top_p ?? undefined,
+    maxCompletionTokens: data.max_output_tokens ?? undefined,
+    user: data.user ?? undefined,
+    tools: tools.tools,
+    toolChoice:
+      tools.tools === undefined && typeof data.tool_choice === "string"
+        ? undefined
+        : toCanonicalToolChoice(data.tool_choice, tools),
+    parallelToolCalls: tools.tools === undefined ? undefined : (data.parallel_tool_calls ?? undefined),
+    responseFormat: toResponseFormat(data.text?.format),
+    reasoningEffort: data.reasoning?.effort ?? undefined,
+    includeUsage: true,
+  };
+  return { request, stream: data.stream === true, tools, echo: echoOf(data) };
+}
+
+function echoOf(data: ResponsesRequestBody): ResponseEcho {
+  return {
+    instructions: data.instructions ?? null,
+    maxOutputTokens: data.max_output_tokens ?? null,
+    temperature: data.temperature ?? null,
+    topP: data.top_p ?? null,
+    parallelToolCalls: data.parallel_tool_calls ?? true,
+    toolChoice: data.tool_choice ?? "auto",
+    tools: data.tools ?? [],
+    text: data.text ?? { format: { type: "text" } },
+    metadata: data.metadata ?? {},
+    store: data.store ?? false,
+    user: data.user ?? null,
+    reasoningEffort: data.reasoning?.effort ?? null,
+  };
+}
+
+/** Stateless: the fields that point at stored state are refused before anything else is checked. */
+function refuseState(body: unknown): void {
+  if (typeof body !== "object" || body === null) return;
+  const fields = body as Record<string, unknown>;
+  for (const field of ["previous_response_id", "conversation"]) {
+    const value = fields[field];
+    if (value !== undefined && value !== null) {
+      throw unsupported(field, "This gateway stores no responses or conversations");
+    }
+  }
+}
+
+function unsupported(param: string, why: string): ProxyError {
+  return new ProxyError(
+    "invalid_request",
+    `'${param}' is not supported: ${why}. Resend the whole history in 'input' (with store: false).`,
+    { param, code: "unsupported_parameter" },
+  );
+}
+
+function appendItems(messages: ChatMessage[], items: readonly InputItem[]): void {
+  let reasoning: string | undefined;
+  items.forEach((item, index) => {
+    const param = `input[${index}]`;
+    const type = item.type ?? "message";
+    if (type === "message") {
+      const message = parse(messageItemSchema, item, param);
+      if (message.role === "assistant") {
+        appendAssistant(messages, { text: assistantText(message.content, param), reasoning });
+        reasoning = undefined;
+      } else {
+        messages.push({ role: message.role, content: userContent(message.content, param) });
+      }
+    } else if (type === "function_call" || type === "custom_tool_call") {
+      appendAssistant(messages, { call: toolCallOf(item, type, param), reasoning });
+      reasoning = undefined;
+    } else if (type === "function_call_output" || type === "custom_tool_call_output") {
+      const output = parse(toolOutputItemSchema, item, param);
+      messages.push({ role: "tool", toolCallId: output.call_id, content: outputText(output.output, param) });
+    } else if (type === "reasoning") {
+      // Passed on as the next assistant turn's reasoning; encrypted content only OpenAI can read is dropped.
+      const parsed = parse(reasoningItemSchema, item, param);
+      const text = [...(parsed.summary ?? []), ...(parsed.content ?? [])].map((part) => part.text).join("\n");
+      if (text !== "") reasoning = reasoning === undefined ? text : `${reasoning}\n${text}`;
+    } else {
+      throw new ProxyError(
+        "invalid_request",
+        `Invalid value for '${param}.type': '${type.slice(0, 64)}' items are not supported here (message, function_call, function_call_output, custom_tool_call, custom_tool_call_output and reasoning are).`,
+        { param: `${param}.type` },
+      );
+    }
+  });
+}
+
+function toolCallOf(item: InputItem, type: string, param: string): ToolCall {
+  if (type === "custom_tool_call") {
+    const call = parse(customToolCallItemSchema, item, param);
+    return { id: call.call_id, name: call.name, arguments: JSON.stringify({ input: call.input }) };
+  }
+  const call = parse(functionCallItemSchema, item, param);
+  return { id: call.call_id, name: upstreamToolName(call.name, call.namespace), arguments: call.arguments };
+}
+
+/** Joins text and calls into one assistant turn, as chat completions carries them. */
+function appendAssistant(
+  messages: ChatMessage[],
+  part: { readonly text?: string; readonly call?: ToolCall; readonly reasoning: string | undefined },
+): void {
+  const last = messages.at(-1);
+  // Text after the calls starts a new turn; calls after text (or more calls) join the same one.
+  if (last?.role === "assistant" && (part.call !== undefined || last.toolCalls === undefined)) {
+    messages[messages.length - 1] = {
+      ...last,
+      content: part.text === undefined ? last.content : `${last.content ?? ""}${part.text}`,
+      toolCalls: part.call === undefined ? last.toolCalls : [...(last.toolCalls ?? []), part.call],
+      reasoningContent: last.reasoningContent ?? part.reasoning,
+    };
+    return;
+  }
+  messages.push({
+    role: "assistant",
+    content: part.text ?? null,
+    toolCalls: part.call === undefined ? undefined : [part.call],
+    reasoningContent: part.reasoning,
+  });
+}
+
+function userContent(content: string | readonly ContentPartBody[], param: string): string | ContentPart[] {
+  if (typeof content === "string") return content;
+  return content.map((part, index) => {
+    const at = `${param}.content[${index}]`;
+    const fields = part as Record<string, unknown>;
+    if (part.type === "input_text" || part.type === "output_text")
+      return { type: "text", text: stringField(fields, "text", at) };
+    if (part.type === "input_image") {
+      const url = fields.image_url;
+      if (typeof url !== "string" || url === "") {
+        throw new ProxyError(
+          "invalid_request",
+          `'${at}' needs an image_url (a URL or a data: URL); file ids need stored files.`,
+          { param: `${at}.image_url` },
+        );
+      }
+      const detail = fields.detail;
+      return { type: "image_url", url, detail: detail === "low" || detail === "high" ? detail : undefined };
+    }
+    throw new ProxyError(
+      "invalid_request",
+      `Invalid value for '${at}.type': '${part.type.slice(0, 64)}' parts are not supported here (input_text and input_image are).`,
+      { param: `${at}.type` },
+    );
+  });
+}
+
+function assistantText(content: string | readonly ContentPartBody[], param: string): string {
+  if (typeof content === "string") return content;
+  return content
+    .map((part, index) => {
+      const fields = part as Record<string, unknown>;
+      const at = `${param}.content[${index}]`;
+      return part.type === "refusal" ? stringField(fields, "refusal", at) : stringField(fields, "text", at);
+    })
+    .join("");
+}
+
+/** A tool's output: a string, or parts whose text is joined (images in tool results are not carried). */
+function outputText(output: string | readonly ContentPartBody[], param: string): string {
+  if (typeof output === "string") return output;
+  return output
+    .map((part, index) =>
+      part.type === "input_text" || part.type === "output_text"
+        ? stringField(part as Record<string, unknown>, "text", `${param}.output[${index}]`)
+        : "",
+    )
+    .join("");
+}
+
+function stringField(fields: Record<string, unknown>, name: string, at: string): string {
+  const value = fields[name];
+  if (typeof value !== "string")
+    throw new ProxyError("invalid_request", `'${at}.${name}' must be a string.`, { param: `${at}.${name}` });
+  return value;
+}
+
+function toResponseFormat(
+  format: NonNullable<ResponsesRequestBody["text"]>["format"],
+): ResponseFormat | undefined {
+  if (format === undefined) return undefined;
+  if (format.type !== "json_schema") return { type: format.type };
+  return {
+    type: "json_schema",
+    name: format.name,
+    description: format.description ?? undefined,
+    schema: format.schema as JsonObject,
+    strict: format.strict ?? undefined,
+  };
+}
+
+function parse<T>(
+  schema: { safeParse(value: unknown): { success: true; data: T } | { success: false; error: z.ZodError } },
+  value: unknown,
+  param: string,
+): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = invalidRequest(parsed.error.issues);
+  const located = issue.param === undefined ? param : `${param}.${issue.param}`;
+  throw new ProxyError(
+    "invalid_request",
+    `Invalid value for '${located}': ${parsed.error.issues[0]?.message ?? "invalid"}`,
+    { param: located },
+  );
+}
+
+/** The first validation issue, located like OpenAI's `param` (e.g. `input[0].content`). */
+function invalidRequest(issues: readonly z.core.$ZodIssue[]): ProxyError {
+  const issue = issues[0];
+  if (issue === undefined) return new ProxyError("invalid_request", "Invalid request body.");
+  const param = issue.path.reduce<string>(
+    (path, key) =>
+      typeof key === "number" ? `${path}[${key}]` : path === "" ? String(key) : `${path}.${String(key)}`,
+    "",
+  );
+  const message = param === "" ? issue.message : `Invalid value for '${param}': ${issue.message}`;
+  return new ProxyError("invalid_request", message, { param: param === "" ? undefined : param });
+}
