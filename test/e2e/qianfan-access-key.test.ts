@@ -7,7 +7,12 @@
 import { createHmac } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import OpenAI from "openai";
+import pino from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { parseConfig } from "../../src/config/load.ts";
+import { createAdapter } from "../../src/providers/registry.ts";
+import { createUndiciTransport } from "../../src/providers/transport.ts";
+import type { CallContext } from "../../src/providers/types.ts";
 import { checkConfigFile } from "../../src/startup.ts";
 import { writeTempConfig } from "../helpers/gateway-process.ts";
 import { type LoopbackServer, startLoopbackServer } from "../helpers/mock-server.ts";
@@ -70,6 +75,13 @@ function answerQianfan(request: IncomingMessage, raw: string, response: ServerRe
       code: "invalid_iam_token",
     };
     response.end(JSON.stringify({ error }));
+    return;
+  }
+  if (request.url === "/v2/embeddings") {
+    const input = (JSON.parse(raw) as { input: string[] }).input;
+    response.writeHead(200, { "content-type": "application/json" });
+    const data = input.map((_text, index) => ({ object: "embedding", index, embedding: [index, 0.5] }));
+    response.end(JSON.stringify({ object: "list", data, usage: { prompt_tokens: 3, total_tokens: 3 } }));
     return;
   }
   const body = JSON.parse(raw) as { model: string; stream?: boolean };
@@ -232,5 +244,40 @@ describe("Qianfan key choice", () => {
     expect(missing.text).toMatch(
       /QIANFAN_API_KEY is not set, nor both of QIANFAN_ACCESS_KEY and QIANFAN_SECRET_KEY/,
     );
+  });
+});
+
+describe("Qianfan embeddings with the key pair", () => {
+  it("send the minted token, and mint again once on a 401", async () => {
+    const config = parseConfig(configYaml(), "qianfan.yaml").providers.get("qianfan");
+    if (config === undefined) throw new Error("no qianfan provider");
+    const adapter = createAdapter(config, keys, { maxSseEventBytes: 1 << 20 });
+    const transport = createUndiciTransport({ connectionsPerOrigin: 4, connectTimeoutMs: 5_000 });
+    const context: CallContext = {
+      upstreamModel: "embedding-v1",
+      signal: new AbortController().signal,
+      transport,
+      log: pino({ level: "silent" }),
+      requestId: "embeddings-1",
+      now: () => clock,
+      generateId: (prefix) => `${prefix}-1`,
+    };
+    const request = { model: "embedding-v1", inputs: ["a", "b"] };
+    try {
+      const mintedBefore = minted.length;
+      expect((await adapter.embed?.(request, context))?.vectors).toEqual([
+        [0, 0.5],
+        [1, 0.5],
+      ]);
+      expect(minted).toHaveLength(mintedBefore + 1);
+      expect(qianfanAuth.at(-1)).toBe(`Bearer ${minted.at(-1)}`);
+      live.clear();
+      const before = qianfanAuth.length;
+      expect((await adapter.embed?.(request, context))?.vectors).toHaveLength(2);
+      expect(minted).toHaveLength(mintedBefore + 2);
+      expect(qianfanAuth.slice(before)).toEqual([`Bearer ${minted.at(-2)}`, `Bearer ${minted.at(-1)}`]);
+    } finally {
+      await transport.close();
+    }
   });
 });

@@ -54,7 +54,7 @@ export function createOpenAICompatibleAdapter(
     maxSseEventBytes: limits?.maxSseEventBytes,
     bearer,
   };
-  const embeddings = embeddingsSetup(config, setup.headers, apiKey, setup.mapError);
+  const embeddings = embeddingsSetup(config, setup.headers, apiKey, setup.mapError, bearer);
   return {
     name: config.name,
     type: "openai",

@@ -10,8 +10,10 @@ import type { EmbeddingInput, EmbeddingsAnswer, EmbeddingsRequest } from "../../
 import { ProxyError } from "../../core/errors.ts";
 import { mergeExtraBody } from "../../core/extra-body.ts";
 import { fromFloat32Base64 } from "../../core/float32-base64.ts";
+import { postWithBearer } from "../bearer-post.ts";
 import { embedInBatches } from "../embedding-batches.ts";
 import { postUpstream, transportFailure, type UpstreamErrorMapper } from "../http.ts";
+import type { BearerSource } from "../qianfan/iam-token.ts";
 import type { CallContext } from "../types.ts";
 import { mapOpenAICompatibleStreamError } from "./error-map.ts";
 import { openAIErrorSchema } from "./wire.ts";
@@ -23,6 +25,8 @@ export interface EmbeddingsSetup {
   readonly apiKey: string | undefined;
   readonly mapError: UpstreamErrorMapper;
   readonly maxBatch: number | undefined;
+  /** Minted bearer tokens instead of a fixed key (Qianfan with an access key), as for chat. */
+  readonly bearer?: BearerSource;
 }
 
 /** The setup of a provider, from its config and the chat call's static headers. */
@@ -31,6 +35,7 @@ export function embeddingsSetup(
   headers: Readonly<Record<string, string>>,
   apiKey: string | undefined,
   mapError: UpstreamErrorMapper,
+  bearer?: BearerSource,
 ): EmbeddingsSetup {
   return {
     url: `${config.baseUrl}/embeddings`,
@@ -38,6 +43,7 @@ export function embeddingsSetup(
     apiKey,
     mapError,
     maxBatch: config.maxEmbeddingBatch,
+    bearer,
   };
 }
 
@@ -77,7 +83,11 @@ async function embedBatch(
     ...(request.user === undefined ? {} : { user: request.user }),
   };
   const headers = { ...setup.headers, "x-request-id": context.requestId };
-  const response = await postUpstream(context, setup.url, headers, JSON.stringify(body), setup.mapError);
+  const sent = JSON.stringify(body);
+  const response =
+    setup.bearer === undefined
+      ? await postUpstream(context, setup.url, headers, sent, setup.mapError)
+      : await postWithBearer(context, setup.url, headers, sent, setup.mapError, setup.bearer);
   let text: string;
   try {
     text = await response.text();
