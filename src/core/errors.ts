@@ -80,6 +80,11 @@ export interface ProxyErrorOptions {
   readonly retryable?: boolean;
   /** The underlying error, for logs only: never shown to clients. */
   readonly cause?: unknown;
+  /**
+   * The vendor's own message as it wrote it (scrubbed), for an edge of the vendor's format to pass on unchanged
+   * (the Messages edge, for an Anthropic upstream: Claude Code reads some of Anthropic's 400 messages).
+   */
+  readonly vendorMessage?: string;
 }
 
 /** A failure with a kind both edges know how to report. The message is safe to show to clients. */
@@ -90,6 +95,7 @@ export class ProxyError extends Error {
   readonly param: string | undefined;
   readonly code: string | undefined;
   readonly retryAfterMs: number | undefined;
+  readonly vendorMessage: string | undefined;
 
   constructor(kind: ProxyErrorKind, message: string, options: ProxyErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -100,6 +106,7 @@ export class ProxyError extends Error {
     this.param = options.param;
     this.code = options.code;
     this.retryAfterMs = options.retryAfterMs;
+    this.vendorMessage = options.vendorMessage;
   }
 
   /** Normalises anything thrown into a ProxyError without leaking its message (it may hold internals). */

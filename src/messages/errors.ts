@@ -70,7 +70,11 @@ export function toAnthropicError(error: ProxyError): {
   return {
     status,
     headers,
-    body: { type: "error", error: { type: mapping.type, message: scrubSecrets(error.message) } },
+    // An Anthropic upstream's own words when it said them (Claude Code matches some of its 400 messages).
+    body: {
+      type: "error",
+      error: { type: mapping.type, message: scrubSecrets(error.vendorMessage ?? error.message) },
+    },
   };
 }
 

@@ -47,6 +47,7 @@ export function mapAnthropicHttpError(
   return new ProxyError(kind, describe(parsed, `HTTP ${status}`, secret), {
     upstreamStatus: status,
     retryAfterMs: parseRetryAfterMs(headers, now),
+    vendorMessage: vendorMessageOf(parsed, secret),
   });
 }
 
@@ -61,7 +62,9 @@ export function mapAnthropicStreamError(data: unknown, secret?: string): ProxyEr
   }
   const errorType = parsed.data.error.type;
   const kind = KIND_BY_ERROR_TYPE[errorType] ?? "upstream_error";
-  return new ProxyError(kind, describe(parsed.data, "stream error", secret));
+  return new ProxyError(kind, describe(parsed.data, "stream error", secret), {
+    vendorMessage: vendorMessageOf(parsed.data, secret),
+  });
 }
 
 function parseErrorBody(body: string): AnthropicErrorBody | undefined {
@@ -73,6 +76,15 @@ function parseErrorBody(body: string): AnthropicErrorBody | undefined {
   }
   const parsed = anthropicErrorSchema.safeParse(json);
   return parsed.success ? parsed.data : undefined;
+}
+
+/** Anthropic's message as it wrote it (scrubbed, cut), for the Messages edge. */
+function vendorMessageOf(
+  parsed: AnthropicErrorBody | undefined,
+  secret: string | undefined,
+): string | undefined {
+  const message = parsed?.error.message;
+  return message === undefined ? undefined : scrubUpstreamText(message.slice(0, MAX_MESSAGE_CHARS), secret);
 }
 
 function describe(

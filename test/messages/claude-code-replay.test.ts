@@ -1,0 +1,158 @@
+/**
+ * A Claude-Code-style request (./claude-code-request.ts) replayed through /v1/messages?beta=true to each upstream
+ * kind. An Anthropic upstream receives Claude Code's body unchanged but for the model id (thinking signatures,
+ * cache_control, unknown blocks and fields at every level) and its anthropic-beta header; an OpenAI-compatible or
+ * Gemini upstream receives the documented translation (system first without the billing tag, effort as reasoning
+ * effort, the tool round trip with the vendor's ids) and no thinking signature, so no vendor can refuse one.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startMockAnthropicUpstream } from "../helpers/mock-anthropic-upstream.ts";
+import { startMockGeminiUpstream } from "../helpers/mock-gemini-upstream.ts";
+import { startMockOpenAIUpstream } from "../helpers/mock-openai-upstream.ts";
+import type { MockUpstream } from "../helpers/mock-server.ts";
+import { type RunningServer, startServer } from "../helpers/start-server.ts";
+import {
+  BILLING_BLOCK,
+  CLAUDE_CODE_BETAS,
+  CLAUDE_CODE_HEADERS,
+  CLAUDE_CODE_PATH,
+  claudeCodeBody,
+  SYSTEM_PROMPT,
+  THINKING_SIGNATURE,
+  TOOL_USE_ID,
+} from "./claude-code-request.ts";
+
+const KEYS = { OA_KEY: "sk-oa-111", ANTHROPIC_KEY: "sk-ant-222", GEMINI_KEY: "AIza333" } as const;
+const TOKEN = "sk-claude-code-token-0123456789";
+
+let openaiMock: MockUpstream;
+let anthropicMock: MockUpstream;
+let geminiMock: MockUpstream;
+let server: RunningServer;
+
+beforeAll(async () => {
+  [openaiMock, anthropicMock, geminiMock] = await Promise.all([
+    startMockOpenAIUpstream(),
+    startMockAnthropicUpstream(KEYS.ANTHROPIC_KEY),
+    startMockGeminiUpstream(KEYS.GEMINI_KEY),
+  ]);
+  server = await startServer(
+    `
+model_config: {oa-model: oa-vendor, claude-sonnet: claude-vendor, gemini-model: gemini-vendor}
+model_routes:
+  claude-vendor: {claude-sonnet: claude-upstream-id}
+providers:
+  oa-vendor: {type: openai, base_url: "${openaiMock.baseUrl}", api_key_env: OA_KEY}
+  claude-vendor:
+    type: anthropic
+    base_url: "${anthropicMock.baseUrl}"
+    api_key_env: ANTHROPIC_KEY
+  gemini-vendor: {type: gemini, base_url: "${geminiMock.baseUrl}", api_key_env: GEMINI_KEY}
+proxy: {max_retries: 0}
+auth:
+  keys:
+    - {name: claude-code, key: ${TOKEN}}
+`,
+    { keys: KEYS },
+  );
+});
+
+afterAll(async () => {
+  await server?.close();
+  await Promise.all([openaiMock?.close(), anthropicMock?.close(), geminiMock?.close()]);
+});
+
+/** Sends the body as Claude Code does (Bearer from ANTHROPIC_AUTH_TOKEN) and reads the whole SSE answer. */
+async function replay(body: Record<string, unknown>): Promise<{ status: number; text: string }> {
+  const response = await fetch(`${server.url}${CLAUDE_CODE_PATH}`, {
+    method: "POST",
+    headers: { ...CLAUDE_CODE_HEADERS, authorization: `Bearer ${TOKEN}` },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, text: await response.text() };
+}
+
+describe("a Claude Code request to an Anthropic upstream", () => {
+  it("arrives unchanged but for the model id, with Claude Code's anthropic-beta", async () => {
+    const before = anthropicMock.requests.length;
+    const body = claudeCodeBody("claude-sonnet");
+    const answer = await replay(body);
+    expect(answer.status).toBe(200);
+    expect(answer.text).toContain("event: message_stop");
+    const received = anthropicMock.requests.slice(before);
+    expect(received).toHaveLength(1);
+    expect(received[0]?.url).toBe("/v1/messages");
+    expect(received[0]?.body).toEqual({ ...body, model: "claude-upstream-id" });
+    // Same keys in the same order: only the model's value differs.
+    expect(Object.keys(received[0]?.body ?? {})).toEqual(Object.keys(body));
+    expect(received[0]?.headers["anthropic-beta"]).toBe(CLAUDE_CODE_BETAS);
+    expect(received[0]?.headers["x-api-key"]).toBe(KEYS.ANTHROPIC_KEY);
+    expect(received[0]?.headers.authorization).toBeUndefined();
+  });
+
+  it("passes a role system message on, and the vendor's 400 reaches the client as the vendor wrote it", async () => {
+    const body = claudeCodeBody("claude-sonnet");
+    body.messages = [
+      { role: "user", content: "Say hello." },
+      {
+        role: "system",
+        content: [{ type: "text", text: "# Environment", cache_control: { type: "ephemeral" } }],
+      },
+    ];
+    const answer = await replay(body);
+    expect(answer.status).toBe(400);
+    expect(JSON.parse(answer.text)).toEqual({
+      type: "error",
+      error: {
+        type: "invalid_request_error",
+        message: "messages.1: roles must alternate, starting with user",
+      },
+    });
+  });
+});
+
+describe.each(["oa-model", "gemini-model"])("a Claude Code request to %s", (model) => {
+  it("is translated, its signatures and cache_control left out", async () => {
+    const mock = model === "oa-model" ? openaiMock : geminiMock;
+    const before = mock.requests.length;
+    const answer = await replay(claudeCodeBody(model));
+    expect(answer.status).toBe(200);
+    expect(answer.text).toContain("event: message_stop");
+    const sent = JSON.stringify(mock.requests.slice(before)[0]?.body);
+    expect(sent).not.toContain(THINKING_SIGNATURE);
+    expect(sent).not.toContain("cache_control");
+    expect(sent).not.toContain(BILLING_BLOCK);
+    expect(sent).not.toContain("defer_loading");
+    expect(sent).toContain(SYSTEM_PROMPT);
+    expect(sent).toContain("# Project");
+  });
+});
+
+describe("the translation to an OpenAI-compatible upstream", () => {
+  it("keeps the conversation's order, ids, effort and the system message at its place", async () => {
+    const before = openaiMock.requests.length;
+    const body = claudeCodeBody("oa-model");
+    const messages = body.messages as unknown[];
+    body.messages = [...messages, { role: "system", content: "Mid-conversation note." }];
+    const answer = await replay(body);
+    expect(answer.status).toBe(200);
+    const sent = openaiMock.requests.slice(before)[0]?.body as {
+      messages: { role: string; content: unknown; tool_call_id?: string; tool_calls?: { id: string }[] }[];
+      reasoning_effort?: string;
+      tools: unknown[];
+    };
+    expect(sent.messages.map((message) => message.role)).toEqual([
+      "system",
+      "user",
+      "assistant",
+      "tool",
+      "system",
+    ]);
+    expect(sent.messages[0]?.content).toBe(SYSTEM_PROMPT);
+    expect(sent.messages[2]?.tool_calls?.[0]?.id).toBe(TOOL_USE_ID);
+    expect(sent.messages[3]?.tool_call_id).toBe(TOOL_USE_ID);
+    expect(sent.messages[4]?.content).toBe("Mid-conversation note.");
+    expect(sent.reasoning_effort).toBe("high");
+    expect(sent.tools).toHaveLength(2);
+  });
+});
