@@ -164,9 +164,7 @@ async function answer(
   envelope[0] = 0;
   envelope.writeUInt32BE(bytes.length, 1);
   envelope.set(bytes, 5);
-  call.reply.header("content-type", CONTENT_TYPE);
-  stampAnswer(call.reply, call.request.record);
-  writeHead(call);
+  writeHead(call, stampAnswer);
   const waiting = writeOrWait(call.raw, envelope);
   if (waiting !== undefined) await waiting;
 }
@@ -178,14 +176,17 @@ async function stream(
   options: CallOptions,
 ): Promise<void> {
   const chatStream = await core.openStream(request, options);
-  call.reply.header("content-type", CONTENT_TYPE);
-  stampStreamStart(call.reply, call.request.record);
-  writeHead(call);
+  writeHead(call, stampStreamStart);
   await pumpStream(call.raw, chatStream, createBatchEncoder(chatStream, request.includeUsage));
 }
 
-/** The reply's headers in the order Connect sends them: the hooks' (x-request-id), content-type, the overhead. */
-function writeHead(call: FastCall): void {
+/**
+ * Sends the head: the reply's headers in the order Connect sends them, the hooks' (x-request-id) first, then
+ * content-type and the overhead header (`stamp`; none on a failure's head).
+ */
+function writeHead(call: FastCall, stamp?: typeof stampAnswer): void {
+  call.reply.header("content-type", CONTENT_TYPE);
+  stamp?.(call.reply, call.request.record);
   call.raw.writeHead(200, replyHeaders(call.reply));
 }
 
@@ -193,10 +194,7 @@ function writeHead(call: FastCall): void {
 function endCall(call: FastCall, status: ConnectError | undefined): void {
   const raw = call.raw;
   if (raw.writableEnded || call.abort.clientGone) return;
-  if (!raw.headersSent) {
-    call.reply.header("content-type", CONTENT_TYPE);
-    writeHead(call);
-  }
+  if (!raw.headersSent) writeHead(call);
   raw.addTrailers(
     status === undefined
       ? { "grpc-status": "0" }

@@ -24,7 +24,8 @@ const UNTRACED_PATHS: ReadonlySet<string> = new Set(["/metrics", "/health", "/re
 
 type Headers = FastifyRequest["headers"];
 
-const headerGetter: TextMapGetter<Headers> = {
+/** Reads `traceparent` and friends from a Fastify request's headers (also the gRPC fast lane's, ./rpc-span.ts). */
+export const fastifyHeaderGetter: TextMapGetter<Headers> = {
   get: (headers, key) => headers[key],
   keys: (headers) => Object.keys(headers),
 };
@@ -43,7 +44,7 @@ export function createHttpServerSpans(): HttpServerSpans {
       if (request.raw.httpVersionMajor !== 1) return;
       const path = request.url.split("?")[0] ?? request.url;
       if (UNTRACED_PATHS.has(path)) return;
-      const parent = propagation.extract(ROOT_CONTEXT, request.headers, headerGetter);
+      const parent = propagation.extract(ROOT_CONTEXT, request.headers, fastifyHeaderGetter);
       const route = request.routeOptions.url;
       const span = tracer.startSpan(
         route === undefined ? request.method : `${request.method} ${route}`,

@@ -20,6 +20,7 @@ import {
 } from "@opentelemetry/api";
 import type { FastifyRequest } from "fastify";
 import * as attr from "./attributes.ts";
+import { fastifyHeaderGetter } from "./http-server-span.ts";
 import type { RequestRecord } from "./request-record.ts";
 
 /** What the span is started from: the request's headers (any carrier with a getter) and what identifies it. */
@@ -74,11 +75,6 @@ export function endRpcSpan(span: Span, code: Code | undefined, message: string |
   span.end();
 }
 
-const fastifyHeaders: TextMapGetter<FastifyRequest["headers"]> = {
-  get: (headers, key) => headers[key],
-  keys: (headers) => Object.keys(headers),
-};
-
 /**
  * The fast lane's span hook: starts the call's span and makes it the parent of the core's spans (the record's edge
  * context, which the core reads first), and returns the function that ends it with the call's status.
@@ -91,7 +87,7 @@ export function startFastLaneSpan(
   const { span, context: spanContext } = startRpcSpan({
     method,
     headers: request.headers,
-    getter: fastifyHeaders,
+    getter: fastifyHeaderGetter,
     contentType: request.headers["content-type"],
     requestId: request.id,
     record,

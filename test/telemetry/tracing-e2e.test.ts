@@ -117,7 +117,7 @@ describe("tracing through node src/main.ts", () => {
     assertCoreTree(spans, server, "rid-otel-http");
   });
 
-  it("a streamed grpc-js chat is one trace under the caller's span (Connect interceptor over h2c)", async () => {
+  it("a streamed grpc-js chat is one trace under the caller's span (the fast lane's span hook over h2c)", async () => {
     const client = grpcChatClient(gateway.port);
     const metadata = requestIdMetadata("rid-otel-grpc");
     metadata.set("traceparent", `00-${GRPC_TRACE}-${CALLER_SPAN}-01`);
