@@ -6,6 +6,7 @@
  */
 import { ADMIN_PATHS, ADMIN_SCHEMAS, ADMIN_SECURITY_SCHEME } from "./openapi-admin.ts";
 import { EMBEDDINGS_PATHS, EMBEDDINGS_SCHEMAS } from "./openapi-embeddings.ts";
+import { MESSAGES_PATHS, MESSAGES_SCHEMAS } from "./openapi-messages.ts";
 import { MODEL_PATHS, MODEL_SCHEMAS } from "./openapi-models.ts";
 import { componentSchemas, type JsonSchema } from "./openapi-schemas.ts";
 
@@ -192,7 +193,13 @@ function components(): JsonSchema {
     responses[name] = { description, headers, content: json(schemaRef("ErrorResponse")) };
   }
   return {
-    schemas: { ...componentSchemas(), ...MODEL_SCHEMAS, ...EMBEDDINGS_SCHEMAS, ...ADMIN_SCHEMAS },
+    schemas: {
+      ...componentSchemas(),
+      ...MODEL_SCHEMAS,
+      ...EMBEDDINGS_SCHEMAS,
+      ...MESSAGES_SCHEMAS,
+      ...ADMIN_SCHEMAS,
+    },
     responses,
     parameters: {
       RequestId: {
@@ -229,6 +236,12 @@ function components(): JsonSchema {
           "`Authorization: Bearer <key>`, as the OpenAI SDKs send their `apiKey` (gRPC: `authorization` metadata). " +
           "Checked only when the config lists client keys (`auth.keys`); otherwise any value, or none, is accepted.",
       },
+      apiKeyAuth: {
+        type: "apiKey",
+        in: "header",
+        name: "x-api-key",
+        description: "The same client keys in `x-api-key`, as the Anthropic SDKs send their `apiKey`.",
+      },
       adminBearerAuth: ADMIN_SECURITY_SCHEME,
     },
   };
@@ -255,6 +268,7 @@ export function buildOpenApiDocument(version: string): JsonSchema {
       { name: "chat", description: "Chat completions (OpenAI-compatible)." },
       { name: "models", description: "Configured models." },
       { name: "embeddings", description: "Embeddings (OpenAI-compatible)." },
+      { name: "messages", description: "Anthropic's Messages API, for the Anthropic SDKs and Claude Code." },
       { name: "operations", description: "Probes for load balancers and orchestrators (no key needed)." },
       { name: "admin", description: "Configuration: inspect and hot-reload (admin keys)." },
     ],
@@ -264,6 +278,7 @@ export function buildOpenApiDocument(version: string): JsonSchema {
       "/v1/models": models,
       ...MODEL_PATHS,
       ...EMBEDDINGS_PATHS,
+      ...MESSAGES_PATHS,
       "/health": health,
       "/ready": ready,
       "/metrics": metrics,

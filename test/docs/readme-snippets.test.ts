@@ -35,6 +35,10 @@ const NOT_RUN: readonly (readonly [string, string])[] = [
   ["sudo apt-get install", "installs Debian packages as root; .ci/run installs them when missing"],
   ["grpcurl ", "grpcurl is not packaged by Debian; the buf curl blocks make the same calls"],
   ["docker build", "no container engine in CI; test/docker/dockerfile.test.ts runs the image's CMD"],
+  [
+    "export ANTHROPIC_BASE_URL=",
+    "Claude Code is not a dependency (nor in Debian); test/messages/claude-code-replay.test.ts replays its requests",
+  ],
 ];
 
 /** What the output of a run block must show, by the start of its first line (default: the echoed greeting). */
@@ -87,6 +91,7 @@ function clientProject(): string {
   );
   const packages = [
     "openai",
+    "@anthropic-ai/sdk",
     "@grpc/grpc-js",
     "@grpc/proto-loader",
     "@connectrpc/connect",
