@@ -51,7 +51,7 @@ export async function responsesPlugin(app: FastifyInstance, options: ResponsesPl
     if (decoded.tools.dropped.length > 0) {
       const dropped = decoded.tools.dropped.join(",");
       reply.header(DROPPED_TOOLS_HEADER, dropped);
-      request.log.info({ dropped_tools: dropped }, "hosted tools dropped: the gateway cannot run them");
+      if (request.record !== null) request.record.droppedTools = dropped;
     }
     const call = aborts.watch(reply.raw);
     const callOptions = callOptionsOf(request, call.signal);

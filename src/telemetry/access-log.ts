@@ -67,6 +67,7 @@ export function accessFields(
     attempts: record.modelCall ? record.attempts : undefined,
     retries: record.retries > 0 ? record.retries : undefined,
     fallbacks: record.fallbacks > 0 ? record.fallbacks : undefined,
+    droppedTools: record.droppedTools,
     traceId: record.traceId,
   };
 }

@@ -52,6 +52,8 @@ export interface RequestRecord {
   errorKind: ProxyErrorKind | undefined;
   /** gRPC status code of an RPC that failed (0 when it succeeded). */
   grpcCode: number | undefined;
+  /** Tools the edge dropped from the request because no upstream can run them (comma-separated), if any. */
+  droppedTools: string | undefined;
   traceId: string | undefined;
   /**
    * The HTTP server span (./http-server-span.ts) and the context the core and the Connect interceptor start their
@@ -98,6 +100,7 @@ export function createRequestRecord(
     overheadMs: undefined,
     errorKind: undefined,
     grpcCode: undefined,
+    droppedTools: undefined,
     traceId: undefined,
     edgeSpan: undefined,
     edgeContext: undefined,

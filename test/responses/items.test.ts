@@ -7,6 +7,7 @@
  * tools dropped and named. Malformed requests get clear 400s in OpenAI's envelope, and the next request is served.
  */
 import type { ServerResponse } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
 import OpenAI from "openai";
 import type { ResponseStreamEvent } from "openai/resources/responses/responses";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -216,6 +217,13 @@ describe("what the vendor receives", () => {
       })
       .withResponse();
     expect(raw.headers.get("x-llm-proxy-dropped-tools")).toBe("web_search");
+    const requestId = raw.headers.get("x-request-id");
+    const accessLine = () =>
+      server.logs.find((line) => line.msg === "request completed" && line.requestId === requestId);
+    // The access line is written when the reply ends, which may be just after the client has read it.
+    for (let waited = 0; accessLine() === undefined && waited < 2000; waited += 20) await sleep(20);
+    const access = accessLine();
+    expect(access).toMatchObject({ api: "responses", droppedTools: "web_search" });
     const sent = toolVendor.requests.at(-1)?.body.tools as { function: { name: string } }[];
     expect(sent.map((tool) => tool.function.name)).toEqual(["files__read", "files__list"]);
     const calls = response.output.filter((item) => item.type === "function_call");
