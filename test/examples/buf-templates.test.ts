@@ -1,7 +1,8 @@
 /**
  * The buf templates a Go or Python team uses (examples/buf.gen.*.yaml). Their remote plugins need the network, so
  * here each plugin is swapped for the local protoc-gen-es and the rest of the template runs as written: buf must
- * accept it, and its inputs must select exactly llmproxy/v1/chat.proto (not the vendored gRPC protos).
+ * accept it, and its inputs must select exactly llm-proxy's own protos, llmproxy/v1/chat.proto and embeddings.proto
+ * (not the vendored gRPC protos).
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -52,7 +53,7 @@ function generateOffline(file: string): Promise<string[]> {
 }
 
 describe("examples/buf.gen.*.yaml", () => {
-  it("Go: protocolbuffers/go + grpc/go, go_package from managed mode, chat.proto only", async () => {
+  it("Go: protocolbuffers/go + grpc/go, go_package from managed mode, llmproxy's protos only", async () => {
     const template = parse(readFileSync(join(PROJECT_ROOT, "examples/buf.gen.go.yaml"), "utf8")) as Template;
     expect(template.plugins.map((plugin) => plugin.remote)).toEqual([
       "buf.build/protocolbuffers/go",
@@ -61,11 +62,13 @@ describe("examples/buf.gen.*.yaml", () => {
     expect(template.managed?.override?.[0]?.file_option).toBe("go_package_prefix");
     expect(await generateOffline("examples/buf.gen.go.yaml")).toEqual([
       "plugin-0/llmproxy/v1/chat_pb.ts",
+      "plugin-0/llmproxy/v1/embeddings_pb.ts",
       "plugin-1/llmproxy/v1/chat_pb.ts",
+      "plugin-1/llmproxy/v1/embeddings_pb.ts",
     ]);
   });
 
-  it("Python: messages, type stubs and grpcio stubs, chat.proto only", async () => {
+  it("Python: messages, type stubs and grpcio stubs, llmproxy's protos only", async () => {
     const template = parse(
       readFileSync(join(PROJECT_ROOT, "examples/buf.gen.python.yaml"), "utf8"),
     ) as Template;
@@ -75,7 +78,7 @@ describe("examples/buf.gen.*.yaml", () => {
       "buf.build/grpc/python",
     ]);
     const files = await generateOffline("examples/buf.gen.python.yaml");
-    expect(files).toHaveLength(3);
-    expect(files.every((file) => file.endsWith("/llmproxy/v1/chat_pb.ts"))).toBe(true);
+    expect(files).toHaveLength(6);
+    expect(files.every((file) => /\/llmproxy\/v1\/(chat|embeddings)_pb\.ts$/.test(file))).toBe(true);
   });
 });
