@@ -8,6 +8,7 @@ import { ADMIN_PATHS, ADMIN_SCHEMAS, ADMIN_SECURITY_SCHEME } from "./openapi-adm
 import { EMBEDDINGS_PATHS, EMBEDDINGS_SCHEMAS } from "./openapi-embeddings.ts";
 import { MESSAGES_PATHS, MESSAGES_SCHEMAS } from "./openapi-messages.ts";
 import { MODEL_PATHS, MODEL_SCHEMAS } from "./openapi-models.ts";
+import { RESPONSES_SCHEMAS, responsesPaths } from "./openapi-responses.ts";
 import { componentSchemas, type JsonSchema } from "./openapi-schemas.ts";
 
 const schemaRef = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
@@ -198,6 +199,7 @@ function components(): JsonSchema {
       ...MODEL_SCHEMAS,
       ...EMBEDDINGS_SCHEMAS,
       ...MESSAGES_SCHEMAS,
+      ...RESPONSES_SCHEMAS,
       ...ADMIN_SCHEMAS,
     },
     responses,
@@ -269,6 +271,10 @@ export function buildOpenApiDocument(version: string): JsonSchema {
       { name: "models", description: "Configured models." },
       { name: "embeddings", description: "Embeddings (OpenAI-compatible)." },
       { name: "messages", description: "Anthropic's Messages API, for the Anthropic SDKs and Claude Code." },
+      {
+        name: "responses",
+        description: "OpenAI's Responses API (stateless), for Codex CLI and the Agents SDK.",
+      },
       { name: "operations", description: "Probes for load balancers and orchestrators (no key needed)." },
       { name: "admin", description: "Configuration: inspect and hot-reload (admin keys)." },
     ],
@@ -279,6 +285,9 @@ export function buildOpenApiDocument(version: string): JsonSchema {
       ...MODEL_PATHS,
       ...EMBEDDINGS_PATHS,
       ...MESSAGES_PATHS,
+      ...responsesPaths(
+        errorResponses(["400", "401", "403", "404", "413", "429", "500", "502", "503", "504"]),
+      ),
       "/health": health,
       "/ready": ready,
       "/metrics": metrics,
