@@ -12,18 +12,22 @@
  * - `callOptionsOf` (./call-options.ts): the core's CallOptions, with the request record's observers.
  * - `RouteEdge`, `declareEdge` (./route-edge.ts): the edge's declaration (API label, error shape) that the error
  *   handler, the auth hook, the limits, metrics and the access line ask.
+ * - `acceptJsonBodies` (./json-body.ts) and `decodeRequestBody` (./content-encoding.ts): a JSON-over-HTTP edge's
+ *   body parser (strict JSON, depth-capped) and Content-Encoding decoding held to `server.body_limit`.
+ * - `openAIRouteEdge`, `toHttpError` (./openai-route-edge.ts, ./openai-errors.ts): OpenAI's error envelope, which
+ *   the OpenAI-shaped edges (chat, models, embeddings, responses) and the fallback for other routes share.
  *
- * Adding an edge (e.g. `/v1/messages`) means writing only these files in its own folder `src/<edge>/`:
+ * Adding an edge means writing only these files in its own folder `src/<edge>/` (src/messages/ is one):
  * 1. `request-schema.ts` + `to-canonical.ts`: zod schema of the wire request, decoded into the canonical
  *    ChatRequest (src/core/types.ts);
- * 2. `from-canonical.ts`: the whole answer, and a chunk/batch encoder for streams (SSE events via ./sse.ts, or
- *    envelopes);
- * 3. `errors.ts`: ProxyError → the protocol's error shape (status, headers, body);
+ * 2. `from-canonical.ts` (+ `sse-encoder.ts`): the whole answer, and a batch encoder for streams (SSE events via
+ *    ./sse.ts, with `event:` lines where the protocol names its events, or RPC envelopes);
+ * 3. `errors.ts`: ProxyError → the protocol's error shape (status, headers, body), its `writeError`;
  * 4. `plugin.ts`: a Fastify plugin that calls `declareEdge(app, { api, modelCall, rpc, writeError })`, then per
  *    route: `CallAborts.watch`, `callOptionsOf`, the core (`complete` / `openStream`), `stampAnswer` /
  *    `stampStreamStart`, and for streams `pumpStream` + its ending, `endFailedStream` and `logFailure` on failure;
- * 5. its registration in src/server.ts (beside the OpenAI and gRPC plugins), and tests driving it through the
- *    protocol's official client.
+ * 5. its registration in src/server.ts (one `app.register` beside the other edges), and tests driving it through
+ *    the protocol's official client.
  * Keys, limits, metrics (labelled by the declared `api`), the access line, tracing and request ids come with it.
  */
 export {
