@@ -39,6 +39,10 @@ const NOT_RUN: readonly (readonly [string, string])[] = [
     "export ANTHROPIC_BASE_URL=",
     "Claude Code is not a dependency (nor in Debian); test/messages/claude-code-replay.test.ts replays its requests",
   ],
+  [
+    "LLM_PROXY_KEY=my-gateway-key codex exec",
+    "Codex CLI is not a dependency (nor in Debian); test/responses/codex-replay.test.ts replays Codex-shaped requests",
+  ],
 ];
 
 /** What the output of a run block must show, by the start of its first line (default: the echoed greeting). */
