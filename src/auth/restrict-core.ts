@@ -36,5 +36,9 @@ export function restrictCore(core: ChatCore, principal: Principal | undefined): 
       check(request.model);
       return core.embed(request, options);
     },
+    countTokens: async (request, options) => {
+      check(request.model);
+      return core.countTokens?.(request, options);
+    },
   };
 }

@@ -10,6 +10,7 @@ import { aggregateStream } from "./aggregate.ts";
 import { type AttemptDeps, type AttemptInput, type OpenedAttempt, openAttempt } from "./attempt.ts";
 import { UnbatchedChunks } from "./batches.ts";
 import type { CallOptions, ChatCore, ChatStream } from "./chat-stream.ts";
+import { countTokens } from "./count-tokens-core.ts";
 import { createDeadline } from "./deadline.ts";
 import { embed } from "./embeddings-core.ts";
 import { ProxyError } from "./errors.ts";
@@ -66,6 +67,7 @@ export function createChatCore(deps: ChatCoreDeps): ChatCore {
     // A then, not an async arrow returning aggregateStream's promise: that would cost two more microtask turns.
     complete: (request, options) => openStream(state, request, options, false).then(aggregateStream),
     embed: (request, options) => embed(state, request, options),
+    countTokens: (request, options) => countTokens(state, request, options),
   };
 }
 

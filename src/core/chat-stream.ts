@@ -63,6 +63,11 @@ export interface ChatCore {
   complete(request: ChatRequest, options: CallOptions): Promise<ChatResult>;
   /** Embeds every input with the same routing, retries and fallbacks as chat. Rejects with ProxyError. */
   embed(request: EmbeddingsRequest, options: CallOptions): Promise<EmbeddingsResult>;
+  /**
+   * The vendor's own count of the request's input tokens, from the deployment that would serve it; undefined
+   * when that vendor cannot count (the edge estimates). Optional: cores made outside createChatCore may lack it.
+   */
+  countTokens?(request: ChatRequest, options: CallOptions): Promise<number | undefined>;
   /** The public models, in config order. */
   listModels(): readonly ModelInfo[];
   /** The model used when a request names none. */

@@ -243,10 +243,11 @@ export const MESSAGES_PATHS: Readonly<Record<string, JsonSchema>> = {
     post: {
       operationId: "countMessageTokens",
       tags: ["messages"],
-      summary: "Count a message's input tokens (an estimate)",
+      summary: "Count a message's input tokens",
       description:
-        "The gateway's estimate for the request's system prompt, messages and tools (characters / 4 plus framing), " +
-        "for every provider type.",
+        "Anthropic's own count for a model routed to an Anthropic provider (the body forwarded unchanged but for the " +
+        "model id); for other provider types the gateway's estimate of the system prompt, messages and tools " +
+        "(characters / 4 plus framing).",
       security,
       parameters: [{ $ref: "#/components/parameters/RequestId" }],
       requestBody: {

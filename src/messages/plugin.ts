@@ -19,9 +19,8 @@ import { type SseResponse, startSse } from "../edge/sse.ts";
 import { estimateInputTokens } from "./count-tokens.ts";
 import { messagesRouteEdge, toAnthropicError } from "./errors.ts";
 import { toAnthropicMessage } from "./from-canonical.ts";
-import { countTokensRequestSchema } from "./request-schema.ts";
 import { errorEvent, MessagesEncoder } from "./sse-encoder.ts";
-import { decodeMessages } from "./to-canonical.ts";
+import { decodeCountTokens, decodeMessages } from "./to-canonical.ts";
 
 /** Plugin options: a getter, because a config reload swaps the core (and a client key may narrow it). */
 export interface MessagesPluginOptions {
@@ -84,20 +83,24 @@ export async function messagesPlugin(app: FastifyInstance, options: MessagesPlug
   });
 
   app.post("/v1/messages/count_tokens", { config: { edge: COUNT_EDGE } }, async (request, reply) => {
-    const parsed = countTokensRequestSchema.safeParse(request.body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const path = issue?.path.map(String).join(".") ?? "";
-      throw new ProxyError("invalid_request", `${path}: ${issue?.message ?? "invalid request"}`, {
-        param: path,
-      });
-    }
+    const decoded = decodeCountTokens(request.body, request.headers);
+    request.body = undefined;
     const core = options.getCore(request);
-    // The model must be one the key may use, as for a call (a 404 in Anthropic's shape otherwise).
-    if (!core.listModels().some((model) => model.id === parsed.data.model)) {
-      throw new ProxyError("model_not_found", `model: ${parsed.data.model}`, { param: "model" });
+    const call = aborts.watch(reply.raw);
+    let counted: number | undefined;
+    try {
+      counted = await core.countTokens?.(decoded.request, callOptionsOf(request, call.signal));
+    } catch (error) {
+      throw call.failure(error);
+    } finally {
+      call.end();
     }
-    return reply.type(JSON_CONTENT_TYPE).send({ input_tokens: estimateInputTokens(parsed.data) });
+    // The model must exist for the key (checked by the core) even when its vendor cannot count.
+    if (counted === undefined && !core.listModels().some((model) => model.id === decoded.request.model)) {
+      throw new ProxyError("model_not_found", `model: ${decoded.request.model}`, { param: "model" });
+    }
+    const inputTokens = counted ?? estimateInputTokens(decoded.body);
+    return reply.type(JSON_CONTENT_TYPE).send({ input_tokens: inputTokens });
   });
 }
 

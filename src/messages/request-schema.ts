@@ -121,3 +121,4 @@ export type ContentBlockBody = z.infer<typeof block>;
 export const countTokensRequestSchema = messagesRequestSchema.omit({ max_tokens: true }).extend({
   max_tokens: z.number().int().min(TOKEN_COUNT.min).max(TOKEN_COUNT.max).optional(),
 });
+export type CountTokensRequestBody = z.infer<typeof countTokensRequestSchema>;

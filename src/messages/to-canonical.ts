@@ -21,6 +21,8 @@ import type {
 } from "../core/types.ts";
 import {
   type ContentBlockBody,
+  type CountTokensRequestBody,
+  countTokensRequestSchema,
   type MessageBody,
   type MessagesRequestBody,
   messagesRequestSchema,
@@ -44,6 +46,22 @@ export function decodeMessages(body: unknown, headers: Readonly<Record<string, u
     request: toCanonical(parsed.data, body as JsonObject, headers),
     stream: parsed.data.stream === true,
   };
+}
+
+/** A count_tokens body: the canonical request (for the core's routing and Anthropic's count) and the body. */
+export function decodeCountTokens(
+  body: unknown,
+  headers: Readonly<Record<string, unknown>>,
+): { readonly request: ChatRequest; readonly body: CountTokensRequestBody } {
+  const parsed = countTokensRequestSchema.safeParse(body);
+  if (!parsed.success) throw invalidRequest(parsed.error.issues);
+  // max_tokens means nothing to a count; the canonical request needs one.
+  const request = toCanonical(
+    { ...parsed.data, max_tokens: parsed.data.max_tokens ?? 1 },
+    body as JsonObject,
+    headers,
+  );
+  return { request, body: parsed.data };
 }
 
 /** Converts a validated body; `original` is the body as the client sent it. */

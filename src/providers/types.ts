@@ -86,4 +86,9 @@ export interface ProviderAdapter {
    * no embeddings API: the core then refuses the request. Rejects with ProxyError like `stream` before its first chunk.
    */
   embed?(request: EmbeddingsRequest, context: CallContext): Promise<EmbeddingsAnswer>;
+  /**
+   * The vendor's own count of the request's input tokens (Anthropic's count_tokens). Absent when the vendor has no
+   * such endpoint: the edge then estimates. Rejects with ProxyError like `stream` before its first chunk.
+   */
+  countTokens?(request: ChatRequest, context: CallContext): Promise<number>;
 }

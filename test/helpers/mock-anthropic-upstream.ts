@@ -9,6 +9,7 @@
  *   when tools are offered, a short text block then tool_use blocks for the first two tools, their
  *   input_json_delta split into small fragments (stop_reason tool_use); otherwise the last user text echoed
  *   in small text_delta pieces (stop_reason end_turn).
+ * `POST /v1/messages/count_tokens` answers `{"input_tokens": ANTHROPIC_MOCK_COUNT}`.
  * Like the real API it rejects a wrong `x-api-key` (401) and requests Anthropic would refuse (400). To check
  * the gateway scrubs secrets, its 401 messages deliberately quote the key they received.
  * @see https://platform.claude.com/docs/en/build-with-claude/streaming
@@ -33,6 +34,9 @@ export const ANTHROPIC_MOCK_TOOL_USES = [
   { id: "toolu_01MockWeatherA1b2C3", partialJson: '{"city": "Paris", "unit": "celsius"}' },
   { id: "toolu_01MockTimeD4e5F6", partialJson: '{"timezone": "Europe/Paris"}' },
 ] as const;
+
+/** What `POST /v1/messages/count_tokens` answers. */
+export const ANTHROPIC_MOCK_COUNT = 4242;
 
 /** Text of the mid-stream-error answer before the error event. */
 export const ANTHROPIC_MOCK_PARTIAL_TEXT = "Partial answer";
@@ -74,6 +78,10 @@ type Send = (event: string, data: object) => void;
 /** Starts the mock on 127.0.0.1 (port from the OS). `apiKey`: the only x-api-key it accepts. */
 export function startMockAnthropicUpstream(apiKey: string): Promise<MockUpstream> {
   return startMockUpstream("/v1", ({ body }, request, response) => {
+    if (request.method === "POST" && request.url === "/v1/messages/count_tokens") {
+      countTokens(request.headers["x-api-key"] === apiKey, response);
+      return;
+    }
     if (request.method !== "POST" || request.url !== "/v1/messages") {
       return fail(response, 404, `Not found: ${request.method} ${request.url}`);
     }
@@ -89,6 +97,16 @@ export function startMockAnthropicUpstream(apiKey: string): Promise<MockUpstream
     const code = Number(status[1]);
     fail(response, code, code === 401 ? `invalid x-api-key: ${key}` : `mock failure ${code}`);
   });
+}
+
+/** count_tokens: always ANTHROPIC_MOCK_COUNT, so a test can tell the vendor's count from an estimate. */
+function countTokens(keyAccepted: boolean, response: ServerResponse): void {
+  if (!keyAccepted) {
+    fail(response, 401, "invalid x-api-key");
+    return;
+  }
+  response.writeHead(200, { "content-type": "application/json" });
+  response.end(JSON.stringify({ input_tokens: ANTHROPIC_MOCK_COUNT }));
 }
 
 function fail(response: ServerResponse, status: number, message: string): void {

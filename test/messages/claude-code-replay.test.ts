@@ -6,7 +6,7 @@
  * effort, the tool round trip with the vendor's ids) and no thinking signature, so no vendor can refuse one.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startMockAnthropicUpstream } from "../helpers/mock-anthropic-upstream.ts";
+import { ANTHROPIC_MOCK_COUNT, startMockAnthropicUpstream } from "../helpers/mock-anthropic-upstream.ts";
 import { startMockGeminiUpstream } from "../helpers/mock-gemini-upstream.ts";
 import { startMockOpenAIUpstream } from "../helpers/mock-openai-upstream.ts";
 import type { MockUpstream } from "../helpers/mock-server.ts";
@@ -108,6 +108,25 @@ describe("a Claude Code request to an Anthropic upstream", () => {
         message: "messages.1: roles must alternate, starting with user",
       },
     });
+  });
+});
+
+describe("count_tokens from Claude Code to an Anthropic upstream", () => {
+  it("forwards the body unchanged but for the model id, with anthropic-beta, and answers the vendor's count", async () => {
+    const before = anthropicMock.requests.length;
+    const body = claudeCodeBody("claude-sonnet");
+    for (const key of ["max_tokens", "stream", "metadata", "context_management"]) delete body[key];
+    const response = await fetch(`${server.url}/v1/messages/count_tokens?beta=true`, {
+      method: "POST",
+      headers: { ...CLAUDE_CODE_HEADERS, authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify(body),
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ input_tokens: ANTHROPIC_MOCK_COUNT });
+    const received = anthropicMock.requests.slice(before);
+    expect(received.map((request) => request.url)).toEqual(["/v1/messages/count_tokens"]);
+    expect(received[0]?.body).toEqual({ ...body, model: "claude-upstream-id" });
+    expect(received[0]?.headers["anthropic-beta"]).toBe(CLAUDE_CODE_BETAS);
   });
 });
 

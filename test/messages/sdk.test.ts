@@ -6,7 +6,7 @@
  */
 import Anthropic from "@anthropic-ai/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startMockAnthropicUpstream } from "../helpers/mock-anthropic-upstream.ts";
+import { ANTHROPIC_MOCK_COUNT, startMockAnthropicUpstream } from "../helpers/mock-anthropic-upstream.ts";
 import { startMockGeminiUpstream } from "../helpers/mock-gemini-upstream.ts";
 import { startMockOpenAIUpstream } from "../helpers/mock-openai-upstream.ts";
 import type { MockUpstream } from "../helpers/mock-server.ts";
@@ -162,6 +162,9 @@ describe.each(VENDORS)("the Anthropic SDK through /v1/messages to %s", (model) =
       messages: [{ role: "user", content: "How many tokens is this?" }],
     });
     expect(count.input_tokens).toBeGreaterThan(10);
+    // Anthropic counts itself (the mock's fixed answer); the others are the gateway's estimate.
+    if (model === "claude-model") expect(count.input_tokens).toBe(ANTHROPIC_MOCK_COUNT);
+    else expect(count.input_tokens).not.toBe(ANTHROPIC_MOCK_COUNT);
   });
 });
 

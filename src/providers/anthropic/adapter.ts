@@ -10,6 +10,7 @@ import type { ChatChunk, ChatRequest, JsonObject } from "../../core/types.ts";
 import { postUpstream, transportFailure, type UpstreamErrorMapper } from "../http.ts";
 import { parseSseStream } from "../sse.ts";
 import type { CallContext, ProviderAdapter, StreamLimits, UpstreamResponse } from "../types.ts";
+import { countAnthropicTokens } from "./count-tokens.ts";
 import { mapAnthropicHttpError } from "./error-map.ts";
 import { parseAnthropicStream } from "./from-stream.ts";
 import { toAnthropicRequest } from "./to-request.ts";
@@ -56,7 +57,16 @@ export function createAnthropicAdapter(
       );
     });
 
-  return { name: config.name, type: "anthropic", stream };
+  const countTarget = {
+    url: `${url}/count_tokens`,
+    headers: baseHeaders,
+    defaultMaxTokens: config.defaultMaxTokens,
+    mapError,
+  };
+  const countTokens = (request: ChatRequest, context: CallContext): Promise<number> =>
+    countAnthropicTokens(countTarget, request, context);
+
+  return { name: config.name, type: "anthropic", stream, countTokens };
 }
 
 async function* readAnthropicBody(
