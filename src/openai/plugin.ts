@@ -1,5 +1,6 @@
 /**
- * The OpenAI-compatible edge: POST /v1/chat/completions (JSON or SSE) and GET /v1/models. It decodes,
+ * The OpenAI-compatible edge: POST /v1/chat/completions (JSON or SSE), POST /v1/embeddings
+ * (./embeddings-route.ts) and GET /v1/models. It decodes,
  * calls the core, and encodes; routing, retries and providers live in the core.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
@@ -11,6 +12,7 @@ import { openAIRouteEdge } from "../edge/openai-route-edge.ts";
 import { stampAnswer, stampStreamStart } from "../edge/overhead.ts";
 import { replyHeaders } from "../edge/response-headers.ts";
 import { type SseResponse, startSse } from "../edge/sse.ts";
+import { registerEmbeddingsRoute } from "./embeddings-route.ts";
 import { toOpenAICompletion } from "./from-canonical.ts";
 import { MODEL_RETRIEVE_PATH, retrieveModel } from "./model-retrieve.ts";
 import { pumpSse } from "./sse-pump.ts";
@@ -27,6 +29,7 @@ const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
 /** The routes' declarations: metrics and access lines say `api="chat"` / `"models"`; errors in OpenAI's envelope. */
 const CHAT_EDGE = openAIRouteEdge("chat", true);
 const MODELS_EDGE = openAIRouteEdge("models", false);
+const EMBEDDINGS_EDGE = openAIRouteEdge("embeddings", true);
 
 /** Registers the facade routes. Keep it a sibling of the Connect plugin (which replaces the JSON parser). */
 export async function openAIPlugin(app: FastifyInstance, options: OpenAIPluginOptions): Promise<void> {
@@ -47,6 +50,7 @@ export async function openAIPlugin(app: FastifyInstance, options: OpenAIPluginOp
   app.get(MODEL_RETRIEVE_PATH, { config: { edge: MODELS_EDGE } }, retrieveModel(options.getCore));
 
   const aborts = new CallAborts(options.shutdownSignal);
+  registerEmbeddingsRoute(app, EMBEDDINGS_EDGE, options.getCore, aborts);
 
   /**
    * Decodes and calls the core: answers a non-streaming call, or returns the opened stream. Kept apart from the
