@@ -1,0 +1,236 @@
+/**
+ * Claude Code itself through the gateway: `claude -p` (print mode) with a temporary HOME, ANTHROPIC_BASE_URL at a
+ * recording relay in front of the gateway, a gateway key in ANTHROPIC_AUTH_TOKEN, and every non-essential traffic
+ * switch off (an HTTP(S) proxy that refuses everything catches whatever else it would try; loopback is exempt).
+ * One turn routed to an OpenAI-compatible vendor, one to an Anthropic vendor, whose request must be the one Claude
+ * Code sent, unchanged but for the model id. Claude Code is not a dependency of the project: the test installs the
+ * pinned version with npm into a cache folder outside the clone (CLAUDE_CODE_CACHE, default in the OS temp dir)
+ * the first time, and runs its native binary.
+ */
+import { execFile } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type LoopbackServer,
+  type MockUpstream,
+  parseJsonObject,
+  startLoopbackServer,
+  startMockUpstream,
+} from "../helpers/mock-server.ts";
+import { type RunningServer, startServer } from "../helpers/start-server.ts";
+
+const CLAUDE_CODE_VERSION = "2.1.197";
+const CACHE = process.env.CLAUDE_CODE_CACHE ?? join(tmpdir(), "llm-proxy-claude-code");
+const BINARY = join(CACHE, "node_modules", "@anthropic-ai", "claude-code-linux-x64", "claude");
+const TOKEN = "sk-claude-code-e2e-0123456789";
+const ANSWER = "Hello from the vendor mock.";
+
+/** Installs Claude Code into the cache folder when its binary is not there yet. */
+function installClaudeCode(): Promise<void> {
+  if (existsSync(BINARY)) return Promise.resolve();
+  mkdirSync(CACHE, { recursive: true });
+  return new Promise((resolve, reject) => {
+    execFile(
+      "npm",
+      [
+        "install",
+        "--prefix",
+        CACHE,
+        "--no-save",
+        "--no-audit",
+        "--no-fund",
+        `@anthropic-ai/claude-code@${CLAUDE_CODE_VERSION}`,
+      ],
+      { timeout: 300_000 },
+      (error, _stdout, stderr) => (error === null ? resolve() : reject(new Error(stderr))),
+    );
+  });
+}
+
+/** An OpenAI-compatible vendor that answers every request with one streamed text, whatever tools it offers. */
+function textOnlyOpenAI(): Promise<MockUpstream> {
+  return startMockUpstream("/v1", (_recorded, _request, response) => {
+    response.writeHead(200, { "content-type": "text/event-stream" });
+    const chunk = (delta: object, finish: string | null) =>
+      `data: ${JSON.stringify({ id: "chatcmpl-cc", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    response.end(
+      chunk({ role: "assistant", content: ANSWER }, null) +
+        chunk({}, "stop") +
+        `data: ${JSON.stringify({ id: "chatcmpl-cc", object: "chat.completion.chunk", created: 1, model: "m", choices: [], usage: { prompt_tokens: 9, completion_tokens: 5, total_tokens: 14 } })}\n\n` +
+        "data: [DONE]\n\n",
+    );
+  });
+}
+
+/** An Anthropic vendor that answers every Messages request with one streamed text block. */
+function textOnlyAnthropic(): Promise<MockUpstream> {
+  return startMockUpstream("/v1", (_recorded, request, response) => {
+    if (request.url?.startsWith("/v1/messages/count_tokens")) {
+      response.writeHead(200, { "content-type": "application/json" });
+      response.end('{"input_tokens":10}');
+      return;
+    }
+    response.writeHead(200, { "content-type": "text/event-stream" });
+    const event = (name: string, data: object) => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
+    const usage = {
+      input_tokens: 9,
+      output_tokens: 5,
+      cache_read_input_tokens: 0,
+      cache_creation_input_tokens: 0,
+    };
+    response.end(
+      event("message_start", {
+        type: "message_start",
+        message: {
+          id: "msg_cc",
+          type: "message",
+          role: "assistant",
+          model: "m",
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+          usage,
+        },
+      }) +
+        event("content_block_start", {
+          type: "content_block_start",
+          index: 0,
+          content_block: { type: "text", text: "" },
+        }) +
+        event("content_block_delta", {
+          type: "content_block_delta",
+          index: 0,
+          delta: { type: "text_delta", text: ANSWER },
+        }) +
+        event("content_block_stop", { type: "content_block_stop", index: 0 }) +
+        event("message_delta", {
+          type: "message_delta",
+          delta: { stop_reason: "end_turn", stop_sequence: null },
+          usage,
+        }) +
+        event("message_stop", { type: "message_stop" }),
+    );
+  });
+}
+
+/** A relay in front of the gateway that records each request as Claude Code sent it. */
+interface Recorded {
+  readonly url: string;
+  readonly body: Record<string, unknown>;
+}
+async function recordingRelay(target: () => string, recorded: Recorded[]): Promise<LoopbackServer> {
+  return startLoopbackServer((incoming: IncomingMessage, body: string, response: ServerResponse) => {
+    if (incoming.method === "POST") recorded.push({ url: incoming.url ?? "", body: parseJsonObject(body) });
+    const forward = httpRequest(
+      `${target()}${incoming.url ?? ""}`,
+      { method: incoming.method, headers: { ...incoming.headers, host: new URL(target()).host } },
+      (answer) => {
+        response.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(response);
+      },
+    );
+    forward.on("error", () => response.destroy());
+    forward.end(body);
+  });
+}
+
+let openaiMock: MockUpstream;
+let anthropicMock: MockUpstream;
+let server: RunningServer;
+let relay: LoopbackServer;
+let refusingProxy: LoopbackServer;
+const sent: Recorded[] = [];
+
+beforeAll(async () => {
+  await installClaudeCode();
+  [openaiMock, anthropicMock] = await Promise.all([textOnlyOpenAI(), textOnlyAnthropic()]);
+  server = await startServer(
+    `
+model_config: {oa-model: oa-vendor, claude-model: claude-vendor}
+model_routes:
+  claude-vendor: {claude-model: claude-upstream-id}
+providers:
+  oa-vendor: {type: openai, base_url: "${openaiMock.baseUrl}"}
+  claude-vendor: {type: anthropic, base_url: "${anthropicMock.baseUrl}", api_key_env: ANTHROPIC_KEY}
+proxy: {max_retries: 0}
+auth:
+  keys:
+    - {name: claude-code, key: ${TOKEN}}
+`,
+    { keys: { ANTHROPIC_KEY: "sk-ant-e2e" } },
+  );
+  relay = await recordingRelay(() => server.url, sent);
+  refusingProxy = await startLoopbackServer((_request, _body, response) => {
+    response.writeHead(403);
+    response.end();
+  });
+}, 320_000);
+
+afterAll(async () => {
+  await relay?.close();
+  await refusingProxy?.close();
+  await server?.close();
+  await Promise.all([openaiMock?.close(), anthropicMock?.close()]);
+});
+
+/** Runs `claude -p` with every model name set to `model`. */
+function claudePrint(model: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const home = mkdtempSync(join(tmpdir(), "claude-code-home-"));
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: home,
+    ANTHROPIC_BASE_URL: relay.origin,
+    ANTHROPIC_AUTH_TOKEN: TOKEN,
+    ANTHROPIC_MODEL: model,
+    ANTHROPIC_DEFAULT_SONNET_MODEL: model,
+    ANTHROPIC_DEFAULT_OPUS_MODEL: model,
+    ANTHROPIC_DEFAULT_HAIKU_MODEL: model,
+    ANTHROPIC_SMALL_FAST_MODEL: model,
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+    DISABLE_TELEMETRY: "1",
+    DISABLE_ERROR_REPORTING: "1",
+    DISABLE_AUTOUPDATER: "1",
+    DISABLE_BUG_COMMAND: "1",
+    HTTP_PROXY: refusingProxy.origin,
+    HTTPS_PROXY: refusingProxy.origin,
+    NO_PROXY: "127.0.0.1,localhost",
+  };
+  return new Promise((resolve) => {
+    execFile(BINARY, ["-p", "Say hello."], { cwd: home, env, timeout: 90_000 }, (error, stdout, stderr) =>
+      resolve({
+        code: error === null ? 0 : typeof error.code === "number" ? error.code : null,
+        stdout,
+        stderr,
+      }),
+    );
+  });
+}
+
+describe("Claude Code in print mode through the gateway", () => {
+  it("answers through an OpenAI-compatible vendor", async () => {
+    const before = openaiMock.requests.length;
+    const result = await claudePrint("oa-model");
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(ANSWER);
+    expect(openaiMock.requests.length).toBeGreaterThan(before);
+  }, 120_000);
+
+  it("answers through an Anthropic vendor that receives Claude Code's request unchanged but for the model id", async () => {
+    const before = anthropicMock.requests.length;
+    const relayedBefore = sent.length;
+    const result = await claudePrint("claude-model");
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(ANSWER);
+    const fromClaude = sent.slice(relayedBefore).filter((request) => request.url.startsWith("/v1/messages?"));
+    const atVendor = anthropicMock.requests.slice(before).filter((request) => request.url === "/v1/messages");
+    expect(fromClaude.length).toBeGreaterThan(0);
+    expect(atVendor).toHaveLength(fromClaude.length);
+    for (const [index, request] of fromClaude.entries()) {
+      expect(atVendor[index]?.body).toEqual({ ...request.body, model: "claude-upstream-id", stream: true });
+    }
+    expect(JSON.stringify(atVendor[0]?.body)).toContain("cache_control");
+  }, 120_000);
+});
