@@ -131,6 +131,11 @@ function unsupported(param: string, why: string): ProxyError {
   );
 }
 
+/**
+ * Appends the items' turns. An `item_reference` names an item of an earlier response (the AI SDK sends one for
+ * its own earlier text when `store` is on); a stateless gateway cannot resolve it, so it is left out: the calls
+ * and results around it are resent in full, and only that earlier text is missing from the history.
+ */
 function appendItems(messages: ChatMessage[], items: readonly InputItem[]): void {
   let reasoning: string | undefined;
   items.forEach((item, index) => {
@@ -155,7 +160,7 @@ function appendItems(messages: ChatMessage[], items: readonly InputItem[]): void
       const parsed = parse(reasoningItemSchema, item, param);
       const text = [...(parsed.summary ?? []), ...(parsed.content ?? [])].map((part) => part.text).join("\n");
       if (text !== "") reasoning = reasoning === undefined ? text : `${reasoning}\n${text}`;
-    } else {
+    } else if (type !== "item_reference") {
       throw new ProxyError(
         "invalid_request",
         `Invalid value for '${param}.type': '${type.slice(0, 64)}' items are not supported here (message, function_call, function_call_output, custom_tool_call, custom_tool_call_output and reasoning are).`,
@@ -200,6 +205,10 @@ function appendAssistant(
 
 function userContent(content: string | readonly ContentPartBody[], param: string): string | ContentPart[] {
   if (typeof content === "string") return content;
+  // One text part is sent as a string: some OpenAI-compatible vendors take only strings in system turns.
+  const only = content.length === 1 ? content[0] : undefined;
+  if (only?.type === "input_text")
+    return stringField(only as Record<string, unknown>, "text", `${param}.content[0]`);
   return content.map((part, index) => {
     const at = `${param}.content[${index}]`;
     const fields = part as Record<string, unknown>;

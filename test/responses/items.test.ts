@@ -267,8 +267,8 @@ describe("refusals", () => {
     ],
     [
       "a wrong item type",
-      { model: "plain", input: [{ type: "item_reference", id: "msg_1" }] },
-      /item_reference/,
+      { model: "plain", input: [{ type: "computer_call_output", call_id: "c" }] },
+      /computer_call_output/,
       null,
     ],
     [
