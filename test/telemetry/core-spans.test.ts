@@ -28,7 +28,7 @@ beforeAll(async () => {
   upstream = await startMockOpenAIUpstream();
   server = await startServer(
     [
-      "model_config: {m-bad: mock, m1: mock, m-invalid: mock}",
+      "model_config: {m-bad: mock, m1: mock, m-invalid: mock, m-embed: echo}",
       "model_routes: {mock: {m-bad: status-429, m-invalid: status-400}}",
       `providers: {mock: {type: openai, base_url: "${upstream.baseUrl}", api_key: "sk-test-not-a-real-key"}}`,
       "fallbacks: {m-bad: [m1]}",
@@ -113,6 +113,28 @@ describe("core spans", () => {
       "llm_proxy.attempt.next": "none",
       "http.response.status_code": 400,
     });
+  });
+
+  it("an embeddings request gets an `embeddings {model}` span with its operation, attempt and input tokens", async () => {
+    const response = await fetch(`${server.url}/v1/embeddings`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-request-id": "rid-embed" },
+      body: JSON.stringify({ model: "m-embed", input: ["one two", "three"] }),
+    });
+    expect(response.status).toBe(200);
+    await response.text();
+    const [request] = spansNamed("embeddings ");
+    expect(request?.name).toBe("embeddings m-embed");
+    expect(request?.attributes).toMatchObject({
+      "gen_ai.operation.name": "embeddings",
+      "gen_ai.request.model": "m-embed",
+      "request.id": "rid-embed",
+      "gen_ai.usage.input_tokens": 3,
+      "gen_ai.usage.output_tokens": 0,
+      "llm_proxy.attempts": 1,
+    });
+    expect(request?.attributes["gen_ai.request.max_tokens"]).toBeUndefined();
+    expect(spansNamed("attempt ")[0]?.parentSpanContext?.spanId).toBe(request?.spanContext().spanId);
   });
 
   it("an unknown model gets a request span with model_not_found and no attempt", async () => {
