@@ -49,16 +49,19 @@ export async function aggregateStream(stream: ChatStream): Promise<ChatResult> {
   const results: ChatChoiceResult[] = [...choices.entries()]
     .sort(([left], [right]) => left - right)
     .map(([index, state]) => toChoiceResult(index, state));
-  return {
+  const result: Mutable<ChatResult> = {
     id: stream.id,
     model: stream.model,
     created: stream.created,
     choices: results,
     usage,
-    ...(stream.systemFingerprint === undefined ? {} : { systemFingerprint: stream.systemFingerprint }),
-    ...(stream.serviceTier === undefined ? {} : { serviceTier: stream.serviceTier }),
   };
+  if (stream.systemFingerprint !== undefined) result.systemFingerprint = stream.systemFingerprint;
+  if (stream.serviceTier !== undefined) result.serviceTier = stream.serviceTier;
+  return result;
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 function newChoice(): ChoiceState {
   return {
@@ -160,17 +163,18 @@ function toChoiceResult(index: number, state: ChoiceState): ChatChoiceResult {
   const toolCalls: ToolCall[] = [...state.toolCalls.entries()]
     .sort(([left], [right]) => left - right)
     .map(([, call]) => call);
-  return {
+  const result: Mutable<ChatChoiceResult> = {
     index,
     // OpenAI answers content: null (not "") when the model only called tools or refused.
     content: state.hasText || (toolCalls.length === 0 && state.refusal === undefined) ? state.text : null,
     ...(state.reasoning === "" ? {} : { reasoningContent: state.reasoning }),
     ...(state.signature === undefined ? {} : { reasoningSignature: state.signature }),
-    ...(state.refusal === undefined ? {} : { refusal: state.refusal }),
     toolCalls,
-    ...(state.annotations === undefined ? {} : { annotations: state.annotations }),
-    ...(state.logprobs === undefined ? {} : { logprobs: state.logprobs }),
     finishReason: state.finishReason,
     rawFinishReason: state.rawFinishReason,
   };
+  if (state.refusal !== undefined) result.refusal = state.refusal;
+  if (state.annotations !== undefined) result.annotations = state.annotations;
+  if (state.logprobs !== undefined) result.logprobs = state.logprobs;
+  return result;
 }

@@ -15,37 +15,39 @@ import {
   type Usage,
 } from "../core/types.ts";
 
-/** The named counts that are set, or undefined when none is: a details object only when the vendor gave one. */
-function details(counts: Record<string, number | undefined>): Record<string, number> | undefined {
-  let out: Record<string, number> | undefined;
-  for (const [key, value] of Object.entries(counts)) {
-    if (value === undefined) continue;
-    out ??= {};
-    out[key] = value;
-  }
-  return out;
-}
-
-/** OpenAI's usage object. */
+/** OpenAI's usage object; a details object only when the vendor gave one of its counts. */
 export function toOpenAIUsage(usage: Usage): Record<string, unknown> {
-  const prompt = details({
-    cached_tokens: usage.cachedTokens,
-    audio_tokens: usage.promptAudioTokens,
-    cache_write_tokens: usage.cacheWriteTokens,
-  });
-  const completion = details({
-    reasoning_tokens: usage.reasoningTokens,
-    audio_tokens: usage.completionAudioTokens,
-    accepted_prediction_tokens: usage.acceptedPredictionTokens,
-    rejected_prediction_tokens: usage.rejectedPredictionTokens,
-  });
-  return {
+  const out: Record<string, unknown> = {
     prompt_tokens: usage.promptTokens,
     completion_tokens: usage.completionTokens,
     total_tokens: usage.totalTokens,
-    ...(prompt === undefined ? {} : { prompt_tokens_details: prompt }),
-    ...(completion === undefined ? {} : { completion_tokens_details: completion }),
   };
+  const { cachedTokens, promptAudioTokens, cacheWriteTokens } = usage;
+  if (cachedTokens !== undefined || promptAudioTokens !== undefined || cacheWriteTokens !== undefined) {
+    const prompt: Record<string, number> = {};
+    if (cachedTokens !== undefined) prompt.cached_tokens = cachedTokens;
+    if (promptAudioTokens !== undefined) prompt.audio_tokens = promptAudioTokens;
+    if (cacheWriteTokens !== undefined) prompt.cache_write_tokens = cacheWriteTokens;
+    out.prompt_tokens_details = prompt;
+  }
+  const { reasoningTokens, completionAudioTokens, acceptedPredictionTokens, rejectedPredictionTokens } =
+    usage;
+  if (
+    reasoningTokens !== undefined ||
+    completionAudioTokens !== undefined ||
+    acceptedPredictionTokens !== undefined ||
+    rejectedPredictionTokens !== undefined
+  ) {
+    const completion: Record<string, number> = {};
+    if (reasoningTokens !== undefined) completion.reasoning_tokens = reasoningTokens;
+    if (completionAudioTokens !== undefined) completion.audio_tokens = completionAudioTokens;
+    if (acceptedPredictionTokens !== undefined)
+      completion.accepted_prediction_tokens = acceptedPredictionTokens;
+    if (rejectedPredictionTokens !== undefined)
+      completion.rejected_prediction_tokens = rejectedPredictionTokens;
+    out.completion_tokens_details = completion;
+  }
+  return out;
 }
 
 function toOpenAITopLogprob(top: TopLogprob): Record<string, unknown> {
@@ -203,36 +205,40 @@ export function createChunkEncoder(stream: ChatStream, includeUsage: boolean): C
   };
 }
 
-/** The `chat.completion` object of a whole result. */
+/** The `chat.completion` object of a whole result. Optional keys are set only when present, in OpenAI's order. */
 export function toOpenAICompletion(result: ChatResult): Record<string, unknown> {
-  return {
+  const completion: Record<string, unknown> = {
     id: result.id,
     object: "chat.completion",
     created: result.created,
     model: result.model,
-    choices: result.choices.map((choice) => ({
-      index: choice.index,
-      message: {
-        role: "assistant",
-        content: choice.content,
-        refusal: choice.refusal ?? null,
-        ...(choice.reasoningContent === undefined ? {} : { reasoning_content: choice.reasoningContent }),
-        ...(choice.annotations === undefined ? {} : { annotations: toOpenAIAnnotations(choice.annotations) }),
-        ...(choice.toolCalls.length === 0
-          ? {}
-          : {
-              tool_calls: choice.toolCalls.map((call) => ({
-                id: call.id,
-                type: "function",
-                function: { name: call.name, arguments: call.arguments },
-              })),
-            }),
-      },
-      logprobs: choice.logprobs === undefined ? null : toOpenAILogprobs(choice.logprobs),
-      finish_reason: toWireFinishReason(choice.finishReason, choice.rawFinishReason),
-    })),
-    ...(result.usage === undefined ? {} : { usage: toOpenAIUsage(result.usage) }),
-    ...(result.serviceTier === undefined ? {} : { service_tier: result.serviceTier }),
-    ...(result.systemFingerprint === undefined ? {} : { system_fingerprint: result.systemFingerprint }),
+    choices: result.choices.map(toOpenAIChoice),
+  };
+  if (result.usage !== undefined) completion.usage = toOpenAIUsage(result.usage);
+  if (result.serviceTier !== undefined) completion.service_tier = result.serviceTier;
+  if (result.systemFingerprint !== undefined) completion.system_fingerprint = result.systemFingerprint;
+  return completion;
+}
+
+function toOpenAIChoice(choice: ChatResult["choices"][number]): Record<string, unknown> {
+  const message: Record<string, unknown> = {
+    role: "assistant",
+    content: choice.content,
+    refusal: choice.refusal ?? null,
+  };
+  if (choice.reasoningContent !== undefined) message.reasoning_content = choice.reasoningContent;
+  if (choice.annotations !== undefined) message.annotations = toOpenAIAnnotations(choice.annotations);
+  if (choice.toolCalls.length > 0) {
+    message.tool_calls = choice.toolCalls.map((call) => ({
+      id: call.id,
+      type: "function",
+      function: { name: call.name, arguments: call.arguments },
+    }));
+  }
+  return {
+    index: choice.index,
+    message,
+    logprobs: choice.logprobs === undefined ? null : toOpenAILogprobs(choice.logprobs),
+    finish_reason: toWireFinishReason(choice.finishReason, choice.rawFinishReason),
   };
 }
