@@ -19,6 +19,7 @@ import { type LoadCommand, type LoadReply, type RunResult, type RunSpec, readFla
 import { percentiles, SampleBuffer } from "./lib/stats.ts";
 
 const DONE_MARKER = Buffer.from("data: [DONE]");
+const MESSAGE_STOP_MARKER = Buffer.from("event: message_stop");
 const pools = new Map<string, Pool>();
 
 /** One pool per origin and concurrency, with exactly that many keep-alive connections (like wrk's -c). */
@@ -42,6 +43,10 @@ type Outcome = (error: string | undefined, latencyMs: number, ttfbMs: number) =>
 /** Checks the answer cheaply: status 200 and, for SSE, a final `data: [DONE]`; JSON bodies are parsed. */
 function verdict(spec: RunSpec, status: number, parts: Buffer[]): string | undefined {
   if (status !== 200) return `status ${status}: ${Buffer.concat(parts).toString().slice(0, 200)}`;
+  if (spec.expect === "messages-sse") {
+    const tail = parts.length > 1 ? Buffer.concat(parts.slice(-2)) : (parts[0] ?? Buffer.alloc(0));
+    return tail.lastIndexOf(MESSAGE_STOP_MARKER) >= 0 ? undefined : "stream did not end with message_stop";
+  }
   if (spec.expect === "sse") {
     const tail = parts.length > 1 ? Buffer.concat(parts.slice(-2)) : (parts[0] ?? Buffer.alloc(0));
     return tail.lastIndexOf(DONE_MARKER) >= 0 ? undefined : "stream did not end with data: [DONE]";

@@ -45,7 +45,14 @@ import {
   type Samples,
   summarize,
 } from "./lib/report.ts";
-import { requestBody, SCENARIOS, type Scenario, type TargetName, TRACED_TARGETS } from "./lib/scenarios.ts";
+import {
+  MESSAGES_PATH,
+  requestBody,
+  SCENARIOS,
+  type Scenario,
+  type TargetName,
+  TRACED_TARGETS,
+} from "./lib/scenarios.ts";
 import { smokeCheck } from "./lib/smoke.ts";
 
 const PHASES = ["many-streams", "leak"] as const;
@@ -120,6 +127,7 @@ function specFor(scenario: Scenario, url: string, durationMs: number): RunSpec {
   const grpc = scenario.protocol === "grpc";
   const target = new URL(url);
   if (grpc) target.pathname = scenario.stream ? GRPC_STREAM_PATH : GRPC_UNARY_PATH;
+  if (scenario.api === "messages") target.pathname = MESSAGES_PATH;
   return {
     url: target.href,
     body: grpc ? grpcRequestBody(scenario.model) : requestBody(scenario),
@@ -127,7 +135,7 @@ function specFor(scenario: Scenario, url: string, durationMs: number): RunSpec {
     headers: {},
     concurrency: scenario.concurrency,
     ...timing,
-    expect: scenario.stream ? "sse" : "json",
+    expect: scenario.api === "messages" ? "messages-sse" : scenario.stream ? "sse" : "json",
   };
 }
 

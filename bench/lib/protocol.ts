@@ -27,8 +27,11 @@ export interface RunSpec {
   readonly requests?: number;
   /** Hard bound for the whole run beyond its duration; in-flight requests then count as errors. */
   readonly timeoutMs: number;
-  /** How a successful answer looks: a JSON completion, or SSE ending with `data: [DONE]`. */
-  readonly expect: "json" | "sse";
+  /**
+   * How a successful answer looks: a JSON completion, SSE ending with `data: [DONE]`, or Anthropic's SSE ending
+   * with `event: message_stop` (the Messages edge).
+   */
+  readonly expect: "json" | "sse" | "messages-sse";
 }
 
 /** Latency percentiles in milliseconds. */

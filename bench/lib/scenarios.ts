@@ -65,6 +65,8 @@ export interface Scenario {
   readonly expectedText: string;
   /** How requests travel (default HTTP/1.1 to the OpenAI API). */
   readonly protocol?: LoadProtocol;
+  /** Anthropic's Messages API (`POST /v1/messages`) instead of chat completions, over HTTP/1.1. */
+  readonly api?: "messages";
   /** Who is measured, in this order within a round. */
   readonly targets: readonly TargetName[];
 }
@@ -137,6 +139,16 @@ export const SCENARIOS: readonly Scenario[] = [
     targets: ["gateway"],
   },
   {
+    key: "messages-sse-c100",
+    title: `Messages stream ${STREAM_CHUNKS} chunks c=100`,
+    model: `bench-k${STREAM_CHUNKS}`,
+    stream: true,
+    concurrency: 100,
+    expectedText: tokens(STREAM_CHUNKS),
+    api: "messages",
+    targets: ["gateway"],
+  },
+  {
     key: "grpc-unary-c200",
     title: "gRPC unary c=200",
     model: `bench-k${JSON_CHUNKS}`,
@@ -160,8 +172,19 @@ export const BENCH_MODELS: readonly string[] = [
   ...new Set([...SCENARIOS.map((scenario) => scenario.model), MANY_STREAMS_MODEL, LEAK_MODEL]),
 ];
 
+/** The path of the Messages scenarios. */
+export const MESSAGES_PATH = "/v1/messages";
+
 /** The JSON body the load generator sends for a scenario. */
-export function requestBody(scenario: Pick<Scenario, "model" | "stream">): string {
+export function requestBody(scenario: Pick<Scenario, "model" | "stream" | "api">): string {
+  if (scenario.api === "messages") {
+    return JSON.stringify({
+      model: scenario.model,
+      max_tokens: 1024,
+      messages: [{ role: "user", content: "Say hello" }],
+      stream: scenario.stream,
+    });
+  }
   return JSON.stringify({
     model: scenario.model,
     messages: [{ role: "user", content: "Say hello" }],
@@ -323,6 +346,16 @@ export const CHECKS: readonly Check[] = [
     gated: true,
     scenarios: ["grpc-stream-c100", "sse-c100"],
     value: (round) => cpuRatio(round, "grpc-stream-c100", "sse-c100"),
+  },
+  {
+    id: "messages-stream-cpu-per-chunk",
+    title: "Messages stream CPU per chunk / SSE's (c=100)",
+    unit: "ratio",
+    limit: 1.2,
+    direction: "max",
+    gated: true,
+    scenarios: ["messages-sse-c100", "sse-c100"],
+    value: (round) => cpuRatio(round, "messages-sse-c100", "sse-c100"),
   },
   {
     id: "grpc-unary-cpu",

@@ -8,7 +8,7 @@ import {
   CreateChatCompletionResponseSchema,
 } from "../../gen/llmproxy/v1/chat_pb.ts";
 import { decodeGrpcMessages, GRPC_STREAM_PATH, GRPC_UNARY_PATH, grpcRequestBody } from "./grpc-body.ts";
-import { requestBody, type Scenario } from "./scenarios.ts";
+import { MESSAGES_PATH, requestBody, type Scenario } from "./scenarios.ts";
 
 function fail(where: string, message: string): never {
   throw new Error(`${where}: ${message}`);
@@ -30,6 +30,19 @@ function sseText(where: string, body: string): string {
     if (typeof content === "string") text += content;
   }
   if (!done) fail(where, "stream did not end with data: [DONE]");
+  return text;
+}
+
+/** The text of Anthropic's SSE (`text_delta`s), which must end with `message_stop`. */
+function messagesText(where: string, body: string): string {
+  let text = "";
+  for (const line of body.split("\n")) {
+    if (!line.startsWith("data:")) continue;
+    const event = JSON.parse(line.slice(5)) as { type?: string; delta?: { text?: unknown } };
+    if (event.type === "error") fail(where, `stream carried an error: ${line}`);
+    if (typeof event.delta?.text === "string") text += event.delta.text;
+  }
+  if (!body.includes("event: message_stop")) fail(where, "stream did not end with message_stop");
   return text;
 }
 
@@ -99,9 +112,11 @@ export async function smokeCheck(label: string, url: string, scenario: Scenario)
       );
     return;
   }
+  const target = new URL(url);
+  if (scenario.api === "messages") target.pathname = MESSAGES_PATH;
   let response: Response;
   try {
-    response = await fetch(url, {
+    response = await fetch(target, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: requestBody(scenario),
@@ -112,7 +127,12 @@ export async function smokeCheck(label: string, url: string, scenario: Scenario)
   }
   const body = await response.text();
   if (response.status !== 200) fail(where, `status ${response.status}: ${body.slice(0, 500)}`);
-  const text = scenario.stream ? sseText(where, body) : jsonText(where, body);
+  const text =
+    scenario.api === "messages"
+      ? messagesText(where, body)
+      : scenario.stream
+        ? sseText(where, body)
+        : jsonText(where, body);
   if (text !== scenario.expectedText) {
     fail(
       where,
