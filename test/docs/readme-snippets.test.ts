@@ -41,7 +41,7 @@ const NOT_RUN: readonly (readonly [string, string])[] = [
   ],
   [
     "LLM_PROXY_KEY=my-gateway-key codex exec",
-    "Codex CLI is not a dependency (nor in Debian); test/responses/codex-replay.test.ts replays Codex-shaped requests",
+    "Codex CLI is not a dependency (nor in Debian); test/e2e/codex-cli.test.ts installs it in a cache folder and runs it",
   ],
 ];
 

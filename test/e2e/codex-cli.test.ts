@@ -1,0 +1,195 @@
+/**
+ * Codex CLI itself through the gateway's /v1/responses, with its default tools: `codex exec` with a temporary
+ * CODEX_HOME whose config.toml is the README's snippet plus what keeps it on loopback (approval never, a
+ * read-only sandbox, analytics, feedback, update checks, plugins and apps off; an HTTP(S) proxy that refuses
+ * everything catches anything else, loopback exempt). Two turns against an OpenAI-compatible vendor mock: a text
+ * turn, and a turn where the model calls Codex's own `exec_command` tool, Codex runs it, and the vendor gets the
+ * command's output back with its own call id. Codex CLI is not a dependency of the project: the test installs the
+ * pinned version with npm into a cache folder outside the clone (CODEX_CLI_CACHE, default in the OS temp dir) the
+ * first time.
+ */
+import { execFile } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import type { ServerResponse } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type MockUpstream, startMockUpstream } from "../helpers/mock-server.ts";
+import { type RunningServer, startServer } from "../helpers/start-server.ts";
+
+const CODEX_VERSION = "0.169.0";
+const CACHE = process.env.CODEX_CLI_CACHE ?? join(tmpdir(), "llm-proxy-codex");
+const ENTRY = join(CACHE, "node_modules", "@openai", "codex", "bin", "codex.js");
+const TEXT_ANSWER = "Hello from the vendor mock.";
+const TOOL_CALL_ID = "call_codex_e2e_1";
+const MARKER = "codex-tool-ran";
+
+/** Installs Codex CLI (with its native binary package) into the cache folder when it is not there yet. */
+function installCodex(): Promise<void> {
+  if (existsSync(ENTRY)) return Promise.resolve();
+  mkdirSync(CACHE, { recursive: true });
+  return new Promise((resolve, reject) => {
+    execFile(
+      "npm",
+      [
+        "install",
+        "--prefix",
+        CACHE,
+        "--no-save",
+        "--no-audit",
+        "--no-fund",
+        `@openai/codex@${CODEX_VERSION}`,
+      ],
+      { timeout: 300_000 },
+      (error, _stdout, stderr) => (error === null ? resolve() : reject(new Error(stderr))),
+    );
+  });
+}
+
+function sse(delta: object, finish: string | null = null): string {
+  const body = {
+    id: "chatcmpl-codex",
+    object: "chat.completion.chunk",
+    created: 1,
+    model: "m",
+    choices: [{ index: 0, delta, finish_reason: finish }],
+  };
+  return `data: ${JSON.stringify(body)}\n\n`;
+}
+
+/**
+ * The vendor: `codex-text` answers text; `codex-tool` calls exec_command (printing MARKER) unless the last
+ * message is the tool's result, which it quotes.
+ */
+function answer(body: Record<string, unknown>, response: ServerResponse): void {
+  response.writeHead(200, { "content-type": "text/event-stream" });
+  const messages = body.messages as { role: string; content: unknown }[];
+  const last = messages.at(-1);
+  let events: string;
+  if (body.model === "codex-tool" && last?.role !== "tool") {
+    const call = {
+      index: 0,
+      id: TOOL_CALL_ID,
+      type: "function",
+      function: { name: "exec_command", arguments: "" },
+    };
+    events =
+      sse({ role: "assistant", tool_calls: [call] }) +
+      sse({
+        tool_calls: [{ index: 0, function: { arguments: JSON.stringify({ cmd: `echo ${MARKER}` }) } }],
+      }) +
+      sse({}, "tool_calls");
+  } else {
+    const text = last?.role === "tool" ? `The command printed: ${String(last.content)}` : TEXT_ANSWER;
+    events = sse({ role: "assistant", content: text }) + sse({}, "stop");
+  }
+  response.end(`${events}data: [DONE]\n\n`);
+}
+
+let vendor: MockUpstream;
+let server: RunningServer;
+
+beforeAll(async () => {
+  await installCodex();
+  vendor = await startMockUpstream("/v1", (recorded, _request, response) => answer(recorded.body, response));
+  server = await startServer(`
+providers:
+  vendor: {type: openai, base_url: "${vendor.baseUrl}"}
+model_config: {codex-text: vendor, codex-tool: vendor}
+`);
+}, 320_000);
+afterAll(async () => {
+  await server?.close();
+  await vendor?.close();
+});
+
+/** Runs `codex exec PROMPT` on `model` with a fresh CODEX_HOME; resolves with its last message. */
+function codexExec(
+  model: string,
+  prompt: string,
+): Promise<{ readonly last: string; readonly stderr: string }> {
+  const home = mkdtempSync(join(tmpdir(), "codex-e2e-"));
+  const work = join(home, "work");
+  mkdirSync(work);
+  writeFileSync(
+    join(home, "config.toml"),
+    `model = "${model}"
+model_provider = "llm-proxy"
+approval_policy = "never"
+sandbox_mode = "read-only"
+check_for_update_on_startup = false
+
+[model_providers.llm-proxy]
+name = "llm-proxy"
+base_url = "${server.url}/v1"
+wire_api = "responses"
+env_key = "LLM_PROXY_KEY"
+
+[analytics]
+enabled = false
+
+[feedback]
+enabled = false
+
+[otel]
+exporter = "none"
+trace_exporter = "none"
+
+[features]
+plugins = false
+apps = false
+`,
+  );
+  const out = join(home, "last.txt");
+  const env = {
+    PATH: process.env.PATH ?? "",
+    HOME: home,
+    CODEX_HOME: home,
+    LLM_PROXY_KEY: "codex-e2e-key",
+    HTTP_PROXY: "http://127.0.0.1:9",
+    HTTPS_PROXY: "http://127.0.0.1:9",
+    NO_PROXY: "127.0.0.1,localhost",
+  };
+  const args = [
+    ENTRY,
+    "exec",
+    "--strict-config",
+    "--skip-git-repo-check",
+    "--color",
+    "never",
+    "-C",
+    work,
+    "-o",
+    out,
+    prompt,
+  ];
+  return new Promise((resolve, reject) => {
+    const child = execFile(process.execPath, args, { env, timeout: 90_000 }, (error, _stdout, stderr) => {
+      if (error !== null) reject(new Error(`codex exec failed: ${error.message}\n${stderr}`));
+      else resolve({ last: readFileSync(out, "utf8"), stderr });
+    });
+    // `codex exec` reads more prompt from a piped stdin until it ends.
+    child.stdin?.end();
+  });
+}
+
+describe("Codex CLI through /v1/responses", () => {
+  it("completes a text turn", async () => {
+    const { last } = await codexExec("codex-text", "Say hello.");
+    expect(last).toContain(TEXT_ANSWER);
+    const request = vendor.requests.at(-1)?.body as { tools?: { function: { name: string } }[] };
+    // Codex offered its own tools, which reached the vendor as functions.
+    expect(request.tools?.map((tool) => tool.function.name)).toContain("exec_command");
+  }, 100_000);
+
+  it("completes a tool turn: Codex runs exec_command and the vendor gets the output with its own call id", async () => {
+    const before = vendor.requests.length;
+    const { last } = await codexExec("codex-tool", "Run the check.");
+    expect(last).toContain(MARKER);
+    const followUp = vendor.requests.slice(before).at(-1)?.body.messages as Record<string, unknown>[];
+    const toolMessage = followUp.at(-1);
+    expect(toolMessage).toMatchObject({ role: "tool", tool_call_id: TOOL_CALL_ID });
+    expect(String(toolMessage?.content)).toContain(MARKER);
+    expect(followUp.at(-2)).toMatchObject({ role: "assistant", tool_calls: [{ id: TOOL_CALL_ID }] });
+  }, 100_000);
+});
