@@ -90,6 +90,28 @@ describe("a Claude Code request to an Anthropic upstream", () => {
     expect(received[0]?.headers.authorization).toBeUndefined();
   });
 
+  it("leaves out only a thinking block no vendor signed (another vendor's thinking), which Anthropic would refuse", async () => {
+    const before = anthropicMock.requests.length;
+    const body = claudeCodeBody("claude-sonnet");
+    const messages = body.messages as { role: string; content: Record<string, unknown>[] }[];
+    const assistant = messages[1] as { role: string; content: Record<string, unknown>[] };
+    const unsigned = { type: "thinking", thinking: "Thought at another vendor.", signature: "" };
+    assistant.content = [unsigned, ...assistant.content];
+    const answer = await replay(body);
+    expect(answer.status).toBe(200);
+    const received = anthropicMock.requests.slice(before)[0]?.body as { messages: typeof messages };
+    expect(received.messages[1]?.content).toEqual(assistant.content.slice(1));
+    expect(received.messages[1]?.content[0]).toMatchObject({
+      type: "thinking",
+      signature: THINKING_SIGNATURE,
+    });
+    expect({ ...received, messages: undefined }).toEqual({
+      ...body,
+      model: "claude-upstream-id",
+      messages: undefined,
+    });
+  });
+
   it("passes a role system message on, and the vendor's 400 reaches the client as the vendor wrote it", async () => {
     const body = claudeCodeBody("claude-sonnet");
     body.messages = [

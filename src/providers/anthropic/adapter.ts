@@ -6,13 +6,14 @@
 import type { ProviderConfig } from "../../config/config.ts";
 import { ProxyError } from "../../core/errors.ts";
 import { startOnFirstRead } from "../../core/start-on-first-read.ts";
-import type { ChatChunk, ChatRequest, JsonObject } from "../../core/types.ts";
+import type { ChatChunk, ChatRequest } from "../../core/types.ts";
 import { postUpstream, transportFailure, type UpstreamErrorMapper } from "../http.ts";
 import { parseSseStream } from "../sse.ts";
 import type { CallContext, ProviderAdapter, StreamLimits, UpstreamResponse } from "../types.ts";
 import { countAnthropicTokens } from "./count-tokens.ts";
 import { mapAnthropicHttpError } from "./error-map.ts";
 import { parseAnthropicStream } from "./from-stream.ts";
+import { nativeBody, nativeHeaders } from "./native-body.ts";
 import { toAnthropicRequest } from "./to-request.ts";
 
 /** Creates the adapter; `apiKey` is resolved by the caller (it goes in `x-api-key` and nowhere else). */
@@ -82,28 +83,6 @@ async function* readAnthropicBody(
     // Reading the body can fail too (reset, abort): keep our own errors, map the transport's.
     throw error instanceof ProxyError ? error : transportFailure(error, signal);
   }
-}
-
-/**
- * A Messages client's own body (DESIGN-2 section 2: `native`), sent as it came with the routed model id; the
- * adapter always streams (a non-streaming client gets the stream aggregated), so `stream` is true.
- */
-function nativeBody(body: JsonObject, upstreamModel: string): JsonObject {
-  return { ...body, model: upstreamModel, stream: true };
-}
-
-/**
- * The client's `anthropic-beta` joined to a configured one (both are comma-separated lists the vendor unions), so
- * neither the operator's nor Claude Code's betas are lost.
- */
-function nativeHeaders(
-  headers: Readonly<Record<string, string>>,
-  base: Readonly<Record<string, string>>,
-): Record<string, string> {
-  const beta = headers["anthropic-beta"];
-  if (beta === undefined) return {};
-  const configured = base["anthropic-beta"];
-  return { "anthropic-beta": configured === undefined ? beta : `${configured},${beta}` };
 }
 
 /** HTTP header names are case-insensitive; one spelling avoids sending a header twice. */
