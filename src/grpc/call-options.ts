@@ -14,7 +14,7 @@ export const kEdgeRequest = createContextKey<EdgeRequest | undefined>(undefined,
 });
 
 /** The Fastify request of a Connect call. Throws if the plugin did not provide it (a wiring bug). */
-export function edgeRequestOf(context: HandlerContext): EdgeRequest {
+function edgeRequestOf(context: HandlerContext): EdgeRequest {
   const request = context.values.get(kEdgeRequest);
   if (request === undefined) {
     throw new ProxyError("internal", "Internal error in the gateway.", {

@@ -122,7 +122,7 @@ export function createFastLane(options: FastLaneOptions): FastLane {
   };
 }
 
-/** Runs one call to its end: the answer and OK, or the failure's status; never rejects. */
+/** Runs one call to its end: the answer and OK, or the failure's status (reported once). */
 async function serveCall(
   call: FastCall,
   message: CreateChatCompletionRequest,
