@@ -169,7 +169,7 @@ describe("tracing through node src/main.ts", () => {
     expect(sampleValue(samples, "process_cpu_user_seconds_total")).toBeGreaterThan(0);
 
     for (const [requestId, protocol, traceId] of [
-      ["rid-otel-http", "openai", HTTP_TRACE],
+      ["rid-otel-http", "http", HTTP_TRACE],
       ["rid-otel-grpc", "grpc", GRPC_TRACE],
     ] as const) {
       const lines = gateway.logs.filter((line) => line.requestId === requestId);
@@ -178,6 +178,7 @@ describe("tracing through node src/main.ts", () => {
       const access = lines.filter((line) => line.msg === "request completed");
       expect(access).toHaveLength(1);
       expect(access[0]).toMatchObject({
+        api: "chat",
         protocol,
         statusCode: 200,
         outcome: "ok",
