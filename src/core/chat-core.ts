@@ -71,6 +71,15 @@ export function createChatCore(deps: ChatCoreDeps): ChatCore {
   };
 }
 
+/**
+ * The request deadline's reason, at module level on purpose: the deadline keeps it until the answer's last chunk,
+ * and an arrow written inside openStream would share that function's closure context, which holds `input` (and so
+ * the whole prompt) for the plan's `open` arrow: every streamed answer would keep its prompt alive.
+ */
+function requestTimedOut(): ProxyError {
+  return new ProxyError("timeout", "The request exceeded proxy.timeout.", { retryable: false });
+}
+
 async function openStream(
   state: CoreState,
   request: ChatRequest,
@@ -86,10 +95,7 @@ async function openStream(
     throw failedBeforeStream(observer, modelNotFound(request.model));
   }
   const requestDeadline = createDeadline(options.signal);
-  requestDeadline.arm(
-    state.deps.timeoutMs,
-    () => new ProxyError("timeout", "The request exceeded proxy.timeout.", { retryable: false }),
-  );
+  requestDeadline.arm(state.deps.timeoutMs, requestTimedOut);
   const input: AttemptInput = {
     request,
     log: options.log,
