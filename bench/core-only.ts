@@ -12,8 +12,8 @@
 import pino from "pino";
 import { parseConfig } from "../src/config/load.ts";
 import { createRuntime } from "../src/core/runtime.ts";
-import { toOpenAICompletion } from "../src/openai/from-canonical.ts";
 import { parseJsonBody } from "../src/edge/json-body.ts";
+import { toOpenAICompletion } from "../src/openai/from-canonical.ts";
 import { decodeChatCompletion } from "../src/openai/to-canonical.ts";
 import type { UpstreamRequest, UpstreamResponse } from "../src/providers/types.ts";
 import { UpstreamBody } from "../src/providers/upstream-body.ts";

@@ -20,6 +20,8 @@ import { percentiles, SampleBuffer } from "./lib/stats.ts";
 
 const DONE_MARKER = Buffer.from("data: [DONE]");
 const MESSAGE_STOP_MARKER = Buffer.from("event: message_stop");
+const RESPONSE_COMPLETED_MARKER = Buffer.from("event: response.completed");
+const TEXT_DELTA_MARKER = Buffer.from("event: response.output_text.delta");
 const pools = new Map<string, Pool>();
 
 /** One pool per origin and concurrency, with exactly that many keep-alive connections (like wrk's -c). */
@@ -43,6 +45,12 @@ type Outcome = (error: string | undefined, latencyMs: number, ttfbMs: number) =>
 /** Checks the answer cheaply: status 200 and, for SSE, a final `data: [DONE]`; JSON bodies are parsed. */
 function verdict(spec: RunSpec, status: number, parts: Buffer[]): string | undefined {
   if (status !== 200) return `status ${status}: ${Buffer.concat(parts).toString().slice(0, 200)}`;
+  if (spec.expect === "responses-sse") {
+    const tail = parts.length > 1 ? Buffer.concat(parts.slice(-2)) : (parts[0] ?? Buffer.alloc(0));
+    return tail.lastIndexOf(RESPONSE_COMPLETED_MARKER) >= 0
+      ? undefined
+      : "stream did not end with response.completed";
+  }
   if (spec.expect === "messages-sse") {
     const tail = parts.length > 1 ? Buffer.concat(parts.slice(-2)) : (parts[0] ?? Buffer.alloc(0));
     return tail.lastIndexOf(MESSAGE_STOP_MARKER) >= 0 ? undefined : "stream did not end with message_stop";
@@ -66,6 +74,7 @@ function sendOne(pool: Pool, spec: RunSpec, options: Dispatcher.DispatchOptions,
   // SSE keeps only the last two parts (enough to find [DONE]); JSON keeps all of its (small) body.
   const parts: Buffer[] = [];
   const keepAll = spec.expect === "json";
+  const firstDeltaOnly = spec.expect === "responses-sse";
   let finished = false;
   const finish = (error: string | undefined): void => {
     if (finished) return;
@@ -78,7 +87,9 @@ function sendOne(pool: Pool, spec: RunSpec, options: Dispatcher.DispatchOptions,
       status = statusCode;
     },
     onResponseData(_controller, chunk) {
-      if (ttfb < 0) ttfb = performance.now() - start;
+      // A Responses stream opens with events that carry no text: its first byte that counts is the first delta.
+      if (ttfb < 0 && (!firstDeltaOnly || chunk.includes(TEXT_DELTA_MARKER)))
+        ttfb = performance.now() - start;
       if (!keepAll && parts.length === 2) parts.shift();
       parts.push(chunk);
     },

@@ -46,7 +46,7 @@ import {
   summarize,
 } from "./lib/report.ts";
 import {
-  MESSAGES_PATH,
+  apiPath,
   requestBody,
   SCENARIOS,
   type Scenario,
@@ -127,7 +127,7 @@ function specFor(scenario: Scenario, url: string, durationMs: number): RunSpec {
   const grpc = scenario.protocol === "grpc";
   const target = new URL(url);
   if (grpc) target.pathname = scenario.stream ? GRPC_STREAM_PATH : GRPC_UNARY_PATH;
-  if (scenario.api === "messages") target.pathname = MESSAGES_PATH;
+  target.pathname = apiPath(scenario) ?? target.pathname;
   return {
     url: target.href,
     body: grpc ? grpcRequestBody(scenario.model) : requestBody(scenario),
@@ -135,7 +135,14 @@ function specFor(scenario: Scenario, url: string, durationMs: number): RunSpec {
     headers: {},
     concurrency: scenario.concurrency,
     ...timing,
-    expect: scenario.api === "messages" ? "messages-sse" : scenario.stream ? "sse" : "json",
+    expect:
+      scenario.api === "messages"
+        ? "messages-sse"
+        : scenario.api === "responses"
+          ? "responses-sse"
+          : scenario.stream
+            ? "sse"
+            : "json",
   };
 }
 

@@ -31,7 +31,8 @@ export interface RunSpec {
    * How a successful answer looks: a JSON completion, SSE ending with `data: [DONE]`, or Anthropic's SSE ending
    * with `event: message_stop` (the Messages edge).
    */
-  readonly expect: "json" | "sse" | "messages-sse";
+  /** `responses-sse`: the time to first byte is the time to the first `response.output_text.delta` event. */
+  readonly expect: "json" | "sse" | "messages-sse" | "responses-sse";
 }
 
 /** Latency percentiles in milliseconds. */

@@ -396,7 +396,7 @@ export function formatReport(summary: Summary): string {
   const out: string[] = [];
   printScenarios(summary, out);
   out.push(
-    "  ttfb = first body byte; cpu µs/req = CPU time (user+sys) of the proxy process per request;",
+    "  ttfb = first body byte (Responses: its first text delta); cpu µs/req = CPU time (user+sys) of the proxy process per request;",
     "  new conns = upstream connections the mock accepted during one run (keep-alive reuse keeps it near 0)",
     "",
   );

@@ -65,8 +65,11 @@ export interface Scenario {
   readonly expectedText: string;
   /** How requests travel (default HTTP/1.1 to the OpenAI API). */
   readonly protocol?: LoadProtocol;
-  /** Anthropic's Messages API (`POST /v1/messages`) instead of chat completions, over HTTP/1.1. */
-  readonly api?: "messages";
+  /**
+   * Anthropic's Messages API (`POST /v1/messages`) or OpenAI's Responses API (`POST /v1/responses`) instead of
+   * chat completions, over HTTP/1.1.
+   */
+  readonly api?: "messages" | "responses";
   /** Who is measured, in this order within a round. */
   readonly targets: readonly TargetName[];
 }
@@ -149,6 +152,26 @@ export const SCENARIOS: readonly Scenario[] = [
     targets: ["gateway"],
   },
   {
+    key: "responses-sse-c100",
+    title: `Responses stream ${STREAM_CHUNKS} chunks c=100`,
+    model: `bench-k${STREAM_CHUNKS}`,
+    stream: true,
+    concurrency: 100,
+    expectedText: tokens(STREAM_CHUNKS),
+    api: "responses",
+    targets: ["gateway"],
+  },
+  {
+    key: "responses-sse-c1",
+    title: `Responses stream ${STREAM_CHUNKS} chunks c=1`,
+    model: `bench-k${STREAM_CHUNKS}`,
+    stream: true,
+    concurrency: 1,
+    expectedText: tokens(STREAM_CHUNKS),
+    api: "responses",
+    targets: ["gateway"],
+  },
+  {
     key: "grpc-unary-c200",
     title: "gRPC unary c=200",
     model: `bench-k${JSON_CHUNKS}`,
@@ -174,9 +197,21 @@ export const BENCH_MODELS: readonly string[] = [
 
 /** The path of the Messages scenarios. */
 export const MESSAGES_PATH = "/v1/messages";
+/** The path of the Responses scenarios. */
+export const RESPONSES_PATH = "/v1/responses";
+
+/** The path a scenario's API is served on, when it is not chat completions. */
+export function apiPath(scenario: Pick<Scenario, "api">): string | undefined {
+  if (scenario.api === "messages") return MESSAGES_PATH;
+  if (scenario.api === "responses") return RESPONSES_PATH;
+  return undefined;
+}
 
 /** The JSON body the load generator sends for a scenario. */
 export function requestBody(scenario: Pick<Scenario, "model" | "stream" | "api">): string {
+  if (scenario.api === "responses") {
+    return JSON.stringify({ model: scenario.model, input: "Say hello", stream: scenario.stream });
+  }
   if (scenario.api === "messages") {
     return JSON.stringify({
       model: scenario.model,
@@ -356,6 +391,30 @@ export const CHECKS: readonly Check[] = [
     gated: true,
     scenarios: ["messages-sse-c100", "sse-c100"],
     value: (round) => cpuRatio(round, "messages-sse-c100", "sse-c100"),
+  },
+  {
+    id: "responses-stream-cpu-per-chunk",
+    title: "Responses stream CPU per chunk / SSE's (c=100)",
+    unit: "ratio",
+    limit: 1.2,
+    direction: "max",
+    gated: true,
+    scenarios: ["responses-sse-c100", "sse-c100"],
+    value: (round) => cpuRatio(round, "responses-sse-c100", "sse-c100"),
+  },
+  {
+    id: "responses-first-delta-c1",
+    title: "Responses first text delta p50 minus chat's first chunk (c=1)",
+    unit: "ms",
+    limit: 0.5,
+    direction: "max",
+    gated: true,
+    scenarios: ["responses-sse-c1", "sse-c1"],
+    value: (round) => {
+      const responses = get(round, "responses-sse-c1", "gateway");
+      const chat = get(round, "sse-c1", "gateway");
+      return responses && chat ? responses.ttfb.p50 - chat.ttfb.p50 : undefined;
+    },
   },
   {
     id: "grpc-unary-cpu",

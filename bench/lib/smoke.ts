@@ -8,7 +8,7 @@ import {
   CreateChatCompletionResponseSchema,
 } from "../../gen/llmproxy/v1/chat_pb.ts";
 import { decodeGrpcMessages, GRPC_STREAM_PATH, GRPC_UNARY_PATH, grpcRequestBody } from "./grpc-body.ts";
-import { MESSAGES_PATH, requestBody, type Scenario } from "./scenarios.ts";
+import { apiPath, requestBody, type Scenario } from "./scenarios.ts";
 
 function fail(where: string, message: string): never {
   throw new Error(`${where}: ${message}`);
@@ -43,6 +43,19 @@ function messagesText(where: string, body: string): string {
     if (typeof event.delta?.text === "string") text += event.delta.text;
   }
   if (!body.includes("event: message_stop")) fail(where, "stream did not end with message_stop");
+  return text;
+}
+
+/** The text of a Responses stream (`response.output_text.delta`s), which must end with `response.completed`. */
+function responsesText(where: string, body: string): string {
+  let text = "";
+  for (const line of body.split("\n")) {
+    if (!line.startsWith("data:")) continue;
+    const event = JSON.parse(line.slice(5)) as { type?: string; delta?: unknown };
+    if (event.type === "response.failed" || event.type === "error") fail(where, `stream failed: ${line}`);
+    if (event.type === "response.output_text.delta" && typeof event.delta === "string") text += event.delta;
+  }
+  if (!body.includes("event: response.completed")) fail(where, "stream did not end with response.completed");
   return text;
 }
 
@@ -113,7 +126,7 @@ export async function smokeCheck(label: string, url: string, scenario: Scenario)
     return;
   }
   const target = new URL(url);
-  if (scenario.api === "messages") target.pathname = MESSAGES_PATH;
+  target.pathname = apiPath(scenario) ?? target.pathname;
   let response: Response;
   try {
     response = await fetch(target, {
@@ -130,9 +143,11 @@ export async function smokeCheck(label: string, url: string, scenario: Scenario)
   const text =
     scenario.api === "messages"
       ? messagesText(where, body)
-      : scenario.stream
-        ? sseText(where, body)
-        : jsonText(where, body);
+      : scenario.api === "responses"
+        ? responsesText(where, body)
+        : scenario.stream
+          ? sseText(where, body)
+          : jsonText(where, body);
   if (text !== scenario.expectedText) {
     fail(
       where,
