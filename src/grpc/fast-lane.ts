@@ -22,7 +22,7 @@ import {
   CreateChatCompletionRequestSchema,
   CreateChatCompletionResponseSchema,
 } from "../../gen/llmproxy/v1/chat_pb.ts";
-import type { CallOptions, ChatCore } from "../core/chat-stream.ts";
+import type { CallOptions, ChatCore, ChatStream } from "../core/chat-stream.ts";
 import type { ChatRequest } from "../core/types.ts";
 import {
   type CallAbort,
@@ -116,28 +116,59 @@ export function createFastLane(options: FastLaneOptions): FastLane {
       const raw = reply.raw as unknown as RawResponse;
       const timeout = request.headers["grpc-timeout"];
       const abort = aborts.watch(raw, typeof timeout === "string" ? parseGrpcTimeout(timeout) : undefined);
-      void serveCall({ request, reply, raw, abort }, message, method, options);
+      const call: FastCall = { request, reply, raw, abort };
+      // The span starts before the core runs. Only `open` gets the decoded message (see there).
+      const endSpan = options.startSpan?.(request, `${ChatService.typeName}/${method}`);
+      void serveCall(call, method, endSpan, open(call, message, method, options));
       return true;
     },
   };
 }
 
-/** Runs one call to its end: the answer and OK, or the failure's status (reported once). */
-async function serveCall(
+/** What the pump needs of a stream the core has opened. */
+interface OpenedStream {
+  readonly stream: ChatStream;
+  readonly includeUsage: boolean;
+}
+
+/**
+ * Converts the message and calls the core: answers a unary call, or returns what the pump needs of the opened
+ * stream. Kept apart from `serveCall` so that neither the decoded message nor the converted request (the whole
+ * prompt) stays referenced while the answer streams: a suspended async function keeps its parameters and locals
+ * alive, and `serveCall` waits on the pump until the last chunk.
+ */
+async function open(
   call: FastCall,
   message: CreateChatCompletionRequest,
   method: FastMethod,
   options: FastLaneOptions,
+): Promise<OpenedStream | undefined> {
+  const core = options.getCore(call.request);
+  const chatRequest = toChatRequest(message, core.defaultModel);
+  const callOptions = callOptionsOf(call.request, call.abort.signal);
+  if (method === "CreateChatCompletion") {
+    await answer(call, core, chatRequest, callOptions);
+    return undefined;
+  }
+  const stream = await core.openStream(chatRequest, callOptions);
+  writeHead(call, stampStreamStart);
+  return { stream, includeUsage: chatRequest.includeUsage };
+}
+
+/** Runs one call to its end: the answer and OK, or the failure's status (reported once). */
+async function serveCall(
+  call: FastCall,
+  method: FastMethod,
+  endSpan: EndRpcSpan | undefined,
+  opening: Promise<OpenedStream | undefined>,
 ): Promise<void> {
   const { request, abort } = call;
-  const endSpan = options.startSpan?.(request, `${ChatService.typeName}/${method}`);
   let status: ConnectError | undefined;
   try {
-    const core = options.getCore(request);
-    const chatRequest = toChatRequest(message, core.defaultModel);
-    const callOptions = callOptionsOf(request, abort.signal);
-    if (method === "CreateChatCompletion") await answer(call, core, chatRequest, callOptions);
-    else await stream(call, core, chatRequest, callOptions);
+    const opened = await opening;
+    if (opened !== undefined) {
+      await pumpStream(call.raw, opened.stream, createBatchEncoder(opened.stream, opened.includeUsage));
+    }
     abort.end();
     endCall(call, undefined);
   } catch (error) {
@@ -167,17 +198,6 @@ async function answer(
   writeHead(call, stampAnswer);
   const waiting = writeOrWait(call.raw, envelope);
   if (waiting !== undefined) await waiting;
-}
-
-async function stream(
-  call: FastCall,
-  core: ChatCore,
-  request: ChatRequest,
-  options: CallOptions,
-): Promise<void> {
-  const chatStream = await core.openStream(request, options);
-  writeHead(call, stampStreamStart);
-  await pumpStream(call.raw, chatStream, createBatchEncoder(chatStream, request.includeUsage));
 }
 
 /**
