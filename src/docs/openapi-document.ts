@@ -242,7 +242,7 @@ function components(): JsonSchema {
         type: "apiKey",
         in: "header",
         name: "x-api-key",
-        description: "The same client keys in `x-api-key`, as the Anthropic SDKs send their `apiKey`.",
+        description: "The same client keys in `x-api-key`, as Anthropic's API takes them (API routes only).",
       },
       adminBearerAuth: ADMIN_SECURITY_SCHEME,
     },

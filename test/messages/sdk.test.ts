@@ -69,12 +69,15 @@ afterAll(async () => {
   await Promise.all([openaiMock?.close(), anthropicMock?.close(), geminiMock?.close()]);
 });
 
-/** A client sending the key as Anthropic's SDK does by default (x-api-key), or as Bearer (authToken). */
-function client(auth: "x-api-key" | "bearer" | "none" = "x-api-key"): Anthropic {
+/**
+ * A client with the key as its `apiKey` or its `authToken` (this SDK version sends both as Bearer; the x-api-key
+ * header is tested with raw requests below), or with a wrong key.
+ */
+function client(auth: "api-key" | "bearer" | "none" = "api-key"): Anthropic {
   return new Anthropic({
     baseURL: server.url,
     maxRetries: 0,
-    ...(auth === "x-api-key" ? { apiKey: CLIENT_KEY } : {}),
+    ...(auth === "api-key" ? { apiKey: CLIENT_KEY } : {}),
     ...(auth === "bearer" ? { apiKey: null, authToken: CLIENT_KEY } : {}),
     ...(auth === "none" ? { apiKey: "sk-wrong-key" } : {}),
   });
@@ -211,6 +214,13 @@ describe("errors in Anthropic's shape", () => {
       type: "error",
       error: { type: "authentication_error" },
     });
+  });
+
+  it("takes the key from x-api-key on the other API routes too", async () => {
+    const withKey = await fetch(`${server.url}/v1/models`, { headers: { "x-api-key": CLIENT_KEY } });
+    expect(withKey.status).toBe(200);
+    const wrong = await fetch(`${server.url}/v1/models`, { headers: { "x-api-key": "sk-not-a-key-000000" } });
+    expect(wrong.status).toBe(401);
   });
 
   it("answers an unknown model with a 404 not_found_error", async () => {
