@@ -119,11 +119,13 @@ function textOnlyAnthropic(): Promise<MockUpstream> {
 /** A relay in front of the gateway that records each request as Claude Code sent it. */
 interface Recorded {
   readonly url: string;
+  readonly headers: IncomingMessage["headers"];
   readonly body: Record<string, unknown>;
 }
 async function recordingRelay(target: () => string, recorded: Recorded[]): Promise<LoopbackServer> {
   return startLoopbackServer((incoming: IncomingMessage, body: string, response: ServerResponse) => {
-    if (incoming.method === "POST") recorded.push({ url: incoming.url ?? "", body: parseJsonObject(body) });
+    if (incoming.method === "POST")
+      recorded.push({ url: incoming.url ?? "", headers: incoming.headers, body: parseJsonObject(body) });
     const forward = httpRequest(
       `${target()}${incoming.url ?? ""}`,
       { method: incoming.method, headers: { ...incoming.headers, host: new URL(target()).host } },
@@ -230,7 +232,9 @@ describe("Claude Code in print mode through the gateway", () => {
     expect(atVendor).toHaveLength(fromClaude.length);
     for (const [index, request] of fromClaude.entries()) {
       expect(atVendor[index]?.body).toEqual({ ...request.body, model: "claude-upstream-id", stream: true });
+      expect(atVendor[index]?.headers["anthropic-beta"]).toBe(request.headers["anthropic-beta"]);
     }
+    expect(fromClaude[0]?.headers["anthropic-beta"]).toMatch(/claude-code-/);
     expect(JSON.stringify(atVendor[0]?.body)).toContain("cache_control");
   }, 120_000);
 });
