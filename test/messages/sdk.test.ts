@@ -204,6 +204,48 @@ describe("ids between the Messages edge and an OpenAI-compatible vendor", () => 
   });
 });
 
+describe("images from the Messages edge", () => {
+  const PNG =
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+  const content: Anthropic.ContentBlockParam[] = [
+    { type: "text", text: "What is this?" },
+    { type: "image", source: { type: "base64", media_type: "image/png", data: PNG } },
+  ];
+
+  it("reach an OpenAI-compatible vendor as an image_url data URL", async () => {
+    const before = openaiMock.requests.length;
+    await client().messages.create({
+      model: "oa-model",
+      max_tokens: 20,
+      messages: [{ role: "user", content }],
+    });
+    const sent = JSON.stringify(openaiMock.requests.slice(before)[0]?.body);
+    expect(sent).toContain(`"url":"data:image/png;base64,${PNG}"`);
+  });
+
+  it("reach Gemini as inline data", async () => {
+    const before = geminiMock.requests.length;
+    await client().messages.create({
+      model: "gemini-model",
+      max_tokens: 20,
+      messages: [{ role: "user", content }],
+    });
+    const sent = JSON.stringify(geminiMock.requests.slice(before)[0]?.body);
+    expect(sent).toContain(`"mimeType":"image/png"`);
+    expect(sent).toContain(PNG);
+  });
+
+  it("reach Anthropic as the client sent them", async () => {
+    const before = anthropicMock.requests.length;
+    await client().messages.create({
+      model: "claude-model",
+      max_tokens: 20,
+      messages: [{ role: "user", content }],
+    });
+    expect(anthropicMock.requests.slice(before)[0]?.body.messages).toEqual([{ role: "user", content }]);
+  });
+});
+
 describe("errors in Anthropic's shape", () => {
   it("refuses a missing or wrong key with a 401 authentication_error", async () => {
     const error = await client("none")
