@@ -251,6 +251,49 @@ describe("what the vendor receives", () => {
   });
 });
 
+describe("custom (freeform) tools", () => {
+  it("reach the vendor as a function with one string input and come back as custom_tool_call items", async () => {
+    const tools = [
+      { type: "custom", name: "apply_patch", description: "Apply a patch" },
+      { type: "function", name: "lookup", parameters: { type: "object", properties: {} } },
+    ] as OpenAI.Responses.Tool[];
+    const events = await collect({ model: "tools", input: "Patch it", tools, stream: true });
+    const sent = toolVendor.requests.at(-1)?.body.tools as {
+      function: { name: string; parameters: unknown };
+    }[];
+    expect(sent[0]?.function).toMatchObject({
+      name: "apply_patch",
+      parameters: { type: "object", properties: { input: { type: "string" } }, required: ["input"] },
+    });
+    const done = events.flatMap((event) => (event.type === "response.output_item.done" ? [event.item] : []));
+    expect(done.map((item) => item.type)).toEqual(["custom_tool_call", "function_call"]);
+    const custom = done[0];
+    // The mock wrote arguments without an `input` key: the client gets them as the input, as they are.
+    expect(custom?.type === "custom_tool_call" && custom.input).toBe('{"city":"Paris"}');
+    expect(events.some((event) => event.type === "response.custom_tool_call_input.done")).toBe(true);
+
+    await client.responses.create({
+      model: "tools",
+      input: [
+        { role: "user", content: "Patch it" },
+        { type: "custom_tool_call", call_id: "call_p", name: "apply_patch", input: "*** Begin Patch" },
+        { type: "custom_tool_call_output", call_id: "call_p", output: "Done" },
+      ],
+      tools,
+    });
+    const history = toolVendor.requests.at(-1)?.body.messages as Record<string, unknown>[];
+    expect(history.slice(1)).toMatchObject([
+      {
+        role: "assistant",
+        tool_calls: [
+          { id: "call_p", function: { name: "apply_patch", arguments: '{"input":"*** Begin Patch"}' } },
+        ],
+      },
+      { role: "tool", tool_call_id: "call_p", content: "Done" },
+    ]);
+  });
+});
+
 describe("refusals", () => {
   const bad: [string, Record<string, unknown>, RegExp, string | null][] = [
     [
