@@ -3,16 +3,16 @@
  * recording relay in front of the gateway, a gateway key in ANTHROPIC_AUTH_TOKEN, and every non-essential traffic
  * switch off (an HTTP(S) proxy that refuses everything catches whatever else it would try; loopback is exempt).
  * One turn routed to an OpenAI-compatible vendor, one to an Anthropic vendor, whose request must be the one Claude
- * Code sent, unchanged but for the model id. Claude Code is not a dependency of the project: the test installs the
- * pinned version with npm into a cache folder outside the clone (CLAUDE_CODE_CACHE, default in the OS temp dir)
- * the first time, and runs its native binary.
+ * Code sent, unchanged but for the model id. Claude Code is not a dependency of the project: its pinned version
+ * lives in a cache folder outside the clone (test/helpers/agent-clis.ts); the test runs its native binary.
  */
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CLAUDE_CODE, ensureAgentCli } from "../helpers/agent-clis.ts";
 import {
   type LoopbackServer,
   type MockUpstream,
@@ -22,33 +22,9 @@ import {
 } from "../helpers/mock-server.ts";
 import { type RunningServer, startServer } from "../helpers/start-server.ts";
 
-const CLAUDE_CODE_VERSION = "2.1.197";
-const CACHE = process.env.CLAUDE_CODE_CACHE ?? join(tmpdir(), "llm-proxy-claude-code");
-const BINARY = join(CACHE, "node_modules", "@anthropic-ai", "claude-code-linux-x64", "claude");
+const BINARY = CLAUDE_CODE.entry;
 const TOKEN = "sk-claude-code-e2e-0123456789";
 const ANSWER = "Hello from the vendor mock.";
-
-/** Installs Claude Code into the cache folder when its binary is not there yet. */
-function installClaudeCode(): Promise<void> {
-  if (existsSync(BINARY)) return Promise.resolve();
-  mkdirSync(CACHE, { recursive: true });
-  return new Promise((resolve, reject) => {
-    execFile(
-      "npm",
-      [
-        "install",
-        "--prefix",
-        CACHE,
-        "--no-save",
-        "--no-audit",
-        "--no-fund",
-        `@anthropic-ai/claude-code@${CLAUDE_CODE_VERSION}`,
-      ],
-      { timeout: 300_000 },
-      (error, _stdout, stderr) => (error === null ? resolve() : reject(new Error(stderr))),
-    );
-  });
-}
 
 /** An OpenAI-compatible vendor that answers every request with one streamed text, whatever tools it offers. */
 function textOnlyOpenAI(): Promise<MockUpstream> {
@@ -147,7 +123,7 @@ let refusingProxy: LoopbackServer;
 const sent: Recorded[] = [];
 
 beforeAll(async () => {
-  await installClaudeCode();
+  await ensureAgentCli(CLAUDE_CODE);
   [openaiMock, anthropicMock] = await Promise.all([textOnlyOpenAI(), textOnlyAnthropic()]);
   server = await startServer(
     `

@@ -4,47 +4,23 @@
  * read-only sandbox, analytics, feedback, update checks, plugins and apps off; an HTTP(S) proxy that refuses
  * everything catches anything else, loopback exempt). Two turns against an OpenAI-compatible vendor mock: a text
  * turn, and a turn where the model calls Codex's own `exec_command` tool, Codex runs it, and the vendor gets the
- * command's output back with its own call id. Codex CLI is not a dependency of the project: the test installs the
- * pinned version with npm into a cache folder outside the clone (CODEX_CLI_CACHE, default in the OS temp dir) the
- * first time.
+ * command's output back with its own call id. Codex CLI is not a dependency of the project: its pinned version
+ * lives in a cache folder outside the clone (test/helpers/agent-clis.ts).
  */
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import type { ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CODEX_CLI, ensureAgentCli } from "../helpers/agent-clis.ts";
 import { type MockUpstream, startMockUpstream } from "../helpers/mock-server.ts";
 import { type RunningServer, startServer } from "../helpers/start-server.ts";
 
-const CODEX_VERSION = "0.169.0";
-const CACHE = process.env.CODEX_CLI_CACHE ?? join(tmpdir(), "llm-proxy-codex");
-const ENTRY = join(CACHE, "node_modules", "@openai", "codex", "bin", "codex.js");
+const ENTRY = CODEX_CLI.entry;
 const TEXT_ANSWER = "Hello from the vendor mock.";
 const TOOL_CALL_ID = "call_codex_e2e_1";
 const MARKER = "codex-tool-ran";
-
-/** Installs Codex CLI (with its native binary package) into the cache folder when it is not there yet. */
-function installCodex(): Promise<void> {
-  if (existsSync(ENTRY)) return Promise.resolve();
-  mkdirSync(CACHE, { recursive: true });
-  return new Promise((resolve, reject) => {
-    execFile(
-      "npm",
-      [
-        "install",
-        "--prefix",
-        CACHE,
-        "--no-save",
-        "--no-audit",
-        "--no-fund",
-        `@openai/codex@${CODEX_VERSION}`,
-      ],
-      { timeout: 300_000 },
-      (error, _stdout, stderr) => (error === null ? resolve() : reject(new Error(stderr))),
-    );
-  });
-}
 
 function sse(delta: object, finish: string | null = null): string {
   const body = {
@@ -90,7 +66,7 @@ let vendor: MockUpstream;
 let server: RunningServer;
 
 beforeAll(async () => {
-  await installCodex();
+  await ensureAgentCli(CODEX_CLI);
   vendor = await startMockUpstream("/v1", (recorded, _request, response) => answer(recorded.body, response));
   server = await startServer(`
 providers:
