@@ -6,6 +6,9 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: "forks",
+    // Two test files at a time on a two-core machine: most tests wait on sockets and timers, and one worker (the
+    // default there) made the suite take twice as long.
+    maxWorkers: 2,
     reporters: ["default", "./test/helpers/summary-reporter.ts"],
   },
 });

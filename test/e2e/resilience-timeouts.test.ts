@@ -66,7 +66,8 @@ describe("proxy.timeout (total budget)", () => {
     expect(elapsed).toBeGreaterThanOrEqual(395);
     expect(elapsed).toBeLessThan(700);
     await waitFor(() => vendor.requests[0]?.abortedAt !== undefined);
-    expect(abortedAfter(0)).toBeLessThan(500);
+    // The budget runs from the gateway's start of the request; the slack is for a loaded CI machine's timers.
+    expect(abortedAfter(0)).toBeLessThan(700);
     expect(vendor.requests).toHaveLength(1);
   });
 
