@@ -10,6 +10,9 @@
  * - `stampStreamStart`, `stampAnswer` (./overhead.ts): the overhead header and the record's first byte.
  * - `logFailure`, `recordFailure`, `logLevelFor` (./failure-log.ts): one log line and the record's error kind.
  * - `callOptionsOf` (./call-options.ts): the core's CallOptions, with the request record's observers.
+ * - `modelCallHandler` (./model-call.ts): a JSON-over-HTTP model-call route (decode, watch the call, complete or
+ *   open the stream, overhead stamp, SSE pump with its ending or failure event) around the edge's `ModelCallEdge`.
+ * - `errorStatusOf`, `retryHeadersOf` (./error-status.ts): an HTTP error reply's status and retry headers.
  * - `RouteEdge`, `declareEdge` (./route-edge.ts): the edge's declaration (API label, error shape) that the error
  *   handler, the auth hook, the limits, metrics and the access line ask.
  * - `acceptJsonBodies` (./json-body.ts) and `decodeRequestBody` (./content-encoding.ts): a JSON-over-HTTP edge's
@@ -24,7 +27,8 @@
  *    ./sse.ts, with `event:` lines where the protocol names its events, or RPC envelopes);
  * 3. `errors.ts`: ProxyError → the protocol's error shape (status, headers, body), its `writeError`;
  * 4. `plugin.ts`: a Fastify plugin that calls `declareEdge(app, { api, modelCall, rpc, writeError })`, then per
- *    route: `CallAborts.watch`, `callOptionsOf`, the core (`complete` / `openStream`), `stampAnswer` /
+ *    route: over JSON and SSE, `modelCallHandler` with the edge's decode and encoders; otherwise
+ *    `CallAborts.watch`, `callOptionsOf`, the core (`complete` / `openStream`), `stampAnswer` /
  *    `stampStreamStart`, and for streams `pumpStream` + its ending, `endFailedStream` and `logFailure` on failure;
  * 5. its registration in src/server.ts (one `app.register` beside the other edges), and tests driving it through
  *    the protocol's official client.
@@ -39,7 +43,9 @@ export {
   clientGoneError,
 } from "./call-abort.ts";
 export { callOptionsOf, type EdgeRequest } from "./call-options.ts";
+export { errorStatusOf, retryHeadersOf } from "./error-status.ts";
 export { logFailure, logLevelFor, recordFailure } from "./failure-log.ts";
+export { type DecodedCall, type ModelCallEdge, modelCallHandler, type SseCallEncoder } from "./model-call.ts";
 export {
   type HeaderTarget,
   OVERHEAD_HEADER,

@@ -5,8 +5,10 @@
  * @see docs/wire-formats.md#openai-errors
  * @see docs/wire-formats.md#what-the-gateway-tells-its-clients
  */
-import type { ProxyError, ProxyErrorKind } from "../core/errors.ts";
+import type { z } from "zod";
+import { ProxyError, type ProxyErrorKind } from "../core/errors.ts";
 import { scrubSecrets } from "../core/secret-scrubber.ts";
+import { errorStatusOf, retryHeadersOf } from "./error-status.ts";
 
 /** How one kind is reported over HTTP. */
 export interface HttpErrorMapping {
@@ -53,21 +55,9 @@ export interface HttpError {
 /** Maps a ProxyError. Upstream 5xx statuses pass through as they were, so clients see what happened. */
 export function toHttpError(error: ProxyError): HttpError {
   const mapping = HTTP_ERROR_MAPPINGS[error.kind];
-  const status =
-    error.kind === "upstream_error" && error.upstreamStatus !== undefined && error.upstreamStatus >= 500
-      ? error.upstreamStatus
-      : mapping.status;
-  const headers: Record<string, string> = {};
-  if (error.retryAfterMs !== undefined) {
-    // The vendor's own value, not the gateway's cap on its own waiting; the SDKs read retry-after-ms first.
-    headers["retry-after"] = String(Math.ceil(error.retryAfterMs / 1000));
-    headers["retry-after-ms"] = String(Math.ceil(error.retryAfterMs));
-  }
-  // Quota and spend caps do not heal by retrying: tell SDK clients not to.
-  if (error.kind === "quota_exceeded" || !error.retryable) headers["x-should-retry"] = "false";
   return {
-    status,
-    headers,
+    status: errorStatusOf(error, mapping.status),
+    headers: retryHeadersOf(error),
     body: {
       // The adapters scrubbed what came from upstream; this is the last line of defence for every error.
       error: {
@@ -78,4 +68,17 @@ export function toHttpError(error: ProxyError): HttpError {
       },
     },
   };
+}
+
+/** The first validation issue in OpenAI's words, located like its `param` (`messages[0].role`, `input[0].content`). */
+export function invalidRequest(issues: readonly z.core.$ZodIssue[]): ProxyError {
+  const issue = issues[0];
+  if (issue === undefined) return new ProxyError("invalid_request", "Invalid request body.");
+  const param = issue.path.reduce<string>(
+    (path, key) =>
+      typeof key === "number" ? `${path}[${key}]` : path === "" ? String(key) : `${path}.${String(key)}`,
+    "",
+  );
+  const message = param === "" ? issue.message : `Invalid value for '${param}': ${issue.message}`;
+  return new ProxyError("invalid_request", message, { param: param === "" ? undefined : param });
 }

@@ -7,6 +7,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { ProxyError, ProxyErrorKind } from "../core/errors.ts";
 import { scrubSecrets } from "../core/secret-scrubber.ts";
+import { errorStatusOf, retryHeadersOf } from "../edge/error-status.ts";
 import type { RouteEdge } from "../edge/route-edge.ts";
 
 /** Anthropic's error types the gateway sends. */
@@ -56,20 +57,9 @@ export function toAnthropicError(error: ProxyError): {
   readonly body: AnthropicErrorBody;
 } {
   const mapping = ANTHROPIC_ERROR_MAPPINGS[error.kind];
-  const status =
-    error.kind === "upstream_error" && error.upstreamStatus !== undefined && error.upstreamStatus >= 500
-      ? error.upstreamStatus
-      : mapping.status;
-  const headers: Record<string, string> = {};
-  if (error.retryAfterMs !== undefined) {
-    headers["retry-after"] = String(Math.ceil(error.retryAfterMs / 1000));
-    headers["retry-after-ms"] = String(Math.ceil(error.retryAfterMs));
-  }
-  // Anthropic's SDKs read x-should-retry too: caps that do not heal by retrying say so.
-  if (error.kind === "quota_exceeded" || !error.retryable) headers["x-should-retry"] = "false";
   return {
-    status,
-    headers,
+    status: errorStatusOf(error, mapping.status),
+    headers: retryHeadersOf(error),
     // An Anthropic upstream's own words when it said them (Claude Code matches some of its 400 messages).
     body: {
       type: "error",

@@ -6,17 +6,19 @@
  * @see https://platform.claude.com/docs/en/build-with-claude/streaming
  */
 import type { ChatStream } from "../core/chat-stream.ts";
+import type { ProxyError } from "../core/errors.ts";
 import type { ChatChunk, FinishReason, Usage } from "../core/types.ts";
+import type { SseCallEncoder } from "../edge/model-call.ts";
 import type { Batch, BatchEncoder } from "../edge/pump.ts";
 import { sseEvent } from "../edge/sse.ts";
-import type { AnthropicErrorBody } from "./errors.ts";
+import { type AnthropicErrorBody, toAnthropicError } from "./errors.ts";
 import { messageId, stopReasonOf, toAnthropicUsage } from "./from-canonical.ts";
 import { toToolUseId } from "./tool-ids.ts";
 
 type OpenKind = "text" | "thinking";
 
 /** The state of one stream's encoding. */
-export class MessagesEncoder {
+export class MessagesEncoder implements SseCallEncoder {
   readonly #stream: ChatStream;
   #nextIndex = 0;
   /** The open text or thinking block (tool blocks are tracked apart: they close on their own end). */
@@ -51,6 +53,11 @@ export class MessagesEncoder {
     for (const chunk of batch) events += this.#encodeChunk(chunk);
     return events === "" ? undefined : events;
   };
+
+  /** After a failure mid-stream: Anthropic's `event: error`. */
+  fail(failure: ProxyError): string {
+    return errorEvent(toAnthropicError(failure).body);
+  }
 
   /** Closes what is open, then `message_delta` and `message_stop`. */
   ending(): string {

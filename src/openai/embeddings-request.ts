@@ -10,7 +10,7 @@ import { z } from "zod";
 import type { EmbeddingInput, EmbeddingsRequest } from "../core/embeddings-types.ts";
 import { ProxyError } from "../core/errors.ts";
 import type { JsonObject } from "../core/types.ts";
-import { invalidRequest } from "./to-canonical.ts";
+import { invalidRequest } from "../edge/openai-errors.ts";
 
 const tokens = z.array(z.number().int());
 

@@ -3,21 +3,37 @@
  * end, and on a failure after the first byte an OpenAI-shaped error event (the OpenAI SDK throws APIError on a
  * `data` carrying `error`) before closing, never a silent truncation.
  */
-
-import type { OpenAIErrorObject } from "../edge/openai-errors.ts";
-import { type SseResponse, sseEvent } from "../edge/sse.ts";
-
-export { sseEvent };
+import type { ChatStream } from "../core/chat-stream.ts";
+import type { ProxyError } from "../core/errors.ts";
+import type { SseCallEncoder } from "../edge/model-call.ts";
+import { toHttpError } from "../edge/openai-errors.ts";
+import type { BatchEncoder } from "../edge/pump.ts";
+import { sseDataBatches, sseEvent } from "../edge/sse.ts";
+import { type ChunkEncoder, createChunkEncoder } from "./from-canonical.ts";
 
 /** OpenAI's end-of-stream sentinel. */
 const DONE_EVENT = sseEvent("[DONE]");
 
-/** Ends a successful stream. */
-export function endSse(raw: SseResponse): void {
-  raw.end(DONE_EVENT);
-}
+/** One chat stream's events for the kit's SSE pump (src/edge/model-call.ts). */
+export class ChatSseEncoder implements SseCallEncoder {
+  readonly #chunks: ChunkEncoder;
+  readonly encode: BatchEncoder<string>;
 
-/** Ends a stream that failed after it started. */
-export function failSse(raw: SseResponse, error: OpenAIErrorObject): void {
-  raw.end(sseEvent(JSON.stringify({ error })));
+  constructor(stream: ChatStream, includeUsage: boolean) {
+    this.#chunks = createChunkEncoder(stream, includeUsage);
+    // The chunk encoder's methods close over its state, not `this`: passed unbound, without a wrapper.
+    this.encode = sseDataBatches(this.#chunks.encode);
+  }
+
+  opening(): string {
+    return this.#chunks.opening();
+  }
+
+  ending(): string {
+    return DONE_EVENT;
+  }
+
+  fail(failure: ProxyError): string {
+    return sseEvent(JSON.stringify({ error: toHttpError(failure).body.error }));
+  }
 }

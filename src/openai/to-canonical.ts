@@ -1,5 +1,4 @@
 /** OpenAI request JSON → canonical ChatRequest. Validation errors become invalid_request with `param`. */
-import type { z } from "zod";
 import { ProxyError } from "../core/errors.ts";
 import type {
   ChatMessage,
@@ -9,6 +8,7 @@ import type {
   ResponseFormat,
   ToolChoice,
 } from "../core/types.ts";
+import { invalidRequest } from "../edge/openai-errors.ts";
 import {
   type ChatCompletionMessageBody,
   type ChatCompletionRequestBody,
@@ -140,17 +140,4 @@ function collectExtraBody(request: ChatCompletionRequestBody): JsonObject | unde
     extra[key] = value as JsonObject[string];
   }
   return extra;
-}
-
-/** The first validation issue, located like OpenAI's `param` (e.g. `messages[0].role`). */
-export function invalidRequest(issues: readonly z.core.$ZodIssue[]): ProxyError {
-  const issue = issues[0];
-  if (issue === undefined) return new ProxyError("invalid_request", "Invalid request body.");
-  const param = issue.path.reduce<string>(
-    (path, key) =>
-      typeof key === "number" ? `${path}[${key}]` : path === "" ? String(key) : `${path}.${String(key)}`,
-    "",
-  );
-  const message = param === "" ? issue.message : `Invalid value for '${param}': ${issue.message}`;
-  return new ProxyError("invalid_request", message, { param: param === "" ? undefined : param });
 }

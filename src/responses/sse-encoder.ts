@@ -9,8 +9,11 @@
  * Text deltas, the hot path, are written from a prefix built once per content part.
  */
 import type { ChatStream } from "../core/chat-stream.ts";
+import type { ProxyError } from "../core/errors.ts";
 import type { Annotation, ChatChunk, FinishReason, Usage } from "../core/types.ts";
-import type { OpenAIErrorObject } from "../edge/openai-errors.ts";
+import type { SseCallEncoder } from "../edge/model-call.ts";
+import { toHttpError } from "../edge/openai-errors.ts";
+import type { BatchEncoder } from "../edge/pump.ts";
 import { sseEvent } from "../edge/sse.ts";
 import {
   customInput,
@@ -58,8 +61,8 @@ interface OpenCall {
   arguments: string;
 }
 
-/** Encodes one stream; `opening()`, then `encode(batch)` per batch, then `finish()` or `fail(error)`. */
-export class ResponsesSseEncoder {
+/** Encodes one stream; `opening()`, then `encode(batch)` per batch, then `ending()` or `fail(failure)`. */
+export class ResponsesSseEncoder implements SseCallEncoder {
   readonly #ids: ResponseIds;
   readonly #stream: ChatStream;
   readonly #echo: ResponseEcho;
@@ -85,15 +88,15 @@ export class ResponsesSseEncoder {
     return this.#event("response.created", { response }) + this.#event("response.in_progress", { response });
   }
 
-  /** The events of one batch, or undefined when it writes nothing. */
-  encode(batch: readonly ChatChunk[]): string | undefined {
+  /** The events of one batch, or undefined when it writes nothing (bound: the pump calls it unbound). */
+  readonly encode: BatchEncoder<string> = (batch) => {
     let events = "";
     for (const chunk of batch) events += this.#chunk(chunk);
     return events === "" ? undefined : events;
-  }
+  };
 
   /** Closes what is open and writes the terminal event: completed, or incomplete with its reason. */
-  finish(): string {
+  ending(): string {
     const closing = this.#closeAll();
     const { status, incompleteReason } = statusOf(this.#reason);
     const response = this.#response(status, this.#output, incompleteReason);
@@ -104,7 +107,8 @@ export class ResponsesSseEncoder {
   }
 
   /** The terminal `response.failed` carrying the error, after an upstream failure mid-stream. */
-  fail(error: OpenAIErrorObject): string {
+  fail(failure: ProxyError): string {
+    const error = toHttpError(failure).body.error;
     const response = responseObject({
       ids: this.#ids,
       createdAt: this.#stream.created,

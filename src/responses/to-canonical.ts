@@ -15,6 +15,7 @@ import type {
   ResponseFormat,
   ToolCall,
 } from "../core/types.ts";
+import { invalidRequest } from "../edge/openai-errors.ts";
 import {
   type ContentPartBody,
   customToolCallItemSchema,
@@ -32,6 +33,12 @@ import { planTools, type ToolPlan, toCanonicalToolChoice, upstreamToolName } fro
 export interface DecodedResponsesRequest {
   readonly request: ChatRequest;
   readonly stream: boolean;
+  /** Kept apart from the request: the answer (or the stream) keeps it, not the prompt. */
+  readonly answer: AnswerPlan;
+}
+
+/** What the answer needs from the request to map back. */
+export interface AnswerPlan {
   readonly tools: ToolPlan;
   /** The request fields a Response object echoes back. */
   readonly echo: ResponseEcho;
@@ -91,7 +98,7 @@ export function decodeResponsesRequest(
     reasoningEffort: data.reasoning?.effort ?? undefined,
     includeUsage: true,
   };
-  return { request, stream: data.stream === true, tools, echo: echoOf(data) };
+  return { request, stream: data.stream === true, answer: { tools, echo: echoOf(data) } };
 }
 
 function echoOf(data: ResponsesRequestBody): ResponseEcho {
@@ -292,17 +299,4 @@ function parse<T>(
     `Invalid value for '${located}': ${parsed.error.issues[0]?.message ?? "invalid"}`,
     { param: located },
   );
-}
-
-/** The first validation issue, located like OpenAI's `param` (e.g. `input[0].content`). */
-function invalidRequest(issues: readonly z.core.$ZodIssue[]): ProxyError {
-  const issue = issues[0];
-  if (issue === undefined) return new ProxyError("invalid_request", "Invalid request body.");
-  const param = issue.path.reduce<string>(
-    (path, key) =>
-      typeof key === "number" ? `${path}[${key}]` : path === "" ? String(key) : `${path}.${String(key)}`,
-    "",
-  );
-  const message = param === "" ? issue.message : `Invalid value for '${param}': ${issue.message}`;
-  return new ProxyError("invalid_request", message, { param: param === "" ? undefined : param });
 }
