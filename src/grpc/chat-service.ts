@@ -5,16 +5,15 @@
  * core. Failures end the RPC with the mapped status (mid-stream too: Connect writes it into the trailers), and are
  * reported once here (./rpc-failure.ts).
  */
-import { ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { ChatCompletionChunk, ChatService } from "../../gen/llmproxy/v1/chat_pb.ts";
 import type { ChatCore, ChatStream } from "../core/chat-stream.ts";
 import { startOnFirstRead } from "../core/start-on-first-read.ts";
-import { stampAnswer, stampStreamStart } from "../edge/index.ts";
+import { stampStreamStart } from "../edge/index.ts";
 import { connectCallOptions, kEdgeRequest } from "./call-options.ts";
 import { toChatRequest } from "./convert.ts";
 import { createChunkEncoder, toProtoModels, toProtoResponse } from "./convert-response.ts";
-import { toConnectError } from "./errors.ts";
-import { reportRpcFailure } from "./rpc-failure.ts";
+import { reportConnectFailure, stampConnectAnswer } from "./rpc-failure.ts";
 
 /**
  * The service implementation. `getCore` is called once per RPC, so a config reload swaps the core for new calls
@@ -29,10 +28,10 @@ export function createChatService(
         const core = getCore(context);
         const chatRequest = toChatRequest(request, core.defaultModel);
         const result = await core.complete(chatRequest, connectCallOptions(context));
-        stampAnswer(context.responseHeader, context.values.get(kEdgeRequest)?.record);
+        stampConnectAnswer(context);
         return toProtoResponse(result);
       } catch (error) {
-        throw reportFailure(error, context);
+        throw reportConnectFailure(error, context);
       }
     },
 
@@ -47,7 +46,7 @@ export function createChatService(
           stampStreamStart(context.responseHeader, context.values.get(kEdgeRequest)?.record);
           return relayChunks(stream, createChunkEncoder(stream, chatRequest.includeUsage), context);
         } catch (error) {
-          throw reportFailure(error, context);
+          throw reportConnectFailure(error, context);
         }
       });
     },
@@ -69,18 +68,6 @@ async function* relayChunks(
       if (message !== undefined) yield message;
     }
   } catch (error) {
-    throw reportFailure(error, context);
+    throw reportConnectFailure(error, context);
   }
-}
-
-/**
- * Reports a failed RPC and returns the error to end it with. When Connect aborted the call itself (client cancel,
- * grpc-timeout, shutdown), its own reason is the truth and is what the client gets (if it is still there).
- */
-function reportFailure(error: unknown, context: HandlerContext): ConnectError {
-  const abortReason: unknown = context.signal.aborted ? context.signal.reason : undefined;
-  const status = abortReason instanceof ConnectError ? abortReason : toConnectError(error);
-  const request = context.values.get(kEdgeRequest);
-  if (request !== undefined) reportRpcFailure(request, error, status, context.method.name);
-  return status;
 }

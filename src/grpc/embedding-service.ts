@@ -5,7 +5,7 @@
  * the RPC with the mapped status and are reported once, as ChatService's are (./rpc-failure.ts).
  */
 import { create } from "@bufbuild/protobuf";
-import { ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import {
   type CreateEmbeddingsRequest,
   CreateEmbeddingsResponseSchema,
@@ -14,10 +14,8 @@ import {
 import type { ChatCore } from "../core/chat-stream.ts";
 import type { EmbeddingsRequest } from "../core/embeddings-types.ts";
 import { ProxyError } from "../core/errors.ts";
-import { stampAnswer } from "../edge/index.ts";
-import { connectCallOptions, kEdgeRequest } from "./call-options.ts";
-import { toConnectError } from "./errors.ts";
-import { reportRpcFailure } from "./rpc-failure.ts";
+import { connectCallOptions } from "./call-options.ts";
+import { reportConnectFailure, stampConnectAnswer } from "./rpc-failure.ts";
 
 /** The service implementation; `getCore` is called once per RPC (a reload swaps the core for new calls). */
 export function createEmbeddingService(
@@ -31,14 +29,14 @@ export function createEmbeddingService(
           toEmbeddingsRequest(request, core.defaultModel),
           connectCallOptions(context),
         );
-        stampAnswer(context.responseHeader, context.values.get(kEdgeRequest)?.record);
+        stampConnectAnswer(context);
         return create(CreateEmbeddingsResponseSchema, {
           data: result.vectors.map((vector, index) => ({ index, embedding: [...vector] })),
           model: result.model,
           usage: { promptTokens: result.usage.promptTokens, totalTokens: result.usage.totalTokens },
         });
       } catch (error) {
-        throw reportFailure(error, context);
+        throw reportConnectFailure(error, context);
       }
     },
   };
@@ -64,13 +62,4 @@ export function toEmbeddingsRequest(
     dimensions: request.dimensions,
     user: request.user === "" ? undefined : request.user,
   };
-}
-
-/** As ChatService's: Connect's own abort reason (cancel, grpc-timeout, shutdown) wins over the core's error. */
-function reportFailure(error: unknown, context: HandlerContext): ConnectError {
-  const abortReason: unknown = context.signal.aborted ? context.signal.reason : undefined;
-  const status = abortReason instanceof ConnectError ? abortReason : toConnectError(error);
-  const request = context.values.get(kEdgeRequest);
-  if (request !== undefined) reportRpcFailure(request, error, status, context.method.name);
-  return status;
 }
