@@ -9,8 +9,9 @@ import { z } from "zod";
 import type { EmbeddingInput, EmbeddingsAnswer, EmbeddingsRequest } from "../../core/embeddings-types.ts";
 import { ProxyError } from "../../core/errors.ts";
 import { embedInBatches } from "../embedding-batches.ts";
-import { postUpstream, transportFailure, type UpstreamErrorMapper } from "../http.ts";
+import { postUpstream, type UpstreamErrorMapper } from "../http.ts";
 import type { CallContext } from "../types.ts";
+import { parseUpstreamJson, readUpstreamAnswer, readUpstreamText } from "../upstream-json.ts";
 
 /** batchEmbedContents refuses more requests than this in one call. */
 export const GEMINI_MAX_EMBEDDING_BATCH = 100;
@@ -66,14 +67,7 @@ async function embedBatch(
   const url = `${setup.baseUrl}/${model.split("/").map(encodeURIComponent).join("/")}:batchEmbedContents`;
   const headers = { ...setup.headers, "x-request-id": context.requestId };
   const response = await postUpstream(context, url, headers, JSON.stringify(body), setup.mapError);
-  let text: string;
-  try {
-    text = await response.text();
-  } catch (error) {
-    throw error instanceof ProxyError && !context.signal.aborted
-      ? error
-      : transportFailure(error, context.signal);
-  }
+  const text = await readUpstreamText(response, context.signal);
   return { vectors: readVectors(text, batch.length) };
 }
 
@@ -83,21 +77,8 @@ function modelPath(upstreamModel: string): string {
 }
 
 function readVectors(text: string, expected: number): (readonly number[])[] {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new ProxyError("bad_upstream_response", "The upstream answered with invalid JSON.", {
-      cause: error,
-    });
-  }
-  const parsed = batchEmbedResponseSchema.safeParse(json);
-  if (!parsed.success) {
-    throw new ProxyError("bad_upstream_response", "The upstream answered with an unexpected body.", {
-      cause: parsed.error,
-    });
-  }
-  const vectors = (parsed.data.embeddings ?? []).map((embedding) => embedding.values);
+  const answer = readUpstreamAnswer(batchEmbedResponseSchema, parseUpstreamJson(text));
+  const vectors = (answer.embeddings ?? []).map((embedding) => embedding.values);
   if (vectors.length !== expected) {
     throw new ProxyError(
       "bad_upstream_response",

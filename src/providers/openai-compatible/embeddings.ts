@@ -12,9 +12,10 @@ import { mergeExtraBody } from "../../core/extra-body.ts";
 import { fromFloat32Base64 } from "../../core/float32-base64.ts";
 import { postWithBearer } from "../bearer-post.ts";
 import { embedInBatches } from "../embedding-batches.ts";
-import { postUpstream, transportFailure, type UpstreamErrorMapper } from "../http.ts";
+import { postUpstream, type UpstreamErrorMapper } from "../http.ts";
 import type { BearerSource } from "../qianfan/iam-token.ts";
 import type { CallContext } from "../types.ts";
+import { parseUpstreamJson, readUpstreamAnswer, readUpstreamText } from "../upstream-json.ts";
 import { mapOpenAICompatibleStreamError } from "./error-map.ts";
 import { openAIErrorSchema } from "./wire.ts";
 
@@ -88,34 +89,13 @@ async function embedBatch(
     setup.bearer === undefined
       ? await postUpstream(context, setup.url, headers, sent, setup.mapError)
       : await postWithBearer(context, setup.url, headers, sent, setup.mapError, setup.bearer);
-  let text: string;
-  try {
-    text = await response.text();
-  } catch (error) {
-    throw error instanceof ProxyError && !context.signal.aborted
-      ? error
-      : transportFailure(error, context.signal);
-  }
+  const text = await readUpstreamText(response, context.signal);
   return readEmbeddings(text, batch.length, setup.apiKey);
 }
 
 /** The answer's vectors in input order (by `index` when the vendor sent it), and its usage. */
 export function readEmbeddings(text: string, expected: number, apiKey: string | undefined): EmbeddingsAnswer {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new ProxyError("bad_upstream_response", "The upstream answered with invalid JSON.", {
-      cause: error,
-    });
-  }
-  const parsed = embeddingsResponseSchema.safeParse(json);
-  if (!parsed.success) {
-    throw new ProxyError("bad_upstream_response", "The upstream answered with an unexpected body.", {
-      cause: parsed.error,
-    });
-  }
-  const answer = parsed.data;
+  const answer = readUpstreamAnswer(embeddingsResponseSchema, parseUpstreamJson(text));
   if (answer.error != null && answer.error !== "") throw mapOpenAICompatibleStreamError(answer.error, apiKey);
   const vectors: (readonly number[])[] = new Array(expected);
   for (const [position, item] of (answer.data ?? []).entries()) {

@@ -6,6 +6,7 @@
  */
 import { ProxyError } from "../../core/errors.ts";
 import type { ChatChunk } from "../../core/types.ts";
+import { parseUpstreamJson, readUpstreamAnswer } from "../upstream-json.ts";
 import { pushAnnotations, pushWithLogprobs } from "./choice-extras.ts";
 import { mapOpenAICompatibleStreamError } from "./error-map.ts";
 import { readCommonCompletion } from "./fast-chunk.ts";
@@ -44,23 +45,10 @@ export function readOpenAICompatibleCompletion(
 }
 
 function parseCompletion(text: string): OpenAICompletion {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new ProxyError("bad_upstream_response", "The upstream answered with invalid JSON.", {
-      cause: error,
-    });
-  }
+  const json = parseUpstreamJson(text);
   const common = readCommonCompletion(json);
   if (common !== undefined) return common;
-  const parsed = openAICompletionSchema.safeParse(json);
-  if (!parsed.success) {
-    throw new ProxyError("bad_upstream_response", "The upstream answered with an unexpected body.", {
-      cause: parsed.error,
-    });
-  }
-  return parsed.data;
+  return readUpstreamAnswer(openAICompletionSchema, json);
 }
 
 function convertChoice(
