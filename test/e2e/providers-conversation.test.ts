@@ -18,16 +18,10 @@ import {
   ANTHROPIC_MOCK_TOOL_PREAMBLE,
   ANTHROPIC_MOCK_TOOL_USES,
   ANTHROPIC_MOCK_USAGE,
-  startMockAnthropicUpstream,
 } from "../helpers/mock-anthropic-upstream.ts";
-import {
-  GEMINI_MOCK_CALL_ARGS,
-  GEMINI_MOCK_USAGE,
-  startMockGeminiUpstream,
-} from "../helpers/mock-gemini-upstream.ts";
-import { startMockOpenAIUpstream } from "../helpers/mock-openai-upstream.ts";
+import { GEMINI_MOCK_CALL_ARGS, GEMINI_MOCK_USAGE } from "../helpers/mock-gemini-upstream.ts";
 import type { MockUpstream, RecordedUpstreamRequest } from "../helpers/mock-server.ts";
-import { type RunningServer, startServer } from "../helpers/start-server.ts";
+import { startVendorGateway, type VendorGateway, vendorProviders } from "../helpers/vendor-gateway.ts";
 
 const KEYS = {
   OA_KEY: "sk-oa-secret-never-shown-111",
@@ -86,42 +80,31 @@ const ANTHROPIC_PROMPT_TOKENS =
   ANTHROPIC_MOCK_USAGE.cache_read_input_tokens +
   ANTHROPIC_MOCK_USAGE.cache_creation_input_tokens;
 
-let openaiMock: MockUpstream;
-let anthropicMock: MockUpstream;
-let geminiMock: MockUpstream;
-let server: RunningServer;
+let gateway: VendorGateway;
 
 beforeAll(async () => {
-  [openaiMock, anthropicMock, geminiMock] = await Promise.all([
-    startMockOpenAIUpstream(),
-    startMockAnthropicUpstream(KEYS.ANTHROPIC_KEY),
-    startMockGeminiUpstream(KEYS.GEMINI_KEY),
-  ]);
-  server = await startServer(
-    `
+  gateway = await startVendorGateway(
+    (mocks) => `
 model_config: {oa-model: oa-vendor, claude-model: claude-vendor, gemini-model: gemini-vendor}
 model_routes:
   oa-vendor: {oa-model: oa-upstream}
   claude-vendor: {claude-model: claude-upstream}
   gemini-vendor: {gemini-model: gemini-upstream}
 providers:
-  oa-vendor: {type: openai, base_url: "${openaiMock.baseUrl}", api_key_env: OA_KEY}
-  claude-vendor: {type: anthropic, base_url: "${anthropicMock.baseUrl}", api_key_env: ANTHROPIC_KEY}
-  gemini-vendor: {type: gemini, base_url: "${geminiMock.baseUrl}", api_key_env: GEMINI_KEY}
+${vendorProviders(mocks)}
 proxy: {max_retries: 0}
 `,
-    { keys: KEYS },
+    KEYS,
   );
 });
 afterAll(async () => {
-  await server?.close();
-  await Promise.all([openaiMock?.close(), anthropicMock?.close(), geminiMock?.close()]);
+  await gateway?.close();
 });
 
 const VENDORS: Readonly<Record<string, Vendor>> = {
   "openai-compatible": {
     model: "oa-model",
-    mock: () => openaiMock,
+    mock: () => gateway.openai,
     keyHeader: "authorization",
     keyValue: `Bearer ${KEYS.OA_KEY}`,
     calls: [
@@ -162,7 +145,7 @@ const VENDORS: Readonly<Record<string, Vendor>> = {
   },
   anthropic: {
     model: "claude-model",
-    mock: () => anthropicMock,
+    mock: () => gateway.anthropic,
     keyHeader: "x-api-key",
     keyValue: KEYS.ANTHROPIC_KEY,
     calls: ANTHROPIC_MOCK_TOOL_USES.map((use, index) => ({
@@ -230,7 +213,7 @@ const VENDORS: Readonly<Record<string, Vendor>> = {
   },
   gemini: {
     model: "gemini-model",
-    mock: () => geminiMock,
+    mock: () => gateway.gemini,
     keyHeader: "x-goog-api-key",
     keyValue: KEYS.GEMINI_KEY,
     calls: GEMINI_MOCK_CALL_ARGS.map((args, index) => ({
@@ -377,7 +360,7 @@ for (const [edgeName, makeEdge] of Object.entries(EDGES)) {
 
 /** The SDK's own stream helper reassembles tool-call deltas; finalChatCompletion() is what apps use. */
 function sdkEdge(): Edge {
-  const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "client-key", maxRetries: 0 });
+  const client = new OpenAI({ baseURL: `${gateway.server.url}/v1`, apiKey: "client-key", maxRetries: 0 });
   const tools = TOOLS.map((tool) => ({ type: "function" as const, function: tool }));
   return {
     async turn(model, messages, withTools, requestId) {
@@ -401,7 +384,7 @@ function sdkEdge(): Edge {
 
 /** grpc-js with the .proto loaded at run time; tool-call deltas are joined by index as OpenAI clients do. */
 function grpcEdge(): Edge {
-  const client = grpcChatClient(server.port);
+  const client = grpcChatClient(gateway.server.port);
   const tools = TOOLS.map((tool) => ({
     type: "function",
     function: { name: tool.name, description: tool.description, parameters: toStruct(tool.parameters) },

@@ -9,13 +9,9 @@ import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bufCurl } from "../helpers/buf-curl.ts";
-import {
-  type MockEmbeddingsUpstream,
-  mockVector,
-  startMockGeminiEmbeddings,
-  startMockOpenAIEmbeddings,
-} from "../helpers/mock-embeddings-upstream.ts";
-import { type RunningServer, startServer } from "../helpers/start-server.ts";
+import { type EmbeddingsGateway, startEmbeddingsGateway } from "../helpers/embeddings-gateway.ts";
+import { type MockEmbeddingsUpstream, mockVector } from "../helpers/mock-embeddings-upstream.ts";
+import type { RunningServer } from "../helpers/start-server.ts";
 
 interface EmbeddingsAnswer {
   readonly data?: readonly { readonly index?: number; readonly embedding?: readonly number[] }[];
@@ -29,31 +25,15 @@ interface EmbeddingClient extends grpc.Client {
   CreateEmbeddings(request: object, callback: Callback): grpc.ClientUnaryCall;
 }
 
+let embeddings: EmbeddingsGateway;
 let vendor: MockEmbeddingsUpstream;
 let gemini: MockEmbeddingsUpstream;
 let gateway: RunningServer;
 let client: EmbeddingClient;
 
 beforeAll(async () => {
-  [vendor, gemini] = await Promise.all([startMockOpenAIEmbeddings(), startMockGeminiEmbeddings()]);
-  gateway = await startServer(`
-providers:
-  vendor: {type: openai, base_url: "${vendor.baseUrl}"}
-  dash: {preset: dashscope, base_url: "${vendor.baseUrl}", api_key: "sk-dash-test-key-0000"}
-  gem: {type: gemini, base_url: "${gemini.baseUrl}", api_key: "gem-test-key-0000"}
-  claude: {type: anthropic, base_url: "http://127.0.0.1:9/v1", api_key: "sk-ant-test-key-0000"}
-  echo: {type: echo}
-model_config:
-  text-embedding-3-small: vendor
-  qwen-embed: dash
-  gemini-embed: gem
-  echo-embed: echo
-  claude-sonnet: claude
-  hang-embed: vendor
-model_routes:
-  dash: {qwen-embed: max-10}
-  vendor: {hang-embed: hang}
-`);
+  embeddings = await startEmbeddingsGateway();
+  ({ vendor, gemini, server: gateway } = embeddings);
   const definition = protoLoader.loadSync("proto/llmproxy/v1/embeddings.proto", {
     keepCase: true,
     longs: String,
@@ -73,8 +53,7 @@ model_routes:
 });
 afterAll(async () => {
   client?.close();
-  await gateway?.close();
-  await Promise.all([vendor?.close(), gemini?.close()]);
+  await embeddings?.close();
 });
 
 function embed(request: object): Promise<EmbeddingsAnswer> {

@@ -6,11 +6,13 @@
  * effort, the tool round trip with the vendor's ids) and no thinking signature, so no vendor can refuse one.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ANTHROPIC_MOCK_COUNT, startMockAnthropicUpstream } from "../helpers/mock-anthropic-upstream.ts";
-import { startMockGeminiUpstream } from "../helpers/mock-gemini-upstream.ts";
-import { startMockOpenAIUpstream } from "../helpers/mock-openai-upstream.ts";
-import type { MockUpstream } from "../helpers/mock-server.ts";
-import { type RunningServer, startServer } from "../helpers/start-server.ts";
+import { ANTHROPIC_MOCK_COUNT } from "../helpers/mock-anthropic-upstream.ts";
+import {
+  startVendorGateway,
+  VENDOR_KEYS,
+  type VendorGateway,
+  vendorProviders,
+} from "../helpers/vendor-gateway.ts";
 import {
   BILLING_BLOCK,
   CLAUDE_CODE_BETAS,
@@ -22,49 +24,34 @@ import {
   TOOL_USE_ID,
 } from "./claude-code-request.ts";
 
-const KEYS = { OA_KEY: "sk-oa-111", ANTHROPIC_KEY: "sk-ant-222", GEMINI_KEY: "AIza333" } as const;
+const KEYS = VENDOR_KEYS;
 const TOKEN = "sk-claude-code-token-0123456789";
 
-let openaiMock: MockUpstream;
-let anthropicMock: MockUpstream;
-let geminiMock: MockUpstream;
-let server: RunningServer;
+let gateway: VendorGateway;
 
 beforeAll(async () => {
-  [openaiMock, anthropicMock, geminiMock] = await Promise.all([
-    startMockOpenAIUpstream(),
-    startMockAnthropicUpstream(KEYS.ANTHROPIC_KEY),
-    startMockGeminiUpstream(KEYS.GEMINI_KEY),
-  ]);
-  server = await startServer(
-    `
+  gateway = await startVendorGateway(
+    (mocks) => `
 model_config: {oa-model: oa-vendor, claude-sonnet: claude-vendor, gemini-model: gemini-vendor}
 model_routes:
   claude-vendor: {claude-sonnet: claude-upstream-id}
 providers:
-  oa-vendor: {type: openai, base_url: "${openaiMock.baseUrl}", api_key_env: OA_KEY}
-  claude-vendor:
-    type: anthropic
-    base_url: "${anthropicMock.baseUrl}"
-    api_key_env: ANTHROPIC_KEY
-  gemini-vendor: {type: gemini, base_url: "${geminiMock.baseUrl}", api_key_env: GEMINI_KEY}
+${vendorProviders(mocks)}
 proxy: {max_retries: 0}
 auth:
   keys:
     - {name: claude-code, key: ${TOKEN}}
 `,
-    { keys: KEYS },
   );
 });
 
 afterAll(async () => {
-  await server?.close();
-  await Promise.all([openaiMock?.close(), anthropicMock?.close(), geminiMock?.close()]);
+  await gateway?.close();
 });
 
 /** Sends the body as Claude Code does (Bearer from ANTHROPIC_AUTH_TOKEN) and reads the whole SSE answer. */
 async function replay(body: Record<string, unknown>): Promise<{ status: number; text: string }> {
-  const response = await fetch(`${server.url}${CLAUDE_CODE_PATH}`, {
+  const response = await fetch(`${gateway.server.url}${CLAUDE_CODE_PATH}`, {
     method: "POST",
     headers: { ...CLAUDE_CODE_HEADERS, authorization: `Bearer ${TOKEN}` },
     body: JSON.stringify(body),
@@ -74,12 +61,12 @@ async function replay(body: Record<string, unknown>): Promise<{ status: number; 
 
 describe("a Claude Code request to an Anthropic upstream", () => {
   it("arrives unchanged but for the model id, with Claude Code's anthropic-beta", async () => {
-    const before = anthropicMock.requests.length;
+    const before = gateway.anthropic.requests.length;
     const body = claudeCodeBody("claude-sonnet");
     const answer = await replay(body);
     expect(answer.status).toBe(200);
     expect(answer.text).toContain("event: message_stop");
-    const received = anthropicMock.requests.slice(before);
+    const received = gateway.anthropic.requests.slice(before);
     expect(received).toHaveLength(1);
     expect(received[0]?.url).toBe("/v1/messages");
     expect(received[0]?.body).toEqual({ ...body, model: "claude-upstream-id" });
@@ -91,7 +78,7 @@ describe("a Claude Code request to an Anthropic upstream", () => {
   });
 
   it("leaves out only a thinking block no vendor signed (another vendor's thinking), which Anthropic would refuse", async () => {
-    const before = anthropicMock.requests.length;
+    const before = gateway.anthropic.requests.length;
     const body = claudeCodeBody("claude-sonnet");
     const messages = body.messages as { role: string; content: Record<string, unknown>[] }[];
     const assistant = messages[1] as { role: string; content: Record<string, unknown>[] };
@@ -99,7 +86,7 @@ describe("a Claude Code request to an Anthropic upstream", () => {
     assistant.content = [unsigned, ...assistant.content];
     const answer = await replay(body);
     expect(answer.status).toBe(200);
-    const received = anthropicMock.requests.slice(before)[0]?.body as { messages: typeof messages };
+    const received = gateway.anthropic.requests.slice(before)[0]?.body as { messages: typeof messages };
     expect(received.messages[1]?.content).toEqual(assistant.content.slice(1));
     expect(received.messages[1]?.content[0]).toMatchObject({
       type: "thinking",
@@ -135,17 +122,17 @@ describe("a Claude Code request to an Anthropic upstream", () => {
 
 describe("count_tokens from Claude Code to an Anthropic upstream", () => {
   it("forwards the body unchanged but for the model id, with anthropic-beta, and answers the vendor's count", async () => {
-    const before = anthropicMock.requests.length;
+    const before = gateway.anthropic.requests.length;
     const body = claudeCodeBody("claude-sonnet");
     for (const key of ["max_tokens", "stream", "metadata", "context_management"]) delete body[key];
-    const response = await fetch(`${server.url}/v1/messages/count_tokens?beta=true`, {
+    const response = await fetch(`${gateway.server.url}/v1/messages/count_tokens?beta=true`, {
       method: "POST",
       headers: { ...CLAUDE_CODE_HEADERS, authorization: `Bearer ${TOKEN}` },
       body: JSON.stringify(body),
     });
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ input_tokens: ANTHROPIC_MOCK_COUNT });
-    const received = anthropicMock.requests.slice(before);
+    const received = gateway.anthropic.requests.slice(before);
     expect(received.map((request) => request.url)).toEqual(["/v1/messages/count_tokens"]);
     expect(received[0]?.body).toEqual({ ...body, model: "claude-upstream-id" });
     expect(received[0]?.headers["anthropic-beta"]).toBe(CLAUDE_CODE_BETAS);
@@ -154,7 +141,7 @@ describe("count_tokens from Claude Code to an Anthropic upstream", () => {
 
 describe.each(["oa-model", "gemini-model"])("a Claude Code request to %s", (model) => {
   it("is translated, its signatures and cache_control left out", async () => {
-    const mock = model === "oa-model" ? openaiMock : geminiMock;
+    const mock = model === "oa-model" ? gateway.openai : gateway.gemini;
     const before = mock.requests.length;
     const answer = await replay(claudeCodeBody(model));
     expect(answer.status).toBe(200);
@@ -171,13 +158,13 @@ describe.each(["oa-model", "gemini-model"])("a Claude Code request to %s", (mode
 
 describe("the translation to an OpenAI-compatible upstream", () => {
   it("keeps the conversation's order, ids, effort and the system message at its place", async () => {
-    const before = openaiMock.requests.length;
+    const before = gateway.openai.requests.length;
     const body = claudeCodeBody("oa-model");
     const messages = body.messages as unknown[];
     body.messages = [...messages, { role: "system", content: "Mid-conversation note." }];
     const answer = await replay(body);
     expect(answer.status).toBe(200);
-    const sent = openaiMock.requests.slice(before)[0]?.body as {
+    const sent = gateway.openai.requests.slice(before)[0]?.body as {
       messages: { role: string; content: unknown; tool_call_id?: string; tool_calls?: { id: string }[] }[];
       reasoning_effort?: string;
       tools: unknown[];

@@ -6,13 +6,9 @@
  */
 import Anthropic from "@anthropic-ai/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ANTHROPIC_MOCK_COUNT, startMockAnthropicUpstream } from "../helpers/mock-anthropic-upstream.ts";
-import { startMockGeminiUpstream } from "../helpers/mock-gemini-upstream.ts";
-import { startMockOpenAIUpstream } from "../helpers/mock-openai-upstream.ts";
-import type { MockUpstream } from "../helpers/mock-server.ts";
-import { type RunningServer, startServer } from "../helpers/start-server.ts";
+import { ANTHROPIC_MOCK_COUNT } from "../helpers/mock-anthropic-upstream.ts";
+import { startVendorGateway, type VendorGateway, vendorProviders } from "../helpers/vendor-gateway.ts";
 
-const KEYS = { OA_KEY: "sk-oa-111", ANTHROPIC_KEY: "sk-ant-222", GEMINI_KEY: "AIza333" } as const;
 const CLIENT_KEY = "sk-client-messages-0123456789";
 
 const TOOLS: Anthropic.Tool[] = [
@@ -28,19 +24,11 @@ const TOOLS: Anthropic.Tool[] = [
   },
 ];
 
-let openaiMock: MockUpstream;
-let anthropicMock: MockUpstream;
-let geminiMock: MockUpstream;
-let server: RunningServer;
+let gateway: VendorGateway;
 
 beforeAll(async () => {
-  [openaiMock, anthropicMock, geminiMock] = await Promise.all([
-    startMockOpenAIUpstream(),
-    startMockAnthropicUpstream(KEYS.ANTHROPIC_KEY),
-    startMockGeminiUpstream(KEYS.GEMINI_KEY),
-  ]);
-  server = await startServer(
-    `
+  gateway = await startVendorGateway(
+    (mocks) => `
 model_config:
   oa-model: oa-vendor
   claude-model: claude-vendor
@@ -52,21 +40,17 @@ model_routes:
   claude-vendor: {claude-model: claude-upstream, claude-broken: midstream-error, claude-busy: status-529}
   gemini-vendor: {gemini-model: gemini-upstream}
 providers:
-  oa-vendor: {type: openai, base_url: "${openaiMock.baseUrl}", api_key_env: OA_KEY}
-  claude-vendor: {type: anthropic, base_url: "${anthropicMock.baseUrl}", api_key_env: ANTHROPIC_KEY}
-  gemini-vendor: {type: gemini, base_url: "${geminiMock.baseUrl}", api_key_env: GEMINI_KEY}
+${vendorProviders(mocks)}
 proxy: {max_retries: 0}
 auth:
   keys:
     - {name: client, key: ${CLIENT_KEY}}
 `,
-    { keys: KEYS },
   );
 });
 
 afterAll(async () => {
-  await server?.close();
-  await Promise.all([openaiMock?.close(), anthropicMock?.close(), geminiMock?.close()]);
+  await gateway?.close();
 });
 
 /**
@@ -75,7 +59,7 @@ afterAll(async () => {
  */
 function client(auth: "api-key" | "bearer" | "none" = "api-key"): Anthropic {
   return new Anthropic({
-    baseURL: server.url,
+    baseURL: gateway.server.url,
     maxRetries: 0,
     ...(auth === "api-key" ? { apiKey: CLIENT_KEY } : {}),
     ...(auth === "bearer" ? { apiKey: null, authToken: CLIENT_KEY } : {}),
@@ -173,7 +157,7 @@ describe.each(VENDORS)("the Anthropic SDK through /v1/messages to %s", (model) =
 
 describe("ids between the Messages edge and an OpenAI-compatible vendor", () => {
   it("sends the vendor its own call ids back in the tool results", async () => {
-    const before = openaiMock.requests.length;
+    const before = gateway.openai.requests.length;
     const first = await client().messages.create({
       model: "oa-model",
       max_tokens: 100,
@@ -193,7 +177,9 @@ describe("ids between the Messages edge and an OpenAI-compatible vendor", () => 
         },
       ],
     });
-    const sent = openaiMock.requests.slice(before).at(-1)?.body as { messages: Record<string, unknown>[] };
+    const sent = gateway.openai.requests.slice(before).at(-1)?.body as {
+      messages: Record<string, unknown>[];
+    };
     const assistant = sent.messages.find((message) => message.role === "assistant") as {
       tool_calls: { id: string }[];
     };
@@ -213,36 +199,36 @@ describe("images from the Messages edge", () => {
   ];
 
   it("reach an OpenAI-compatible vendor as an image_url data URL", async () => {
-    const before = openaiMock.requests.length;
+    const before = gateway.openai.requests.length;
     await client().messages.create({
       model: "oa-model",
       max_tokens: 20,
       messages: [{ role: "user", content }],
     });
-    const sent = JSON.stringify(openaiMock.requests.slice(before)[0]?.body);
+    const sent = JSON.stringify(gateway.openai.requests.slice(before)[0]?.body);
     expect(sent).toContain(`"url":"data:image/png;base64,${PNG}"`);
   });
 
   it("reach Gemini as inline data", async () => {
-    const before = geminiMock.requests.length;
+    const before = gateway.gemini.requests.length;
     await client().messages.create({
       model: "gemini-model",
       max_tokens: 20,
       messages: [{ role: "user", content }],
     });
-    const sent = JSON.stringify(geminiMock.requests.slice(before)[0]?.body);
+    const sent = JSON.stringify(gateway.gemini.requests.slice(before)[0]?.body);
     expect(sent).toContain(`"mimeType":"image/png"`);
     expect(sent).toContain(PNG);
   });
 
   it("reach Anthropic as the client sent them", async () => {
-    const before = anthropicMock.requests.length;
+    const before = gateway.anthropic.requests.length;
     await client().messages.create({
       model: "claude-model",
       max_tokens: 20,
       messages: [{ role: "user", content }],
     });
-    expect(anthropicMock.requests.slice(before)[0]?.body.messages).toEqual([{ role: "user", content }]);
+    expect(gateway.anthropic.requests.slice(before)[0]?.body.messages).toEqual([{ role: "user", content }]);
   });
 });
 
@@ -259,9 +245,11 @@ describe("errors in Anthropic's shape", () => {
   });
 
   it("takes the key from x-api-key on the other API routes too", async () => {
-    const withKey = await fetch(`${server.url}/v1/models`, { headers: { "x-api-key": CLIENT_KEY } });
+    const withKey = await fetch(`${gateway.server.url}/v1/models`, { headers: { "x-api-key": CLIENT_KEY } });
     expect(withKey.status).toBe(200);
-    const wrong = await fetch(`${server.url}/v1/models`, { headers: { "x-api-key": "sk-not-a-key-000000" } });
+    const wrong = await fetch(`${gateway.server.url}/v1/models`, {
+      headers: { "x-api-key": "sk-not-a-key-000000" },
+    });
     expect(wrong.status).toBe(401);
   });
 
@@ -281,7 +269,7 @@ describe("errors in Anthropic's shape", () => {
   });
 
   it("answers bad input with a 400 invalid_request_error naming the field, with a request id", async () => {
-    const response = await fetch(`${server.url}/v1/messages`, {
+    const response = await fetch(`${gateway.server.url}/v1/messages`, {
       method: "POST",
       headers: {
         "content-type": "application/json",
@@ -313,7 +301,7 @@ describe("errors in Anthropic's shape", () => {
   });
 
   it("says an overloaded vendor is overloaded with a 529 overloaded_error", async () => {
-    const response = await fetch(`${server.url}/v1/messages`, {
+    const response = await fetch(`${gateway.server.url}/v1/messages`, {
       method: "POST",
       headers: { "content-type": "application/json", "x-api-key": CLIENT_KEY },
       body: JSON.stringify({
@@ -335,9 +323,9 @@ describe("observability", () => {
       messages: [{ role: "user", content: "x" }],
     });
     const metrics = await (
-      await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${CLIENT_KEY}` } })
+      await fetch(`${gateway.server.url}/metrics`, { headers: { authorization: `Bearer ${CLIENT_KEY}` } })
     ).text();
     expect(metrics).toMatch(/api="messages"/);
-    expect(server.logs.some((line) => line.api === "messages")).toBe(true);
+    expect(gateway.server.logs.some((line) => line.api === "messages")).toBe(true);
   });
 });

@@ -9,49 +9,23 @@
  */
 import OpenAI, { BadRequestError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type MockEmbeddingsUpstream,
-  mockVector,
-  startMockGeminiEmbeddings,
-  startMockOpenAIEmbeddings,
-} from "../helpers/mock-embeddings-upstream.ts";
+import { type EmbeddingsGateway, startEmbeddingsGateway } from "../helpers/embeddings-gateway.ts";
+import { type MockEmbeddingsUpstream, mockVector } from "../helpers/mock-embeddings-upstream.ts";
 import { type RunningServer, startServer } from "../helpers/start-server.ts";
 
+let embeddings: EmbeddingsGateway;
 let vendor: MockEmbeddingsUpstream;
 let gemini: MockEmbeddingsUpstream;
 let gateway: RunningServer;
 let client: OpenAI;
 
 beforeAll(async () => {
-  [vendor, gemini] = await Promise.all([startMockOpenAIEmbeddings(), startMockGeminiEmbeddings()]);
-  gateway = await startServer(`
-providers:
-  vendor: {type: openai, base_url: "${vendor.baseUrl}"}
-  dash: {preset: dashscope, base_url: "${vendor.baseUrl}", api_key: "sk-dash-test-key-0000"}
-  gem: {type: gemini, base_url: "${gemini.baseUrl}", api_key: "gem-test-key-0000"}
-  claude: {type: anthropic, base_url: "http://127.0.0.1:9/v1", api_key: "sk-ant-test-key-0000"}
-  echo: {type: echo}
-model_config:
-  text-embedding-3-small: vendor
-  qwen-embed: dash
-  gemini-embed: gem
-  echo-embed: echo
-  claude-sonnet: claude
-  flaky-embed: vendor
-  hang-embed: vendor
-model_routes:
-  dash: {qwen-embed: max-10}
-  gem: {gemini-embed: gemini-embedding-001}
-  vendor: {flaky-embed: status-500, hang-embed: hang}
-fallbacks:
-  flaky-embed: [text-embedding-3-small]
-proxy: {max_retries: 1, max_embedding_inputs: 2048}
-`);
+  embeddings = await startEmbeddingsGateway();
+  ({ vendor, gemini, server: gateway } = embeddings);
   client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: "client-key", maxRetries: 0 });
 });
 afterAll(async () => {
-  await gateway?.close();
-  await Promise.all([vendor?.close(), gemini?.close()]);
+  await embeddings?.close();
 });
 
 function newRequests(upstream: MockEmbeddingsUpstream): () => MockEmbeddingsUpstream["requests"] {

@@ -9,42 +9,25 @@ import { Agent, tool as agentTool, run, setDefaultOpenAIClient, setTracingDisabl
 import { generateText, jsonSchema, stepCountIs, streamText, tool } from "ai";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startMockAnthropicUpstream } from "../helpers/mock-anthropic-upstream.ts";
-import { startMockGeminiUpstream } from "../helpers/mock-gemini-upstream.ts";
-import { startMockOpenAIUpstream } from "../helpers/mock-openai-upstream.ts";
-import type { MockUpstream } from "../helpers/mock-server.ts";
-import { type RunningServer, startServer } from "../helpers/start-server.ts";
+import { startVendorGateway, type VendorGateway, vendorProviders } from "../helpers/vendor-gateway.ts";
 
-const KEYS = { ANTHROPIC_KEY: "sk-ant-aisdk", GEMINI_KEY: "AIzaAiSdk" } as const;
 const WEATHER = "18C and sunny";
 const TIME = "14:05 CEST";
 
-let openaiMock: MockUpstream;
-let anthropicMock: MockUpstream;
-let geminiMock: MockUpstream;
-let server: RunningServer;
+let gateway: VendorGateway;
 
 beforeAll(async () => {
-  [openaiMock, anthropicMock, geminiMock] = await Promise.all([
-    startMockOpenAIUpstream(),
-    startMockAnthropicUpstream(KEYS.ANTHROPIC_KEY),
-    startMockGeminiUpstream(KEYS.GEMINI_KEY),
-  ]);
-  server = await startServer(
-    `
+  gateway = await startVendorGateway(
+    (mocks) => `
 model_config: {oa-model: oa-vendor, claude-model: claude-vendor, gemini-model: gemini-vendor}
 providers:
-  oa-vendor: {type: openai, base_url: "${openaiMock.baseUrl}"}
-  claude-vendor: {type: anthropic, base_url: "${anthropicMock.baseUrl}", api_key_env: ANTHROPIC_KEY}
-  gemini-vendor: {type: gemini, base_url: "${geminiMock.baseUrl}", api_key_env: GEMINI_KEY}
+${vendorProviders(mocks)}
 proxy: {max_retries: 0}
 `,
-    { keys: KEYS },
   );
 });
 afterAll(async () => {
-  await server?.close();
-  await Promise.all([openaiMock?.close(), anthropicMock?.close(), geminiMock?.close()]);
+  await gateway?.close();
 });
 
 const anyObject = jsonSchema<Record<string, unknown>>({
@@ -64,7 +47,7 @@ const tools = {
 describe.each(["oa-model", "claude-model", "gemini-model"])(
   "the AI SDK's default openai model: %s",
   (model) => {
-    const provider = () => createOpenAI({ baseURL: `${server.url}/v1`, apiKey: "unused" });
+    const provider = () => createOpenAI({ baseURL: `${gateway.server.url}/v1`, apiKey: "unused" });
 
     it("generates text", async () => {
       const result = await generateText({ model: provider()(model), prompt: "Hello from the AI SDK" });
@@ -113,7 +96,9 @@ describe.each(["oa-model", "claude-model", "gemini-model"])(
 describe("the OpenAI Agents SDK", () => {
   it.each(["oa-model", "claude-model", "gemini-model"])("runs an agent with tools on %s", async (model) => {
     setTracingDisabled(true);
-    setDefaultOpenAIClient(new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "unused", maxRetries: 0 }));
+    setDefaultOpenAIClient(
+      new OpenAI({ baseURL: `${gateway.server.url}/v1`, apiKey: "unused", maxRetries: 0 }),
+    );
     const parameters = {
       type: "object" as const,
       properties: { city: { type: "string" } },

@@ -6,13 +6,9 @@
 import OpenAI from "openai";
 import type { ResponseInputItem, ResponseStreamEvent } from "openai/resources/responses/responses";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ANTHROPIC_MOCK_TOOL_USES, startMockAnthropicUpstream } from "../helpers/mock-anthropic-upstream.ts";
-import { startMockGeminiUpstream } from "../helpers/mock-gemini-upstream.ts";
-import { startMockOpenAIUpstream } from "../helpers/mock-openai-upstream.ts";
-import type { MockUpstream } from "../helpers/mock-server.ts";
-import { type RunningServer, startServer } from "../helpers/start-server.ts";
+import { ANTHROPIC_MOCK_TOOL_USES } from "../helpers/mock-anthropic-upstream.ts";
+import { startVendorGateway, type VendorGateway, vendorProviders } from "../helpers/vendor-gateway.ts";
 
-const KEYS = { ANTHROPIC_KEY: "sk-ant-resp-test", GEMINI_KEY: "AIzaRespTest" } as const;
 const QUESTION = "What is the weather and the time in Paris?";
 const RESULTS = ["18C and sunny", "14:05 CEST"] as const;
 const TOOLS: OpenAI.Responses.FunctionTool[] = [
@@ -32,39 +28,27 @@ const TOOLS: OpenAI.Responses.FunctionTool[] = [
   },
 ];
 
-let openaiMock: MockUpstream;
-let anthropicMock: MockUpstream;
-let geminiMock: MockUpstream;
-let server: RunningServer;
+let gateway: VendorGateway;
 let client: OpenAI;
 
 beforeAll(async () => {
-  [openaiMock, anthropicMock, geminiMock] = await Promise.all([
-    startMockOpenAIUpstream(),
-    startMockAnthropicUpstream(KEYS.ANTHROPIC_KEY),
-    startMockGeminiUpstream(KEYS.GEMINI_KEY),
-  ]);
-  server = await startServer(
-    `
+  gateway = await startVendorGateway(
+    (mocks) => `
 model_config: {oa-model: oa-vendor, claude-model: claude-vendor, gemini-model: gemini-vendor, echo-model: echo}
 model_routes:
   oa-vendor: {oa-model: oa-upstream}
   claude-vendor: {claude-model: claude-upstream}
   gemini-vendor: {gemini-model: gemini-upstream}
 providers:
-  oa-vendor: {type: openai, base_url: "${openaiMock.baseUrl}"}
-  claude-vendor: {type: anthropic, base_url: "${anthropicMock.baseUrl}", api_key_env: ANTHROPIC_KEY}
-  gemini-vendor: {type: gemini, base_url: "${geminiMock.baseUrl}", api_key_env: GEMINI_KEY}
+${vendorProviders(mocks)}
   echo: {type: echo}
 proxy: {max_retries: 0}
 `,
-    { keys: KEYS },
   );
-  client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "unused", maxRetries: 0 });
+  client = new OpenAI({ baseURL: `${gateway.server.url}/v1`, apiKey: "unused", maxRetries: 0 });
 });
 afterAll(async () => {
-  await server?.close();
-  await Promise.all([openaiMock?.close(), anthropicMock?.close(), geminiMock?.close()]);
+  await gateway?.close();
 });
 
 /** Checks the stream's framing: numbered from 0 without gaps, opened as OpenAI opens it, one terminal event. */
@@ -156,7 +140,7 @@ describe.each(["oa-model", "claude-model", "gemini-model", "echo-model"])(
 
 describe("what reached the vendors", () => {
   it("gives an OpenAI-compatible vendor its own tool-call ids and the tool results", async () => {
-    const before = openaiMock.requests.length;
+    const before = gateway.openai.requests.length;
     const first = await client.responses.create({ model: "oa-model", input: QUESTION, tools: TOOLS });
     const calls = first.output.filter((item) => item.type === "function_call");
     await client.responses.create({
@@ -172,7 +156,7 @@ describe("what reached the vendors", () => {
       ],
       tools: TOOLS,
     });
-    const followUp = openaiMock.requests[before + 1];
+    const followUp = gateway.openai.requests[before + 1];
     const messages = followUp?.body.messages as Record<string, unknown>[];
     expect(messages.slice(1)).toMatchObject([
       {
@@ -186,7 +170,7 @@ describe("what reached the vendors", () => {
 
   it("labels metrics api=responses", async () => {
     await client.responses.create({ model: "echo-model", input: "count me" });
-    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const metrics = await (await fetch(`${gateway.server.url}/metrics`)).text();
     expect(metrics).toMatch(/api="responses"/);
   });
 });
