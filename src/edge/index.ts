@@ -13,6 +13,7 @@
  * - `modelCallHandler` (./model-call.ts): a JSON-over-HTTP model-call route (decode, watch the call, complete or
  *   open the stream, overhead stamp, SSE pump with its ending or failure event) around the edge's `ModelCallEdge`.
  * - `errorStatusOf`, `retryHeadersOf` (./error-status.ts): an HTTP error reply's status and retry headers.
+ * - `requestModel` (./request-model.ts): the request's model or the default one.
  * - `RouteEdge`, `declareEdge` (./route-edge.ts): the edge's declaration (API label, error shape) that the error
  *   handler, the auth hook, the limits, metrics and the access line ask.
  * - `acceptJsonBodies` (./json-body.ts) and `decodeRequestBody` (./content-encoding.ts): a JSON-over-HTTP edge's
@@ -63,6 +64,7 @@ export {
   type StreamSink,
   writeOrWait,
 } from "./pump.ts";
+export { requestModel } from "./request-model.ts";
 export { replyHeaders } from "./response-headers.ts";
 export { declareEdge, type EdgeResolver, edgeOf, edgeResolver, type RouteEdge } from "./route-edge.ts";
 export { type SseResponse, sseDataBatches, sseEvent, startSse } from "./sse.ts";

@@ -14,6 +14,7 @@ import {
 import type { ChatCore } from "../core/chat-stream.ts";
 import type { EmbeddingsRequest } from "../core/embeddings-types.ts";
 import { ProxyError } from "../core/errors.ts";
+import { requestModel } from "../edge/request-model.ts";
 import { connectCallOptions } from "./call-options.ts";
 import { reportConnectFailure, stampConnectAnswer } from "./rpc-failure.ts";
 
@@ -47,10 +48,7 @@ export function toEmbeddingsRequest(
   request: CreateEmbeddingsRequest,
   defaultModel: string | undefined,
 ): EmbeddingsRequest {
-  const model = request.model === "" ? defaultModel : request.model;
-  if (model === undefined) {
-    throw new ProxyError("invalid_request", "you must provide a model parameter", { param: "model" });
-  }
+  const model = requestModel(request.model, defaultModel);
   if (request.input.length > 0 && request.tokenInput.length > 0) {
     throw new ProxyError("invalid_request", "Set 'input' (texts) or 'token_input' (token lists), not both.", {
       param: "input",

@@ -8,9 +8,9 @@
  */
 import { z } from "zod";
 import type { EmbeddingInput, EmbeddingsRequest } from "../core/embeddings-types.ts";
-import { ProxyError } from "../core/errors.ts";
 import type { JsonObject } from "../core/types.ts";
 import { invalidRequest } from "../edge/openai-errors.ts";
+import { requestModel } from "../edge/request-model.ts";
 
 const tokens = z.array(z.number().int());
 
@@ -43,10 +43,7 @@ export function decodeEmbeddings(body: unknown, defaultModel: string | undefined
   const parsed = embeddingsRequestSchema.safeParse(body);
   if (!parsed.success) throw invalidRequest(parsed.error.issues);
   const data = parsed.data;
-  const model = data.model === undefined || data.model === "" ? defaultModel : data.model;
-  if (model === undefined) {
-    throw new ProxyError("invalid_request", "you must provide a model parameter", { param: "model" });
-  }
+  const model = requestModel(data.model, defaultModel);
   return {
     request: {
       model,

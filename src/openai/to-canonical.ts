@@ -1,5 +1,4 @@
 /** OpenAI request JSON → canonical ChatRequest. Validation errors become invalid_request with `param`. */
-import { ProxyError } from "../core/errors.ts";
 import type {
   ChatMessage,
   ChatRequest,
@@ -9,6 +8,7 @@ import type {
   ToolChoice,
 } from "../core/types.ts";
 import { invalidRequest } from "../edge/openai-errors.ts";
+import { requestModel } from "../edge/request-model.ts";
 import {
   type ChatCompletionMessageBody,
   type ChatCompletionRequestBody,
@@ -33,10 +33,7 @@ function toCanonicalRequest(
   request: ChatCompletionRequestBody,
   defaultModel: string | undefined,
 ): ChatRequest {
-  const model = request.model === undefined || request.model === "" ? defaultModel : request.model;
-  if (model === undefined) {
-    throw new ProxyError("invalid_request", "you must provide a model parameter", { param: "model" });
-  }
+  const model = requestModel(request.model, defaultModel);
   const extraBody = collectExtraBody(request);
   return {
     model,

@@ -16,6 +16,7 @@ import type {
   ToolCall,
 } from "../core/types.ts";
 import { invalidRequest } from "../edge/openai-errors.ts";
+import { requestModel } from "../edge/request-model.ts";
 import {
   type ContentPartBody,
   customToolCallItemSchema,
@@ -69,10 +70,7 @@ export function decodeResponsesRequest(
   const parsed = responsesRequestSchema.safeParse(body);
   if (!parsed.success) throw invalidRequest(parsed.error.issues);
   const data = parsed.data;
-  const model = data.model === undefined || data.model === "" ? defaultModel : data.model;
-  if (model === undefined) {
-    throw new ProxyError("invalid_request", "you must provide a model parameter", { param: "model" });
-  }
+  const model = requestModel(data.model, defaultModel);
   if (data.background === true) throw unsupported("background", "Background responses need stored state");
   const tools = planTools(data.tools);
   const messages: ChatMessage[] = [];
