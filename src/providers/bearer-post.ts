@@ -29,3 +29,17 @@ export async function postWithBearer(
     return await postUpstream(context, url, { ...headers, authorization: `Bearer ${fresh}` }, body, mapError);
   }
 }
+
+/** POSTs with the setup's fixed headers, or with a minted bearer token when the provider has a `bearer` source. */
+export function postWithKeyOrBearer(
+  context: CallContext,
+  url: string,
+  headers: Readonly<Record<string, string>>,
+  body: string,
+  mapError: UpstreamErrorMapper,
+  bearer: BearerSource | undefined,
+): Promise<UpstreamResponse> {
+  return bearer === undefined
+    ? postUpstream(context, url, headers, body, mapError)
+    : postWithBearer(context, url, headers, body, mapError, bearer);
+}

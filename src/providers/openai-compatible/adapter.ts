@@ -9,8 +9,8 @@ import { singleBatch, UnbatchedChunks } from "../../core/batches.ts";
 import { ProxyError } from "../../core/errors.ts";
 import { startOnFirstRead } from "../../core/start-on-first-read.ts";
 import type { ChatChunk, ChatRequest } from "../../core/types.ts";
-import { postWithBearer } from "../bearer-post.ts";
-import { postUpstream, transportFailure, type UpstreamErrorMapper } from "../http.ts";
+import { postWithKeyOrBearer } from "../bearer-post.ts";
+import { transportFailure, type UpstreamErrorMapper } from "../http.ts";
 import type { BearerSource } from "../qianfan/iam-token.ts";
 import { SseChunkBatches } from "../sse-batches.ts";
 import type { CallContext, ProviderAdapter, StreamLimits, UpstreamResponse } from "../types.ts";
@@ -96,10 +96,14 @@ function streamBatches(
     });
     const headers = { ...setup.headers, "x-request-id": context.requestId };
     const text = JSON.stringify(body);
-    const response =
-      setup.bearer === undefined
-        ? await postUpstream(context, setup.url, headers, text, setup.mapError)
-        : await postWithBearer(context, setup.url, headers, text, setup.mapError, setup.bearer);
+    const response = await postWithKeyOrBearer(
+      context,
+      setup.url,
+      headers,
+      text,
+      setup.mapError,
+      setup.bearer,
+    );
     // Awaited: returning the promise from an async function would cost two more microtask turns.
     return await readResponse(response, setup, context);
   });

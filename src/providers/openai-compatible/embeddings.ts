@@ -10,9 +10,9 @@ import type { EmbeddingInput, EmbeddingsAnswer, EmbeddingsRequest } from "../../
 import { ProxyError } from "../../core/errors.ts";
 import { mergeExtraBody } from "../../core/extra-body.ts";
 import { fromFloat32Base64 } from "../../core/float32-base64.ts";
-import { postWithBearer } from "../bearer-post.ts";
+import { postWithKeyOrBearer } from "../bearer-post.ts";
 import { embedInBatches } from "../embedding-batches.ts";
-import { postUpstream, type UpstreamErrorMapper } from "../http.ts";
+import type { UpstreamErrorMapper } from "../http.ts";
 import type { BearerSource } from "../qianfan/iam-token.ts";
 import type { CallContext } from "../types.ts";
 import { parseUpstreamJson, readUpstreamAnswer, readUpstreamText } from "../upstream-json.ts";
@@ -85,10 +85,7 @@ async function embedBatch(
   };
   const headers = { ...setup.headers, "x-request-id": context.requestId };
   const sent = JSON.stringify(body);
-  const response =
-    setup.bearer === undefined
-      ? await postUpstream(context, setup.url, headers, sent, setup.mapError)
-      : await postWithBearer(context, setup.url, headers, sent, setup.mapError, setup.bearer);
+  const response = await postWithKeyOrBearer(context, setup.url, headers, sent, setup.mapError, setup.bearer);
   const text = await readUpstreamText(response, context.signal);
   return readEmbeddings(text, batch.length, setup.apiKey);
 }
