@@ -21,7 +21,12 @@ import {
 } from "../helpers/mock-anthropic-upstream.ts";
 import { GEMINI_MOCK_CALL_ARGS, GEMINI_MOCK_USAGE } from "../helpers/mock-gemini-upstream.ts";
 import type { MockUpstream, RecordedUpstreamRequest } from "../helpers/mock-server.ts";
-import { startVendorGateway, type VendorGateway, vendorProviders } from "../helpers/vendor-gateway.ts";
+import {
+  startVendorGateway,
+  VENDOR_ROUTES,
+  type VendorGateway,
+  vendorProviders,
+} from "../helpers/vendor-gateway.ts";
 
 const KEYS = {
   OA_KEY: "sk-oa-secret-never-shown-111",
@@ -86,10 +91,7 @@ beforeAll(async () => {
   gateway = await startVendorGateway(
     (mocks) => `
 model_config: {oa-model: oa-vendor, claude-model: claude-vendor, gemini-model: gemini-vendor}
-model_routes:
-  oa-vendor: {oa-model: oa-upstream}
-  claude-vendor: {claude-model: claude-upstream}
-  gemini-vendor: {gemini-model: gemini-upstream}
+${VENDOR_ROUTES}
 providers:
 ${vendorProviders(mocks)}
 proxy: {max_retries: 0}

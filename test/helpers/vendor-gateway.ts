@@ -34,6 +34,12 @@ export interface VendorGateway extends VendorMocks {
   close(): Promise<void>;
 }
 
+/** The `model_routes:` of `oa-model`, `claude-model` and `gemini-model` to their vendors' upstream models. */
+export const VENDOR_ROUTES = `model_routes:
+  oa-vendor: {oa-model: oa-upstream}
+  claude-vendor: {claude-model: claude-upstream}
+  gemini-vendor: {gemini-model: gemini-upstream}`;
+
 /** The `providers:` entries of the mocks (`oa-vendor`, `claude-vendor`, `gemini-vendor`), as indented YAML lines. */
 export function vendorProviders(mocks: VendorMocks): string {
   return [

@@ -7,7 +7,12 @@ import OpenAI from "openai";
 import type { ResponseInputItem, ResponseStreamEvent } from "openai/resources/responses/responses";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ANTHROPIC_MOCK_TOOL_USES } from "../helpers/mock-anthropic-upstream.ts";
-import { startVendorGateway, type VendorGateway, vendorProviders } from "../helpers/vendor-gateway.ts";
+import {
+  startVendorGateway,
+  VENDOR_ROUTES,
+  type VendorGateway,
+  vendorProviders,
+} from "../helpers/vendor-gateway.ts";
 
 const QUESTION = "What is the weather and the time in Paris?";
 const RESULTS = ["18C and sunny", "14:05 CEST"] as const;
@@ -35,10 +40,7 @@ beforeAll(async () => {
   gateway = await startVendorGateway(
     (mocks) => `
 model_config: {oa-model: oa-vendor, claude-model: claude-vendor, gemini-model: gemini-vendor, echo-model: echo}
-model_routes:
-  oa-vendor: {oa-model: oa-upstream}
-  claude-vendor: {claude-model: claude-upstream}
-  gemini-vendor: {gemini-model: gemini-upstream}
+${VENDOR_ROUTES}
 providers:
 ${vendorProviders(mocks)}
   echo: {type: echo}
