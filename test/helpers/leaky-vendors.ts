@@ -8,7 +8,7 @@
  * Every key a vendor received is kept in `keys`, so a test can check that the key really went out.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { type MockUpstream, startMockUpstream } from "./mock-server.ts";
+import { type MockUpstream, startLoopbackServer, startMockUpstream } from "./mock-server.ts";
 
 export type LeakyVendor = "openai" | "anthropic" | "gemini";
 
@@ -204,4 +204,53 @@ export function leakForms(value: string): Record<string, string> {
     forms[`base64url at ${offset}`] = bytes.toString("base64url").slice(4, -4);
   }
   return forms;
+}
+
+/** An OpenAI-compatible vendor that echoes the Authorization header it got, in every way a vendor could. */
+export async function startEchoingVendor(): Promise<{ url: string; seen: string[]; close(): Promise<void> }> {
+  const seen: string[] = [];
+  const server = await startLoopbackServer((req, raw, res) => {
+    const auth = String(req.headers.authorization);
+    seen.push(auth, String(req.headers["x-extra-token"]));
+    const model = (JSON.parse(raw) as { model: string }).model;
+    if (model === "leak-401" || model === "leak-500") {
+      res.writeHead(model === "leak-401" ? 401 : 500, {
+        "content-type": "application/json",
+        "x-echo": auth,
+      });
+      res.end(
+        JSON.stringify({
+          error: {
+            message: `Incorrect API key provided: ${auth}`,
+            type: "invalid_request_error",
+            code: "invalid_api_key",
+          },
+        }),
+      );
+      return;
+    }
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    const chunk = (delta: object, finish: string | null) =>
+      `data: ${JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 1, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    res.write(chunk({ role: "assistant", content: "fine" }, null));
+    if (model === "leak-midstream") {
+      res.end(
+        `data: ${JSON.stringify({ error: { message: `stream broke for key ${auth}`, type: "server_error" } })}\n\n`,
+      );
+      return;
+    }
+    res.end(`${chunk({}, "stop")}data: [DONE]\n\n`);
+  });
+  return { url: `${server.origin}/v1`, seen, close: server.close };
+}
+
+/** An OTLP/HTTP collector that keeps every export it receives (the spans, as JSON text). */
+export async function startCollector(): Promise<{ url: string; exports: string[]; close(): Promise<void> }> {
+  const exports: string[] = [];
+  const server = await startLoopbackServer((_req, raw, res) => {
+    exports.push(raw);
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end("{}");
+  });
+  return { url: server.origin, exports, close: server.close };
 }

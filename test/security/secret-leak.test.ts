@@ -31,10 +31,12 @@ import {
   type LeakyUpstream,
   type LeakyVendor,
   leakForms,
+  startCollector,
+  startEchoingVendor,
   startLeakyVendor,
 } from "../helpers/leaky-vendors.ts";
 import { startMockAnthropicUpstream } from "../helpers/mock-anthropic-upstream.ts";
-import { type MockUpstream, startLoopbackServer } from "../helpers/mock-server.ts";
+import type { MockUpstream } from "../helpers/mock-server.ts";
 import { chatMessage, grpcJsAnswer, httpRpcAnswer } from "../helpers/rpc-answers.ts";
 
 const secret = (label: string) => `${label}-${randomBytes(12).toString("hex")}`;
@@ -74,55 +76,6 @@ const LEAKY_MODELS = Object.entries(LEAK_PLACES).flatMap(([vendor, places]) =>
 const stringify = (value: unknown) =>
   JSON.stringify(value, (_key, item) => (typeof item === "bigint" ? String(item) : item));
 const HASH = createHash("sha256").update(SECRETS.hashedClientKey).digest("hex");
-
-/** An OpenAI-compatible vendor that echoes the Authorization header it got, in every way a vendor could. */
-async function startEchoingVendor(): Promise<{ url: string; seen: string[]; close(): Promise<void> }> {
-  const seen: string[] = [];
-  const server = await startLoopbackServer((req, raw, res) => {
-    const auth = String(req.headers.authorization);
-    seen.push(auth, String(req.headers["x-extra-token"]));
-    const model = (JSON.parse(raw) as { model: string }).model;
-    if (model === "leak-401" || model === "leak-500") {
-      res.writeHead(model === "leak-401" ? 401 : 500, {
-        "content-type": "application/json",
-        "x-echo": auth,
-      });
-      res.end(
-        JSON.stringify({
-          error: {
-            message: `Incorrect API key provided: ${auth}`,
-            type: "invalid_request_error",
-            code: "invalid_api_key",
-          },
-        }),
-      );
-      return;
-    }
-    res.writeHead(200, { "content-type": "text/event-stream" });
-    const chunk = (delta: object, finish: string | null) =>
-      `data: ${JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 1, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
-    res.write(chunk({ role: "assistant", content: "fine" }, null));
-    if (model === "leak-midstream") {
-      res.end(
-        `data: ${JSON.stringify({ error: { message: `stream broke for key ${auth}`, type: "server_error" } })}\n\n`,
-      );
-      return;
-    }
-    res.end(`${chunk({}, "stop")}data: [DONE]\n\n`);
-  });
-  return { url: `${server.origin}/v1`, seen, close: server.close };
-}
-
-/** An OTLP/HTTP collector that keeps every export it receives (the spans, as JSON text). */
-async function startCollector(): Promise<{ url: string; exports: string[]; close(): Promise<void> }> {
-  const exports: string[] = [];
-  const server = await startLoopbackServer((_req, raw, res) => {
-    exports.push(raw);
-    res.writeHead(200, { "content-type": "application/json" });
-    res.end("{}");
-  });
-  return { url: server.origin, exports, close: server.close };
-}
 
 function configYaml(
   vendorUrl: string,
@@ -226,6 +179,18 @@ const chat = (model: string, key: string | undefined, stream = false) =>
     body: { model, stream, messages: [{ role: "user", content: "hello" }] },
   });
 
+/** The same failing call on the Responses and Messages edges, JSON then stream. */
+const newEdges = async (model: string, key: string) =>
+  Promise.all(
+    [false, true].flatMap((stream) => [
+      call("/v1/responses", { key, body: { model, stream, input: "hello" } }),
+      call("/v1/messages", {
+        key,
+        body: { model, stream, max_tokens: 16, messages: [{ role: "user", content: "hi" }] },
+      }),
+    ]),
+  );
+
 /** Keeps a protocol call's whole answer for the final search, and hands it to the test. */
 async function keep(answer: Promise<string>): Promise<string> {
   const text = await answer;
@@ -307,6 +272,8 @@ describe("secrets never leave the process", () => {
       );
       const method = midStream ? "StreamChatCompletion" : "CreateChatCompletion";
       const grpcWeb = await keep(httpRpcAnswer(port, key, "grpc-web", method, message));
+      const [responsesJson, messagesJson, responsesSse, messagesSse] = await newEdges(model, key);
+      for (const answer of [responsesJson, messagesJson]) expect(answer?.text, model).toMatch(/error/);
       // Each protocol reported the failure where it happened: before the answer, or after some of it.
       expect(json.text, model).toMatch(/"error"/);
       expect(connectUnary, model).toMatch(/^[45]\d\d .*"code":"[a-z_]+"/);
@@ -314,17 +281,22 @@ describe("secrets never leave the process", () => {
         expect(sse.status, model).toBe(200);
         for (const answer of [sse.text, grpcJs, fastLane, connectStream, grpcWeb])
           expect(answer, model).toMatch(/Half an answer[\s\S]*("error"|"code":[1-9]|grpc-status: ?[1-9])/);
+        for (const answer of [responsesSse, messagesSse])
+          expect(answer?.text, model).toMatch(/Half an answer[\s\S]*(response\.failed|event: error)/);
       } else {
-        expect([json.status, sse.status], model).toEqual([401, 401]);
+        expect(
+          [json, sse, responsesJson, messagesJson, responsesSse, messagesSse].map((a) => a?.status),
+          model,
+        ).toEqual(Array(6).fill(401));
         for (const answer of [grpcJs, fastLane]) expect(answer, model).toMatch(/"code":16/);
         for (const answer of [connectStream, grpcWeb])
           expect(answer, model).toMatch(/unauthenticated|grpc-status: ?16/);
       }
     }
-    // Every call reached its vendor with the vendor's key: 7 calls per leaking model.
+    // Every call reached its vendor with the vendor's key: 11 calls per leaking model.
     for (const [name, upstream] of Object.entries(leaky) as [LeakyVendor, LeakyUpstream][]) {
       expect(upstream.keys).toEqual(new Set([ECHO_KEYS[name]]));
-      expect(upstream.requests).toHaveLength(7 * 2 * LEAK_PLACES[name].length);
+      expect(upstream.requests).toHaveLength(11 * 2 * LEAK_PLACES[name].length);
     }
   }, 60_000);
 
