@@ -18,6 +18,7 @@ import {
   waitForHttp,
 } from "./children.ts";
 import { connectLoad, type LoadClient } from "./load-client.ts";
+import type { ProcessName } from "./report.ts";
 import { BENCH_MODELS, TARGETS, type TargetName, TRACED_TARGETS } from "./scenarios.ts";
 
 const BENCH_DIR = fileURLToPath(new URL("..", import.meta.url));
@@ -41,20 +42,10 @@ export interface FleetOptions {
   readonly gatewayNodeFlags: readonly string[];
 }
 
-/** The fleet's processes. */
-export type FleetProcess =
-  | "mock"
-  | "passthrough"
-  | "fastify-floor"
-  | "gateway"
-  | "gateway-traced"
-  | "gateway-traced-0.1"
-  | "load";
-
 /** The running processes and where to reach each target. */
 export interface Fleet {
   readonly urls: Readonly<Record<TargetName, string>>;
-  readonly processes: Readonly<Record<FleetProcess, ChildHandle>>;
+  readonly processes: Readonly<Record<ProcessName, ChildHandle>>;
   readonly load: LoadClient;
   readonly pinned: boolean;
   /**

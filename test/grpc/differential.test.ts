@@ -16,7 +16,8 @@ import { type FaultUpstream, startFaultUpstream, waitFor } from "../helpers/faul
 import { startMockOpenAIUpstream } from "../helpers/mock-openai-upstream.ts";
 import type { MockUpstream } from "../helpers/mock-server.ts";
 import { type RunningServer, startServer } from "../helpers/start-server.ts";
-import { type CaptureOptions, captureRpc, grpcEnvelope, type WireCapture } from "./wire-capture.ts";
+import { envelope } from "../security/raw-grpc.ts";
+import { type CaptureOptions, captureRpc, type WireCapture } from "./wire-capture.ts";
 
 const KEY = "sk-differential-client-key-0001";
 const CHAT_ONLY_KEY = "sk-differential-chat-only-key-02";
@@ -86,7 +87,7 @@ afterAll(async () => {
 });
 
 function requestBody(init: RequestInit): Buffer {
-  return grpcEnvelope(
+  return envelope(
     toBinary(CreateChatCompletionRequestSchema, create(CreateChatCompletionRequestSchema, init)),
   );
 }
@@ -152,7 +153,7 @@ describe("the fast lane and Connect's handler answer plain gRPC with the same by
       expect(statusOf(range)).toBe("3");
       const empty = await same(path, requestBody({ model: "chat" }));
       expect(statusOf(empty)).toBe("3");
-      const garbage = await same(path, grpcEnvelope(Buffer.from([0x0a, 0xff, 0xff])));
+      const garbage = await same(path, envelope(Buffer.from([0x0a, 0xff, 0xff])));
       expect(statusOf(garbage)).toBe("3");
     }
   });

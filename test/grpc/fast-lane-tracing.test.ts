@@ -7,10 +7,11 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import type { Code, Interceptor } from "@connectrpc/connect";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { CreateChatCompletionRequestSchema } from "../../gen/llmproxy/v1/chat_pb.ts";
+import { envelope } from "../security/raw-grpc.ts";
 import { createFakeCore } from "./fake-core.ts";
 import { HAPPY, UPSTREAM_5XX } from "./scripts.ts";
 import { type GrpcTestServers, startGrpcServers } from "./test-servers.ts";
-import { captureRpc, grpcEnvelope } from "./wire-capture.ts";
+import { captureRpc } from "./wire-capture.ts";
 
 interface HookCall {
   readonly method: string;
@@ -51,7 +52,7 @@ beforeEach(() => {
   intercepted.length = 0;
 });
 
-const body = grpcEnvelope(
+const body = envelope(
   toBinary(
     CreateChatCompletionRequestSchema,
     create(CreateChatCompletionRequestSchema, {

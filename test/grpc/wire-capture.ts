@@ -6,6 +6,7 @@
  * (a timing), which must still be a number of milliseconds with two decimals.
  */
 import http2 from "node:http2";
+import { openRawCall } from "../security/raw-grpc.ts";
 
 /** One call as the client saw it. */
 export interface WireCapture {
@@ -42,15 +43,7 @@ export function captureRpc(
   options: CaptureOptions = {},
 ): Promise<WireCapture> {
   return new Promise((resolve, reject) => {
-    const session = http2.connect(url);
-    session.on("error", reject);
-    const stream = session.request({
-      ":method": "POST",
-      ":path": path,
-      "content-type": "application/grpc",
-      te: "trailers",
-      ...options.headers,
-    });
+    const { session, stream } = openRawCall(url, path, options.headers ?? {}, reject);
     let headers: string[] = [];
     let headersEndStream = false;
     let trailers: string[] | undefined;
@@ -106,11 +99,4 @@ function pairs(raw: readonly string[]): [string, string][] {
 function maskOverhead([name, value]: [string, string]): string {
   if (name !== OVERHEAD_HEADER) return `${name}: ${value}`;
   return `${name}: ${/^\d+\.\d{2}$/.test(value) ? "<ms>" : `malformed ${value}`}`;
-}
-
-/** A gRPC length-prefixed, uncompressed message. */
-export function grpcEnvelope(message: Uint8Array): Buffer {
-  const head = Buffer.alloc(5);
-  head.writeUInt32BE(message.length, 1);
-  return Buffer.concat([head, message]);
 }

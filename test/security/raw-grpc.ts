@@ -14,6 +14,25 @@ export interface RawRpcResponse {
   readonly data: Buffer;
 }
 
+/** Opens one gRPC call on a fresh h2c connection; a connection failure goes to `onError`. */
+export function openRawCall(
+  url: string,
+  path: string,
+  headers: Readonly<Record<string, string>>,
+  onError: (error: Error) => void,
+): { session: http2.ClientHttp2Session; stream: http2.ClientHttp2Stream } {
+  const session = http2.connect(url);
+  session.on("error", onError);
+  const stream = session.request({
+    ":method": "POST",
+    ":path": path,
+    "content-type": "application/grpc",
+    te: "trailers",
+    ...headers,
+  });
+  return { session, stream };
+}
+
 /** Sends one request on a fresh h2c connection. */
 export function rawRpc(
   url: string,
@@ -22,15 +41,7 @@ export function rawRpc(
   headers: Record<string, string> = {},
 ): Promise<RawRpcResponse> {
   return new Promise((resolve, reject) => {
-    const session = http2.connect(url);
-    session.on("error", reject);
-    const stream = session.request({
-      ":method": "POST",
-      ":path": path,
-      "content-type": "application/grpc",
-      te: "trailers",
-      ...headers,
-    });
+    const { session, stream } = openRawCall(url, path, headers, reject);
     let responseHeaders: http2.IncomingHttpHeaders = {};
     let trailers: http2.IncomingHttpHeaders = {};
     const data: Buffer[] = [];
@@ -59,7 +70,7 @@ export function rawRpc(
 }
 
 /** A gRPC length-prefixed message. */
-export function envelope(message: Buffer, flags = 0, declaredLength = message.length): Buffer {
+export function envelope(message: Uint8Array, flags = 0, declaredLength = message.length): Buffer {
   const head = Buffer.alloc(5);
   head.writeUInt8(flags, 0);
   head.writeUInt32BE(declaredLength, 1);
