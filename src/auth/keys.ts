@@ -6,14 +6,19 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { ConfigIssue } from "../config/config-error.ts";
 import type { ConfigFile } from "../config/schema.ts";
+import type { KeyLimits } from "../governance/limits.ts";
 import type { KeySource } from "../providers/registry.ts";
 
 /** Who a key belongs to. */
 export interface Principal {
+  /** Stable id: `file:<name>` for a key from the config file, the store's id for a virtual key. */
+  readonly id: string;
   readonly name: string;
   readonly role: "client" | "admin";
   /** Which public models it may use; undefined: all of them. */
   readonly models: ModelAccess | undefined;
+  /** Its limits (src/governance/limits.ts); undefined: none. */
+  readonly limits: KeyLimits | undefined;
 }
 
 /** A per-key model allow list: exact names, plus prefixes written with a trailing `*`. */
@@ -89,7 +94,11 @@ function collect(
       return;
     }
     const models = "models" in block && block.models !== undefined ? modelAccess(block.models) : undefined;
-    entries.set(hex, { digest, principal: { name: block.name, role, models } });
+    const limits = "limits" in block ? block.limits : undefined;
+    entries.set(hex, {
+      digest,
+      principal: { id: `file:${block.name}`, name: block.name, role, models, limits },
+    });
   });
   return entries;
 }

@@ -3,6 +3,7 @@
  * server, proxy, connector) keep their names and meaning, so their files load unchanged; `providers` is ours.
  */
 import { z } from "zod";
+import { keyLimitsSchema } from "../governance/limits.ts";
 
 const portSchema = z.number().int().min(0).max(65535);
 const positiveInt = z.number().int().positive();
@@ -169,6 +170,8 @@ const authSchema = z.strictObject({
           ...keyFields,
           /** Public models this key may use (exact names, or a prefix ending in `*`); default: all. */
           models: z.array(z.string().min(1)).min(1).optional(),
+          /** rpm, tpm, max_parallel, budget_usd per budget_period (src/governance/limits.ts); each optional. */
+          limits: keyLimitsSchema.optional(),
         })
         .refine(exactlyOneKey, exactlyOneKeyMessage),
     )

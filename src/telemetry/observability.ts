@@ -36,11 +36,19 @@ export interface EdgeTracing {
   onResponseEnd(record: RequestRecord, statusCode: number): void;
 }
 
+/**
+ * Told once per request, after the access line and metrics, with the finished record and its outcome (`ok`,
+ * `cancelled` or an error kind): the limits settle the key's counters, the spend log queues the row. Must not throw.
+ */
+export type RequestCompletion = (request: FastifyRequest, record: RequestRecord, outcome: string) => void;
+
 /** Options of registerObservability. */
 export interface ObservabilityOptions {
   readonly metrics: Metrics;
   readonly accessLog: AccessLogController;
   readonly tracing: EdgeTracing | undefined;
+  /** Listeners of each finished request, in order (governance: limits, spend log). */
+  readonly completions?: readonly RequestCompletion[];
 }
 
 /**
@@ -80,7 +88,7 @@ function completeRequest(
   request: FastifyRequest,
   reply: FastifyReply,
   record: RequestRecord,
-  { metrics, accessLog, tracing }: ObservabilityOptions,
+  { metrics, accessLog, tracing, completions }: ObservabilityOptions,
 ): void {
   if (record.completed) return;
   record.completed = true;
@@ -90,6 +98,7 @@ function completeRequest(
   if (record.modelCall) metrics.completed(record, outcome);
   accessLog.writeAccessLine(request, record, statusCode, outcome);
   tracing?.onResponseEnd(record, statusCode);
+  if (completions !== undefined) for (const completion of completions) completion(request, record, outcome);
 }
 
 /** `ok`, or the error kind; responses refused before any handler get a coarse name from their status. */

@@ -39,6 +39,12 @@ export interface RequestRecord {
   readonly attemptOutcomes: AttemptOutcome[];
   inputTokens: number | undefined;
   outputTokens: number | undefined;
+  /** Input tokens read from the vendor's cache (part of inputTokens), priced apart. */
+  cachedTokens: number | undefined;
+  /** USD, from the usage and `prices:`; undefined when unknown (no usage, or the model has no price). */
+  costUsd: number | undefined;
+  /** The usage was estimated by the gateway (a stream abandoned or failed before the vendor's usage arrived). */
+  usageEstimated: boolean;
   readonly finishReasons: FinishReason[];
   /** When the first upstream attempt started, the serving attempt's first chunk arrived, and the upstream ended. */
   upstreamStartedAt: number | undefined;
@@ -92,6 +98,9 @@ export function createRequestRecord(
     attemptOutcomes: [],
     inputTokens: undefined,
     outputTokens: undefined,
+    cachedTokens: undefined,
+    costUsd: undefined,
+    usageEstimated: false,
     finishReasons: [],
     upstreamStartedAt: undefined,
     firstChunkAt: undefined,
