@@ -101,6 +101,15 @@ export interface Config {
     readonly cooldown: { readonly failures: number; readonly durationMs: number };
   };
   readonly connector: { readonly limit: number; readonly limitPerHost: number };
+  /** The governance store (src/governance/). */
+  readonly store: {
+    /** The SQLite file, resolved against the config file's folder, or `:memory:`. */
+    readonly path: string;
+    readonly retentionDays: number | undefined;
+    readonly redisUrl: string | undefined;
+    readonly postgresUrl: string | undefined;
+    readonly failMode: ConfigFile["store"]["fail_mode"];
+  };
   /** Tracing as configured; OTEL_* variables are merged in by src/telemetry/tracing-settings.ts. */
   readonly telemetry: {
     readonly enabled: boolean | undefined;

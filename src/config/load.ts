@@ -3,6 +3,7 @@
  * is reported with its YAML path, all at once.
  */
 import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import { parseDocument } from "yaml";
 import type { z } from "zod";
 import type { Config, DeploymentConfig, ProviderConfig, QuirkName, RouteConfig } from "./config.ts";
@@ -111,6 +112,13 @@ function resolveConfig(file: ConfigFile, source: string): Config {
       cooldown: { failures: file.proxy.cooldown.failures, durationMs: toMs(file.proxy.cooldown.seconds) },
     },
     connector: { limit: file.connector.limit, limitPerHost: file.connector.limit_per_host },
+    store: {
+      path: storePath(file.store.path, source),
+      retentionDays: file.store.retention_days,
+      redisUrl: file.store.redis_url,
+      postgresUrl: file.store.postgres_url,
+      failMode: file.store.fail_mode,
+    },
     telemetry: {
       enabled: file.telemetry.enabled,
       endpoint: file.telemetry.endpoint,
@@ -268,6 +276,11 @@ function checkFallbacks(file: ConfigFile, issues: ConfigIssue[]): void {
       });
     }
   }
+}
+
+/** The store file against the config file's folder (as the users write paths), except the in-memory database. */
+function storePath(path: string, source: string): string {
+  return path === ":memory:" ? path : resolve(dirname(source), path);
 }
 
 function toMs(seconds: number): number {

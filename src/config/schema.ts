@@ -206,6 +206,23 @@ const telemetrySchema = z.strictObject({
   headers: z.record(z.string(), z.string()).optional(),
 });
 
+/**
+ * The governance store: virtual keys and the spend log (an embedded SQLite file by default), and for many replicas
+ * the shared homes of section "scale-out" (Redis counters, PostgreSQL keys and spend log).
+ */
+const storeSchema = z.strictObject({
+  /** The SQLite file, relative to the config file's folder; `:memory:` keeps nothing past the process (tests). */
+  path: z.string().min(1).default("data/llm-proxy.db"),
+  /** Spend-log rows older than this many days are deleted (at start and hourly); default: kept forever. */
+  retention_days: positiveInt.max(36_500).optional(),
+  /** Redis for limit counters shared by many replicas. */
+  redis_url: z.url({ protocol: /^rediss?$/ }).optional(),
+  /** PostgreSQL for keys and the spend log shared by many replicas (instead of the SQLite file). */
+  postgres_url: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  /** With Redis unreachable: `open` keeps serving with per-replica counting, `closed` answers 503. */
+  fail_mode: z.enum(["open", "closed"]).default("open"),
+});
+
 /** The whole file. */
 export const configFileSchema = z.strictObject({
   os_env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
@@ -223,6 +240,8 @@ export const configFileSchema = z.strictObject({
   auth: authSchema.refine(openWithoutKeys, openWithKeysMessage).prefault({}),
   /** OpenTelemetry tracing (OTLP/HTTP); read at start only. */
   telemetry: telemetrySchema.prefault({}),
+  /** Keys and the spend log (src/governance/); on by default as one SQLite file. */
+  store: storeSchema.prefault({}),
 });
 
 /** The file as validated. */
