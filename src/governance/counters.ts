@@ -15,7 +15,10 @@ export interface LimitedKey {
 export interface LimitWindow {
   readonly limit: number;
   readonly remaining: number;
-  /** Seconds until the window has room again (0 when it has room now). */
+  /**
+   * Seconds until the window is back to its full limit (OpenAI's `x-ratelimit-reset-*` meaning; 0 when nothing is
+   * counted). When to retry a refused request is Admission's `retryAfterSeconds`.
+   */
   readonly resetSeconds: number;
 }
 
