@@ -17,14 +17,19 @@ const headerGetter: TextMapGetter<Headers> = {
 export function createTracingInterceptor(): Interceptor {
   return (next) => async (request) => {
     const edgeRequest = request.contextValues.get(kEdgeRequest);
-    const { span, context: spanContext } = startRpcSpan({
+    const record = edgeRequest?.record;
+    const rpcSpan = startRpcSpan({
       method: `${request.service.typeName}/${request.method.name}`,
       headers: request.header,
       getter: headerGetter,
       contentType: request.header.get("content-type") ?? undefined,
       requestId: edgeRequest?.id,
-      record: edgeRequest?.record,
+      record,
     });
+    if (rpcSpan === undefined) return next(request);
+    const { span, context: spanContext } = rpcSpan;
+    // Over HTTP/2 this span is the edge's: the core starts its spans under it (over HTTP/1.1, under the HTTP span).
+    if (record !== null && record !== undefined) record.edgeContext ??= spanContext;
     try {
       const response = await context.with(spanContext, () => next(request));
       if (!response.stream) {

@@ -17,6 +17,7 @@ import {
 } from "@opentelemetry/api";
 import type { FastifyRequest } from "fastify";
 import { ATTR_ERROR_TYPE, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_REQUEST_ID } from "./attributes.ts";
+import { traceContextOf } from "./edge-trace-context.ts";
 import type { RequestRecord } from "./request-record.ts";
 
 /** Paths not worth a trace: scrapes and probes. */
@@ -46,11 +47,14 @@ export function createHttpServerSpans(): HttpServerSpans {
       if (UNTRACED_PATHS.has(path)) return;
       const parent = propagation.extract(ROOT_CONTEXT, request.headers, fastifyHeaderGetter);
       const route = request.routeOptions.url;
+      // The request's one sampling decision (./edge-trace-context.ts).
       const span = tracer.startSpan(
         route === undefined ? request.method : `${request.method} ${route}`,
         { kind: SpanKind.SERVER },
         parent,
       );
+      record.edgeSpan = span;
+      record.edgeContext = traceContextOf(parent, span);
       if (span.isRecording()) {
         record.traceId = span.spanContext().traceId;
         span.setAttributes({
@@ -65,8 +69,6 @@ export function createHttpServerSpans(): HttpServerSpans {
           [ATTR_REQUEST_ID]: request.id,
         });
       }
-      record.edgeSpan = span;
-      record.edgeContext = trace.setSpan(parent, span);
     },
     end(record, statusCode) {
       const span = record.edgeSpan;

@@ -62,8 +62,10 @@ export interface RequestRecord {
   droppedTools: string | undefined;
   traceId: string | undefined;
   /**
-   * The HTTP server span (./http-server-span.ts) and the context the core and the Connect interceptor start their
-   * spans under; undefined without tracing. Fields rather than a WeakMap by record: no ephemeron per request.
+   * The HTTP server span (./http-server-span.ts), sampled or not (it took the request's sampling decision), and the
+   * context the core and the Connect interceptor start their spans under: undefined without tracing and for a
+   * sampled-out request that continues no caller's trace (./edge-trace-context.ts). Fields rather than a WeakMap
+   * by record: no ephemeron per request.
    */
   edgeSpan: Span | undefined;
   edgeContext: Context | undefined;

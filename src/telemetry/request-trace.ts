@@ -4,16 +4,16 @@
  * while the adapter makes that request (`runAttempt`), so that ./upstream-call.ts sends its `traceparent` upstream
  * and records the HTTP attributes on it. The request's trace id goes into its record, for the access line.
  *
- * Only the OpenTelemetry API is used: with no SDK started, the tracer is the API's no-op, its span has an invalid
- * context, and no context is built or entered at all. Attributes are set once, when a span ends, and only on
- * recording spans; nothing runs per chunk except noting finish reasons of a recorded request.
+ * Made only for a request its edge traces (./request-lifecycle.ts, ./edge-trace-context.ts): a sampled one, or one
+ * sampled out that continues a caller's trace, whose spans the SDK makes non-recording (they carry the trace id
+ * upstream). Attributes are set once, when a span ends, and only on recording spans; nothing runs per chunk except
+ * noting finish reasons of a recorded request.
  * @see https://opentelemetry.io/docs/specs/semconv/gen-ai/gen-ai-spans/
  */
 import {
   type Context,
   context,
   INVALID_SPAN_CONTEXT,
-  isSpanContextValid,
   type Span,
   SpanKind,
   SpanStatusCode,
@@ -34,8 +34,10 @@ const NO_SPAN = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 /** One request's spans. Every method is safe to call after the request ended (it does nothing). */
 export class RequestTrace implements RequestObserver {
   readonly #record: RequestRecord;
+  /** The edge's trace context, which the request span starts under. */
+  readonly #parent: Context;
   #span: Span = NO_SPAN;
-  /** Undefined when tracing is off: no attempt spans, no context switches. */
+  /** The request span's context, once it started. */
   #context: Context | undefined;
   #requestId = "";
   #model = "";
@@ -53,15 +55,16 @@ export class RequestTrace implements RequestObserver {
   #finishReasons: FinishReason[] | undefined;
   #ended = false;
 
-  /** `record` is the edge's: it holds the edge span's context, and gets the trace id. */
-  constructor(record: RequestRecord) {
+  /** `record` is the edge's and gets the trace id; `parent` is the context its edge left for the core. */
+  constructor(record: RequestRecord, parent: Context) {
     this.#record = record;
+    this.#parent = parent;
   }
 
-  /** Starts the request span under the edge's span: the HTTP server span (kept with the record), else the active one. */
+  /** Starts the request span under the edge's span (the HTTP server span, or the RPC span over HTTP/2). */
   requestStarted(start: RequestStart): void {
     const { request, requestId, stream, operation } = start;
-    const parent = this.#record.edgeContext ?? context.active();
+    const parent = this.#parent;
     const span = tracer.startSpan(`${operation} ${request.model}`, undefined, parent);
     if (span.isRecording()) {
       this.#record.traceId = span.spanContext().traceId;
@@ -82,8 +85,7 @@ export class RequestTrace implements RequestObserver {
       }
     }
     this.#span = span;
-    // An SDK gives every span a valid context, sampled or not (a sampled-out one still propagates traceparent).
-    this.#context = isSpanContextValid(span.spanContext()) ? trace.setSpan(parent, span) : undefined;
+    this.#context = trace.setSpan(parent, span);
     this.#requestId = requestId;
     this.#model = request.model;
   }

@@ -20,6 +20,7 @@ import {
 } from "@opentelemetry/api";
 import type { FastifyRequest } from "fastify";
 import * as attr from "./attributes.ts";
+import { traceContextOf } from "./edge-trace-context.ts";
 import { fastifyHeaderGetter } from "./http-server-span.ts";
 import type { RequestRecord } from "./request-record.ts";
 
@@ -42,8 +43,14 @@ export interface RpcSpan {
 
 const tracer = trace.getTracer("llm-proxy");
 
-/** Starts the span (call only with tracing on: with the API's no-op provider it is a no-op span). */
-export function startRpcSpan<Carrier>(start: RpcSpanStart<Carrier>): RpcSpan {
+/**
+ * Starts the span (call only with tracing on), or returns undefined when the request is not traced: its HTTP server
+ * span was sampled out (that span took the request's one sampling decision), or, without one (HTTP/2), this span was
+ * sampled out and continues no caller's trace (./edge-trace-context.ts).
+ */
+export function startRpcSpan<Carrier>(start: RpcSpanStart<Carrier>): RpcSpan | undefined {
+  const httpSpan = start.record?.edgeSpan;
+  if (httpSpan !== undefined && !httpSpan.isRecording()) return undefined;
   const active = start.record?.edgeContext ?? context.active();
   const underHttpSpan = trace.getSpan(active) !== undefined;
   const parent = underHttpSpan ? active : propagation.extract(active, start.headers, start.getter);
@@ -52,6 +59,8 @@ export function startRpcSpan<Carrier>(start: RpcSpanStart<Carrier>): RpcSpan {
     { kind: underHttpSpan ? SpanKind.INTERNAL : SpanKind.SERVER },
     parent,
   );
+  const spanContext = traceContextOf(parent, span);
+  if (spanContext === undefined) return undefined;
   if (span.isRecording()) {
     span.setAttributes({
       [attr.ATTR_RPC_SYSTEM]: "grpc",
@@ -60,7 +69,7 @@ export function startRpcSpan<Carrier>(start: RpcSpanStart<Carrier>): RpcSpan {
       [attr.ATTR_REQUEST_ID]: start.requestId,
     });
   }
-  return { span, context: trace.setSpan(parent, span) };
+  return { span, context: spanContext };
 }
 
 /** Ends the span with the status of the call's failure (undefined: OK) and its message. */
@@ -84,7 +93,7 @@ export function startFastLaneSpan(
   method: string,
 ): (code: Code | undefined, message: string | undefined) => void {
   const record = request.record;
-  const { span, context: spanContext } = startRpcSpan({
+  const rpcSpan = startRpcSpan({
     method,
     headers: request.headers,
     getter: fastifyHeaderGetter,
@@ -92,9 +101,13 @@ export function startFastLaneSpan(
     requestId: request.id,
     record,
   });
-  if (record !== null) record.edgeContext = spanContext;
-  return (code, message) => endRpcSpan(span, code, message);
+  if (rpcSpan === undefined) return endNothing;
+  if (record !== null) record.edgeContext = rpcSpan.context;
+  return (code, message) => endRpcSpan(rpcSpan.span, code, message);
 }
+
+/** The end of a call that is not traced. */
+function endNothing(): void {}
 
 /** `NotFound` → `NOT_FOUND`, gRPC's spelling. */
 function codeName(code: Code): string {

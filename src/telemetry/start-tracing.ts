@@ -54,12 +54,8 @@ export function startTracing(settings: TracingSettings): Tracing {
   );
   const provider = createTracerProvider(settings);
   trace.setGlobalTracerProvider(provider);
-  const serverSpans = createHttpServerSpans();
   return {
-    interceptors: [createTracingInterceptor()],
-    startFastLaneSpan,
-    onRequest: serverSpans.start,
-    onResponseEnd: serverSpans.end,
+    ...createEdgeTracing(),
     useLogger(log) {
       const warn = (message: string, ...args: unknown[]) =>
         log.warn(args.length === 0 ? {} : { args }, `opentelemetry: ${message}`);
@@ -72,6 +68,17 @@ export function startTracing(settings: TracingSettings): Tracing {
     async shutdown() {
       await provider.shutdown();
     },
+  };
+}
+
+/** The edges' spans, from the global tracer provider (tests register an in-memory one). */
+export function createEdgeTracing(): EdgeTracing {
+  const serverSpans = createHttpServerSpans();
+  return {
+    interceptors: [createTracingInterceptor()],
+    startFastLaneSpan,
+    onRequest: serverSpans.start,
+    onResponseEnd: serverSpans.end,
   };
 }
 

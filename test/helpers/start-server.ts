@@ -18,8 +18,11 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** buildServer options a test may set besides the config (e.g. which path gRPC calls take), and the log level. */
-export type ServerTestOptions = Pick<ServerDeps, "grpcFastLane"> & {
+/**
+ * buildServer options a test may set besides the config (which path gRPC calls take, the edges' tracing), and the
+ * log level.
+ */
+export type ServerTestOptions = Pick<ServerDeps, "grpcFastLane" | "tracing"> & {
   /** Level of the captured logger (default `info`; `debug` adds Fastify's "incoming request" lines). */
   readonly logLevel?: string;
 };

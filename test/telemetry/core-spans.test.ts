@@ -1,7 +1,8 @@
 /**
  * The core's spans in-process, with the SDK's in-memory exporter: a retry then a fallback each get an attempt span
  * saying why the next one happened, the request span sums it up, and failures (upstream 400, unknown model) end the
- * request span with the error kind. No http instrumentation here, so the core span is the root.
+ * request span with the error kind. The edges' spans come from the gateway's own hooks (the HTTP server span is the
+ * core span's parent), as with the SDK started by the config.
  */
 import { context, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
@@ -12,6 +13,7 @@ import {
   TracerProvider,
 } from "@opentelemetry/sdk-trace";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createEdgeTracing } from "../../src/telemetry/start-tracing.ts";
 import { startMockOpenAIUpstream } from "../helpers/mock-openai-upstream.ts";
 import type { MockUpstream } from "../helpers/mock-server.ts";
 import { type RunningServer, startServer } from "../helpers/start-server.ts";
@@ -34,6 +36,8 @@ beforeAll(async () => {
       "fallbacks: {m-bad: [m1]}",
       "proxy: {max_retries: 1}",
     ].join("\n"),
+    {},
+    { tracing: createEdgeTracing() },
   );
 });
 afterAll(async () => {
