@@ -7,13 +7,20 @@
  * as well, so the stream check proves the path through this site, not `proxy_buffering off` alone; the site is
  * checked to say it too.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collectMessages, grpcChatClient, requestIdMetadata } from "../helpers/grpc-js-client.ts";
+import {
+  checkNginx,
+  freePort,
+  type NginxPrefix,
+  nginxComplaints,
+  nginxPrefix,
+  type RunningNginx,
+  rewriteSite,
+  startNginx,
+} from "../helpers/nginx.ts";
 import { type RunningServer, startServer } from "../helpers/start-server.ts";
 
 const SITE = new URL("../../deploy/nginx/llm-proxy.conf", import.meta.url);
@@ -23,92 +30,43 @@ providers:
   echo-slow: {type: echo, token_delay_ms: 150}
 `;
 
-let dir: string;
-let wrapper: string;
+let prefix: NginxPrefix;
 let gateways: RunningServer[] = [];
-let nginx: ChildProcess | undefined;
+let nginx: RunningNginx | undefined;
 let httpUrl: string;
 let grpcPort: number;
-let nginxErrors = "";
-
-/** The shipped site with loopback ports and log paths of this test; each replaced line must exist. */
-function siteFor(httpPort: number, gatewayPorts: readonly number[], logDir: string): string {
-  let site = readFileSync(SITE, "utf8");
-  const replace = (from: string, to: string): void => {
-    expect(site, `the site has '${from}'`).toContain(from);
-    site = site.replaceAll(from, to);
-  };
-  replace("listen 80;", `listen 127.0.0.1:${httpPort};`);
-  replace("listen 50051 http2;", `listen 127.0.0.1:${grpcPort} http2;`);
-  replace("server 127.0.0.1:9000 ", `server 127.0.0.1:${gatewayPorts[0]} `);
-  replace("server 127.0.0.1:9001 ", `server 127.0.0.1:${gatewayPorts[1]} `);
-  replace("/var/log/nginx/", `${logDir}/`);
-  return site;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "llm-proxy-nginx-"));
   gateways = [await startServer(CONFIG), await startServer(CONFIG)];
   const httpPort = await freePort();
   grpcPort = await freePort();
   httpUrl = `http://127.0.0.1:${httpPort}`;
-  const site = join(dir, "llm-proxy.conf");
-  writeFileSync(
-    site,
-    siteFor(
-      httpPort,
-      gateways.map((gateway) => gateway.port),
-      dir,
-    ),
+  // The shipped site with loopback ports and log paths of this test; each replaced text must exist.
+  prefix = nginxPrefix((dir) =>
+    rewriteSite(SITE, [
+      ["listen 80;", `listen 127.0.0.1:${httpPort};`],
+      ["listen 50051 http2;", `listen 127.0.0.1:${grpcPort} http2;`],
+      ["server 127.0.0.1:9000 ", `server 127.0.0.1:${gateways[0]?.port} `],
+      ["server 127.0.0.1:9001 ", `server 127.0.0.1:${gateways[1]?.port} `],
+      ["/var/log/nginx/", `${dir}/`],
+    ]),
   );
-  wrapper = join(dir, "nginx.conf");
-  // What /etc/nginx/nginx.conf does around conf.d, reduced to what the site needs.
-  writeFileSync(wrapper, `pid ${dir}/nginx.pid;\nevents {}\nhttp {\n    include ${site};\n}\n`);
-  nginx = spawn("nginx", ["-c", wrapper, "-p", dir, "-e", "stderr", "-g", "daemon off;"], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  nginx.stderr?.setEncoding("utf8").on("data", (text: string) => {
-    nginxErrors += text;
-  });
-  for (let waited = 0; ; waited += 20) {
-    const up = await fetch(`${httpUrl}/health`).then(
-      (response) => response.ok,
-      () => false,
-    );
-    if (up) break;
-    if (waited > 5_000 || nginx.exitCode !== null) throw new Error(`nginx did not start: ${nginxErrors}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  nginx = await startNginx(prefix, `${httpUrl}/health`);
 });
 
 afterAll(async () => {
-  if (nginx !== undefined && nginx.exitCode === null) {
-    const exited = new Promise((resolve) => nginx?.once("exit", resolve));
-    nginx.kill("SIGTERM");
-    await exited;
-  }
+  await nginx?.stop();
   for (const gateway of gateways) await gateway.close();
 });
 
 describe("deploy/nginx/llm-proxy.conf", () => {
   it("passes nginx -t inside an http block, as conf.d includes it", () => {
-    const checked = spawnSync("nginx", ["-t", "-c", wrapper, "-p", dir, "-e", "stderr"], {
-      encoding: "utf8",
-    });
+    const checked = checkNginx(prefix);
     expect(checked.status, checked.stderr).toBe(0);
     expect(checked.stderr).toContain("test is successful");
     // nginx 1.25.1 and later prefer `http2 on;` to `listen … http2` (the site's comment says so); 1.22 knows only
     // the latter, so that one warning is allowed.
-    const warnings = checked.stderr.split("\n").filter((line) => !line.includes('use the "http2" directive'));
-    expect(warnings.join("\n")).not.toMatch(/\[(warn|emerg|alert|crit)\]/);
+    expect(nginxComplaints(checked.stderr)).toEqual([]);
   });
 
   it("streams SSE unbuffered: the first chunk arrives long before the stream ends", async () => {
@@ -159,7 +117,7 @@ describe("deploy/nginx/llm-proxy.conf", () => {
     );
     expect(served[0]?.length).toBeGreaterThan(0);
     expect(served[1]?.length).toBeGreaterThan(0);
-    expect(readFileSync(join(dir, "llm-proxy.access.log"), "utf8")).toContain(`request_id=${ids[0]}`);
+    expect(readFileSync(join(prefix.dir, "llm-proxy.access.log"), "utf8")).toContain(`request_id=${ids[0]}`);
   });
 
   it("carries gRPC over h2c with grpc_pass, request id included", async () => {
