@@ -1,8 +1,10 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // test/scale needs Redis and PostgreSQL running: `npm run test:scale` (vitest.scale.config.ts).
+    exclude: [...configDefaults.exclude, "test/scale/**"],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: "forks",
