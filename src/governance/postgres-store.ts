@@ -1,0 +1,77 @@
+/**
+ * The governance store on PostgreSQL (`store.postgres_url`), for many replicas sharing keys and the spend log.
+ * Kysely's PostgresDialect over a `pg` pool runs the same migrations and queries as the embedded store.
+ *
+ * Opening migrates through Kysely's Migrator, which on PostgreSQL holds a session advisory lock
+ * (`pg_advisory_lock`) on one connection around the pending migrations, run in one transaction: replicas that
+ * start together queue on it, the first migrates, the others find nothing left to do. Its bookkeeping tables are
+ * created before the lock, with a check again after a failed create, so a lost race there is no error either
+ * (test/scale/postgres-store.test.ts opens several stores on one empty database at once).
+ *
+ * A PostgreSQL that is unreachable at start fails the start with a message naming the server (an orchestrator
+ * restarts the replica); one that goes away later makes each query fail within the connect timeout instead of
+ * hanging, and the pool reconnects by itself once the server is back.
+ */
+import { Kysely, PostgresDialect } from "kysely";
+import pg from "pg";
+import { kyselyGovernanceStore } from "./kysely-store.ts";
+import { migrateGovernance } from "./sql/migrations.ts";
+import type { GovernanceDatabase } from "./sql/tables.ts";
+import type { GovernanceStore } from "./store.ts";
+
+/**
+ * A short connect timeout so a request path that reaches the store (admin API, the writer's flush) fails fast
+ * while PostgreSQL is down; a query timeout so a stuck server cannot hold a connection forever.
+ */
+export const POSTGRES_POOL_SETTINGS = {
+  max: 10,
+  connectionTimeoutMillis: 2_000,
+  idleTimeoutMillis: 30_000,
+  query_timeout: 10_000,
+  keepAlive: true,
+  application_name: "llm-proxy",
+} as const;
+
+export interface PostgresStoreOptions {
+  /** Told about a pooled connection that failed while idle (the server went away); the pool drops it. */
+  readonly onConnectionError?: (error: Error) => void;
+}
+
+/** Why the store could not open: names the server, never the password in the URL. */
+export class PostgresUnavailableError extends Error {
+  constructor(url: string, cause: unknown) {
+    super(
+      `store.postgres_url: PostgreSQL at ${describeServer(url)} is unavailable: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
+    this.name = "PostgresUnavailableError";
+  }
+}
+
+/** Connects, migrates to the latest schema and returns the store; throws PostgresUnavailableError. */
+export async function openPostgresStore(
+  url: string,
+  options: PostgresStoreOptions = {},
+): Promise<GovernanceStore> {
+  const pool = new pg.Pool({ connectionString: url, ...POSTGRES_POOL_SETTINGS });
+  // Without a listener, an idle connection cut by the server is an unhandled 'error' event: the process dies.
+  pool.on("error", (error) => options.onConnectionError?.(error));
+  const db = new Kysely<GovernanceDatabase>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    await migrateGovernance(db);
+  } catch (error) {
+    await db.destroy().catch(() => undefined);
+    throw new PostgresUnavailableError(url, error);
+  }
+  return kyselyGovernanceStore(db, () => db.destroy());
+}
+
+/** `host:port/database` of a PostgreSQL URL (the user and password left out). */
+export function describeServer(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.hostname}:${parsed.port || "5432"}${parsed.pathname}`;
+  } catch {
+    return "(unparsable URL)";
+  }
+}
