@@ -1,6 +1,7 @@
 /**
  * The governance store on PostgreSQL (`store.postgres_url`), for many replicas sharing keys and the spend log.
- * Kysely's PostgresDialect over a `pg` pool runs the same migrations and queries as the embedded store.
+ * Kysely's PostgresDialect over a `pg` pool runs the same migrations and queries (src/governance/sql/) as the
+ * embedded SQLite store.
  *
  * Opening migrates through Kysely's Migrator, which on PostgreSQL holds a session advisory lock
  * (`pg_advisory_lock`) on one connection around the pending migrations, run in one transaction: replicas that
@@ -14,10 +15,12 @@
  */
 import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
-import { kyselyGovernanceStore } from "./kysely-store.ts";
+import { KyselyKeyStore } from "./sql/kysely-key-store.ts";
+import { KyselySpendLog } from "./sql/kysely-spend-log.ts";
 import { migrateGovernance } from "./sql/migrations.ts";
 import type { GovernanceDatabase } from "./sql/tables.ts";
 import type { GovernanceStore } from "./store.ts";
+import { StoreOpenError } from "./store-open-error.ts";
 
 /**
  * A short connect timeout so a request path that reaches the store (admin API, the writer's flush) fails fast
@@ -37,18 +40,10 @@ export interface PostgresStoreOptions {
   readonly onConnectionError?: (error: Error) => void;
 }
 
-/** Why the store could not open: names the server, never the password in the URL. */
-export class PostgresUnavailableError extends Error {
-  constructor(url: string, cause: unknown) {
-    super(
-      `store.postgres_url: PostgreSQL at ${describeServer(url)} is unavailable: ${cause instanceof Error ? cause.message : String(cause)}`,
-      { cause },
-    );
-    this.name = "PostgresUnavailableError";
-  }
-}
-
-/** Connects, migrates to the latest schema and returns the store; throws PostgresUnavailableError. */
+/**
+ * Connects, migrates to the latest schema and returns the store. Throws StoreOpenError naming the server
+ * (`host:port/database`, never the password in the URL) and the cause.
+ */
 export async function openPostgresStore(
   url: string,
   options: PostgresStoreOptions = {},
@@ -61,9 +56,22 @@ export async function openPostgresStore(
     await migrateGovernance(db);
   } catch (error) {
     await db.destroy().catch(() => undefined);
-    throw new PostgresUnavailableError(url, error);
+    const cause = error instanceof Error ? error.message : String(error);
+    throw new StoreOpenError(
+      `PostgreSQL at ${describeServer(url)}`,
+      `unavailable or unusable (${cause})`,
+      error,
+    );
   }
-  return kyselyGovernanceStore(db, () => db.destroy());
+  let closed: Promise<void> | undefined;
+  return {
+    keys: new KyselyKeyStore(db),
+    spend: new KyselySpendLog(db),
+    close: () => {
+      closed ??= db.destroy();
+      return closed;
+    },
+  };
 }
 
 /** `host:port/database` of a PostgreSQL URL (the user and password left out). */

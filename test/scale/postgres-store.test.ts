@@ -62,7 +62,7 @@ describe("PostgreSQL store migrations", () => {
   it("fails to open with an error naming the server (not its password) when nothing listens there", async () => {
     const started = performance.now();
     await expect(openPostgresStore("postgres://user:hunter2@127.0.0.1:1/none")).rejects.toThrow(
-      /^store\.postgres_url: PostgreSQL at 127\.0\.0\.1:1\/none is unavailable: .*ECONNREFUSED/,
+      /^store PostgreSQL at 127\.0\.0\.1:1\/none: unavailable or unusable \(.*ECONNREFUSED/,
     );
     await expect(openPostgresStore("postgres://user:hunter2@127.0.0.1:1/none")).rejects.not.toThrow(
       /hunter2/,
