@@ -11,6 +11,9 @@ import type { RuntimeHolder } from "./core/runtime.ts";
 import { docsPlugin } from "./docs/docs-plugin.ts";
 import { openAIRouteEdge } from "./edge/openai-route-edge.ts";
 import { edgeResolver, type RouteEdge } from "./edge/route-edge.ts";
+import type { LimitCounters } from "./governance/counters.ts";
+import { createLimitGate, registerLimitGate } from "./governance/limit-hook.ts";
+import { MemoryLimitCounters } from "./governance/memory-counters.ts";
 import { grpcHealthPlugin } from "./grpc/health-plugin.ts";
 import { grpcPlugin } from "./grpc/plugin.ts";
 import { grpcReflectionPlugin } from "./grpc/reflection-plugin.ts";
@@ -65,6 +68,11 @@ export interface ServerDeps {
   readonly shutdownSignal?: AbortSignal;
   /** False sends plain gRPC calls through Connect's handler instead of the fast lane (tests only; default true). */
   readonly grpcFastLane?: boolean;
+  /**
+   * Where per-key limits are counted (src/governance/counters.ts): the cluster primary's with `server.workers > 1`,
+   * Redis with many replicas. Default: this process's memory. Closed with the app.
+   */
+  readonly counters?: LimitCounters;
 }
 
 /** The package version, reported by /health. */
@@ -100,8 +108,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     isPublicModel: publicModelCheck(() => deps.runtime.current.config),
     connections,
   });
+  // Per-key limits: admitted after auth (below), settled when the request ends, whatever the ending.
+  const counters = deps.counters ?? new MemoryLimitCounters();
+  app.addHook("onClose", async () => counters.close());
+  const limitGate = createLimitGate(counters, edgeResolver(fallbackEdge));
   // First, so every request (refused ones too) gets its record, access line and metrics; adds GET /metrics.
-  registerObservability(app, { metrics, accessLog, tracing: deps.tracing });
+  registerObservability(app, { metrics, accessLog, tracing: deps.tracing, completions: [limitGate.settle] });
 
   app.addHook("onRequest", (request, reply, done) => {
     reply.header("x-request-id", request.id);
@@ -112,6 +124,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   // Errors and refusals are written by the edge of the request's route (src/edge/route-edge.ts).
   const edgeOf = edgeResolver(fallbackEdge);
   registerAuth(app, runtimeOf, edgeOf);
+  registerLimitGate(app, limitGate);
   const errors = createErrorHandlers(edgeOf);
   app.setErrorHandler(errors.handleError);
   app.setNotFoundHandler(errors.handleNotFound);

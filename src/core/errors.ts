@@ -21,6 +21,8 @@ export type ProxyErrorKind =
   | "rate_limited"
   /** Quota or spend cap exhausted; retrying will not help. */
   | "quota_exceeded"
+  /** The client's own key is over one of its limits (rpm, tpm, max_parallel, budget): the gateway refused it. */
+  | "limit_exceeded"
   /** The upstream is overloaded (503, Anthropic 529). */
   | "overloaded"
   /** The upstream failed (5xx other than overload). */
@@ -48,6 +50,7 @@ export const PROXY_ERROR_KINDS: readonly ProxyErrorKind[] = [
   "upstream_not_found",
   "rate_limited",
   "quota_exceeded",
+  "limit_exceeded",
   "overloaded",
   "upstream_error",
   "upstream_unavailable",
@@ -60,6 +63,7 @@ export const PROXY_ERROR_KINDS: readonly ProxyErrorKind[] = [
 
 const RETRYABLE_KINDS: ReadonlySet<ProxyErrorKind> = new Set<ProxyErrorKind>([
   "rate_limited",
+  "limit_exceeded",
   "overloaded",
   "upstream_error",
   "upstream_unavailable",

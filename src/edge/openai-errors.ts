@@ -27,6 +27,8 @@ export const HTTP_ERROR_MAPPINGS: Readonly<Record<ProxyErrorKind, HttpErrorMappi
   upstream_not_found: { status: 404, type: "invalid_request_error", code: "not_found" },
   rate_limited: { status: 429, type: "rate_limit_error", code: "rate_limit_exceeded" },
   quota_exceeded: { status: 429, type: "insufficient_quota", code: "insufficient_quota" },
+  // The code says which: `rate_limit_exceeded` (rpm, tpm, max_parallel) or `budget_exceeded`.
+  limit_exceeded: { status: 429, type: "rate_limit_error", code: "rate_limit_exceeded" },
   overloaded: { status: 503, type: "server_error", code: "overloaded" },
   upstream_error: { status: 502, type: "server_error", code: "upstream_error" },
   upstream_unavailable: { status: 502, type: "server_error", code: "upstream_unavailable" },

@@ -25,6 +25,7 @@ export const CONNECT_CODE_BY_KIND: Readonly<Record<ProxyErrorKind, Code>> = {
   upstream_not_found: Code.NotFound,
   rate_limited: Code.ResourceExhausted,
   quota_exceeded: Code.ResourceExhausted,
+  limit_exceeded: Code.ResourceExhausted,
   overloaded: Code.Unavailable,
   upstream_error: Code.Unavailable,
   upstream_unavailable: Code.Unavailable,

@@ -33,6 +33,7 @@ export const ANTHROPIC_ERROR_MAPPINGS: Readonly<
   upstream_not_found: { status: 404, type: "not_found_error" },
   rate_limited: { status: 429, type: "rate_limit_error" },
   quota_exceeded: { status: 429, type: "rate_limit_error" },
+  limit_exceeded: { status: 429, type: "rate_limit_error" },
   // Anthropic's own overload status; its SDKs retry it.
   overloaded: { status: 529, type: "overloaded_error" },
   upstream_error: { status: 502, type: "api_error" },

@@ -13,6 +13,7 @@ const EXPECTED: Record<ProxyErrorKind, Code> = {
   upstream_not_found: Code.NotFound,
   rate_limited: Code.ResourceExhausted,
   quota_exceeded: Code.ResourceExhausted,
+  limit_exceeded: Code.ResourceExhausted,
   overloaded: Code.Unavailable,
   upstream_error: Code.Unavailable,
   upstream_unavailable: Code.Unavailable,
