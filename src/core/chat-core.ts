@@ -4,7 +4,7 @@
  * has arrived. Nothing is retried or rerouted after that point: the client may already have seen bytes.
  */
 import type { ProviderAdapter, UpstreamTransport } from "../providers/types.ts";
-import { createDeploymentHealth } from "../routing/deployment-health.ts";
+import { createDeploymentHealth, type DeploymentHealth } from "../routing/deployment-health.ts";
 import type { Deployment, Router } from "../routing/router.ts";
 import { aggregateStream } from "./aggregate.ts";
 import { type AttemptDeps, type AttemptInput, type OpenedAttempt, openAttempt } from "./attempt.ts";
@@ -39,6 +39,8 @@ export interface ChatCoreDeps {
   readonly random: () => number;
   /** Most inputs one embeddings request may hold (`proxy.max_embedding_inputs`); default 2048. */
   readonly maxEmbeddingInputs?: number;
+  /** Wraps the deployments' health, e.g. to share cooldowns with other replicas (src/routing/shared-cooldowns.ts). */
+  readonly decorateHealth?: (health: DeploymentHealth) => DeploymentHealth;
 }
 
 /** One core's working state: its deps, the deployments' health, and the plan runner built on them. */
@@ -49,7 +51,8 @@ export interface CoreState extends AttemptDeps {
 
 /** Creates the core. */
 export function createChatCore(deps: ChatCoreDeps): ChatCore {
-  const health = createDeploymentHealth(deps.cooldown);
+  const ownHealth = createDeploymentHealth(deps.cooldown);
+  const health = deps.decorateHealth?.(ownHealth) ?? ownHealth;
   const state: CoreState = {
     deps,
     plan: { ...deps, health },

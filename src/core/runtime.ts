@@ -3,18 +3,23 @@
  * builds a whole new one and swaps a single reference; requests in flight keep the one they started with.
  */
 import type { Config } from "../config/config.ts";
+import { resolveReasoningKeys } from "../config/reasoning-keys.ts";
 import { createAdapter, type KeySource } from "../providers/registry.ts";
 import { type ClosableTransport, createUndiciTransport } from "../providers/transport.ts";
 import type { ProviderAdapter, UpstreamTransport } from "../providers/types.ts";
+import type { DeploymentHealth } from "../routing/deployment-health.ts";
 import { createRouter } from "../routing/router.ts";
 import { createChatCore } from "./chat-core.ts";
 import type { ChatCore } from "./chat-stream.ts";
 import { generateId } from "./ids.ts";
+import { createReasoningSeal, type ReasoningSeal } from "./reasoning-seal.ts";
 
 /** One generation of the gateway's working parts. */
 export interface Runtime {
   readonly config: Config;
   readonly core: ChatCore;
+  /** Seals and opens the reasoning state clients carry between the turns of a tool loop. */
+  readonly reasoningSeal: ReasoningSeal;
   /** Releases upstream connections once no request uses this runtime any more. */
   close(): Promise<void>;
 }
@@ -25,6 +30,8 @@ export interface RuntimeOverrides {
   readonly keys?: KeySource;
   readonly now?: () => number;
   readonly random?: () => number;
+  /** Wraps each runtime's deployment health (shared cooldowns when several replicas use Redis). */
+  readonly decorateHealth?: (health: DeploymentHealth) => DeploymentHealth;
 }
 
 /** Builds a runtime from a validated config. */
@@ -62,10 +69,12 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     generateId,
     random: overrides.random ?? Math.random,
     maxEmbeddingInputs: config.proxy.maxEmbeddingInputs,
+    decorateHealth: overrides.decorateHealth,
   });
   return {
     config,
     core,
+    reasoningSeal: createReasoningSeal(resolveReasoningKeys(config.reasoning.keys, keys)),
     close: async () => {
       await ownTransport?.close();
     },

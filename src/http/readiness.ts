@@ -5,6 +5,7 @@
  * stays a plain "the process answers". Both HTTP (`GET /ready`) and gRPC (grpc.health.v1) read this one state.
  */
 import type { FastifyInstance } from "fastify";
+import type { StoreHealth } from "../governance/store-health.ts";
 
 /** The serving state. */
 export type ReadinessStatus = "serving" | "draining";
@@ -40,17 +41,45 @@ export function createReadiness(): Readiness {
 
 /** Body of `GET /ready`. */
 export interface ReadinessBody {
-  readonly status: "ready" | "draining";
+  readonly status: "ready" | "draining" | "store_unavailable";
+  /** Each shared store's state, when the gateway uses one (`store.redis_url`). */
+  readonly stores?: Readonly<Record<string, "up" | "down">>;
+  /** A store is down and `fail_mode: open` keeps serving with limits counted by this replica alone. */
+  readonly degraded?: boolean;
 }
 
 /**
  * `GET /ready`: 200 while serving, 503 while draining. Fastify itself answers 503 to new requests once close()
- * has started; this route also covers requests that arrive on connections accepted just before.
+ * has started; this route also covers requests that arrive on connections accepted just before. With shared
+ * stores, a store that is down makes it 503 in `fail_mode: closed` (the replica refuses limited keys' calls
+ * anyway) and leaves it 200 but `degraded` in `open`.
  */
-export function registerReadinessRoute(app: FastifyInstance, readiness: Readiness): void {
+export function registerReadinessRoute(
+  app: FastifyInstance,
+  readiness: Readiness,
+  stores: readonly StoreHealth[] = [],
+): void {
   app.get("/ready", async (_request, reply) => {
     const ready = readiness.status === "serving";
-    const body: ReadinessBody = { status: ready ? "ready" : "draining" };
-    return reply.status(ready ? 200 : 503).send(body);
+    if (!ready || stores.length === 0) {
+      const body: ReadinessBody = { status: ready ? "ready" : "draining" };
+      return reply.status(ready ? 200 : 503).send(body);
+    }
+    const states: Record<string, "up" | "down"> = {};
+    let degraded = false;
+    let unavailable = false;
+    for (const store of stores) {
+      const up = store.up();
+      states[store.store] = up ? "up" : "down";
+      if (up) continue;
+      if (store.failMode() === "closed") unavailable = true;
+      else degraded = true;
+    }
+    const body: ReadinessBody = {
+      status: unavailable ? "store_unavailable" : "ready",
+      stores: states,
+      ...(degraded ? { degraded } : {}),
+    };
+    return reply.status(unavailable ? 503 : 200).send(body);
   });
 }
