@@ -14,6 +14,7 @@ import { edgeResolver, type RouteEdge } from "./edge/route-edge.ts";
 import type { LimitCounters } from "./governance/counters.ts";
 import { createLimitGate, registerLimitGate } from "./governance/limit-hook.ts";
 import { MemoryLimitCounters } from "./governance/memory-counters.ts";
+import type { StoreHealth } from "./governance/store-health.ts";
 import { grpcHealthPlugin } from "./grpc/health-plugin.ts";
 import { grpcPlugin } from "./grpc/plugin.ts";
 import { grpcReflectionPlugin } from "./grpc/reflection-plugin.ts";
@@ -73,6 +74,8 @@ export interface ServerDeps {
    * Redis with many replicas. Default: this process's memory. Closed with the app.
    */
   readonly counters?: LimitCounters;
+  /** Shared stores (Redis) whose state `/ready` and `llm_proxy_store_up` report. */
+  readonly stores?: readonly StoreHealth[];
 }
 
 /** The package version, reported by /health. */
@@ -107,6 +110,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const metrics = createMetrics({
     isPublicModel: publicModelCheck(() => deps.runtime.current.config),
     connections,
+    stores: deps.stores,
   });
   // Per-key limits: admitted after auth (below), settled when the request ends, whatever the ending.
   const counters = deps.counters ?? new MemoryLimitCounters();
@@ -138,7 +142,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   // Readiness (HTTP /ready and grpc.health.v1) turns NOT_SERVING as soon as shutdown starts draining.
   const readiness = createReadiness();
   app.addHook("preClose", async () => readiness.drain());
-  registerReadinessRoute(app, readiness);
+  registerReadinessRoute(app, readiness, deps.stores);
   await app.register(openAIPlugin, { getCore, shutdownSignal: deps.shutdownSignal });
   await app.register(messagesPlugin, { getCore, shutdownSignal: deps.shutdownSignal });
   await app.register(responsesPlugin, { getCore, shutdownSignal: deps.shutdownSignal });

@@ -10,8 +10,10 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { Config } from "../config/config.ts";
+import type { StoreHealth } from "../governance/store-health.ts";
 import { type ConnectionCounts, registerConnectionMetrics } from "./connection-metrics.ts";
 import type { RequestRecord } from "./request-record.ts";
+import { registerStoreMetrics } from "./store-metrics.ts";
 
 /** The gateway's metrics and the registry that renders them. */
 export interface Metrics {
@@ -225,6 +227,8 @@ export interface MetricsOptions {
   readonly isPublicModel: (model: string) => boolean;
   /** The client connection cap of the server, when there is one (server.max_connections). */
   readonly connections?: ConnectionCounts;
+  /** Shared stores (Redis) whose state `llm_proxy_store_up` reports. */
+  readonly stores?: readonly StoreHealth[];
 }
 
 const publicModelSets = new WeakMap<Config, ReadonlySet<string>>();
@@ -248,6 +252,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const pending = new PendingCounts();
   const metric = instruments(registry, pending);
   if (options.connections !== undefined) registerConnectionMetrics(registry, options.connections);
+  if (options.stores !== undefined && options.stores.length > 0) registerStoreMetrics(registry, options.stores);
   const processWide = processMetrics();
   return {
     contentType: registry.contentType,
