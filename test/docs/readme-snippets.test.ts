@@ -36,6 +36,14 @@ const NOT_RUN: readonly (readonly [string, string])[] = [
   ["grpcurl ", "grpcurl is not packaged by Debian; the buf curl blocks make the same calls"],
   ["docker build", "no container engine in CI; test/docker/dockerfile.test.ts runs the image's CMD"],
   [
+    "docker compose ",
+    "no container engine in CI; test/deploy/compose.test.ts checks the file and test/deploy/nginx-compose.test.ts runs its nginx",
+  ],
+  [
+    "kubectl apply ",
+    "no cluster in CI; test/deploy/kubernetes.test.ts validates the manifests against the Kubernetes schemas",
+  ],
+  [
     "export ANTHROPIC_BASE_URL=",
     "Claude Code is not a dependency (nor in Debian); test/messages/claude-code-replay.test.ts replays its requests",
   ],
