@@ -87,6 +87,12 @@ export function createLimitGate(
         refuse(request, reply, record, admission, limitedKey.limits);
       },
       (error: unknown) => {
+        // A refusal the counters chose (Redis unreachable with store.fail_mode: closed): in the edge's shape.
+        if (error instanceof ProxyError) {
+          record.errorKind = error.kind;
+          edgeOf(request).writeError(request, reply, error);
+          return;
+        }
         // The counters' home is unreachable: serve rather than refuse every limited key (the failure is logged).
         request.log.error({ err: error }, "limit counters failed; request admitted unchecked");
         done();
