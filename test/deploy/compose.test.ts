@@ -6,7 +6,7 @@
  * Redis and PostgreSQL are healthy, and stopped with a grace period above the drain; nginx in front of exactly those
  * three, publishing the API and gRPC ports, with deploy/nginx/compose.conf; tracing to Jaeger all-in-one.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -86,8 +86,13 @@ function bindMount(volume: string): { host: string; container: string } {
 describe("deploy/compose.yaml", () => {
   it("runs three replicas built from the repo's Dockerfile, each healthy on /ready, only after Redis and PostgreSQL are", () => {
     expect(replicas).toHaveLength(3);
-    expect(existsSync(new URL("../Dockerfile", DEPLOY))).toBe(true);
+    // The image's own HEALTHCHECK command (run against a gateway by test/docker/dockerfile.test.ts), more often.
+    const dockerfile = readFileSync(new URL("../Dockerfile", DEPLOY), "utf8");
+    const imageCheck = z
+      .array(z.string())
+      .parse(JSON.parse(/^HEALTHCHECK [^\n]*\\\n\s*CMD (\[.*\])$/m.exec(dockerfile)?.[1] ?? "null"));
     for (const replica of replicas) {
+      expect(replica.healthcheck.test).toEqual(["CMD", ...imageCheck]);
       expect(replica.healthcheck.test.join(" ")).toContain("http://127.0.0.1:9000/ready");
       expect(compose.services.redis.healthcheck.test).toContain("ping");
       expect(compose.services.postgres.healthcheck.test).toContain("pg_isready");
