@@ -11,6 +11,7 @@ import { exportOsEnv } from "./config/env.ts";
 import { loadConfig } from "./config/load.ts";
 import { applyOverrides } from "./config/overrides.ts";
 import { createRuntime, createRuntimeHolder } from "./core/runtime.ts";
+import { unpricedModels, unpricedWarning } from "./governance/prices.ts";
 import { applyHeapTuning } from "./heap-tuning.ts";
 import { createDualServerFactory } from "./net/server-factory.ts";
 import { loadTlsFastifyOptions } from "./net/tls-options.ts";
@@ -75,6 +76,7 @@ async function main(): Promise<void> {
   });
   telemetry.tracing?.useLogger(app.log);
   warnAboutConfig(app.log, config);
+  for (const model of unpricedModels(config)) app.log.warn({ model }, unpricedWarning(model));
   const openWarning = openGatewayWarning(config, startup.auth);
   if (openWarning !== undefined) app.log.warn({ host: config.server.host }, openWarning);
   const adminWarning = adminLoopbackWarning(startup.auth);

@@ -11,6 +11,7 @@ import type { RuntimeHolder } from "./core/runtime.ts";
 import { docsPlugin } from "./docs/docs-plugin.ts";
 import { openAIRouteEdge } from "./edge/openai-route-edge.ts";
 import { edgeResolver, type RouteEdge } from "./edge/route-edge.ts";
+import { registerPricing } from "./governance/pricing-hook.ts";
 import type { LimitCounters } from "./governance/counters.ts";
 import { createLimitGate, registerLimitGate } from "./governance/limit-hook.ts";
 import { MemoryLimitCounters } from "./governance/memory-counters.ts";
@@ -125,6 +126,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   // Each request leases the runtime current when it arrived (reloads swap it), then passes the key check.
   const runtimeOf = registerRuntimeLeases(app, deps.runtime);
+  registerPricing(app, runtimeOf);
   // Errors and refusals are written by the edge of the request's route (src/edge/route-edge.ts).
   const edgeOf = edgeResolver(fallbackEdge);
   registerAuth(app, runtimeOf, edgeOf);

@@ -68,5 +68,6 @@ export async function checkConfigFile(path: string, env: KeySource): Promise<{ o
     `${check.auth.clients.size} client keys`,
     `${check.auth.admins.size} admin keys`,
   ];
-  return { ok: true, text: `${path}: OK (${counts.join(", ")})` };
+  const warnings = check.warnings.map((warning) => `\n  warning: ${warning.path}: ${warning.message}`);
+  return { ok: true, text: `${path}: OK (${counts.join(", ")})${warnings.join("")}` };
 }

@@ -120,6 +120,7 @@ export function createConfigReloader(deps: ReloaderDeps): ConfigReloader {
     }
     rememberAuthTable(config, check.auth);
     rememberSecrets(secrets);
+    for (const warning of check.warnings) deps.log.warn({ path: warning.path }, warning.message);
     applyOsEnv(plan, deps.env, deps.ownedEnv);
     deps.holder.replace(runtime).catch((error: unknown) => {
       deps.log.warn({ err: error }, "closing the retired runtime failed");

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { keyLimitsSchema } from "../governance/limits.ts";
+import { pricesSchema } from "../governance/prices.ts";
 
 const portSchema = z.number().int().min(0).max(65535);
 const positiveInt = z.number().int().positive();
@@ -242,6 +243,8 @@ export const configFileSchema = z.strictObject({
   telemetry: telemetrySchema.prefault({}),
   /** Keys and the spend log (src/governance/); on by default as one SQLite file. */
   store: storeSchema.prefault({}),
+  /** USD per million tokens by public model: input, cached_input, cache_write_input, output (src/governance/prices.ts). */
+  prices: pricesSchema.default({}),
 });
 
 /** The file as validated. */

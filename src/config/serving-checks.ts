@@ -1,12 +1,14 @@
 /**
  * Checks a loaded config must pass before it serves, beyond the schema: the inbound keys (a key_env that is
- * unset, a key listed twice, an allow list naming a model that does not exist), and the vendor keys of the
+ * unset, a key listed twice, an allow list naming a model that does not exist), prices naming a model that does
+ * not exist (models without a price are warnings, src/governance/prices.ts), and the vendor keys of the
  * providers model_config actually routes to. Startup only warns about a missing vendor key, so existing files
  * keep starting (those models answer `configuration` errors); a reload and --check-config refuse it, so a reload
  * cannot break models that work.
  */
 
 import { type AuthTable, resolveAuth } from "../auth/keys.ts";
+import { priceIssues, unpricedModels, unpricedWarning } from "../governance/prices.ts";
 import { type KeySource, resolveAccessKeys, resolveApiKey } from "../providers/registry.ts";
 import type { Config, ProviderConfig } from "./config.ts";
 import type { ConfigIssue } from "./config-error.ts";
@@ -26,12 +28,17 @@ export interface ServingCheck {
 /** Runs every check against the environment the config would run with (os_env applied). */
 export function checkServing(config: Config, env: KeySource, keyPolicy: KeyPolicy): ServingCheck {
   const { table, issues } = resolveAuth(config.file.auth, env);
-  const errors = [...issues, ...allowListIssues(config)];
+  const errors = [...issues, ...allowListIssues(config), ...priceIssues(config)];
   const missingKeys = missingVendorKeys(config, env);
+  // A model without a price is served (its cost is unknown), so it is only ever a warning.
+  const unpriced = unpricedModels(config).map((model) => ({
+    path: "prices",
+    message: unpricedWarning(model),
+  }));
   return {
     auth: table,
     errors: keyPolicy === "refuse" ? [...errors, ...missingKeys] : errors,
-    warnings: keyPolicy === "refuse" ? [] : missingKeys,
+    warnings: keyPolicy === "refuse" ? unpriced : [...missingKeys, ...unpriced],
   };
 }
 

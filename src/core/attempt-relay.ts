@@ -17,6 +17,7 @@ import { blamesDeployment } from "./failure-policy.ts";
 import { ITERATOR_DONE } from "./iterator-done.ts";
 import type { RequestObserver } from "./observer.ts";
 import type { ChatChunk } from "./types.ts";
+import { estimatedUsage } from "./usage-estimate.ts";
 
 type Batch = readonly ChatChunk[];
 type Usage = Extract<ChatChunk, { type: "usage" }>;
@@ -28,6 +29,8 @@ export interface RequestEnd {
   readonly requestDeadline: Deadline;
   /** Told the request finished when the relay ends. */
   readonly observer: RequestObserver;
+  /** The request's prompt tokens as the gateway estimates them, reported if the vendor's usage never comes. */
+  readonly promptTokensEstimate: number;
 }
 
 /** The attempt's own context. */
@@ -47,6 +50,8 @@ export class AttemptRelay implements AsyncIterableIterator<Batch> {
   /** The first batch (read by openAttempt), until the first `next()`. */
   #head: Batch | undefined;
   #usage: Usage | undefined;
+  /** Characters of output forwarded (text, reasoning, refusal, tool calls): the usage estimate's output. */
+  #streamedChars = 0;
   #started = false;
   /** streaming: more may come from upstream; ended: released, only the held usage is left; done: nothing left. */
   #phase: "streaming" | "ended" | "done" = "streaming";
@@ -145,9 +150,11 @@ export class AttemptRelay implements AsyncIterableIterator<Batch> {
   #endRequest(failure: ProxyError | undefined): void {
     this.#deadline.dispose();
     this.#end.requestDeadline.dispose();
-    const observer = this.#end.observer;
-    if (this.#usage !== undefined) observer.usage(this.#usage.usage);
-    observer.finished(failure, true);
+    const end = this.#end;
+    // No stream goes unbilled: without the vendor's usage, the estimate of what the call used.
+    if (this.#usage !== undefined) end.observer.usage(this.#usage.usage);
+    else end.observer.usage(estimatedUsage(end.promptTokensEstimate, this.#streamedChars), true);
+    end.observer.finished(failure, true);
   }
 
   #takeUsage(): IteratorResult<Batch> {
@@ -156,15 +163,22 @@ export class AttemptRelay implements AsyncIterableIterator<Batch> {
     return usage === undefined ? ITERATOR_DONE : { done: false, value: [usage] };
   }
 
-  /** The batch without response-starts and usage (held), noting finishes; the batch itself if clean. */
+  /**
+   * The batch without response-starts and usage (held), noting finishes; the batch itself if clean. Counts the
+   * output characters on the way (one pass over chunks already in hand).
+   */
   #forwardable(batch: Batch): Batch {
     let clean = true;
+    let chars = 0;
     for (const chunk of batch) {
-      if (chunk.type === "usage" || chunk.type === "response-start" || chunk.type === "finish") {
-        clean = false;
-        break;
-      }
+      const type = chunk.type;
+      if (type === "text-delta" || type === "reasoning-delta" || type === "refusal-delta")
+        chars += chunk.text.length;
+      else if (type === "tool-call-delta") chars += chunk.arguments.length;
+      else if (type === "tool-call-start") chars += chunk.name.length;
+      else if (type === "usage" || type === "response-start" || type === "finish") clean = false;
     }
+    this.#streamedChars += chars;
     if (clean) return batch;
     const out: ChatChunk[] = [];
     for (const chunk of batch) {

@@ -13,6 +13,7 @@ import { createDeadline, type Deadline, failureOf } from "./deadline.ts";
 import { ProxyError } from "./errors.ts";
 import type { RequestObserver } from "./observer.ts";
 import type { ChatChunk, ChatRequest } from "./types.ts";
+import { estimatePromptTokens } from "./usage-estimate.ts";
 
 /** What an attempt needs besides the request. */
 export interface AttemptDeps {
@@ -102,6 +103,7 @@ export async function openAttempt(
       clientSignal: input.clientSignal,
       requestDeadline: input.requestDeadline,
       observer: input.observer,
+      promptTokensEstimate: estimatePromptTokens(input.request),
     };
     const start = head?.type === "response-start" ? head : undefined;
     return {

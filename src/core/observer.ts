@@ -55,8 +55,12 @@ export interface RequestObserver {
   firstChunk(): void;
   /** A choice finished (once per choice, not per chunk). */
   choiceFinished(reason: FinishReason): void;
-  /** The upstream's token usage, reported once when the stream ends (the last one it sent). */
-  usage(usage: Usage): void;
+  /**
+   * The token usage, reported once when the stream ends: the last one the upstream sent, or, when it sent none
+   * (a stream abandoned or failed before its end, a vendor that reports none), the core's estimate, `estimated`
+   * true: prompt tokens estimated from the request, output tokens from what was streamed (./usage-estimate.ts).
+   */
+  usage(usage: Usage, estimated?: boolean): void;
   /**
    * The request is over: `failure` is undefined when the answer was complete. `served` tells whether an attempt
    * had opened a stream (it then ended, failed mid-stream, or was abandoned by the edge as `cancelled`), or the
@@ -119,8 +123,8 @@ class FanOut implements RequestObserver {
     for (const observer of this.#observers) observer.choiceFinished(reason);
   }
 
-  usage(usage: Usage): void {
-    for (const observer of this.#observers) observer.usage(usage);
+  usage(usage: Usage, estimated?: boolean): void {
+    for (const observer of this.#observers) observer.usage(usage, estimated);
   }
 
   finished(failure: ProxyError | undefined, served: boolean): void {

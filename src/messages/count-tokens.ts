@@ -1,16 +1,17 @@
 /**
  * `POST /v1/messages/count_tokens` for upstreams that have no such endpoint: an estimate of the prompt's input
  * tokens. It counts what the model would read: the system prompt, every message's text, tool calls' names and
- * inputs, tool results, and the tools' names, descriptions and schemas, at one token per 4 characters of their
- * text or JSON (the usual rule of thumb for English and code), plus a few tokens per message and tool for their
- * framing, and a fixed ~1,600 per image (Anthropic's cost of a 1.15-megapixel image).
+ * inputs, tool results, and the tools' names, descriptions and schemas, by the rule of the gateway's other
+ * estimates (src/core/usage-estimate.ts): one token per 4 characters of text or JSON, a few tokens per message
+ * and tool for their framing, and a fixed ~1,600 per image.
  */
+import {
+  TOKENS_PER_IMAGE as PER_IMAGE,
+  TOKENS_PER_MESSAGE as PER_MESSAGE,
+  TOKENS_PER_TOOL as PER_TOOL,
+  tokensOfChars,
+} from "../core/usage-estimate.ts";
 import type { MessagesRequestBody } from "./request-schema.ts";
-
-const CHARS_PER_TOKEN = 4;
-const PER_MESSAGE = 4;
-const PER_TOOL = 8;
-const PER_IMAGE = 1_600;
 
 /** The estimate `{input_tokens}` answers with. */
 export function estimateInputTokens(
@@ -36,7 +37,7 @@ export function estimateInputTokens(
     extra += PER_TOOL;
     chars += JSON.stringify(tool).length;
   }
-  return Math.ceil(chars / CHARS_PER_TOKEN) + extra;
+  return tokensOfChars(chars) + extra;
 }
 
 function textLength(blocks: readonly { readonly text: string }[]): number {

@@ -62,7 +62,11 @@ export function accessFields(
     ttftMs: record.firstByteAt === undefined ? undefined : round(record.firstByteAt - record.arrivedAt),
     overheadMs: record.overheadMs === undefined ? undefined : round(record.overheadMs),
     inputTokens: record.inputTokens,
+    cachedTokens: record.cachedTokens,
     outputTokens: record.outputTokens,
+    // USD; null for a model without a price, absent when nothing was used (no usage).
+    costUsd: record.inputTokens === undefined ? undefined : (record.costUsd ?? null),
+    usageEstimated: record.usageEstimated ? true : undefined,
     finishReasons: record.finishReasons.length > 0 ? record.finishReasons : undefined,
     attempts: record.modelCall ? record.attempts : undefined,
     retries: record.retries > 0 ? record.retries : undefined,

@@ -73,6 +73,8 @@ class PendingCounts {
   >();
   readonly retries = new Map<string, number>();
   readonly fallbacks = new Map<string, number>();
+  /** USD by model label since the last scrape. */
+  readonly cost = new Map<string, number>();
   /** Requests in flight by (api, protocol). */
   readonly inFlight = new Map<string, { readonly labels: { api: string; protocol: string }; n: number }>();
 
@@ -199,6 +201,16 @@ function instruments(registry: Registry, pending: PendingCounts) {
         pending.retries.clear();
       },
     }),
+    cost: new Counter({
+      name: "llm_proxy_cost_usd_total",
+      help: "USD spent, from the usage and prices: (requests of models without a price add nothing).",
+      labelNames: ["model"],
+      registers,
+      collect() {
+        for (const [model, usd] of pending.cost) this.inc({ model }, usd);
+        pending.cost.clear();
+      },
+    }),
     fallbacks: new Counter({
       name: "llm_proxy_fallbacks_total",
       help: "Attempts that fell back to another model.",
@@ -283,6 +295,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
       for (const attempt of record.attemptOutcomes) pending.countAttempt(attempt.provider, attempt.outcome);
       if (record.retries > 0) add(pending.retries, model, record.retries);
       if (record.fallbacks > 0) add(pending.fallbacks, model, record.fallbacks);
+      if (record.costUsd !== undefined && record.costUsd > 0) add(pending.cost, model, record.costUsd);
     },
     async render() {
       return `${await registry.metrics()}\n${await processWide.metrics()}`;

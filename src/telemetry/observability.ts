@@ -84,17 +84,49 @@ export function registerObservability(app: FastifyInstance, options: Observabili
   });
 }
 
+/**
+ * How long a request whose client left waits for the core to report its end before it is reported anyway. The core
+ * ends an abandoned call within a few event-loop turns (it aborts the upstream request); this only bounds a bug.
+ */
+const CORE_END_WAIT_MS = 5_000;
+
 function completeRequest(
   request: FastifyRequest,
   reply: FastifyReply,
   record: RequestRecord,
-  { metrics, accessLog, tracing, completions }: ObservabilityOptions,
+  options: ObservabilityOptions,
 ): void {
   if (record.completed) return;
   record.completed = true;
   const statusCode = reply.raw.statusCode;
   // An HTTP/2 stream the client reset reads as finished (destroyed); only one we ended ourselves was answered.
   const outcome = outcomeOf(record, statusCode, reply.raw.writableEnded && reply.raw.writableFinished);
+  if (!record.coreBusy) {
+    reportRequest(request, record, statusCode, outcome, options);
+    return;
+  }
+  // The client left mid-call: the core is still ending it and will report its usage (the vendor's or an
+  // estimate); the request is reported once it has, so that what the abandoned call used is logged and billed.
+  let reported = false;
+  const report = (): void => {
+    if (reported) return;
+    reported = true;
+    clearTimeout(timer);
+    reportRequest(request, record, statusCode, outcome, options);
+  };
+  const timer = setTimeout(report, CORE_END_WAIT_MS);
+  timer.unref();
+  record.afterCore = report;
+}
+
+/** Writes the request's metrics, access line and span end, then tells the completion listeners. */
+function reportRequest(
+  request: FastifyRequest,
+  record: RequestRecord,
+  statusCode: number,
+  outcome: string,
+  { metrics, accessLog, tracing, completions }: ObservabilityOptions,
+): void {
   if (record.modelCall) metrics.completed(record, outcome);
   accessLog.writeAccessLine(request, record, statusCode, outcome);
   tracing?.onResponseEnd(record, statusCode);

@@ -6,11 +6,15 @@
 import type { ProxyError } from "../core/errors.ts";
 import type { AttemptStart, RequestObserver, RequestStart } from "../core/observer.ts";
 import type { FinishReason, Usage } from "../core/types.ts";
+import { costOf } from "../governance/cost.ts";
+import { priceOf } from "../governance/prices.ts";
 import type { RequestRecord } from "./request-record.ts";
 
 export class RecordObserver implements RequestObserver {
   readonly #record: RequestRecord;
   #requestModel: string | undefined;
+  /** The public model whose deployments serve the request (a fallback's, after one): the one it is priced at. */
+  #servingModel: string | undefined;
   /** A fallback happened since the last attempt: the next one counts as a fallback, not a retry. */
   #fallingBack = false;
   #ended = false;
@@ -21,11 +25,14 @@ export class RecordObserver implements RequestObserver {
 
   requestStarted(start: RequestStart): void {
     this.#record.stream = start.stream;
+    this.#record.coreBusy = true;
     this.#requestModel = start.request.model;
+    this.#servingModel = start.request.model;
   }
 
-  fallback(): void {
+  fallback(_from: string, to: string): void {
     this.#fallingBack = true;
+    this.#servingModel = to;
   }
 
   attemptStarted(attempt: AttemptStart): void {
@@ -53,18 +60,30 @@ export class RecordObserver implements RequestObserver {
     this.#record.finishReasons.push(reason);
   }
 
-  usage(usage: Usage): void {
-    this.#record.inputTokens = usage.promptTokens;
-    this.#record.outputTokens = usage.completionTokens;
+  usage(usage: Usage, estimated = false): void {
+    const record = this.#record;
+    record.inputTokens = usage.promptTokens;
+    record.outputTokens = usage.completionTokens;
+    record.cachedTokens = usage.cachedTokens;
+    record.usageEstimated = estimated;
+    // Here, so that a whole answer's cost header, the access line and the spend log all read the same number.
+    record.costUsd = costOf(priceOf(record.prices, this.#servingModel), usage);
   }
 
   finished(failure: ProxyError | undefined, served: boolean): void {
     if (this.#ended) return;
     this.#ended = true;
     const record = this.#record;
+    record.coreBusy = false;
     if (failure !== undefined) record.errorKind ??= failure.kind;
-    if (!served) return;
-    record.upstreamEndedAt = performance.now();
-    record.attemptOutcomes.push({ provider: record.provider ?? "", outcome: failure?.kind ?? "ok" });
+    if (served) {
+      record.upstreamEndedAt = performance.now();
+      record.attemptOutcomes.push({ provider: record.provider ?? "", outcome: failure?.kind ?? "ok" });
+    }
+    const after = record.afterCore;
+    if (after !== undefined) {
+      record.afterCore = undefined;
+      after();
+    }
   }
 }

@@ -6,6 +6,7 @@
 import type { Context, Span } from "@opentelemetry/api";
 import type { ProxyErrorKind } from "../core/errors.ts";
 import type { FinishReason } from "../core/types.ts";
+import type { Prices } from "../governance/prices.ts";
 
 /** The wire protocol of a request: plain HTTP (JSON, SSE), or one of Connect's three RPC protocols. */
 export type Protocol = "http" | "grpc" | "grpc-web" | "connect";
@@ -45,6 +46,15 @@ export interface RequestRecord {
   costUsd: number | undefined;
   /** The usage was estimated by the gateway (a stream abandoned or failed before the vendor's usage arrived). */
   usageEstimated: boolean;
+  /** The prices of the config the request runs under (src/governance/pricing-hook.ts); undefined: none. */
+  prices: Prices | undefined;
+  /** The core is serving the request: it was told requestStarted and has not yet said finished. */
+  coreBusy: boolean;
+  /**
+   * The response closed while the core was still busy (the client left mid-call): the access line, metrics and
+   * completions wait for the core to finish, which reports the usage of the abandoned call (./observability.ts).
+   */
+  afterCore: (() => void) | undefined;
   readonly finishReasons: FinishReason[];
   /** When the first upstream attempt started, the serving attempt's first chunk arrived, and the upstream ended. */
   upstreamStartedAt: number | undefined;
@@ -103,6 +113,9 @@ export function createRequestRecord(
     cachedTokens: undefined,
     costUsd: undefined,
     usageEstimated: false,
+    prices: undefined,
+    coreBusy: false,
+    afterCore: undefined,
     finishReasons: [],
     upstreamStartedAt: undefined,
     firstChunkAt: undefined,
