@@ -3,6 +3,7 @@
  * converted. Produced only by loadConfig (src/config/load.ts).
  */
 import type { ProviderType } from "../providers/types.ts";
+import type { ReasoningKeyConfig } from "./reasoning-keys.ts";
 import type { ConfigFile, QUIRK_NAMES } from "./schema.ts";
 
 /** A quirk hook name. */
@@ -101,6 +102,8 @@ export interface Config {
     readonly cooldown: { readonly failures: number; readonly durationMs: number };
   };
   readonly connector: { readonly limit: number; readonly limitPerHost: number };
+  /** Keys sealing reasoning state (first seals, all open); none: a random key per process. */
+  readonly reasoning: { readonly keys: readonly ReasoningKeyConfig[] };
   /** The governance store (src/governance/). */
   readonly store: {
     /** The SQLite file, resolved against the config file's folder, or `:memory:`. */

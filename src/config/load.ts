@@ -112,6 +112,7 @@ function resolveConfig(file: ConfigFile, source: string): Config {
       cooldown: { failures: file.proxy.cooldown.failures, durationMs: toMs(file.proxy.cooldown.seconds) },
     },
     connector: { limit: file.connector.limit, limitPerHost: file.connector.limit_per_host },
+    reasoning: { keys: file.reasoning.keys.map((key) => ({ id: key.id, keyEnv: key.key_env })) },
     store: {
       path: storePath(file.store.path, source),
       retentionDays: file.store.retention_days,

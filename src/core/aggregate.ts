@@ -4,6 +4,7 @@
  */
 import { batchesOf } from "./batches.ts";
 import type { ChatStream } from "./chat-stream.ts";
+import { ReasoningStateBuilder } from "./reasoning-state.ts";
 import type {
   Annotation,
   ChatChoiceResult,
@@ -27,6 +28,7 @@ interface ChoiceState {
   hasText: boolean;
   reasoning: string;
   signature: string | undefined;
+  readonly reasoningState: ReasoningStateBuilder;
   refusal: string | undefined;
   toolCalls: Map<number, { id: string; name: string; arguments: string }>;
   annotations: Annotation[] | undefined;
@@ -48,7 +50,7 @@ export async function aggregateStream(stream: ChatStream): Promise<ChatResult> {
   }
   const results: ChatChoiceResult[] = [...choices.entries()]
     .sort(([left], [right]) => left - right)
-    .map(([index, state]) => toChoiceResult(index, state));
+    .map(([index, state]) => toChoiceResult(index, state, stream.served));
   const result: Mutable<ChatResult> = {
     id: stream.id,
     model: stream.model,
@@ -69,6 +71,7 @@ function newChoice(): ChoiceState {
     hasText: false,
     reasoning: "",
     signature: undefined,
+    reasoningState: new ReasoningStateBuilder(),
     refusal: undefined,
     toolCalls: new Map(),
     annotations: undefined,
@@ -111,8 +114,12 @@ function applyChunk(
     case "annotation-delta":
       state.annotations = [...(state.annotations ?? []), ...chunk.annotations];
       return;
+    case "reasoning-state":
+      state.reasoningState.add(chunk);
+      return;
     case "tool-call-start":
       state.toolCalls.set(chunk.index, { id: chunk.id, name: chunk.name, arguments: "" });
+      if (chunk.signature !== undefined) state.reasoningState.add(chunk);
       return;
     case "tool-call-delta": {
       const call = state.toolCalls.get(chunk.index);
@@ -159,7 +166,7 @@ function joinLogprobs(state: ChoiceState, logprobs: ChoiceLogprobs): void {
   }
 }
 
-function toChoiceResult(index: number, state: ChoiceState): ChatChoiceResult {
+function toChoiceResult(index: number, state: ChoiceState, served: ChatStream["served"]): ChatChoiceResult {
   const toolCalls: ToolCall[] = [...state.toolCalls.entries()]
     .sort(([left], [right]) => left - right)
     .map(([, call]) => call);
@@ -173,6 +180,11 @@ function toChoiceResult(index: number, state: ChoiceState): ChatChoiceResult {
     finishReason: state.finishReason,
     rawFinishReason: state.rawFinishReason,
   };
+  const reasoningState = state.reasoningState.build({
+    provider: served.provider,
+    model: served.upstreamModel,
+  });
+  if (reasoningState !== undefined) result.reasoningState = reasoningState;
   if (state.refusal !== undefined) result.refusal = state.refusal;
   if (state.annotations !== undefined) result.annotations = state.annotations;
   if (state.logprobs !== undefined) result.logprobs = state.logprobs;

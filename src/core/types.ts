@@ -25,6 +25,37 @@ export interface ToolCall {
   readonly arguments: string;
 }
 
+/**
+ * Who produced a reasoning state: the provider (its config key) and the upstream model id that answered. Only
+ * an attempt at that same provider and model gets the state back (src/core/reasoning-state.ts), because a
+ * vendor refuses signatures it did not issue, and Gemini's are tied to the model.
+ */
+export interface ReasoningOrigin {
+  readonly provider: string;
+  readonly model: string;
+}
+
+/** An Anthropic thinking block, whole, as the vendor wants it back (it checks the signature against the text). */
+export type ReasoningBlock =
+  | { readonly type: "thinking"; readonly thinking: string; readonly signature: string }
+  | { readonly type: "redacted_thinking"; readonly data: string };
+
+/**
+ * The opaque reasoning state of one assistant turn that its upstream needs back on the next turn of a tool
+ * loop. Clients never see it in the clear: edges seal it (src/core/reasoning-seal.ts) into their protocol's
+ * carrier and open it when it comes back. DeepSeek's and Moonshot's `reasoning_content` is not here: it is plain
+ * text that clients see and return as `ChatMessage.reasoningContent`.
+ */
+export interface ReasoningState {
+  readonly origin: ReasoningOrigin;
+  /** Anthropic: the thinking and redacted_thinking blocks that lead the turn, in order. */
+  readonly blocks?: readonly ReasoningBlock[];
+  /** Gemini: the thoughtSignature of the turn's text (sent back on its first text part). */
+  readonly textSignature?: string;
+  /** Gemini: the thoughtSignature of each functionCall part, by tool call id. */
+  readonly toolSignatures?: Readonly<Record<string, string>>;
+}
+
 /** One message of the conversation. */
 export interface ChatMessage {
   readonly role: Role;
@@ -37,6 +68,8 @@ export interface ChatMessage {
   readonly toolCalls?: readonly ToolCall[];
   /** role=assistant: reasoning from a thinking model, kept for vendors that need it back. */
   readonly reasoningContent?: string;
+  /** role=assistant: the upstream's opaque reasoning state, opened from the client's carrier. */
+  readonly reasoningState?: ReasoningState;
 }
 
 /** A function the model may call. */
@@ -215,12 +248,24 @@ export type ChatChunk =
       readonly choice: number;
       readonly annotations: readonly Annotation[];
     }
+  /**
+   * A piece of the turn's opaque reasoning state (never shown to clients as such): an Anthropic thinking block
+   * once it is complete, or the thoughtSignature of a Gemini text part.
+   */
+  | {
+      readonly type: "reasoning-state";
+      readonly choice: number;
+      readonly block?: ReasoningBlock;
+      readonly textSignature?: string;
+    }
   | {
       readonly type: "tool-call-start";
       readonly choice: number;
       readonly index: number;
       readonly id: string;
       readonly name: string;
+      /** Gemini: the thoughtSignature the vendor tied to this call. */
+      readonly signature?: string;
     }
   | {
       readonly type: "tool-call-delta";
@@ -246,6 +291,8 @@ export interface ChatChoiceResult {
   readonly reasoningContent?: string;
   /** The vendor's signature of the reasoning (Anthropic's, only when the Messages edge asked for it). */
   readonly reasoningSignature?: string;
+  /** The turn's opaque reasoning state, tagged with the provider and model that served it. */
+  readonly reasoningState?: ReasoningState;
   /** The model's refusal, when it refused. */
   readonly refusal?: string;
   readonly toolCalls: readonly ToolCall[];

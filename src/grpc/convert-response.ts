@@ -118,6 +118,9 @@ export function createChunkEncoder(
       case "tool-call-end":
         // OpenAI's stream has no end marker for a tool call: the next index or the finish implies it.
         return undefined;
+      case "reasoning-state":
+        // Gathered for the carrier sent with the finish, never shown as such.
+        return undefined;
       case "response-start":
         // The core folds it into the ChatStream header (id, model) and never yields it.
         return undefined;

@@ -195,6 +195,7 @@ export function createChunkEncoder(stream: ChatStream, includeUsage: boolean): C
             : undefined;
         case "tool-call-end":
         case "response-start":
+        case "reasoning-state":
           return undefined;
         default: {
           const unreachable: never = chunk;

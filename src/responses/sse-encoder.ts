@@ -146,6 +146,9 @@ export class ResponsesSseEncoder implements SseCallEncoder {
       case "finish":
         this.#reason = chunk.reason;
         return this.#closeAll();
+      case "reasoning-state":
+        // Opaque state for the `encrypted_content` carrier, never shown as such.
+        return "";
     }
   }
 

@@ -59,6 +59,13 @@ const conversation: readonly ChatMessage[] = [
   {
     role: "assistant",
     content: "Let me check.",
+    reasoningState: {
+      origin: { provider: "anthropic", model: "claude-sonnet-4-5" },
+      blocks: [
+        { type: "thinking", thinking: "Two tools.", signature: "EqQBsigned" },
+        { type: "redacted_thinking", data: "EmwKredacted" },
+      ],
+    },
     toolCalls: [
       { id: "toolu_weather", name: "get_weather", arguments: '{"location":"Paris","unit":"celsius"}' },
       { id: "toolu_time", name: "get_time", arguments: "" },
@@ -115,6 +122,9 @@ describe("anthropic request mapping", () => {
         {
           role: "assistant",
           content: [
+            // The turn's own thinking blocks lead it, as Anthropic checks in a tool loop.
+            { type: "thinking", thinking: "Two tools.", signature: "EqQBsigned" },
+            { type: "redacted_thinking", data: "EmwKredacted" },
             { type: "text", text: "Let me check." },
             {
               type: "tool_use",
@@ -279,6 +289,27 @@ describe("anthropic request mapping", () => {
     const body = await sentBody(chatRequest({ reasoningEffort: "none" }));
     expect(body).not.toHaveProperty("thinking");
     expect(body.max_tokens).toBe(4096);
+  });
+
+  it("turns thinking off for a tool loop step whose tool_use turn lacks its thinking blocks (Anthropic would 400)", async () => {
+    const withoutState = conversation.map((message) => {
+      const { reasoningState: _dropped, ...rest } = message;
+      return rest;
+    });
+    const body = await sentBody({
+      model: "claude",
+      messages: withoutState,
+      reasoningEffort: "medium",
+      includeUsage: false,
+    });
+    expect(body).not.toHaveProperty("thinking");
+    const plain = await sentBody({
+      model: "claude",
+      messages: [{ role: "user", content: "Hi" }],
+      reasoningEffort: "medium",
+      includeUsage: false,
+    });
+    expect(plain.thinking).toEqual({ type: "enabled", budget_tokens: 2048 });
   });
 
   it("maps response_format json_schema to output_config and json_object to a system instruction", async () => {

@@ -7,7 +7,7 @@
  * @see https://platform.claude.com/docs/en/build-with-claude/streaming
  */
 import { ProxyError } from "../../core/errors.ts";
-import type { ChatChunk, Usage } from "../../core/types.ts";
+import type { ChatChunk, ReasoningBlock, Usage } from "../../core/types.ts";
 import type { SseEvent } from "../sse.ts";
 import { mapAnthropicStreamError } from "./error-map.ts";
 import { mapAnthropicStopReason } from "./finish-reason.ts";
@@ -19,6 +19,8 @@ import {
   contentBlockStopSchema,
   messageDeltaSchema,
   messageStartSchema,
+  redactedThinkingBlockSchema,
+  thinkingBlockSchema,
   toolUseBlockSchema,
 } from "./wire.ts";
 
@@ -27,7 +29,12 @@ const CHOICE = 0;
 
 /** What we remember about one open content block, by Anthropic's block index. */
 interface BlockState {
-  readonly kind: "text" | "thinking" | "tool" | "other";
+  readonly kind: "text" | "thinking" | "redacted_thinking" | "tool" | "other";
+  /**
+   * Thinking blocks: the whole block as it must go back on the next turn of a tool loop (Anthropic checks the
+   * signature against the text), emitted as reasoning state when the block stops.
+   */
+  readonly reasoning?: { thinking: string; signature: string } | { data: string };
   /** For tool blocks: the canonical tool-call index (tool_use blocks counted from 0, other blocks skipped). */
   readonly toolIndex: number;
   /** For tool blocks: whether any non-empty argument fragment was sent. */
@@ -140,9 +147,12 @@ function handleMessageStart(data: unknown, state: StreamState): readonly ChatChu
 
 function handleBlockStart(data: unknown, state: StreamState): readonly ChatChunk[] {
   const { index, content_block: block } = parseOrThrow(contentBlockStartSchema, data, "content_block_start");
+  if (block.type === "thinking" || block.type === "redacted_thinking") {
+    state.blocks.set(index, { ...NOT_A_TOOL, kind: block.type, reasoning: startReasoning(block) });
+    return NOTHING;
+  }
   if (block.type !== "tool_use") {
-    const kind = block.type === "text" || block.type === "thinking" ? block.type : "other";
-    state.blocks.set(index, { kind, toolIndex: -1, hasArguments: false, initialArguments: undefined });
+    state.blocks.set(index, { ...NOT_A_TOOL, kind: block.type === "text" ? "text" : "other" });
     return NOTHING;
   }
   const tool = parseOrThrow(toolUseBlockSchema, block, "tool_use block");
@@ -153,6 +163,16 @@ function handleBlockStart(data: unknown, state: StreamState): readonly ChatChunk
   return [{ type: "tool-call-start", choice: CHOICE, index: toolIndex, id: tool.id, name: tool.name }];
 }
 
+const NOT_A_TOOL = { toolIndex: -1, hasArguments: false, initialArguments: undefined } as const;
+
+function startReasoning(block: { readonly type: string }): NonNullable<BlockState["reasoning"]> {
+  if (block.type === "redacted_thinking") {
+    return { data: parseOrThrow(redactedThinkingBlockSchema, block, "redacted_thinking block").data };
+  }
+  const thinking = parseOrThrow(thinkingBlockSchema, block, "thinking block");
+  return { thinking: thinking.thinking ?? "", signature: thinking.signature ?? "" };
+}
+
 function handleBlockDelta(data: unknown, state: StreamState): readonly ChatChunk[] {
   const { index, delta } = parseOrThrow(contentBlockDeltaSchema, data, "content_block_delta");
   const block = state.blocks.get(index);
@@ -161,15 +181,21 @@ function handleBlockDelta(data: unknown, state: StreamState): readonly ChatChunk
     case "text_delta":
       return delta.text ? [{ type: "text-delta", choice: CHOICE, text: delta.text }] : NOTHING;
     case "thinking_delta":
-      return delta.thinking ? [{ type: "reasoning-delta", choice: CHOICE, text: delta.thinking }] : NOTHING;
+      if (!delta.thinking) return NOTHING;
+      if (block.reasoning !== undefined && "thinking" in block.reasoning)
+        block.reasoning.thinking += delta.thinking;
+      return [{ type: "reasoning-delta", choice: CHOICE, text: delta.thinking }];
     case "input_json_delta":
       return handleArgumentsDelta(block, index, delta.partial_json);
     case "signature_delta":
+      if (block.reasoning !== undefined && "signature" in block.reasoning) {
+        block.reasoning.signature += delta.signature ?? "";
+      }
       return state.signatures && delta.signature
         ? [{ type: "reasoning-delta", choice: CHOICE, text: "", signature: delta.signature }]
         : NOTHING;
     default:
-      // signature_delta for other edges (signatures cannot travel through OpenAI's format), citations_delta, newer ones.
+      // citations_delta and newer ones.
       return NOTHING;
   }
 }
@@ -191,12 +217,21 @@ function handleBlockStop(data: unknown, state: StreamState): readonly ChatChunk[
   const { index } = parseOrThrow(contentBlockStopSchema, data, "content_block_stop");
   const block = state.blocks.get(index);
   state.blocks.delete(index);
+  if (block?.reasoning !== undefined) return [reasoningStateOf(block.reasoning)];
   if (block?.kind !== "tool") return NOTHING;
   const end: ChatChunk = { type: "tool-call-end", choice: CHOICE, index: block.toolIndex };
   if (block.hasArguments) return [end];
   // OpenAI clients expect arguments to be a JSON object string, never "".
   const fill = block.initialArguments ?? "{}";
   return [{ type: "tool-call-delta", choice: CHOICE, index: block.toolIndex, arguments: fill }, end];
+}
+
+function reasoningStateOf(reasoning: NonNullable<BlockState["reasoning"]>): ChatChunk {
+  const block: ReasoningBlock =
+    "data" in reasoning
+      ? { type: "redacted_thinking", data: reasoning.data }
+      : { type: "thinking", thinking: reasoning.thinking, signature: reasoning.signature };
+  return { type: "reasoning-state", choice: CHOICE, block };
 }
 
 function handleMessageDelta(data: unknown, state: StreamState): readonly ChatChunk[] {

@@ -6,7 +6,7 @@
  * @see https://platform.claude.com/docs/en/agents-and-tools/tool-use/implement-tool-use
  */
 import { ProxyError } from "../../core/errors.ts";
-import type { ChatMessage, ContentPart, JsonObject, ToolCall } from "../../core/types.ts";
+import type { ChatMessage, ContentPart, JsonObject, ReasoningBlock, ToolCall } from "../../core/types.ts";
 
 /** A text block (request side). */
 export interface AnthropicTextBlock {
@@ -37,8 +37,9 @@ export interface AnthropicToolResultBlock {
   readonly content?: string | readonly (AnthropicTextBlock | AnthropicImageBlock)[];
 }
 
-/** Any request content block we send. */
+/** Any request content block we send. Thinking blocks are the vendor's own, returned as it sent them. */
 export type AnthropicContentBlock =
+  | ReasoningBlock
   | AnthropicTextBlock
   | AnthropicImageBlock
   | AnthropicToolUseBlock
@@ -114,13 +115,15 @@ function convertUserContent(content: ChatMessage["content"], path: string): Anth
   return blocks;
 }
 
-/** Text first, then one tool_use per call: the order Anthropic itself produces. */
+/**
+ * Thinking blocks first (the turn's reasoning state, when this provider and model produced it), then text, then
+ * one tool_use per call: the order Anthropic itself produces, and the one it checks in a tool loop.
+ */
 function convertAssistantMessage(message: ChatMessage, path: string): AnthropicContentBlock[] {
-  const blocks: AnthropicContentBlock[] = textBlocks(
-    message.content,
-    path,
-    "assistant messages may only contain text",
-  );
+  const blocks: AnthropicContentBlock[] = [
+    ...(message.reasoningState?.blocks ?? []),
+    ...textBlocks(message.content, path, "assistant messages may only contain text"),
+  ];
   for (const [position, call] of (message.toolCalls ?? []).entries()) {
     blocks.push(convertToolCall(call, `${path}.tool_calls[${position}]`));
   }

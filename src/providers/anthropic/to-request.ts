@@ -82,7 +82,9 @@ export function toAnthropicRequest(
   const conversation = convertToAnthropicConversation(request.messages);
   const system = [...conversation.system, ...formatInstruction(request.responseFormat)];
   const requestedMaxTokens = request.maxCompletionTokens ?? request.maxTokens ?? defaultMaxTokens;
-  const thinking = convertReasoningEffort(request.reasoningEffort);
+  const thinking = canThink(conversation.messages)
+    ? convertReasoningEffort(request.reasoningEffort)
+    : undefined;
   const tools = request.tools?.map(convertTool);
   const toolChoice = tools?.length
     ? convertToolChoice(request.toolChoice, request.parallelToolCalls)
@@ -145,6 +147,20 @@ function convertToolChoice(
     case "function":
       return { type: "tool", name: choice.name, ...serial };
   }
+}
+
+/**
+ * With thinking on, Anthropic refuses (400) a tool loop whose last assistant turn does not lead with the thinking
+ * blocks it signed. When that turn comes without them (the client dropped the carrier, it was altered, or another
+ * provider or model made the turn), this one step runs without thinking, which Anthropic accepts; the next user
+ * turn starts a new loop with thinking again.
+ * @see https://platform.claude.com/docs/en/build-with-claude/extended-thinking#extended-thinking-with-tool-use
+ */
+function canThink(messages: readonly AnthropicMessage[]): boolean {
+  const last = messages.findLast((message) => message.role === "assistant");
+  if (last === undefined || !last.content.some((block) => block.type === "tool_use")) return true;
+  const first = last.content[0]?.type;
+  return first === "thinking" || first === "redacted_thinking";
 }
 
 function convertReasoningEffort(effort: ReasoningEffort | undefined): number | undefined {

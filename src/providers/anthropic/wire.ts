@@ -45,6 +45,15 @@ export const toolUseBlockSchema = z.object({
   input: z.record(z.string(), z.unknown()).nullish(),
 });
 
+/** The `content_block` of a `redacted_thinking` start: the whole encrypted thinking, in one piece. */
+export const redactedThinkingBlockSchema = z.object({ data: z.string() });
+
+/** The `content_block` of a `thinking` start (text and signature usually follow as deltas). */
+export const thinkingBlockSchema = z.object({
+  thinking: z.string().nullish(),
+  signature: z.string().nullish(),
+});
+
 /** `content_block_delta`: the delta type decides which field is read. */
 export const contentBlockDeltaSchema = z.object({
   index: z.number().int().nonnegative(),

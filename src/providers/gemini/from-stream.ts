@@ -146,11 +146,15 @@ function* convertPart(
     // Gemini sends a call whole, so start, arguments and end come together; ids are often absent.
     const index = candidateState.toolCalls++;
     const id = call.id == null || call.id === "" ? options.generateId("call") : call.id;
-    yield { type: "tool-call-start", choice, index, id, name: call.name };
+    const signature = part.thoughtSignature;
+    yield signature
+      ? { type: "tool-call-start", choice, index, id, name: call.name, signature }
+      : { type: "tool-call-start", choice, index, id, name: call.name };
     yield { type: "tool-call-delta", choice, index, arguments: JSON.stringify(call.args ?? {}) };
     yield { type: "tool-call-end", choice, index };
     return;
   }
+  if (part.thoughtSignature) yield { type: "reasoning-state", choice, textSignature: part.thoughtSignature };
   // Empty text parts are common (e.g. the last one carrying only a thoughtSignature).
   if (part.text == null || part.text === "") return;
   yield part.thought === true

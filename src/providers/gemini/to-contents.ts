@@ -18,9 +18,10 @@ export interface GeminiPrompt {
 /** Model-dependent choices of the conversion. */
 export interface GeminiPromptOptions {
   /**
-   * Gemini 3 rejects replayed function calls without their `thoughtSignature`, which OpenAI's format cannot
-   * carry; Google documents this sentinel for exactly that case (sent on the first call of a turn, as Gemini
-   * itself signs only the first of parallel calls).
+   * Gemini 3 rejects replayed function calls without their `thoughtSignature`. The real one is sent when the
+   * client returned the gateway's carrier; otherwise (a client that drops it, a turn another model made) Google
+   * documents this sentinel for exactly that case (sent on the first call of a turn, as Gemini itself signs only
+   * the first of parallel calls).
    * @see https://ai.google.dev/gemini-api/docs/thought-signatures
    */
   readonly skipThoughtSignatureValidator: boolean;
@@ -97,13 +98,21 @@ function convertAssistantParts(
   options: GeminiPromptOptions,
 ): JsonObject[] {
   const parts: JsonObject[] = [];
+  // The turn's reasoning state reaches here only when this provider and model produced it (src/core/attempt.ts).
+  const state = message.reasoningState;
   const text = textOf(message.content, position);
-  if (text !== "") parts.push({ text });
+  if (text !== "") {
+    parts.push(
+      state?.textSignature === undefined ? { text } : { text, thoughtSignature: state.textSignature },
+    );
+  }
   for (const [index, call] of (message.toolCalls ?? []).entries()) {
     toolNames.set(call.id, call.name);
     const args = parseArguments(call, `messages[${position}].tool_calls[${index}].function.arguments`);
     const part: JsonObject = { functionCall: { id: call.id, name: call.name, args } };
-    if (index === 0 && options.skipThoughtSignatureValidator) {
+    const signature = state?.toolSignatures?.[call.id];
+    if (signature !== undefined) part.thoughtSignature = signature;
+    else if (index === 0 && options.skipThoughtSignatureValidator) {
       part.thoughtSignature = SKIP_THOUGHT_SIGNATURE_VALIDATOR;
     }
     parts.push(part);

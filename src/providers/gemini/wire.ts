@@ -15,10 +15,14 @@ const functionCallSchema = z.object({
   args: z.record(z.string(), z.unknown()).nullish(),
 });
 
-/** One content part. `thought: true` marks a thought summary. */
+/**
+ * One content part. `thought: true` marks a thought summary; `thoughtSignature` is the opaque state Gemini wants
+ * back on the same part next turn (required on function calls by Gemini 3).
+ */
 const partSchema = z.object({
   text: z.string().nullish(),
   thought: z.boolean().nullish(),
+  thoughtSignature: z.string().nullish(),
   functionCall: functionCallSchema.nullish(),
 });
 

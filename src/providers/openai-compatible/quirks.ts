@@ -25,7 +25,7 @@ export interface OpenAICompatibleQuirks {
   readonly repeatsToolCallHeaders: boolean;
   /** Usage may sit in `choices[i].usage` instead of the top level (Moonshot/Kimi). */
   readonly usageInChoices: boolean;
-  /** Assistant turns with tool calls must carry their `reasoning_content` back (DeepSeek thinking mode). */
+  /** Assistant turns with tool calls must carry their `reasoning_content` back (DeepSeek, Kimi thinking). */
   readonly sendsReasoningContent: boolean;
   /** Every call must stream, also for non-streaming clients (DashScope's thinking models refuse whole answers). */
   readonly requiresStreaming: boolean;
@@ -63,10 +63,12 @@ const QUIRKS: Readonly<Record<QuirkName, QuirkHooks>> = {
     },
   },
   /**
-   * Streaming usage can arrive in `choices[0].usage` (observed on kimi-k2.5).
+   * Streaming usage can arrive in `choices[0].usage` (observed on kimi-k2.5). Kimi's thinking models want each
+   * tool-call turn's `reasoning_content` back, as DeepSeek's thinking mode does.
    * @see https://github.com/vercel/ai/blob/main/packages/moonshotai/src/__fixtures__/moonshotai-stream-choice-usage.chunks.txt
+   * @see https://platform.moonshot.ai/docs/guide/use-kimi-k2-thinking-model
    */
-  moonshot: { usageInChoices: true },
+  moonshot: { usageInChoices: true, sendsReasoningContent: true },
   /**
    * `sensitive`: blocked by moderation; `network_error`: inference failed.
    * @see https://docs.bigmodel.cn (chat completion API reference, finish_reason)

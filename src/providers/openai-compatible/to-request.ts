@@ -81,7 +81,7 @@ function convertMessage(message: ChatMessage, quirks: OpenAICompatibleQuirks): J
       type: "function",
       function: { name: call.name, arguments: call.arguments },
     }));
-    // DeepSeek thinking mode rejects tool-call turns without their reasoning; other vendors (and DeepSeek's
+    // DeepSeek and Kimi thinking reject tool-call turns without their reasoning; other vendors (and DeepSeek's
     // older reasoner on plain turns) reject or ignore it, so it is sent only there.
     if (quirks.sendsReasoningContent) setIfDefined(wire, "reasoning_content", message.reasoningContent);
   }
