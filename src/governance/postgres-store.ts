@@ -13,13 +13,14 @@
  * restarts the replica); one that goes away later makes each query fail within the connect timeout instead of
  * hanging, and the pool reconnects by itself once the server is back.
  */
-import { Kysely, PostgresDialect } from "kysely";
+import { Kysely, PostgresDialect, type PostgresPool } from "kysely";
 import pg from "pg";
 import { KyselyKeyStore } from "./sql/kysely-key-store.ts";
 import { KyselySpendLog } from "./sql/kysely-spend-log.ts";
 import { migrateGovernance } from "./sql/migrations.ts";
 import type { GovernanceDatabase } from "./sql/tables.ts";
 import type { GovernanceStore } from "./store.ts";
+import type { StoreHealth } from "./store-health.ts";
 import { StoreOpenError } from "./store-open-error.ts";
 
 /**
@@ -40,6 +41,11 @@ export interface PostgresStoreOptions {
   readonly onConnectionError?: (error: Error) => void;
 }
 
+/** The store, and whether PostgreSQL answered its latest query (for `/ready` and `llm_proxy_store_up`). */
+export interface PostgresStore extends GovernanceStore {
+  readonly health: StoreHealth;
+}
+
 /**
  * Connects, migrates to the latest schema and returns the store. Throws StoreOpenError naming the server
  * (`host:port/database`, never the password in the URL) and the cause.
@@ -47,11 +53,31 @@ export interface PostgresStoreOptions {
 export async function openPostgresStore(
   url: string,
   options: PostgresStoreOptions = {},
-): Promise<GovernanceStore> {
+): Promise<PostgresStore> {
   const pool = new pg.Pool({ connectionString: url, ...POSTGRES_POOL_SETTINGS });
   // Without a listener, an idle connection cut by the server is an unhandled 'error' event: the process dies.
   pool.on("error", (error) => options.onConnectionError?.(error));
-  const db = new Kysely<GovernanceDatabase>({ dialect: new PostgresDialect({ pool }) });
+  // Every query's outcome says whether the server answers; the key cache's poll (every 250 ms) keeps it fresh.
+  let up = true;
+  // A connection that cannot be had is no query to log: the pool's connect reports it.
+  const trackedPool: PostgresPool = {
+    options: pool.options,
+    connect: async () => {
+      try {
+        return await pool.connect();
+      } catch (error) {
+        up = false;
+        throw error;
+      }
+    },
+    end: () => pool.end(),
+  };
+  const db = new Kysely<GovernanceDatabase>({
+    dialect: new PostgresDialect({ pool: trackedPool }),
+    log: (event) => {
+      up = event.level === "query" || answeredByServer(event.error);
+    },
+  });
   try {
     await migrateGovernance(db);
   } catch (error) {
@@ -65,6 +91,9 @@ export async function openPostgresStore(
   }
   let closed: Promise<void> | undefined;
   return {
+    // Keys are served from each replica's cache and spend rows wait in the writer's buffer while PostgreSQL is
+    // down, so it never makes the replica unready: `/ready` says degraded, the gauge says 0.
+    health: { store: "postgres", up: () => up, failMode: () => "open" },
     keys: new KyselyKeyStore(db),
     spend: new KyselySpendLog(db),
     close: () => {
@@ -72,6 +101,17 @@ export async function openPostgresStore(
       return closed;
     },
   };
+}
+
+/**
+ * Whether a failed query was refused by a server that answered (a constraint, a syntax error), as opposed to no
+ * server: refused connections, timeouts, cut connections, and the server's own "shutting down" (SQLSTATE 57P) or
+ * connection-class (08) errors.
+ */
+function answeredByServer(error: unknown): boolean {
+  if (!(error instanceof pg.DatabaseError)) return false;
+  const code = error.code ?? "";
+  return !code.startsWith("08") && !code.startsWith("57P");
 }
 
 /** `host:port/database` of a PostgreSQL URL (the user and password left out). */

@@ -1,0 +1,63 @@
+/**
+ * PostgreSQL going away under the store, on a server of the test's own (the shared one serves other tests): a
+ * query fails within the connect timeout instead of hanging, the pool's idle connections cut by the server do not
+ * kill the process, the store's health follows the server, and once the server is back the same store works again.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openPostgresStore, type PostgresStore } from "../../src/governance/postgres-store.ts";
+import { type PrivatePostgres, startPrivatePostgres } from "../helpers/private-postgres.ts";
+import { spendRow } from "../helpers/store-contract.ts";
+
+let server: PrivatePostgres;
+let store: PostgresStore;
+const connectionErrors: Error[] = [];
+
+beforeAll(async () => {
+  server = await startPrivatePostgres();
+  store = await openPostgresStore(server.url, { onConnectionError: (error) => connectionErrors.push(error) });
+}, 60_000);
+
+afterAll(async () => {
+  await store?.close();
+  await server?.destroy();
+});
+
+describe("PostgreSQL stopped and started again under an open store", () => {
+  it("fails fast while down, reports it, and works again after the restart", async () => {
+    await store.spend.append([spendRow({ requestId: "before" })]);
+    await store.keys.version();
+    expect(store.health.up()).toBe(true);
+
+    await server.stop();
+    const started = performance.now();
+    await expect(store.spend.append([spendRow({ requestId: "while-down" })])).rejects.toThrow();
+    await expect(store.keys.version()).rejects.toThrow();
+    // Two calls, each bounded by the 2 s connect timeout (refused at once here, since nothing listens).
+    expect(performance.now() - started).toBeLessThan(6_000);
+    expect(store.health.up()).toBe(false);
+
+    await server.start();
+    await store.spend.append([spendRow({ requestId: "after" })]);
+    expect(store.health.up()).toBe(true);
+    const [usage] = await store.spend.usage({ groupBy: "key" });
+    expect(usage?.requests).toBe(2);
+    // The idle connection the server cut when it stopped was reported, not thrown at the process.
+    expect(connectionErrors.length).toBeGreaterThan(0);
+  });
+
+  it("a query refused by a live server (a duplicate key) leaves the health up", async () => {
+    const key = {
+      id: "key_dup",
+      name: "dup",
+      digest: "e".repeat(64),
+      keyPrefix: "sk-llmp-eeee",
+      models: undefined,
+      limits: undefined,
+      createdAt: "2026-01-01T00:00:00.000Z",
+      expiresAt: undefined,
+    };
+    await store.keys.create(key);
+    await expect(store.keys.create({ ...key, id: "key_dup2" })).rejects.toThrow();
+    expect(store.health.up()).toBe(true);
+  });
+});
