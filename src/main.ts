@@ -11,6 +11,7 @@ import { exportOsEnv } from "./config/env.ts";
 import { loadConfig } from "./config/load.ts";
 import { applyOverrides } from "./config/overrides.ts";
 import { createRuntime, createRuntimeHolder } from "./core/runtime.ts";
+import { ClusterLimitCounters, primaryChannel } from "./governance/cluster-counters.ts";
 import { unpricedModels, unpricedWarning } from "./governance/prices.ts";
 import { applyHeapTuning } from "./heap-tuning.ts";
 import { createDualServerFactory } from "./net/server-factory.ts";
@@ -73,6 +74,8 @@ async function main(): Promise<void> {
     watchingConfig: config.server.watchConfig,
     tracing: telemetry.tracing,
     shutdownSignal: drain.signal,
+    // In a cluster the per-key limit counters live in the primary, so that they hold across the workers.
+    counters: isClusterWorker() ? new ClusterLimitCounters({ channel: primaryChannel() }) : undefined,
   });
   telemetry.tracing?.useLogger(app.log);
   warnAboutConfig(app.log, config);

@@ -8,6 +8,7 @@ import cluster, { type Worker } from "node:cluster";
 import type { Logger } from "pino";
 import { watchConfigFile } from "../admin/watch.ts";
 import { asWorkerMessage, type PrimaryMessage } from "./messages.ts";
+import { createPrimaryCounters } from "./primary-counters.ts";
 import { closeUndeliveredConnectionsOf } from "./undelivered-connections.ts";
 
 /** A worker that dies sooner than this after its start is restarted after a pause, not at once. */
@@ -27,9 +28,12 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
   const { log } = options;
   const startedAt = new Map<number, number>();
   let stopping = false;
+  // Per-key limits hold across the workers: their counters live here (./primary-counters.ts).
+  const limits = createPrimaryCounters();
   const fork = (): void => {
     const worker = cluster.fork();
     closeUndeliveredConnectionsOf(worker);
+    limits.attach(worker);
     startedAt.set(worker.id, Date.now());
     worker.on("message", (message: unknown) => {
       if (asWorkerMessage(message) !== undefined) broadcast({ type: "llm-proxy:reload" }, worker);
@@ -42,6 +46,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
   };
 
   cluster.on("exit", (worker, code, signal) => {
+    limits.release(worker);
     const lived = Date.now() - (startedAt.get(worker.id) ?? 0);
     startedAt.delete(worker.id);
     if (stopping) {
