@@ -10,8 +10,8 @@ import { ConfigError } from "./config/config-error.ts";
 import { exportOsEnv } from "./config/env.ts";
 import { loadConfig } from "./config/load.ts";
 import { applyOverrides } from "./config/overrides.ts";
+import { EPHEMERAL_REASONING_KEY_NOTE } from "./config/reasoning-keys.ts";
 import { createRuntime, createRuntimeHolder } from "./core/runtime.ts";
-import { ClusterLimitCounters, primaryChannel } from "./governance/cluster-counters.ts";
 import { unpricedModels, unpricedWarning } from "./governance/prices.ts";
 import { applyHeapTuning } from "./heap-tuning.ts";
 import { createDualServerFactory } from "./net/server-factory.ts";
@@ -74,8 +74,6 @@ async function main(): Promise<void> {
     watchingConfig: config.server.watchConfig,
     tracing: telemetry.tracing,
     shutdownSignal: drain.signal,
-    // In a cluster the per-key limit counters live in the primary, so that they hold across the workers.
-    counters: isClusterWorker() ? new ClusterLimitCounters({ channel: primaryChannel() }) : undefined,
   });
   telemetry.tracing?.useLogger(app.log);
   warnAboutConfig(app.log, config);
@@ -84,6 +82,7 @@ async function main(): Promise<void> {
   if (openWarning !== undefined) app.log.warn({ host: config.server.host }, openWarning);
   const adminWarning = adminLoopbackWarning(startup.auth);
   if (adminWarning !== undefined) app.log.warn({ routes: ["/config", "/config/reload"] }, adminWarning);
+  if (runtime.current.reasoningSeal.ephemeral) app.log.info(EPHEMERAL_REASONING_KEY_NOTE);
   const ownReloader: ConfigReloader = createConfigReloader({
     path: cli.configPath,
     holder: runtime,

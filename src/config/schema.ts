@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { keyLimitsSchema } from "../governance/limits.ts";
 import { pricesSchema } from "../governance/prices.ts";
+import { reasoningSchema } from "./reasoning-keys.ts";
 
 const portSchema = z.number().int().min(0).max(65535);
 const positiveInt = z.number().int().positive();
@@ -232,6 +233,8 @@ export const configFileSchema = z.strictObject({
   providers: z.record(z.string().min(1), providerSchema.nullable()).default({}),
   server: serverSchema.prefault({}),
   proxy: proxySchema.prefault({}),
+  /** Keys sealing the reasoning state clients return in tool loops (src/config/reasoning-keys.ts). */
+  reasoning: reasoningSchema.prefault({}),
   connector: connectorSchema.prefault({}),
   /** Tried in order when a model fails with rate limits, overloads, 5xx, timeouts or unusable credentials. */
   fallbacks: fallbackListSchema.default({}),

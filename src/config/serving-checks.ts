@@ -12,6 +12,7 @@ import { priceIssues, unpricedModels, unpricedWarning } from "../governance/pric
 import { type KeySource, resolveAccessKeys, resolveApiKey } from "../providers/registry.ts";
 import type { Config, ProviderConfig } from "./config.ts";
 import type { ConfigIssue } from "./config-error.ts";
+import { reasoningKeyIssues } from "./reasoning-keys.ts";
 
 /** How strict to be about vendor keys. */
 export type KeyPolicy = "warn" | "refuse";
@@ -35,9 +36,14 @@ export function checkServing(config: Config, env: KeySource, keyPolicy: KeyPolic
     path: "prices",
     message: unpricedWarning(model),
   }));
+  // A sealing key that is unset would silently fall back to nothing: always an error.
+  const reasoningIssues = reasoningKeyIssues(config.reasoning.keys, env);
   return {
     auth: table,
-    errors: keyPolicy === "refuse" ? [...errors, ...missingKeys] : errors,
+    errors:
+      keyPolicy === "refuse"
+        ? [...errors, ...reasoningIssues, ...missingKeys]
+        : [...errors, ...reasoningIssues],
     warnings: keyPolicy === "refuse" ? unpriced : [...missingKeys, ...unpriced],
   };
 }

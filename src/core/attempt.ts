@@ -12,6 +12,7 @@ import { SingleChunkBatches } from "./batches.ts";
 import { createDeadline, type Deadline, failureOf } from "./deadline.ts";
 import { ProxyError } from "./errors.ts";
 import type { RequestObserver } from "./observer.ts";
+import { withOwnReasoningOnly } from "./reasoning-state.ts";
 import type { ChatChunk, ChatRequest } from "./types.ts";
 import { estimatePromptTokens } from "./usage-estimate.ts";
 
@@ -79,10 +80,15 @@ export async function openAttempt(
     () => new ProxyError("timeout", `No response from the upstream within ${seconds} s.`),
   );
   let iterator: AsyncIterator<Batch> | undefined;
+  // Reasoning state goes back only to the provider and model that produced it (a fallback goes without).
+  const request = withOwnReasoningOnly(input.request, {
+    provider: adapter.name,
+    model: deployment.upstreamModel,
+  });
   try {
     const source =
-      adapter.streamBatches?.(input.request, context) ??
-      new SingleChunkBatches(adapter.stream(input.request, context)[Symbol.asyncIterator]());
+      adapter.streamBatches?.(request, context) ??
+      new SingleChunkBatches(adapter.stream(request, context)[Symbol.asyncIterator]());
     iterator = source[Symbol.asyncIterator]();
     let first = await iterator.next();
     while (first.done !== true && first.value.length === 0) first = await iterator.next();
