@@ -40,7 +40,10 @@ export interface ChatCoreDeps {
   /** Most inputs one embeddings request may hold (`proxy.max_embedding_inputs`); default 2048. */
   readonly maxEmbeddingInputs?: number;
   /** Wraps the deployments' health, e.g. to share cooldowns with other replicas (src/routing/shared-cooldowns.ts). */
-  readonly decorateHealth?: (health: DeploymentHealth) => DeploymentHealth;
+  readonly decorateHealth?: (
+    health: DeploymentHealth,
+    cooldown: { readonly failures: number; readonly durationMs: number },
+  ) => DeploymentHealth;
 }
 
 /** One core's working state: its deps, the deployments' health, and the plan runner built on them. */
@@ -52,7 +55,7 @@ export interface CoreState extends AttemptDeps {
 /** Creates the core. */
 export function createChatCore(deps: ChatCoreDeps): ChatCore {
   const ownHealth = createDeploymentHealth(deps.cooldown);
-  const health = deps.decorateHealth?.(ownHealth) ?? ownHealth;
+  const health = deps.decorateHealth?.(ownHealth, deps.cooldown) ?? ownHealth;
   const state: CoreState = {
     deps,
     plan: { ...deps, health },

@@ -31,7 +31,10 @@ export interface RuntimeOverrides {
   readonly now?: () => number;
   readonly random?: () => number;
   /** Wraps each runtime's deployment health (shared cooldowns when several replicas use Redis). */
-  readonly decorateHealth?: (health: DeploymentHealth) => DeploymentHealth;
+  readonly decorateHealth?: (
+    health: DeploymentHealth,
+    cooldown: { readonly failures: number; readonly durationMs: number },
+  ) => DeploymentHealth;
 }
 
 /** Builds a runtime from a validated config. */

@@ -19,10 +19,8 @@ export interface RedisScaleOutOptions {
   /** This replica's own counters, for `fail_mode: open` while Redis is unreachable. */
   readonly memory: LimitCounters;
   readonly spend: Pick<SpendLog, "spentSince">;
-  /** proxy.timeout of the config in force: a slot's lease outlasts any request by a minute. */
+  /** proxy.timeout of the config in force: a slot's lease outlasts any request by 10 s. */
   readonly requestTimeoutMs: () => number;
-  /** proxy.cooldown.seconds of the config in force, in ms. */
-  readonly cooldownMs: () => number;
   readonly log: { warn(object: object, message: string): void; info(object: object, message: string): void };
   /** Key and channel prefix (default `llm-proxy:`). */
   readonly prefix?: string;
@@ -31,7 +29,10 @@ export interface RedisScaleOutOptions {
 export interface RedisScaleOut {
   readonly counters: LimitCounters;
   /** For createRuntime's `decorateHealth`: cooldowns announced to and taken from the other replicas. */
-  readonly decorateHealth: (health: DeploymentHealth) => DeploymentHealth;
+  readonly decorateHealth: (
+    health: DeploymentHealth,
+    cooldown: { readonly durationMs: number },
+  ) => DeploymentHealth;
   /** Tells every other replica that keys changed (the admin routes call it after a change). */
   announceKeysChanged(): void;
   /** Calls `listener` when another replica changed keys; returns the unsubscribe function. */
@@ -42,7 +43,8 @@ export interface RedisScaleOut {
   close(): Promise<void>;
 }
 
-const SLOT_LEASE_MARGIN_MS = 60_000;
+// A request ends by proxy.timeout (its deadline covers the whole stream) and settles right after; the margin covers that.
+const SLOT_LEASE_MARGIN_MS = 10_000;
 
 export function createRedisScaleOut(options: RedisScaleOutOptions): RedisScaleOut {
   const link = createRedisLink(options.url);
@@ -72,9 +74,11 @@ export function createRedisScaleOut(options: RedisScaleOutOptions): RedisScaleOu
     failMode: options.failMode,
     log: options.log,
   });
+  let wasDown = false;
   link.onChange((up) => {
-    if (up)
-      options.log.info({ store: "redis" }, "Redis is reachable: limits are shared by all replicas again");
+    if (!up) wasDown = true;
+    else if (wasDown)
+      options.log.info({ store: "redis" }, "Redis is back: limits are shared by all replicas again");
   });
   const bus = createRedisBus({ client: link.client, prefix });
   const peers = new PeerCooldowns();
@@ -84,8 +88,8 @@ export function createRedisScaleOut(options: RedisScaleOutOptions): RedisScaleOu
   };
   return {
     counters,
-    decorateHealth: (health) =>
-      shareCooldowns(health, peers, channel, { durationMs: options.cooldownMs(), now: Date.now }),
+    decorateHealth: (health, cooldown) =>
+      shareCooldowns(health, peers, channel, { durationMs: cooldown.durationMs, now: Date.now }),
     announceKeysChanged: () => bus.publish(KEYS_CHANNEL, {}),
     onKeysChanged: (listener) => bus.subscribe(KEYS_CHANNEL, () => listener()),
     health: {
