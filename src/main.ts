@@ -12,6 +12,7 @@ import { loadConfig } from "./config/load.ts";
 import { applyOverrides } from "./config/overrides.ts";
 import { EPHEMERAL_REASONING_KEY_NOTE } from "./config/reasoning-keys.ts";
 import { createRuntime, createRuntimeHolder } from "./core/runtime.ts";
+import { ClusterLimitCounters, primaryChannel } from "./governance/cluster-counters.ts";
 import { unpricedModels, unpricedWarning } from "./governance/prices.ts";
 import { applyHeapTuning } from "./heap-tuning.ts";
 import { createDualServerFactory } from "./net/server-factory.ts";
@@ -74,6 +75,8 @@ async function main(): Promise<void> {
     watchingConfig: config.server.watchConfig,
     tracing: telemetry.tracing,
     shutdownSignal: drain.signal,
+    // In a cluster the per-key limit counters live in the primary, so that they hold across the workers.
+    counters: isClusterWorker() ? new ClusterLimitCounters({ channel: primaryChannel() }) : undefined,
   });
   telemetry.tracing?.useLogger(app.log);
   warnAboutConfig(app.log, config);
