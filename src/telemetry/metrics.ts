@@ -239,6 +239,8 @@ export interface MetricsOptions {
   readonly isPublicModel: (model: string) => boolean;
   /** The client connection cap of the server, when there is one (server.max_connections). */
   readonly connections?: ConnectionCounts;
+  /** Rows the spend-log writer dropped so far (src/governance/spend-writer.ts), when the spend log is on. */
+  readonly spendRowsDropped?: () => number;
   /** Shared stores (Redis) whose state `llm_proxy_store_up` reports. */
   readonly stores?: readonly StoreHealth[];
 }
@@ -258,13 +260,30 @@ export function publicModelCheck(current: () => Config): (model: string) => bool
   };
 }
 
+/** `llm_proxy_spend_rows_dropped_total`, read from the writer's count when scraped. */
+function registerSpendMetrics(registry: Registry, dropped: () => number): void {
+  let reported = 0;
+  new Counter({
+    name: "llm_proxy_spend_rows_dropped_total",
+    help: "Spend-log rows dropped because the store failed for longer than the writer's queue could hold.",
+    registers: [registry],
+    collect() {
+      const total = dropped();
+      if (total > reported) this.inc(total - reported);
+      reported = total;
+    },
+  });
+}
+
 /** Creates one app's request metrics. */
 export function createMetrics(options: MetricsOptions): Metrics {
   const registry = new Registry();
   const pending = new PendingCounts();
   const metric = instruments(registry, pending);
   if (options.connections !== undefined) registerConnectionMetrics(registry, options.connections);
-  if (options.stores !== undefined && options.stores.length > 0) registerStoreMetrics(registry, options.stores);
+  if (options.spendRowsDropped !== undefined) registerSpendMetrics(registry, options.spendRowsDropped);
+  if (options.stores !== undefined && options.stores.length > 0)
+    registerStoreMetrics(registry, options.stores);
   const processWide = processMetrics();
   return {
     contentType: registry.contentType,
