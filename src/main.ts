@@ -14,6 +14,7 @@ import { EPHEMERAL_REASONING_KEY_NOTE } from "./config/reasoning-keys.ts";
 import { createRuntime, createRuntimeHolder } from "./core/runtime.ts";
 import { ClusterLimitCounters, primaryChannel } from "./governance/cluster-counters.ts";
 import { unpricedModels, unpricedWarning } from "./governance/prices.ts";
+import { startScaleOut } from "./governance/scale-out-start.ts";
 import { applyHeapTuning } from "./heap-tuning.ts";
 import { createDualServerFactory } from "./net/server-factory.ts";
 import { loadTlsFastifyOptions } from "./net/tls-options.ts";
@@ -56,7 +57,9 @@ async function main(): Promise<void> {
   // module is loaded at all, and with it on the undici instrumentation is in place before the first request.
   const telemetry = await startProcessTelemetry(config, process.env);
   const { buildServer, REDACTED_LOG_PATHS } = await import("./server.ts");
-  const runtime = createRuntimeHolder(createRuntime(config));
+  // Many replicas (store.redis_url): limits, cooldowns and key changes shared through Redis (src/governance/).
+  const scaleOut = await startScaleOut({ config, current: () => runtime.current.config });
+  const runtime = createRuntimeHolder(createRuntime(config, { decorateHealth: scaleOut?.decorateHealth }));
   // Cleartext: one port sniffs each connection for HTTP/1.1 or h2c. TLS: ALPN chooses, no sniffing needed.
   const serverOptions =
     config.server.tls === undefined
@@ -76,7 +79,10 @@ async function main(): Promise<void> {
     tracing: telemetry.tracing,
     shutdownSignal: drain.signal,
     // In a cluster the per-key limit counters live in the primary, so that they hold across the workers.
-    counters: isClusterWorker() ? new ClusterLimitCounters({ channel: primaryChannel() }) : undefined,
+    counters:
+      scaleOut?.counters ??
+      (isClusterWorker() ? new ClusterLimitCounters({ channel: primaryChannel() }) : undefined),
+    stores: scaleOut === undefined ? undefined : [scaleOut.health],
   });
   telemetry.tracing?.useLogger(app.log);
   warnAboutConfig(app.log, config);
@@ -93,6 +99,7 @@ async function main(): Promise<void> {
     overrides: cli,
     env: process.env,
     ownedEnv,
+    createRuntime: (next, keys) => createRuntime(next, { keys, decorateHealth: scaleOut?.decorateHealth }),
   });
   // In a cluster, a reload through the API is announced so that every worker reloads (src/cluster/).
   const reloader = isClusterWorker() ? announcingReloader(ownReloader) : ownReloader;
@@ -119,6 +126,7 @@ async function main(): Promise<void> {
     release: async () => {
       watch?.close();
       await runtime.current.close();
+      await scaleOut?.close();
       await telemetry.shutdown();
     },
     exit: (code) => process.exit(code),
