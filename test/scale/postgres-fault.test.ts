@@ -1,11 +1,18 @@
 /**
  * PostgreSQL going away under the store, on a server of the test's own (the shared one serves other tests): a
  * query fails within the connect timeout instead of hanging, the pool's idle connections cut by the server do not
- * kill the process, the store's health follows the server, and once the server is back the same store works again.
+ * kill the process, the store's health follows the server, and once the server is back the same store works again;
+ * the spend writer in front of it keeps rows while it is down, within its bound, and writes them once it is back.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openPostgresStore, type PostgresStore } from "../../src/governance/postgres-store.ts";
-import { type PrivatePostgres, startPrivatePostgres } from "../helpers/private-postgres.ts";
+import { SpendWriter } from "../../src/governance/spend-writer.ts";
+import { createCapturedLogger } from "../helpers/captured-logger.ts";
+import {
+  createScratchDatabase,
+  type PrivatePostgres,
+  startPrivatePostgres,
+} from "../helpers/private-postgres.ts";
 import { spendRow } from "../helpers/store-contract.ts";
 
 let server: PrivatePostgres;
@@ -59,5 +66,41 @@ describe("PostgreSQL stopped and started again under an open store", () => {
     await store.keys.create(key);
     await expect(store.keys.create({ ...key, id: "key_dup2" })).rejects.toThrow();
     expect(store.health.up()).toBe(true);
+  });
+});
+
+describe("the spend writer in front of a PostgreSQL that stops", () => {
+  it("keeps rows queued while it is down, drops and counts those past its bound, and writes the rest after", async () => {
+    const database = await createScratchDatabase(server.url);
+    const writerStore = await openPostgresStore(database.url);
+    const { loggerInstance, logs } = createCapturedLogger();
+    const writer = new SpendWriter({
+      spend: writerStore.spend,
+      log: loggerInstance,
+      flushIntervalMs: 50,
+      batchRows: 10,
+      maxQueuedRows: 25,
+    });
+    try {
+      writer.add(spendRow({ requestId: "r0" }));
+      await writer.flush();
+      await server.stop();
+      for (let index = 1; index <= 30; index += 1) writer.add(spendRow({ requestId: `r${index}` }));
+      await writer.flush();
+      expect(writer.queued).toBe(25);
+      expect(writer.dropped).toBe(5);
+      expect(logs.map((line) => line.msg)).toContain(
+        "spend log: queue full (the store is failing or too slow); rows dropped",
+      );
+      await server.start();
+      await writer.flush();
+      expect(writer.queued).toBe(0);
+      const [usage] = await writerStore.spend.usage({ groupBy: "key" });
+      expect(usage?.requests).toBe(26);
+    } finally {
+      await writer.close();
+      await writerStore.close();
+      await database.drop();
+    }
   });
 });
