@@ -4,15 +4,19 @@
  * echoes). Each key of the config has its own limits, so the tests do not share counters.
  */
 import Anthropic from "@anthropic-ai/sdk";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { grpcChatClient } from "../helpers/grpc-js-client.ts";
+import { ChatService } from "../../gen/llmproxy/v1/chat_pb.ts";
+import { collectMessagesAndError, grpcChatClient } from "../helpers/grpc-js-client.ts";
 import { type RunningServer, startServer } from "../helpers/start-server.ts";
 
 const CONFIG = `
-model_config: {echo-1: echo, slow-1: slow}
+model_config: {echo-1: echo, slow-1: slow, priced-1: echo}
 providers: {slow: {type: echo, token_delay_ms: 100}}
+prices: {priced-1: {input: 1, output: 1}}
 proxy: {default_model: echo-1}
 auth:
   keys:
@@ -23,6 +27,9 @@ auth:
     - {name: rpm-grpc, key: sk-rpm-grpc-0001, limits: {rpm: 1}}
     - {name: tpm-chat, key: sk-tpm-chat-0001, limits: {tpm: 20}}
     - {name: parallel, key: sk-parallel-0001, limits: {max_parallel: 2}}
+    - {name: rpm-connect, key: sk-rpm-connect-01, limits: {rpm: 1}}
+    - {name: budget-daily, key: sk-budget-daily-1, limits: {budget_usd: 0.00001, budget_period: daily}}
+    - {name: budget-total, key: sk-budget-total-1, limits: {budget_usd: 0.00001, budget_period: total}}
     - {name: unlimited, key: sk-unlimited-001}
 `;
 
@@ -158,6 +165,41 @@ describe("rpm", () => {
     }
   });
 
+  it("puts the headers on Connect answers too, and refuses a gRPC stream with RESOURCE_EXHAUSTED", async () => {
+    const client = createClient(
+      ChatService,
+      createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" }),
+    );
+    const headers = { authorization: "Bearer sk-rpm-connect-01" };
+    let remaining: string | null = null;
+    await client.createChatCompletion(
+      { messages: [{ role: "user", content: "over connect" }] },
+      { headers, onHeader: (received) => (remaining = received.get("x-ratelimit-remaining-requests")) },
+    );
+    expect(remaining).toBe("0");
+    const refused = await client
+      .createChatCompletion({ messages: [{ role: "user", content: "again" }] }, { headers })
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    expect(refused).toMatchObject({ code: 8 });
+
+    const grpcClient = grpcChatClient(server.port);
+    try {
+      const metadata = new grpc.Metadata();
+      metadata.set("authorization", "Bearer sk-rpm-connect-01");
+      const stream = grpcClient.StreamChatCompletion(
+        { messages: [{ role: "user", content: "stream" }] },
+        metadata,
+      );
+      const { error } = await collectMessagesAndError(stream);
+      expect(error?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    } finally {
+      grpcClient.close();
+    }
+  });
+
   it("labels the refusal limit_exceeded, apart from a vendor's rate_limited, and leaves unlimited keys alone", async () => {
     const free = await chat(openai("sk-unlimited-001")).withResponse();
     expect(free.response.headers.get("x-ratelimit-limit-requests")).toBeNull();
@@ -216,5 +258,33 @@ describe("max_parallel", () => {
       )
       .toBe("ok");
     b.abort();
+  });
+});
+
+describe("budget", () => {
+  const priced = (client: OpenAI) =>
+    client.chat.completions.create({ model: "priced-1", messages: [{ role: "user", content: SIX_WORDS }] });
+
+  it("refuses once the day's spend reached the budget: budget_exceeded, retry-after to midnight UTC", async () => {
+    const client = openai("sk-budget-daily-1");
+    // 12 tokens at 1 USD per million: 0.000012 USD, over the 0.00001 budget once charged.
+    const first = await priced(client).withResponse();
+    expect(Number(first.response.headers.get("x-llm-proxy-cost-usd"))).toBeCloseTo(0.000012, 9);
+    const error = await refusal(priced(client));
+    expect(error.status).toBe(429);
+    expect(error.error).toMatchObject({ code: "budget_exceeded", type: "rate_limit_error" });
+    expect(error.message).toContain("0.00001 USD per daily period");
+    const untilMidnight = Math.ceil((new Date().setUTCHours(24, 0, 0, 0) - Date.now()) / 1000);
+    expect(Math.abs(Number(error.headers?.get("retry-after")) - untilMidnight)).toBeLessThanOrEqual(5);
+    expect(error.headers?.get("x-should-retry")).toBe("false");
+  });
+
+  it("has no retry-after for a total budget", async () => {
+    const client = openai("sk-budget-total-1");
+    await priced(client);
+    const error = await refusal(priced(client));
+    expect(error.error).toMatchObject({ code: "budget_exceeded" });
+    expect(error.headers?.get("retry-after")).toBeNull();
+    expect(error.message).toContain("in total");
   });
 });
