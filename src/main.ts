@@ -13,7 +13,9 @@ import { applyOverrides } from "./config/overrides.ts";
 import { EPHEMERAL_REASONING_KEY_NOTE } from "./config/reasoning-keys.ts";
 import { createRuntime, createRuntimeHolder } from "./core/runtime.ts";
 import { ClusterLimitCounters, primaryChannel } from "./governance/cluster-counters.ts";
+import { openGovernanceStore } from "./governance/open-store.ts";
 import { unpricedModels, unpricedWarning } from "./governance/prices.ts";
+import { startRetention } from "./governance/retention.ts";
 import { startScaleOut } from "./governance/scale-out-start.ts";
 import { applyHeapTuning } from "./heap-tuning.ts";
 import { createDualServerFactory } from "./net/server-factory.ts";
@@ -53,6 +55,8 @@ async function main(): Promise<void> {
     process.exit(0);
   }
   const startup = prepareStartup(config, process.env);
+  // Each worker opens the store (a damaged file or an uncreatable folder stops the start with its cause).
+  const store = await openGovernanceStore(config.store);
   // The server modules are imported only after telemetry started, so that with tracing off no OpenTelemetry SDK
   // module is loaded at all, and with it on the undici instrumentation is in place before the first request.
   const telemetry = await startProcessTelemetry(config, process.env);
@@ -78,6 +82,7 @@ async function main(): Promise<void> {
     watchingConfig: config.server.watchConfig,
     tracing: telemetry.tracing,
     shutdownSignal: drain.signal,
+    store,
     // In a cluster the per-key limit counters live in the primary, so that they hold across the workers.
     counters:
       scaleOut?.counters ??
@@ -85,6 +90,9 @@ async function main(): Promise<void> {
     stores: scaleOut === undefined ? undefined : [scaleOut.health],
   });
   telemetry.tracing?.useLogger(app.log);
+  const retentionDays = config.store.retentionDays;
+  const retention =
+    retentionDays === undefined ? undefined : startRetention(store.spend, retentionDays, app.log);
   warnAboutConfig(app.log, config);
   for (const model of unpricedModels(config)) app.log.warn({ model }, unpricedWarning(model));
   const openWarning = openGatewayWarning(config, startup.auth);
@@ -125,7 +133,10 @@ async function main(): Promise<void> {
     drainTimeoutMs: config.server.drainTimeoutMs,
     release: async () => {
       watch?.close();
+      retention?.stop();
       await runtime.current.close();
+      // After app.close(): its onClose hooks (the spend writer's last flush) have written to the store.
+      await store.close();
       await scaleOut?.close();
       await telemetry.shutdown();
     },

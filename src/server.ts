@@ -4,17 +4,21 @@
  */
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from "fastify";
 import { configRoutes } from "./admin/config-routes.ts";
+import { keysRoutes } from "./admin/keys-routes.ts";
 import type { ConfigReloader } from "./admin/reloader.ts";
+import { usageRoutes } from "./admin/usage-routes.ts";
 import { principalOf, registerAuth } from "./auth/auth-hook.ts";
 import { restrictCore } from "./auth/restrict-core.ts";
 import type { RuntimeHolder } from "./core/runtime.ts";
 import { docsPlugin } from "./docs/docs-plugin.ts";
 import { openAIRouteEdge } from "./edge/openai-route-edge.ts";
 import { edgeResolver, type RouteEdge } from "./edge/route-edge.ts";
-import { registerPricing } from "./governance/pricing-hook.ts";
 import type { LimitCounters } from "./governance/counters.ts";
+import { KeyCache } from "./governance/key-cache.ts";
 import { createLimitGate, registerLimitGate } from "./governance/limit-hook.ts";
 import { MemoryLimitCounters } from "./governance/memory-counters.ts";
+import { registerPricing } from "./governance/pricing-hook.ts";
+import type { GovernanceStore } from "./governance/store.ts";
 import type { StoreHealth } from "./governance/store-health.ts";
 import { grpcHealthPlugin } from "./grpc/health-plugin.ts";
 import { grpcPlugin } from "./grpc/plugin.ts";
@@ -75,6 +79,12 @@ export interface ServerDeps {
    * Redis with many replicas. Default: this process's memory. Closed with the app.
    */
   readonly counters?: LimitCounters;
+  /**
+   * The governance store (virtual keys, spend log; src/governance/store.ts), opened by the process entry. Without
+   * one there are no virtual keys and no `/admin/*` routes. Not closed by the app: the entry closes it after
+   * app.close(), so onClose hooks (the spend writer's flush) can still write to it.
+   */
+  readonly store?: GovernanceStore;
   /** Shared stores (Redis) whose state `/ready` and `llm_proxy_store_up` report. */
   readonly stores?: readonly StoreHealth[];
 }
@@ -129,7 +139,13 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   registerPricing(app, runtimeOf);
   // Errors and refusals are written by the edge of the request's route (src/edge/route-edge.ts).
   const edgeOf = edgeResolver(fallbackEdge);
-  registerAuth(app, runtimeOf, edgeOf);
+  // Virtual keys: loaded before the app serves, then kept fresh (src/governance/key-cache.ts).
+  const keyCache = deps.store === undefined ? undefined : new KeyCache(deps.store.keys, app.log);
+  if (keyCache !== undefined) {
+    await keyCache.start();
+    app.addHook("onClose", async () => keyCache.stop());
+  }
+  registerAuth(app, runtimeOf, edgeOf, keyCache);
   registerLimitGate(app, limitGate);
   const errors = createErrorHandlers(edgeOf);
   app.setErrorHandler(errors.handleError);
@@ -164,6 +180,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     env: deps.env ?? process.env,
     watching: deps.watchingConfig ?? false,
   });
+  if (deps.store !== undefined && keyCache !== undefined) {
+    await app.register(keysRoutes, { store: deps.store, keyCache, runtimeOf });
+    await app.register(usageRoutes, { store: deps.store });
+  }
   return app;
 }
 

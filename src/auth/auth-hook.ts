@@ -9,8 +9,11 @@
  * - `/config` and `/config/reload`: an admin key when `auth.admin_keys` has any, else loopback clients only; a
  *   request that names a forwarded client (`Forwarded`, `X-Forwarded-For`, `X-Real-IP`...) came through a proxy,
  *   and a reverse proxy on the same host would make every client look like loopback, so it is not trusted;
+ * - `/admin/*` (virtual keys, usage): an admin key, always, even from loopback: these routes mint and revoke
+ *   credentials and read who spent what, so no configuration opens them without one;
  * - everything else (the API, and unknown paths so they do not reveal what exists): a client key when
- *   `auth.keys` has any, else everyone.
+ *   `auth.keys` has any or the store holds an active virtual key (looked up after the file's keys), else
+ *   everyone.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ProxyError } from "../core/errors.ts";
@@ -19,13 +22,15 @@ import type { RuntimeOf } from "../http/request-runtime.ts";
 import { authTableOf } from "./auth-table.ts";
 import { lookupKey, type Principal } from "./keys.ts";
 
-type Access = "open" | "admin" | "api";
+type Access = "open" | "admin" | "keyed_admin" | "api";
 
 const OPEN_ROUTES: ReadonlySet<string> = new Set(["/health", "/ready", "/docs", "/redoc", "/openapi.json"]);
 const OPEN_PREFIXES: readonly string[] = ["/docs/", "/grpc.reflection.", "/grpc.health."];
 const ADMIN_ROUTES: ReadonlySet<string> = new Set(["/config", "/config/reload"]);
 
 const MISSING_KEY = "Missing or invalid API key: send it as 'Authorization: Bearer <key>'.";
+const ADMIN_KEY_REQUIRED =
+  "The /admin routes need an admin key (auth.admin_keys), even from loopback, and none is configured.";
 const ADMIN_ONLY =
   "This endpoint needs an admin key (auth.admin_keys); without one it answers loopback clients only, not through a proxy.";
 /** Headers a proxy adds to say whom it forwards for: their presence means the socket's peer is not the client. */
@@ -42,7 +47,16 @@ const FORWARDING_HEADERS: readonly string[] = [
 export function accessOf(route: string | undefined): Access {
   if (route === undefined) return "api";
   if (OPEN_ROUTES.has(route) || OPEN_PREFIXES.some((prefix) => route.startsWith(prefix))) return "open";
+  if (route.startsWith("/admin/")) return "keyed_admin";
   return ADMIN_ROUTES.has(route) ? "admin" : "api";
+}
+
+/** Client keys besides the file's: the store's virtual keys (src/governance/key-cache.ts). */
+export interface VirtualKeys {
+  /** The principal of an active key, else undefined. */
+  lookup(presented: string): Principal | undefined;
+  /** Whether any key is active: the API then requires a key even when the file lists none. */
+  hasActiveKeys(): boolean;
 }
 
 const principals = new WeakMap<FastifyRequest, Principal>();
@@ -54,9 +68,14 @@ export function principalOf(request: FastifyRequest): Principal | undefined {
 
 /**
  * Adds the hook. Register it after the runtime leases: it checks the keys of the request's own runtime. `edgeOf`
- * says which edge writes a refusal.
+ * says which edge writes a refusal; `virtualKeys`, when the gateway has a store, are tried after the file's keys.
  */
-export function registerAuth(app: FastifyInstance, runtimeOf: RuntimeOf, edgeOf: EdgeResolver): void {
+export function registerAuth(
+  app: FastifyInstance,
+  runtimeOf: RuntimeOf,
+  edgeOf: EdgeResolver,
+  virtualKeys?: VirtualKeys,
+): void {
   // Routes are few and fixed: remember each one's rule instead of testing prefixes per request.
   const accessCache = new Map<string | undefined, Access>();
   app.addHook("onRequest", (request, reply, done) => {
@@ -68,7 +87,11 @@ export function registerAuth(app: FastifyInstance, runtimeOf: RuntimeOf, edgeOf:
     }
     if (access === "open") return done();
     const table = authTableOf(runtimeOf(request).config);
-    if (access === "api" && !table.clientKeysRequired) return done();
+    if (access === "api" && !table.clientKeysRequired && virtualKeys?.hasActiveKeys() !== true) return done();
+    if (access === "keyed_admin" && !table.adminKeysConfigured) {
+      reject(request, reply, edgeOf, "admin_key_required", "no admin keys configured");
+      return;
+    }
     if (access === "admin" && !table.adminKeysConfigured) {
       const local = isLoopback(request.socket.remoteAddress);
       if (local && !isForwarded(request.headers)) return done();
@@ -81,7 +104,11 @@ export function registerAuth(app: FastifyInstance, runtimeOf: RuntimeOf, edgeOf:
       bearerKey(request.headers.authorization) ??
       (access === "api" ? headerKey(request.headers["x-api-key"]) : undefined);
     const principal =
-      key === undefined ? undefined : lookupKey(access === "admin" ? table.admins : table.clients, key);
+      key === undefined
+        ? undefined
+        : access === "api"
+          ? (lookupKey(table.clients, key) ?? virtualKeys?.lookup(key))
+          : lookupKey(table.admins, key);
     if (principal === undefined) {
       reject(request, reply, edgeOf, "no_key", key === undefined ? "no key" : "unknown key");
       return;
@@ -121,7 +148,7 @@ function reject(
   request: FastifyRequest,
   reply: FastifyReply,
   edgeOf: EdgeResolver,
-  refusal: "no_key" | "admin_only",
+  refusal: "no_key" | "admin_only" | "admin_key_required",
   reason: string,
 ): void {
   // Never the key itself: only why it was refused.
@@ -139,6 +166,8 @@ function reject(
   edge.writeError(
     request,
     reply,
-    new ProxyError("permission_denied", ADMIN_ONLY, { code: "admin_key_required" }),
+    new ProxyError("permission_denied", refusal === "admin_only" ? ADMIN_ONLY : ADMIN_KEY_REQUIRED, {
+      code: "admin_key_required",
+    }),
   );
 }

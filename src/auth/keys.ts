@@ -26,7 +26,8 @@ export interface ModelAccess {
   readonly allows: (model: string) => boolean;
 }
 
-interface KeyEntry {
+/** A key as a table holds it: its digest and whose it is. */
+export interface KeyEntry {
   readonly digest: Buffer;
   readonly principal: Principal;
 }

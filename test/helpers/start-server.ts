@@ -19,10 +19,10 @@ export interface RunningServer {
 }
 
 /**
- * buildServer options a test may set besides the config (which path gRPC calls take, the edges' tracing), and the
- * log level.
+ * buildServer options a test may set besides the config (which path gRPC calls take, the edges' tracing, the
+ * governance store), and the log level.
  */
-export type ServerTestOptions = Pick<ServerDeps, "grpcFastLane" | "tracing"> & {
+export type ServerTestOptions = Pick<ServerDeps, "grpcFastLane" | "tracing" | "store"> & {
   /** Level of the captured logger (default `info`; `debug` adds Fastify's "incoming request" lines). */
   readonly logLevel?: string;
 };

@@ -5,12 +5,11 @@
  */
 import { type ExpressionBuilder, type Kysely, sql } from "kysely";
 import type { SpendLog, SpendRow, UsageQuery, UsageRow } from "../store.ts";
+import { timeBound } from "../time-bound.ts";
 import type { GovernanceDatabase } from "./tables.ts";
 
 /** Rows per INSERT: 16 parameters each stays far below SQLite's and PostgreSQL's parameter limits. */
 const INSERT_CHUNK = 500;
-const BARE_DATE = /^\d{4}-\d{2}-\d{2}$/;
-const DAY_MS = 86_400_000;
 
 export class KyselySpendLog implements SpendLog {
   readonly #db: Kysely<GovernanceDatabase>;
@@ -129,14 +128,4 @@ function sums(row: {
     outputTokens: Number(row.output_tokens),
     costUsd: Number(row.cost_usd),
   };
-}
-
-/**
- * An ISO date or date-time as stored text. A bare date is the start of that day (UTC), except as the exclusive
- * end of a range (`to`), where it means the end of that day. Throws RangeError on anything else.
- */
-export function timeBound(value: string, side: "from" | "to"): string {
-  const time = Date.parse(BARE_DATE.test(value) ? `${value}T00:00:00.000Z` : value);
-  if (Number.isNaN(time)) throw new RangeError(`not an ISO 8601 date or date-time: '${value}'`);
-  return new Date(BARE_DATE.test(value) && side === "to" ? time + DAY_MS : time).toISOString();
 }
