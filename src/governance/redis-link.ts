@@ -32,8 +32,9 @@ export interface RedisLink {
 export function redisClientOptions(extra: Partial<RedisOptions> = {}): RedisOptions {
   return {
     connectTimeout: 1000,
-    // A script on local Redis answers in well under a millisecond; half a second means the server is stuck.
-    commandTimeout: 500,
+    // A script on local Redis answers in well under a millisecond; a second means the server is stuck (and leaves
+    // room for a busy machine, where a shorter bound would fail healthy Redis over to per-replica counting).
+    commandTimeout: 1000,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     // Reconnect forever, quickly at first, then once a second: the gateway returns to Redis within a second.
