@@ -12,6 +12,7 @@ import { loadConfig } from "./config/load.ts";
 import { applyOverrides } from "./config/overrides.ts";
 import { EPHEMERAL_REASONING_KEY_NOTE } from "./config/reasoning-keys.ts";
 import { createRuntime, createRuntimeHolder } from "./core/runtime.ts";
+import { announcingStore } from "./governance/announcing-key-store.ts";
 import { ClusterLimitCounters, primaryChannel } from "./governance/cluster-counters.ts";
 import { openGovernanceStore } from "./governance/open-store.ts";
 import { unpricedModels, unpricedWarning } from "./governance/prices.ts";
@@ -62,7 +63,7 @@ async function main(): Promise<void> {
   const telemetry = await startProcessTelemetry(config, process.env);
   const { buildServer, REDACTED_LOG_PATHS } = await import("./server.ts");
   // Many replicas (store.redis_url): limits, cooldowns and key changes shared through Redis (src/governance/).
-  const scaleOut = await startScaleOut({ config, current: () => runtime.current.config });
+  const scaleOut = await startScaleOut({ config, spend: store.spend, current: () => runtime.current.config });
   const runtime = createRuntimeHolder(createRuntime(config, { decorateHealth: scaleOut?.decorateHealth }));
   // Cleartext: one port sniffs each connection for HTTP/1.1 or h2c. TLS: ALPN chooses, no sniffing needed.
   const serverOptions =
@@ -82,7 +83,9 @@ async function main(): Promise<void> {
     watchingConfig: config.server.watchConfig,
     tracing: telemetry.tracing,
     shutdownSignal: drain.signal,
-    store,
+    // With Redis, each key change made here is announced, and the others' changes reload the key cache at once.
+    store: scaleOut === undefined ? store : announcingStore(store, scaleOut.announceKeysChanged),
+    onKeysChanged: scaleOut?.onKeysChanged,
     // In a cluster the per-key limit counters live in the primary, so that they hold across the workers.
     counters:
       scaleOut?.counters ??

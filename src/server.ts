@@ -87,6 +87,8 @@ export interface ServerDeps {
   readonly store?: GovernanceStore;
   /** Shared stores (Redis) whose state `/ready` and `llm_proxy_store_up` report. */
   readonly stores?: readonly StoreHealth[];
+  /** Subscribes to other replicas' key changes (Redis pub/sub); returns the unsubscribe function. */
+  readonly onKeysChanged?: (listener: () => void) => () => void;
 }
 
 /** The package version, reported by /health. */
@@ -144,6 +146,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   if (keyCache !== undefined) {
     await keyCache.start();
     app.addHook("onClose", async () => keyCache.stop());
+    // Another replica changed keys (scale-out): reload them now rather than at the next poll.
+    const unfollow = deps.onKeysChanged?.(() => void keyCache.refresh());
+    if (unfollow !== undefined) app.addHook("onClose", async () => unfollow());
   }
   registerAuth(app, runtimeOf, edgeOf, keyCache);
   registerLimitGate(app, limitGate);

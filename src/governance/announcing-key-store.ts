@@ -3,7 +3,7 @@
  * caches reload at once instead of at their next poll of the store's version. The announcement goes out after the
  * write succeeded, so a replica that reloads on it reads the change.
  */
-import type { KeyStore } from "./store.ts";
+import type { GovernanceStore, KeyStore } from "./store.ts";
 
 export function announcingKeyStore(keys: KeyStore, announce: () => void): KeyStore {
   const after = async <T>(write: Promise<T>): Promise<T> => {
@@ -19,4 +19,9 @@ export function announcingKeyStore(keys: KeyStore, announce: () => void): KeySto
     revoke: (id) => after(keys.revoke(id)),
     version: () => keys.version(),
   };
+}
+
+/** `store` with its keys announcing (the spend log and close are the store's own). */
+export function announcingStore(store: GovernanceStore, announce: () => void): GovernanceStore {
+  return { keys: announcingKeyStore(store.keys, announce), spend: store.spend, close: () => store.close() };
 }
