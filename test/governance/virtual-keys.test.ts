@@ -18,6 +18,7 @@ const FILE_KEY = "file-key-0123456789abcdef";
 const CONFIG = `
 model_config: {echo-1: echo, echo-2: echo}
 proxy: {default_model: echo-1, max_retries: 0}
+prices: {echo-1: {input: 2, cached_input: 1, output: 4}}
 auth:
   keys: [{name: team-file, key: ${FILE_KEY}, models: ["echo-*"], limits: {rpm: 1000}}]
   admin_keys: [{name: ops, key: ${ADMIN}}]
@@ -361,6 +362,38 @@ describe("GET /admin/usage", () => {
       ["2026-02-01", 1],
       ["2026-02-02", 1],
     ]);
+  });
+
+  it("reports the requests a key made, tokens and cost as the answers said, once the spend writer wrote them", async () => {
+    const created = await createKey({ name: "billed" });
+    const answers = [];
+    for (const content of ["one", "two two", "three three three"]) {
+      answers.push(
+        await openai(created.key).chat.completions.create({
+          model: "echo-1",
+          messages: [{ role: "user", content }],
+        }),
+      );
+    }
+    const input = answers.reduce((sum, answer) => sum + (answer.usage?.prompt_tokens ?? 0), 0);
+    const output = answers.reduce((sum, answer) => sum + (answer.usage?.completion_tokens ?? 0), 0);
+    expect(input).toBeGreaterThan(0);
+    const report = async () => (await admin("GET", `/admin/usage?key=${created.id}&group_by=key`)).json.data;
+    await expect
+      .poll(async () => ((await report()) as { requests: number }[])[0]?.requests, {
+        timeout: 5000,
+        interval: 100,
+      })
+      .toBe(3);
+    const [row] = (await report()) as Record<string, unknown>[];
+    expect(row).toMatchObject({
+      key_id: created.id,
+      key_name: "billed",
+      input_tokens: input,
+      cached_tokens: 0,
+      output_tokens: output,
+    });
+    expect(row?.cost_usd).toBeCloseTo((input * 2 + output * 4) / 1e6, 9);
   });
 
   it.each([
