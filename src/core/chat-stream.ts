@@ -2,6 +2,7 @@
 import type { FastifyBaseLogger } from "fastify";
 import type { EmbeddingsRequest, EmbeddingsResult } from "./embeddings-types.ts";
 import type { RequestObserver } from "./observer.ts";
+import type { ReasoningSeal } from "./reasoning-seal.ts";
 import type { ChatChunk, ChatRequest, ChatResult, ModelInfo } from "./types.ts";
 
 /** Per-call inputs every edge supplies. */
@@ -72,4 +73,9 @@ export interface ChatCore {
   listModels(): readonly ModelInfo[];
   /** The model used when a request names none. */
   readonly defaultModel: string | undefined;
+  /**
+   * Seals the reasoning state that edges hand clients between the turns of a tool loop, and opens it when it
+   * comes back. Cores made outside createRuntime may lack it: their edges then carry no reasoning state.
+   */
+  readonly reasoningSeal?: ReasoningSeal;
 }

@@ -74,10 +74,12 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     maxEmbeddingInputs: config.proxy.maxEmbeddingInputs,
     decorateHealth: overrides.decorateHealth,
   });
+  const reasoningSeal = createReasoningSeal(resolveReasoningKeys(config.reasoning.keys, keys));
   return {
     config,
-    core,
-    reasoningSeal: createReasoningSeal(resolveReasoningKeys(config.reasoning.keys, keys)),
+    // Edges reach the seal through the core they are handed (src/auth/restrict-core.ts spreads it along).
+    core: { ...core, reasoningSeal },
+    reasoningSeal,
     close: async () => {
       await ownTransport?.close();
     },

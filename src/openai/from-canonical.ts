@@ -4,6 +4,8 @@
  * in each tool call's first fragment, and a finish_reason).
  */
 import type { ChatStream } from "../core/chat-stream.ts";
+import type { ReasoningSeal } from "../core/reasoning-seal.ts";
+import { ReasoningStateBuilder } from "../core/reasoning-state.ts";
 import {
   type Annotation,
   type ChatChunk,
@@ -14,6 +16,7 @@ import {
   toWireFinishReason,
   type Usage,
 } from "../core/types.ts";
+import { carrierToolCallId, sealTurn } from "../edge/reasoning-carrier.ts";
 
 /** OpenAI's usage object; a details object only when the vendor gave one of its counts. */
 export function toOpenAIUsage(usage: Usage): Record<string, unknown> {
@@ -116,7 +119,12 @@ export interface ChunkEncoder {
  * never sent (one that ignores `n`) does not appear. A choice whose first chunk is its finish said nothing:
  * it gets `content: ""`, as the whole answer has.
  */
-export function createChunkEncoder(stream: ChatStream, includeUsage: boolean): ChunkEncoder {
+export function createChunkEncoder(
+  stream: ChatStream,
+  includeUsage: boolean,
+  seal?: ReasoningSeal,
+): ChunkEncoder {
+  const reasoning = seal === undefined ? undefined : new StreamReasoning(stream, seal);
   const prefix = `{"id":${JSON.stringify(stream.id)},"object":"chat.completion.chunk","created":${stream.created},"model":${JSON.stringify(stream.model)},${answerMeta(stream)}`;
   const started: boolean[] = [];
   const withChoice = (
@@ -169,11 +177,12 @@ export function createChunkEncoder(stream: ChatStream, includeUsage: boolean): C
         case "annotation-delta":
           return withChoice(chunk.choice, { annotations: toOpenAIAnnotations(chunk.annotations) });
         case "tool-call-start":
+          reasoning?.add(chunk);
           return withChoice(chunk.choice, {
             tool_calls: [
               {
                 index: chunk.index,
-                id: chunk.id,
+                id: reasoning?.toolCallId(chunk.id, chunk.signature) ?? chunk.id,
                 type: "function",
                 function: { name: chunk.name, arguments: "" },
               },
@@ -183,19 +192,28 @@ export function createChunkEncoder(stream: ChatStream, includeUsage: boolean): C
           return withChoice(chunk.choice, {
             tool_calls: [{ index: chunk.index, function: { arguments: chunk.arguments } }],
           });
-        case "finish":
+        case "finish": {
+          // The turn's sealed reasoning state rides on the finish, once whole: the SDK's stream helpers copy an
+          // unknown delta field onto the message they build, so it is returned with the message.
+          const carrier = reasoning?.finish(chunk.choice);
           return withChoice(
             chunk.choice,
-            started[chunk.choice] === true ? {} : { content: "" },
+            {
+              ...(started[chunk.choice] === true ? {} : { content: "" }),
+              ...(carrier === undefined ? {} : { reasoning_state: carrier }),
+            },
             toWireFinishReason(chunk.reason, chunk.rawReason),
           );
+        }
         case "usage":
           return includeUsage
             ? `${prefix}"choices":[],"usage":${JSON.stringify(toOpenAIUsage(chunk.usage))}}`
             : undefined;
+        case "reasoning-state":
+          reasoning?.add(chunk);
+          return undefined;
         case "tool-call-end":
         case "response-start":
-        case "reasoning-state":
           return undefined;
         default: {
           const unreachable: never = chunk;
@@ -206,14 +224,44 @@ export function createChunkEncoder(stream: ChatStream, includeUsage: boolean): C
   };
 }
 
+/** One stream's reasoning state per choice, sealed for the tool call ids and the finish. */
+class StreamReasoning {
+  readonly #seal: ReasoningSeal;
+  readonly #origin: { readonly provider: string; readonly model: string };
+  readonly #choices = new Map<number, ReasoningStateBuilder>();
+
+  constructor(stream: ChatStream, seal: ReasoningSeal) {
+    this.#seal = seal;
+    this.#origin = { provider: stream.served.provider, model: stream.served.upstreamModel };
+  }
+
+  add(chunk: ChatChunk & { readonly choice: number }): void {
+    let builder = this.#choices.get(chunk.choice);
+    if (builder === undefined) {
+      builder = new ReasoningStateBuilder();
+      this.#choices.set(chunk.choice, builder);
+    }
+    builder.add(chunk);
+  }
+
+  toolCallId(id: string, signature: string | undefined): string {
+    return carrierToolCallId(this.#seal, this.#origin, id, signature);
+  }
+
+  finish(choice: number): string | undefined {
+    const state = this.#choices.get(choice)?.build(this.#origin);
+    return state === undefined ? undefined : sealTurn(this.#seal, state);
+  }
+}
+
 /** The `chat.completion` object of a whole result. Optional keys are set only when present, in OpenAI's order. */
-export function toOpenAICompletion(result: ChatResult): Record<string, unknown> {
+export function toOpenAICompletion(result: ChatResult, seal?: ReasoningSeal): Record<string, unknown> {
   const completion: Record<string, unknown> = {
     id: result.id,
     object: "chat.completion",
     created: result.created,
     model: result.model,
-    choices: result.choices.map(toOpenAIChoice),
+    choices: result.choices.map((choice) => toOpenAIChoice(choice, seal)),
   };
   if (result.usage !== undefined) completion.usage = toOpenAIUsage(result.usage);
   if (result.serviceTier !== undefined) completion.service_tier = result.serviceTier;
@@ -221,17 +269,25 @@ export function toOpenAICompletion(result: ChatResult): Record<string, unknown> 
   return completion;
 }
 
-function toOpenAIChoice(choice: ChatResult["choices"][number]): Record<string, unknown> {
+function toOpenAIChoice(
+  choice: ChatResult["choices"][number],
+  seal: ReasoningSeal | undefined,
+): Record<string, unknown> {
+  const state = seal === undefined ? undefined : choice.reasoningState;
   const message: Record<string, unknown> = {
     role: "assistant",
     content: choice.content,
     refusal: choice.refusal ?? null,
   };
   if (choice.reasoningContent !== undefined) message.reasoning_content = choice.reasoningContent;
+  if (seal !== undefined && state !== undefined) message.reasoning_state = sealTurn(seal, state);
   if (choice.annotations !== undefined) message.annotations = toOpenAIAnnotations(choice.annotations);
   if (choice.toolCalls.length > 0) {
     message.tool_calls = choice.toolCalls.map((call) => ({
-      id: call.id,
+      id:
+        seal === undefined || state === undefined
+          ? call.id
+          : carrierToolCallId(seal, state.origin, call.id, state.toolSignatures?.[call.id]),
       type: "function",
       function: { name: call.name, arguments: call.arguments },
     }));

@@ -5,10 +5,12 @@
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { ChatCore } from "../core/chat-stream.ts";
+import type { ReasoningSeal } from "../core/reasoning-seal.ts";
 import { CallAborts } from "../edge/call-abort.ts";
 import { acceptJsonBodies } from "../edge/json-body.ts";
 import { type ModelCallEdge, modelCallHandler } from "../edge/model-call.ts";
 import { openAIRouteEdge } from "../edge/openai-route-edge.ts";
+import { CarrierReader } from "../edge/reasoning-carrier.ts";
 import { registerEmbeddingsRoute } from "./embeddings-route.ts";
 import { toOpenAICompletion } from "./from-canonical.ts";
 import { MODEL_RETRIEVE_PATH, retrieveModel } from "./model-retrieve.ts";
@@ -26,12 +28,22 @@ export interface OpenAIPluginOptions {
 const CHAT_EDGE = openAIRouteEdge("chat", true);
 const MODELS_EDGE = openAIRouteEdge("models", false);
 const EMBEDDINGS_EDGE = openAIRouteEdge("embeddings", true);
-/** Chat completions' decode and encoders for the kit's model-call route; `includeUsage` is all a stream keeps. */
-const CHAT_CALL: ModelCallEdge<DecodedChatCompletion, boolean> = {
-  decode: (request, _reply, core) => decodeChatCompletion(request.body, core.defaultModel),
-  extra: (decoded) => decoded.request.includeUsage,
-  answer: (result) => toOpenAICompletion(result),
-  streamEncoder: (stream, includeUsage) => new ChatSseEncoder(stream, includeUsage),
+/** What the encoders keep of a request: whether usage was asked for, and the seal of its reasoning carriers. */
+interface ChatExtra {
+  readonly includeUsage: boolean;
+  readonly seal: ReasoningSeal | undefined;
+}
+
+/** Chat completions' decode and encoders for the kit's model-call route. */
+const CHAT_CALL: ModelCallEdge<DecodedChatCompletion & { readonly seal?: ReasoningSeal }, ChatExtra> = {
+  decode: (request, _reply, core) => {
+    const seal = core.reasoningSeal;
+    const carriers = seal === undefined ? undefined : new CarrierReader(seal, request.log);
+    return { ...decodeChatCompletion(request.body, core.defaultModel, carriers), seal };
+  },
+  extra: (decoded) => ({ includeUsage: decoded.request.includeUsage, seal: decoded.seal }),
+  answer: (result, extra) => toOpenAICompletion(result, extra.seal),
+  streamEncoder: (stream, extra) => new ChatSseEncoder(stream, extra.includeUsage, extra.seal),
 };
 
 /** Registers the facade routes. Keep it a sibling of the Connect plugin (which replaces the JSON parser). */

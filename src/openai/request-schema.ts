@@ -44,6 +44,8 @@ const message = z.discriminatedUnion("role", [
     name,
     tool_calls: z.array(toolCall).optional(),
     reasoning_content: z.string().nullish(),
+    /** The gateway's sealed reasoning state, returned as it was received (src/edge/reasoning-carrier.ts). */
+    reasoning_state: z.string().nullish(),
     refusal: z.string().nullish(),
   }),
   z.object({ role: z.literal("tool"), content: textContent, tool_call_id: z.string().min(1) }),

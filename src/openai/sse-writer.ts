@@ -5,6 +5,7 @@
  */
 import type { ChatStream } from "../core/chat-stream.ts";
 import type { ProxyError } from "../core/errors.ts";
+import type { ReasoningSeal } from "../core/reasoning-seal.ts";
 import type { SseCallEncoder } from "../edge/model-call.ts";
 import { toHttpError } from "../edge/openai-errors.ts";
 import type { BatchEncoder } from "../edge/pump.ts";
@@ -19,8 +20,8 @@ export class ChatSseEncoder implements SseCallEncoder {
   readonly #chunks: ChunkEncoder;
   readonly encode: BatchEncoder<string>;
 
-  constructor(stream: ChatStream, includeUsage: boolean) {
-    this.#chunks = createChunkEncoder(stream, includeUsage);
+  constructor(stream: ChatStream, includeUsage: boolean, seal?: ReasoningSeal) {
+    this.#chunks = createChunkEncoder(stream, includeUsage, seal);
     // The chunk encoder's methods close over its state, not `this`: passed unbound, without a wrapper.
     this.encode = sseDataBatches(this.#chunks.encode);
   }

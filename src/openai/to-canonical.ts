@@ -4,10 +4,12 @@ import type {
   ChatRequest,
   ContentPart,
   JsonObject,
+  ReasoningState,
   ResponseFormat,
   ToolChoice,
 } from "../core/types.ts";
 import { invalidRequest } from "../edge/openai-errors.ts";
+import { type CarrierReader, mergeTurnState } from "../edge/reasoning-carrier.ts";
 import { requestModel } from "../edge/request-model.ts";
 import {
   type ChatCompletionMessageBody,
@@ -22,22 +24,33 @@ export interface DecodedChatCompletion {
   readonly stream: boolean;
 }
 
-/** Validates a parsed JSON body and converts it. `defaultModel` fills in a missing or empty model. */
-export function decodeChatCompletion(body: unknown, defaultModel: string | undefined): DecodedChatCompletion {
+/**
+ * Validates a parsed JSON body and converts it. `defaultModel` fills in a missing or empty model; `carriers` opens
+ * the reasoning state the client returned (without it, carriers stay as they came).
+ */
+export function decodeChatCompletion(
+  body: unknown,
+  defaultModel: string | undefined,
+  carriers?: CarrierReader,
+): DecodedChatCompletion {
   const parsed = chatCompletionRequestSchema.safeParse(body);
   if (!parsed.success) throw invalidRequest(parsed.error.issues);
-  return { request: toCanonicalRequest(parsed.data, defaultModel), stream: parsed.data.stream === true };
+  return {
+    request: toCanonicalRequest(parsed.data, defaultModel, carriers),
+    stream: parsed.data.stream === true,
+  };
 }
 
 function toCanonicalRequest(
   request: ChatCompletionRequestBody,
   defaultModel: string | undefined,
+  carriers: CarrierReader | undefined,
 ): ChatRequest {
   const model = requestModel(request.model, defaultModel);
   const extraBody = collectExtraBody(request);
   return {
     model,
-    messages: request.messages.map(toCanonicalMessage),
+    messages: request.messages.map((message) => toCanonicalMessage(message, carriers)),
     temperature: request.temperature ?? undefined,
     topP: request.top_p ?? undefined,
     maxTokens: request.max_tokens ?? undefined,
@@ -63,7 +76,10 @@ function toCanonicalRequest(
   };
 }
 
-function toCanonicalMessage(message: ChatCompletionMessageBody): ChatMessage {
+function toCanonicalMessage(
+  message: ChatCompletionMessageBody,
+  carriers: CarrierReader | undefined,
+): ChatMessage {
   switch (message.role) {
     case "system":
     case "developer":
@@ -71,20 +87,36 @@ function toCanonicalMessage(message: ChatCompletionMessageBody): ChatMessage {
     case "user":
       return { role: "user", content: toCanonicalParts(message.content), name: message.name };
     case "assistant":
-      return {
-        role: "assistant",
-        content: assistantText(message.content),
-        name: message.name,
-        toolCalls: message.tool_calls?.map((call) => ({
-          id: call.id,
-          name: call.function.name,
-          arguments: call.function.arguments,
-        })),
-        reasoningContent: message.reasoning_content ?? undefined,
-      };
+      return toCanonicalAssistant(message, carriers);
     case "tool":
-      return { role: "tool", content: message.content, toolCallId: message.tool_call_id };
+      return {
+        role: "tool",
+        content: message.content,
+        toolCallId: carriers?.vendorId(message.tool_call_id) ?? message.tool_call_id,
+      };
   }
+}
+
+function toCanonicalAssistant(
+  message: Extract<ChatCompletionMessageBody, { role: "assistant" }>,
+  carriers: CarrierReader | undefined,
+): ChatMessage {
+  const fromIds: ReasoningState[] = [];
+  const toolCalls = message.tool_calls?.map((call) => {
+    const carried = carriers?.toolCallId(call.id);
+    if (carried?.state !== undefined) fromIds.push(carried.state);
+    return { id: carried?.id ?? call.id, name: call.function.name, arguments: call.function.arguments };
+  });
+  const field = message.reasoning_state ? carriers?.open(message.reasoning_state) : undefined;
+  const reasoningState = mergeTurnState(field, fromIds);
+  return {
+    role: "assistant",
+    content: assistantText(message.content),
+    name: message.name,
+    toolCalls,
+    reasoningContent: message.reasoning_content ?? undefined,
+    ...(reasoningState === undefined ? {} : { reasoningState }),
+  };
 }
 
 function toCanonicalParts(

@@ -39,13 +39,23 @@ interface Body {
 export interface ThinkingAnthropicMock extends MockUpstream {
   /** Signatures issued, each with the thinking text it signs. */
   readonly signatures: ReadonlyMap<string, string>;
+  /** While on, every request gets 529 overloaded_error (to drive a fallback). */
+  setOverloaded(on: boolean): void;
 }
 
 export async function startThinkingAnthropicMock(): Promise<ThinkingAnthropicMock> {
   const signatures = new Map<string, string>();
   const redacted = new Set<string>();
+  let overloaded = false;
   const mock = await startMockUpstream("/v1", (recorded, _request, response) => {
     const body = recorded.body as Body;
+    if (overloaded) {
+      response.writeHead(529, { "content-type": "application/json" });
+      response.end(
+        JSON.stringify({ type: "error", error: { type: "overloaded_error", message: "Overloaded" } }),
+      );
+      return;
+    }
     const refusal = body.thinking?.type === "enabled" ? checkThinking(body, signatures, redacted) : undefined;
     if (refusal !== undefined) {
       response.writeHead(400, { "content-type": "application/json" });
@@ -60,7 +70,13 @@ export async function startThinkingAnthropicMock(): Promise<ThinkingAnthropicMoc
     }
     answer(body, response, signatures, redacted);
   });
-  return { ...mock, signatures };
+  return {
+    ...mock,
+    signatures,
+    setOverloaded: (on) => {
+      overloaded = on;
+    },
+  };
 }
 
 function blocksOf(content: string | readonly Block[] | undefined): readonly Block[] {

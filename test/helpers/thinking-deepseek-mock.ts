@@ -1,6 +1,6 @@
 /**
  * A mock DeepSeek (OpenAI-compatible `POST /v1/chat/completions`, JSON or SSE ending `data: [DONE]`) in thinking
- * mode (`deepseek-reasoner`, or `thinking: {type: "enabled"}`) that refuses a tool loop's second step as DeepSeek
+ * mode (`deepseek-reasoner`, a Kimi `…thinking` model, or `thinking: {type: "enabled"}`) that refuses a tool loop's second step as DeepSeek
  * does: every assistant turn with tool_calls after the last user message must carry its `reasoning_content`, else
  * 400 invalid_request_error. Answers: to a request offering tools whose last message is not a tool result,
  * `reasoning_content` and one tool call (finish_reason tool_calls); to tool results, reasoning and a text answer
@@ -31,7 +31,11 @@ interface Body {
 export function startThinkingDeepSeekMock(): Promise<MockUpstream> {
   return startMockUpstream("/v1", (recorded, _request, response) => {
     const body = recorded.body as Body;
-    const thinking = body.model === "deepseek-reasoner" || body.thinking?.type === "enabled";
+    // DeepSeek's reasoner and Kimi's thinking models (kimi-k2-thinking) hold the same rule.
+    const thinking =
+      body.model === "deepseek-reasoner" ||
+      body.model?.includes("thinking") === true ||
+      body.thinking?.type === "enabled";
     const refusal = thinking ? checkReasoning(body.messages ?? []) : undefined;
     if (refusal !== undefined) {
       response.writeHead(400, { "content-type": "application/json" });
