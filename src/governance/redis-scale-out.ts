@@ -19,7 +19,7 @@ export interface RedisScaleOutOptions {
   /** This replica's own counters, for `fail_mode: open` while Redis is unreachable. */
   readonly memory: LimitCounters;
   readonly spend: Pick<SpendLog, "spentSince">;
-  /** proxy.timeout of the config in force: a slot's lease outlasts any request by 10 s. */
+  /** proxy.timeout of the config in force: a slot's lease outlasts any request by 5 s. */
   readonly requestTimeoutMs: () => number;
   readonly log: { warn(object: object, message: string): void; info(object: object, message: string): void };
   /** Key and channel prefix (default `llm-proxy:`). */
@@ -43,8 +43,9 @@ export interface RedisScaleOut {
   close(): Promise<void>;
 }
 
-// A request ends by proxy.timeout (its deadline covers the whole stream) and settles right after; the margin covers that.
-const SLOT_LEASE_MARGIN_MS = 10_000;
+// A request ends by proxy.timeout (its deadline covers the whole stream) and settles right after; the margin covers
+// that, event-loop stalls and the replicas' clocks disagreeing by a little (each computes leases on its own).
+const SLOT_LEASE_MARGIN_MS = 5_000;
 
 export function createRedisScaleOut(options: RedisScaleOutOptions): RedisScaleOut {
   const link = createRedisLink(options.url);
