@@ -62,9 +62,9 @@ async function ready(port: number): Promise<{ status: number; body: unknown }> {
   return { status: response.status, body: await response.json() };
 }
 
-async function storeUp(port: number): Promise<string | undefined> {
+async function storeUp(port: number, key = LIMITED): Promise<string | undefined> {
   const response = await fetch(`http://127.0.0.1:${port}/metrics`, {
-    headers: { authorization: `Bearer ${LIMITED}` },
+    headers: { authorization: `Bearer ${key}` },
   });
   const text = await response.text();
   return /^llm_proxy_store_up\{store="redis"\} (\d)$/m.exec(text)?.[1];
@@ -131,6 +131,42 @@ describe("Redis stopped mid-load, then back empty", () => {
       body: { status: "ready", stores: { redis: "up" } },
     });
     expect(open.lines.some((line) => line.includes("Redis is back"))).toBe(true);
+  });
+
+  it("a gateway whose Redis restarted empty still refuses a spent budget (reseeded from its spend log)", async () => {
+    const budgeted = "sk-scale-fault-budgeted-1";
+    const gateway = await startGatewayProcess([
+      "--config",
+      writeTempConfig(`
+model_config: {echo-1: echo}
+prices: {echo-1: {input: 1000, output: 1000}}
+server: {watch_config: false}
+store: {path: ":memory:", redis_url: "${redis.url}"}
+auth:
+  keys: [{name: budgeted, key: ${budgeted}, limits: {budget_usd: 0.001, budget_period: daily}}]
+`),
+    ]);
+    const client = new OpenAI({
+      apiKey: budgeted,
+      baseURL: `http://127.0.0.1:${gateway.port}/v1`,
+      maxRetries: 0,
+    });
+    const ask = () =>
+      client.chat.completions
+        .create({ model: "echo-1", messages: [{ role: "user", content: "spend it" }] })
+        .then(
+          () => "200",
+          (error: unknown) =>
+            error instanceof OpenAI.APIError ? `${error.status} ${error.code}` : String(error),
+        );
+    expect(await ask()).toBe("200");
+    expect(await ask()).toBe("429 budget_exceeded");
+    // The spend writer flushes every second; then Redis loses everything.
+    await delay(1500);
+    await redis.stop();
+    await redis.start();
+    await eventually(async () => (await storeUp(gateway.port, budgeted)) === "1");
+    expect(await ask()).toBe("429 budget_exceeded");
   });
 
   it("a budget Redis lost in a restart is reseeded from the spend log", async () => {
