@@ -159,3 +159,14 @@ async function adminQuery(serverUrl: string, statement: string): Promise<void> {
     await client.end();
   }
 }
+
+/** The rows of one statement, on a connection of its own (tests reading what the gateway wrote). */
+export async function queryRows(url: string, statement: string): Promise<Record<string, unknown>[]> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+  await client.connect();
+  try {
+    return (await client.query(statement)).rows;
+  } finally {
+    await client.end();
+  }
+}

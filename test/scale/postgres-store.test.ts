@@ -2,11 +2,10 @@
  * The PostgreSQL governance store against the shared server (127.0.0.1:5432): the store contract every store
  * answers, each test in a fresh database; and migrations run by many stores at once (replicas starting together).
  */
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openPostgresStore } from "../../src/governance/postgres-store.ts";
 import { GOVERNANCE_MIGRATIONS } from "../../src/governance/sql/migrations.ts";
-import { createScratchDatabase, type ScratchDatabase } from "../helpers/private-postgres.ts";
+import { createScratchDatabase, queryRows, type ScratchDatabase } from "../helpers/private-postgres.ts";
 import { describeStoreContract } from "../helpers/store-contract.ts";
 
 describeStoreContract("PostgreSQL", async () => {
@@ -70,13 +69,3 @@ describe("PostgreSQL store migrations", () => {
     expect(performance.now() - started).toBeLessThan(5_000);
   });
 });
-
-async function queryRows(url: string, statement: string): Promise<Record<string, unknown>[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query(statement)).rows;
-  } finally {
-    await client.end();
-  }
-}
