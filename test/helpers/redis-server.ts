@@ -48,6 +48,10 @@ export interface PrivateRedis {
   readonly url: string;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** Freezes the server (SIGSTOP): connections stay open, nothing answers. */
+  freeze(): void;
+  /** Lets a frozen server go on (SIGCONT). */
+  thaw(): void;
 }
 
 const running = new Set<ChildProcess>();
@@ -89,6 +93,12 @@ export async function privateRedis(): Promise<PrivateRedis> {
           probe.disconnect();
         }
       }
+    },
+    freeze() {
+      child?.kill("SIGSTOP");
+    },
+    thaw() {
+      child?.kill("SIGCONT");
     },
     async stop() {
       const stopping = child;

@@ -2,7 +2,8 @@
  * Redis faults, on a private redis-server this file starts, stops and restarts (empty): two gateway processes,
  * one with `store.fail_mode: open` and one with `closed`. Open keeps serving through the outage and says so
  * (/ready degraded, llm_proxy_store_up 0, one warning); closed answers 503 store_unavailable and is not ready;
- * both go back to Redis when it returns. And a budget that Redis lost in a restart is reseeded from the spend log.
+ * both go back to Redis when it returns. A frozen Redis costs one request at most the 1 s command timeout. And a
+ * budget that Redis lost in a restart is reseeded from the spend log.
  */
 
 import { Redis } from "ioredis";
@@ -131,6 +132,26 @@ describe("Redis stopped mid-load, then back empty", () => {
       body: { status: "ready", stores: { redis: "up" } },
     });
     expect(open.lines.some((line) => line.includes("Redis is back"))).toBe(true);
+  });
+
+  it("a frozen Redis (open connections, no answers) costs one request at most a second, then none", async () => {
+    await eventually(async () => (await storeUp(open.port)) === "1");
+    expect(await chat(open.port)).toBe(200);
+    redis.freeze();
+    try {
+      let started = performance.now();
+      expect(await chat(open.port)).toBe(200);
+      // The command timeout (1 s) is the most a request waits on a Redis that does not answer.
+      expect(performance.now() - started).toBeLessThan(2500);
+      started = performance.now();
+      expect(await chat(open.port)).toBe(200);
+      expect(performance.now() - started).toBeLessThan(500);
+      expect(await storeUp(open.port)).toBe("0");
+    } finally {
+      redis.thaw();
+    }
+    await eventually(async () => (await storeUp(open.port)) === "1");
+    expect(await chat(open.port)).toBe(200);
   });
 
   it("a gateway whose Redis restarted empty still refuses a spent budget (reseeded from its spend log)", async () => {
