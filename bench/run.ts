@@ -132,7 +132,7 @@ function specFor(scenario: Scenario, url: string, durationMs: number): RunSpec {
     url: target.href,
     body: grpc ? grpcRequestBody(scenario.model) : requestBody(scenario),
     protocol: scenario.protocol ?? "http1",
-    headers: {},
+    headers: scenario.apiKey === undefined ? {} : { authorization: `Bearer ${scenario.apiKey}` },
     concurrency: scenario.concurrency,
     ...timing,
     expect:

@@ -19,7 +19,14 @@ import {
 } from "./children.ts";
 import { connectLoad, type LoadClient } from "./load-client.ts";
 import type { ProcessName } from "./report.ts";
-import { BENCH_MODELS, TARGETS, type TargetName, TRACED_TARGETS } from "./scenarios.ts";
+import {
+  BENCH_FREE_KEY,
+  BENCH_LIMITED_KEY,
+  BENCH_MODELS,
+  TARGETS,
+  type TargetName,
+  TRACED_TARGETS,
+} from "./scenarios.ts";
 
 const BENCH_DIR = fileURLToPath(new URL("..", import.meta.url));
 const REPO_DIR = fileURLToPath(new URL("../..", import.meta.url));
@@ -80,13 +87,20 @@ export async function freePort(base: number): Promise<number> {
  * phase; a traced gateway exports the spans it samples (`sampleRatio`) to the mock's OTLP receiver, on a path of
  * its own (receiverPath) so that each one's spans are counted apart.
  */
-function gatewayConfig(mockPort: number, traced: TracedGateway | undefined): string {
+function gatewayConfig(mockPort: number, traced: TracedGateway | undefined, keyed: boolean): string {
   const models = BENCH_MODELS.map((model) => `  "${model}": mock`).join("\n");
   const telemetry =
     traced === undefined
       ? ""
       : `telemetry:\n  endpoint: "http://127.0.0.1:${mockPort}${receiverPath(traced.name)}"\n` +
         `  sample_ratio: ${traced.sampleRatio}\n`;
+  // The keyed gateway: the same, with two client keys (the limits scenarios compare them).
+  const auth = keyed
+    ? "auth:\n  keys:\n" +
+      `    - {name: bench-free, key: ${BENCH_FREE_KEY}}\n` +
+      `    - {name: bench-limited, key: ${BENCH_LIMITED_KEY}, ` +
+      "limits: {rpm: 1000000000, tpm: 1000000000000, max_parallel: 1000000}}\n"
+    : "";
   return `# Written by bench/run.ts; removed when it exits.
 model_config:
 ${models}
@@ -105,7 +119,7 @@ proxy:
 connector:
   limit: 1024
   limit_per_host: 10240
-${telemetry}`;
+${telemetry}${auth}`;
 }
 
 /** A traced gateway of the fleet. */
@@ -122,17 +136,18 @@ export function receiverPath(target: TargetName): string {
 interface GatewaySpec {
   readonly name: string;
   readonly traced?: TracedGateway;
+  /** With the two client keys of the limits scenarios. */
+  readonly keyed?: boolean;
   readonly profile: boolean;
   readonly inspectPort?: number;
 }
 
 async function startGateway(options: FleetOptions, mockPort: number, spec: GatewaySpec) {
   const configPath = join(options.configDir, `${spec.name}.yaml`);
-  writeFileSync(configPath, gatewayConfig(mockPort, spec.traced));
-  // Apart from the untraced gateway's range, one range per traced one.
-  const port = await freePort(
-    options.gatewayPortBase + (spec.traced === undefined ? 0 : 100 * TARGETS.indexOf(spec.traced.name)),
-  );
+  writeFileSync(configPath, gatewayConfig(mockPort, spec.traced, spec.keyed === true));
+  // Apart from the untraced gateway's range, one range per traced or keyed one.
+  const own = spec.traced?.name ?? (spec.keyed === true ? "gateway-keyed" : undefined);
+  const port = await freePort(options.gatewayPortBase + (own === undefined ? 0 : 100 * TARGETS.indexOf(own)));
   const profile =
     options.cpuProfDir === undefined || !spec.profile
       ? []
@@ -186,10 +201,11 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       traced: { name, sampleRatio: TRACED_TARGETS[name] ?? 1 },
       profile: false,
     });
-  const [passthrough, floor, gateway, traced1, traced01] = await Promise.all([
+  const [passthrough, floor, gateway, keyed, traced1, traced01] = await Promise.all([
     startPassthrough("pass-through", []),
     startPassthrough("fastify floor", ["--framework", "fastify"]),
     startGateway(options, mock.port, { name: "gateway", profile: true }),
+    startGateway(options, mock.port, { name: "gateway-keyed", keyed: true, profile: false }),
     traced("gateway-traced"),
     traced("gateway-traced-0.1"),
   ]);
@@ -201,6 +217,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       pinToCpu(passthrough.handle, 0) &&
       pinToCpu(floor.handle, 0) &&
       pinToCpu(gateway.handle, 0) &&
+      pinToCpu(keyed.handle, 0) &&
       pinToCpu(traced1.handle, 0) &&
       pinToCpu(traced01.handle, 0) &&
       pinToCpu(mock.handle, 1) &&
@@ -213,6 +230,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       passthrough: `http://127.0.0.1:${passthrough.port}${path}`,
       "fastify-floor": `http://127.0.0.1:${floor.port}${path}`,
       gateway: `http://127.0.0.1:${gateway.port}${path}`,
+      "gateway-keyed": `http://127.0.0.1:${keyed.port}${path}`,
       "gateway-traced": `http://127.0.0.1:${traced1.port}${path}`,
       "gateway-traced-0.1": `http://127.0.0.1:${traced01.port}${path}`,
     },
@@ -221,6 +239,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       passthrough: passthrough.handle,
       "fastify-floor": floor.handle,
       gateway: gateway.handle,
+      "gateway-keyed": keyed.handle,
       "gateway-traced": traced1.handle,
       "gateway-traced-0.1": traced01.handle,
       load: loadHandle,

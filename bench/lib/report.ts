@@ -22,6 +22,7 @@ export type ProcessName =
   | "passthrough"
   | "fastify-floor"
   | "gateway"
+  | "gateway-keyed"
   | "gateway-traced"
   | "gateway-traced-0.1"
   | "load";
@@ -30,6 +31,7 @@ export const PROCESS_NAMES: readonly ProcessName[] = [
   "passthrough",
   "fastify-floor",
   "gateway",
+  "gateway-keyed",
   "gateway-traced",
   "gateway-traced-0.1",
   "load",
@@ -106,6 +108,7 @@ export const PROXY_PROCESS: Readonly<Record<TargetName, ProcessName | undefined>
   passthrough: "passthrough",
   "fastify-floor": "fastify-floor",
   gateway: "gateway",
+  "gateway-keyed": "gateway-keyed",
   "gateway-traced": "gateway-traced",
   "gateway-traced-0.1": "gateway-traced-0.1",
 };

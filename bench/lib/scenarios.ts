@@ -15,6 +15,7 @@ export type TargetName =
   | "passthrough"
   | "fastify-floor"
   | "gateway"
+  | "gateway-keyed"
   | "gateway-traced"
   | "gateway-traced-0.1";
 export const TARGETS: readonly TargetName[] = [
@@ -22,6 +23,7 @@ export const TARGETS: readonly TargetName[] = [
   "passthrough",
   "fastify-floor",
   "gateway",
+  "gateway-keyed",
   "gateway-traced",
   "gateway-traced-0.1",
 ];
@@ -30,6 +32,7 @@ export const TARGET_LABEL: Readonly<Record<TargetName, string>> = {
   passthrough: "pass-through",
   "fastify-floor": "fastify floor",
   gateway: "gateway",
+  "gateway-keyed": "gw keyed",
   "gateway-traced": "gw traced 1.0",
   "gateway-traced-0.1": "gw traced 0.1",
 };
@@ -72,7 +75,16 @@ export interface Scenario {
   readonly api?: "messages" | "responses";
   /** Who is measured, in this order within a round. */
   readonly targets: readonly TargetName[];
+  /** The client key sent as `Authorization: Bearer` (the keyed gateway's scenarios). */
+  readonly apiKey?: string;
 }
+
+/**
+ * The keyed gateway's two client keys: one without limits, and one whose rpm, tpm and max_parallel are far above
+ * any load here, so that every request runs the whole admission and settle and none is refused.
+ */
+export const BENCH_FREE_KEY = "sk-bench-free-key-000001";
+export const BENCH_LIMITED_KEY = "sk-bench-limited-key-0001";
 
 function tokens(count: number): string {
   let text = "";
@@ -130,6 +142,46 @@ export const SCENARIOS: readonly Scenario[] = [
     requests: 100,
     expectedText: tokens(JSON_CHUNKS),
     targets: COMPARED,
+  },
+  {
+    key: "keyed-json-c200",
+    title: "non-stream c=200, key without limits",
+    model: `bench-k${JSON_CHUNKS}`,
+    stream: false,
+    concurrency: 200,
+    expectedText: tokens(JSON_CHUNKS),
+    targets: ["gateway-keyed"],
+    apiKey: BENCH_FREE_KEY,
+  },
+  {
+    key: "limited-json-c200",
+    title: "non-stream c=200, key with limits",
+    model: `bench-k${JSON_CHUNKS}`,
+    stream: false,
+    concurrency: 200,
+    expectedText: tokens(JSON_CHUNKS),
+    targets: ["gateway-keyed"],
+    apiKey: BENCH_LIMITED_KEY,
+  },
+  {
+    key: "keyed-json-c1",
+    title: "non-stream c=1, key without limits",
+    model: `bench-k${JSON_CHUNKS}`,
+    stream: false,
+    concurrency: 1,
+    expectedText: tokens(JSON_CHUNKS),
+    targets: ["gateway-keyed"],
+    apiKey: BENCH_FREE_KEY,
+  },
+  {
+    key: "limited-json-c1",
+    title: "non-stream c=1, key with limits",
+    model: `bench-k${JSON_CHUNKS}`,
+    stream: false,
+    concurrency: 1,
+    expectedText: tokens(JSON_CHUNKS),
+    targets: ["gateway-keyed"],
+    apiKey: BENCH_LIMITED_KEY,
   },
   {
     key: "grpc-stream-c100",
@@ -278,6 +330,13 @@ export function cpuPerRequest(round: RoundResults, scenario: string, target: Tar
   return sample.cpuMicros / sample.result.finished;
 }
 
+/** req/s of one keyed-gateway scenario over another's, when both ran without errors. */
+function keyedRatio(round: RoundResults, scenario: string, over: string): number | undefined {
+  const measured = get(round, scenario, "gateway-keyed");
+  const base = get(round, over, "gateway-keyed");
+  return measured && base && base.rps > 0 && measured.errors === 0 ? measured.rps / base.rps : undefined;
+}
+
 function cpuRatio(round: RoundResults, scenario: string, over: string): number | undefined {
   const measured = cpuPerRequest(round, scenario, "gateway");
   const base = cpuPerRequest(round, over, "gateway");
@@ -296,6 +355,30 @@ function diff(
 }
 
 export const CHECKS: readonly Check[] = [
+  {
+    id: "limits-json-rps-ratio",
+    title: "non-stream c=200 req/s, limited key / key without limits",
+    unit: "ratio",
+    limit: 0.95,
+    direction: "min",
+    gated: true,
+    scenarios: ["limited-json-c200", "keyed-json-c200"],
+    value: (round) => keyedRatio(round, "limited-json-c200", "keyed-json-c200"),
+  },
+  {
+    id: "limits-added-p50-c1",
+    title: "p50 at c=1 added by a key's limits",
+    unit: "ms",
+    limit: 0.1,
+    direction: "max",
+    gated: true,
+    scenarios: ["limited-json-c1", "keyed-json-c1"],
+    value: (round) => {
+      const limited = get(round, "limited-json-c1", "gateway-keyed");
+      const free = get(round, "keyed-json-c1", "gateway-keyed");
+      return limited && free ? limited.latency.p50 - free.latency.p50 : undefined;
+    },
+  },
   {
     id: "json-rps-ratio",
     title: "non-stream c=200 req/s, gateway / pass-through",

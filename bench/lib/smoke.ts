@@ -131,7 +131,10 @@ export async function smokeCheck(label: string, url: string, scenario: Scenario)
   try {
     response = await fetch(target, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: {
+        "content-type": "application/json",
+        ...(scenario.apiKey === undefined ? {} : { authorization: `Bearer ${scenario.apiKey}` }),
+      },
       body: requestBody(scenario),
       signal: AbortSignal.timeout(10_000),
     });
