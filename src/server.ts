@@ -18,6 +18,7 @@ import { KeyCache } from "./governance/key-cache.ts";
 import { createLimitGate, registerLimitGate } from "./governance/limit-hook.ts";
 import { MemoryLimitCounters } from "./governance/memory-counters.ts";
 import { registerPricing } from "./governance/pricing-hook.ts";
+import { SpendWriter } from "./governance/spend-writer.ts";
 import type { GovernanceStore } from "./governance/store.ts";
 import type { StoreHealth } from "./governance/store-health.ts";
 import { grpcHealthPlugin } from "./grpc/health-plugin.ts";
@@ -120,8 +121,17 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     () => deps.runtime.current.config.server.maxConnections,
     app.log,
   );
+  // The spend log: one row per model call, queued by a completion listener and written in batches off the
+  // request path (src/governance/spend-writer.ts). Its last rows are written on close, before the entry closes
+  // the store.
+  const spendWriter =
+    deps.store === undefined || !deps.runtime.current.config.file.store.spend_log
+      ? undefined
+      : new SpendWriter({ spend: deps.store.spend, log: app.log });
+  if (spendWriter !== undefined) app.addHook("onClose", async () => spendWriter.close());
   const metrics = createMetrics({
     isPublicModel: publicModelCheck(() => deps.runtime.current.config),
+    spendRowsDropped: spendWriter === undefined ? undefined : () => spendWriter.dropped,
     connections,
     stores: deps.stores,
   });
@@ -130,7 +140,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.addHook("onClose", async () => counters.close());
   const limitGate = createLimitGate(counters, edgeResolver(fallbackEdge));
   // First, so every request (refused ones too) gets its record, access line and metrics; adds GET /metrics.
-  registerObservability(app, { metrics, accessLog, tracing: deps.tracing, completions: [limitGate.settle] });
+  const completions =
+    spendWriter === undefined ? [limitGate.settle] : [limitGate.settle, spendWriter.completion];
+  registerObservability(app, { metrics, accessLog, tracing: deps.tracing, completions });
 
   app.addHook("onRequest", (request, reply, done) => {
     reply.header("x-request-id", request.id);

@@ -223,6 +223,11 @@ const storeSchema = z.strictObject({
   postgres_url: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   /** With Redis unreachable: `open` keeps serving with per-replica counting, `closed` answers 503. */
   fail_mode: z.enum(["open", "closed"]).default("open"),
+  /**
+   * false: no spend-log rows are written (keys and limits still work, but `GET /admin/usage` has nothing and
+   * budgets start from zero after a restart); default true.
+   */
+  spend_log: z.boolean().default(true),
 });
 
 /** The whole file. */
