@@ -65,7 +65,11 @@ export function createRedisCounters(options: RedisCountersOptions): LimitCounter
       requests: `${base}r`,
       tokens: `${base}t`,
       slots: `${base}s`,
-      budget: budget === undefined ? `${base}b` : `${base}b:${budget.start}`,
+      // The period's name too: a day and a month can start at the same instant, and a key's period may change.
+      budget:
+        budget === undefined
+          ? `${base}b`
+          : `${base}b:${key.limits.budget_period ?? DEFAULT_BUDGET_PERIOD}:${budget.start}`,
       period: budget,
     };
   };
