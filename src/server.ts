@@ -190,7 +190,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   await app.register(grpcReflectionPlugin);
   await app.register(grpcHealthPlugin, { readiness });
-  await app.register(docsPlugin, { version: VERSION });
+  // The /admin routes of the store are documented only where they are served.
+  await app.register(docsPlugin, { version: VERSION, governance: deps.store !== undefined });
   await app.register(configRoutes, {
     runtimeOf,
     reloader: deps.reloader ?? (() => undefined),

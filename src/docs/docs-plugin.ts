@@ -18,11 +18,13 @@ import { redocPage } from "./redoc-page.ts";
 export interface DocsPluginOptions {
   /** The gateway version shown in the document. */
   readonly version: string;
+  /** Whether the gateway serves the governance routes (/admin/keys, /admin/usage): it has a store. */
+  readonly governance?: boolean;
 }
 
 /** Registers /openapi.json, /docs (and its assets, /docs/json, /docs/yaml) and /redoc. */
 export async function docsPlugin(app: FastifyInstance, options: DocsPluginOptions): Promise<void> {
-  const document = buildOpenApiDocument(options.version);
+  const document = buildOpenApiDocument(options.version, { governance: options.governance ?? false });
   const documentJson = JSON.stringify(document);
 
   app.get("/openapi.json", async (_request, reply) =>

@@ -6,6 +6,7 @@
  */
 import { ADMIN_PATHS, ADMIN_SCHEMAS, ADMIN_SECURITY_SCHEME } from "./openapi-admin.ts";
 import { EMBEDDINGS_PATHS, EMBEDDINGS_SCHEMAS } from "./openapi-embeddings.ts";
+import { GOVERNANCE_PATHS, GOVERNANCE_SCHEMAS } from "./openapi-governance.ts";
 import { MESSAGES_PATHS, MESSAGES_SCHEMAS } from "./openapi-messages.ts";
 import { MODEL_PATHS, MODEL_SCHEMAS } from "./openapi-models.ts";
 import { RESPONSES_SCHEMAS, responsesPaths } from "./openapi-responses.ts";
@@ -188,7 +189,7 @@ const metrics: JsonSchema = {
   },
 };
 
-function components(): JsonSchema {
+function components(governance: boolean): JsonSchema {
   const responses: Record<string, JsonSchema> = {};
   for (const [, name, description, headers] of ERRORS) {
     responses[name] = { description, headers, content: json(schemaRef("ErrorResponse")) };
@@ -201,6 +202,7 @@ function components(): JsonSchema {
       ...MESSAGES_SCHEMAS,
       ...RESPONSES_SCHEMAS,
       ...ADMIN_SCHEMAS,
+      ...(governance ? GOVERNANCE_SCHEMAS : {}),
     },
     responses,
     parameters: {
@@ -249,8 +251,8 @@ function components(): JsonSchema {
   };
 }
 
-/** Builds the document; `version` is the gateway's. */
-export function buildOpenApiDocument(version: string): JsonSchema {
+/** Builds the document; `version` is the gateway's, `governance` whether it serves the store's /admin routes. */
+export function buildOpenApiDocument(version: string, options: { governance: boolean }): JsonSchema {
   return {
     openapi: "3.1.0",
     info: {
@@ -276,7 +278,10 @@ export function buildOpenApiDocument(version: string): JsonSchema {
         description: "OpenAI's Responses API (stateless), for Codex CLI and the Agents SDK.",
       },
       { name: "operations", description: "Probes for load balancers and orchestrators (no key needed)." },
-      { name: "admin", description: "Configuration: inspect and hot-reload (admin keys)." },
+      {
+        name: "admin",
+        description: "Configuration (inspect, hot-reload), virtual keys and the usage report (admin keys).",
+      },
     ],
     security: [{ bearerAuth: [] }, {}],
     paths: {
@@ -292,7 +297,8 @@ export function buildOpenApiDocument(version: string): JsonSchema {
       "/ready": ready,
       "/metrics": metrics,
       ...ADMIN_PATHS,
+      ...(options.governance ? GOVERNANCE_PATHS : {}),
     },
-    components: components(),
+    components: components(options.governance),
   };
 }

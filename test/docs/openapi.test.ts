@@ -7,6 +7,8 @@ import { Validator } from "@seriousme/openapi-schema-validator";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openSqliteStore } from "../../src/governance/sqlite-store.ts";
+import type { GovernanceStore } from "../../src/governance/store.ts";
 import { buildTestApp, ECHO_CONFIG } from "../helpers/build-app.ts";
 import { createReplayTransport, jsonRecording, sseRecording } from "../helpers/replay-transport.ts";
 import { listRoutes } from "./list-routes.ts";
@@ -15,14 +17,18 @@ type Json = Record<string, unknown>;
 
 let app: FastifyInstance;
 let document: Json;
+/** The app has a store, as every started gateway does, so its /admin routes are in the document too. */
+let store: GovernanceStore;
 
 beforeAll(async () => {
-  app = await buildTestApp(`${ECHO_CONFIG}\nserver: {body_limit: 4096}\n`);
+  store = await openSqliteStore(":memory:");
+  app = await buildTestApp(`${ECHO_CONFIG}\nserver: {body_limit: 4096}\n`, {}, { store });
   await app.ready();
   document = (await app.inject({ method: "GET", url: "/openapi.json" })).json();
 });
 afterAll(async () => {
   await app.close();
+  await store.close();
 });
 
 const HTTP_METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
@@ -103,9 +109,13 @@ describe("GET /openapi.json", () => {
     );
     expect(facade.length).toBeGreaterThanOrEqual(4);
     // A trailing path parameter is served by a Fastify wildcard (a model name may contain `/`); printRoutes
-    // shows `/v1/models/*` as `*` under `/v1/models`.
-    const toDocumentPath = (path: string): string => path.replace(/\/?\*$/, "/{model}");
-    const toFastifyPath = (path: string): string => path.replace(/\/\{[^}/]+\}$/, "/*");
+    // shows `/v1/models/*` as `*` under `/v1/models`. Other parameters are Fastify's `:name`.
+    const toDocumentPath = (path: string): string =>
+      path.replace(/\/?\*$/, "/{model}").replace(/:([A-Za-z_]+)/g, "{$1}");
+    const toFastifyPaths = (path: string): string[] => [
+      path.replace(/\/\{[^}/]+\}$/, "/*"),
+      path.replace(/\{([^}/]+)\}/g, ":$1"),
+    ];
     for (const route of facade) {
       expect(
         paths()[toDocumentPath(route.path)]?.[route.method.toLowerCase()],
@@ -114,8 +124,10 @@ describe("GET /openapi.json", () => {
     }
     for (const [path, item] of Object.entries(paths())) {
       for (const method of Object.keys(item).filter((key) => HTTP_METHODS.includes(key))) {
-        const url = toFastifyPath(path);
-        expect(app.hasRoute({ method: method.toUpperCase() as "GET", url }), `${method} ${path}`).toBe(true);
+        const served = toFastifyPaths(path).some((url) =>
+          app.hasRoute({ method: method.toUpperCase() as "GET", url }),
+        );
+        expect(served, `${method} ${path}`).toBe(true);
       }
     }
   });
@@ -374,5 +386,102 @@ describe("the document matches the admin and auth responses", () => {
     expect(chat?.security ?? document.security).toEqual([{ bearerAuth: [] }, {}]);
     expect(paths()["/config"]?.get?.security).toEqual([{ adminBearerAuth: [] }, {}]);
     expect(paths()["/health"]?.get?.security).toEqual([]);
+  });
+});
+
+describe("the document matches the virtual-key and usage answers", () => {
+  const ADMIN_KEY = "admin-key-0123456789";
+  let governed: FastifyInstance;
+  let governedStore: GovernanceStore;
+
+  beforeAll(async () => {
+    governedStore = await openSqliteStore(":memory:");
+    governed = await buildTestApp(
+      `${ECHO_CONFIG}\nauth: {keys: [{name: team, key: client-key-0123456789}], admin_keys: [{name: ops, key: ${ADMIN_KEY}}]}\n`,
+      {},
+      { store: governedStore },
+    );
+  });
+  afterAll(async () => {
+    await governed.close();
+    await governedStore.close();
+  });
+
+  it("every status of /admin/keys and /admin/usage validates against its documented schema", async () => {
+    await governedStore.spend.append(
+      ["k", undefined].map((keyId) => ({
+        time: "2026-01-01T00:00:00.000Z",
+        requestId: "r",
+        keyId,
+        keyName: keyId,
+        api: "chat",
+        model: "echo-1",
+        provider: "echo",
+        upstreamModel: "echo-1",
+        status: "ok",
+        inputTokens: 1,
+        cachedTokens: 0,
+        outputTokens: 1,
+        costUsd: null,
+        estimated: false,
+        latencyMs: 1,
+        ttftMs: undefined,
+      })),
+    );
+    const headers = { authorization: `Bearer ${ADMIN_KEY}` };
+    const created = await governed.inject({
+      method: "POST",
+      url: "/admin/keys",
+      headers,
+      payload: { name: "doc", models: ["echo-*"], limits: { rpm: 5 }, expires_at: "2999-01-01" },
+    });
+    const id = String(created.json().id);
+    const cases = [
+      { documented: "/admin/keys", method: "post", response: created, status: 201 },
+      ...(await Promise.all(
+        [
+          ["/admin/keys", "/admin/keys", "get", undefined, 200],
+          ["/admin/keys", "/admin/keys", "post", { name: "" }, 400],
+          ["/admin/keys/{id}", `/admin/keys/${id}`, "get", undefined, 200],
+          ["/admin/keys/{id}", `/admin/keys/${id}`, "patch", { limits: null, expires_at: null }, 200],
+          ["/admin/keys/{id}", "/admin/keys/file:team", "get", undefined, 200],
+          ["/admin/keys/{id}", "/admin/keys/file:team", "patch", { name: "x" }, 409],
+          ["/admin/keys/{id}", "/admin/keys/key_missing", "delete", undefined, 404],
+          ["/admin/keys/{id}", `/admin/keys/${id}`, "delete", undefined, 200],
+          ["/admin/usage", "/admin/usage?group_by=key", "get", undefined, 200],
+          ["/admin/usage", "/admin/usage?group_by=model", "get", undefined, 200],
+          ["/admin/usage", "/admin/usage?group_by=day", "get", undefined, 200],
+          ["/admin/usage", "/admin/usage?group_by=hour", "get", undefined, 400],
+        ].map(async ([documented, url, method, payload, status]) => ({
+          documented: String(documented),
+          method: String(method),
+          status: Number(status),
+          response: await governed.inject({
+            method: String(method).toUpperCase() as "GET",
+            url: String(url),
+            headers,
+            ...(payload === undefined ? {} : { payload: payload as object }),
+          }),
+        })),
+      )),
+      // Without a key, and on a gateway without admin keys (even from loopback).
+      {
+        documented: "/admin/keys",
+        method: "get",
+        status: 401,
+        response: await governed.inject({ method: "GET", url: "/admin/keys" }),
+      },
+      {
+        documented: "/admin/usage",
+        method: "get",
+        status: 403,
+        response: await app.inject({ method: "GET", url: "/admin/usage" }),
+      },
+    ];
+    for (const { documented, method, status, response } of cases) {
+      expect(response.statusCode, `${method} ${documented}`).toBe(status);
+      const name = documentedSchema(documented, method, status, "application/json");
+      expect(schemaValidator(name)(response.json()), `${method} ${documented} ${status}`).toEqual([]);
+    }
   });
 });
