@@ -89,7 +89,12 @@ async function main(): Promise<void> {
     // In a cluster the per-key limit counters live in the primary, so that they hold across the workers.
     counters:
       scaleOut?.counters ??
-      (isClusterWorker() ? new ClusterLimitCounters({ channel: primaryChannel() }) : undefined),
+      (isClusterWorker()
+        ? new ClusterLimitCounters({
+            channel: primaryChannel(),
+            spentSince: (keyId, from) => store.spend.spentSince(keyId, from),
+          })
+        : undefined),
     stores: scaleOut === undefined ? undefined : [scaleOut.health],
   });
   telemetry.tracing?.useLogger(app.log);

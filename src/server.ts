@@ -136,7 +136,15 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     stores: deps.stores,
   });
   // Per-key limits: admitted after auth (below), settled when the request ends, whatever the ending.
-  const counters = deps.counters ?? new MemoryLimitCounters();
+  const store = deps.store;
+  const counters =
+    deps.counters ??
+    new MemoryLimitCounters({
+      // A budget's spend so far in its period, read once per key: budgets survive a restart.
+      spentSince: store === undefined ? undefined : (keyId, from) => store.spend.spentSince(keyId, from),
+      onSeedError: (keyId, error) =>
+        app.log.warn({ err: error, keyId }, "budget not seeded from the spend log: it starts at zero"),
+    });
   app.addHook("onClose", async () => counters.close());
   const limitGate = createLimitGate(counters, edgeResolver(fallbackEdge));
   // First, so every request (refused ones too) gets its record, access line and metrics; adds GET /metrics.
