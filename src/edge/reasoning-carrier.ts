@@ -10,8 +10,10 @@
  * not open is ignored with one warning per request, never its content.
  */
 import type { FastifyBaseLogger } from "fastify";
+import type { ChatStream } from "../core/chat-stream.ts";
 import type { ReasoningSeal } from "../core/reasoning-seal.ts";
-import type { ReasoningOrigin, ReasoningState } from "../core/types.ts";
+import { ReasoningStateBuilder } from "../core/reasoning-state.ts";
+import type { ChatChunk, ReasoningOrigin, ReasoningState, ToolCall } from "../core/types.ts";
 
 /** Longest tool call id the gateway hands out with a carrier inside; a longer one goes without it. */
 export const MAX_TOOL_CALL_ID_CHARS = 1024;
@@ -87,6 +89,26 @@ function carrierAt(seal: ReasoningSeal, id: string): number | undefined {
 }
 
 /**
+ * An assistant message's carriers opened: its tool calls with the vendor's ids, and its reasoning state from its
+ * `reasoning_state` field and its ids. Without a reader (a core without a seal) the message stays as it came.
+ */
+export function openAssistantCarriers(
+  carriers: CarrierReader | undefined,
+  toolCalls: readonly ToolCall[] | undefined,
+  field: string | undefined,
+): { readonly toolCalls: readonly ToolCall[] | undefined; readonly reasoningState?: ReasoningState } {
+  if (carriers === undefined) return { toolCalls };
+  const fromIds: ReasoningState[] = [];
+  const calls = toolCalls?.map((call) => {
+    const carried = carriers.toolCallId(call.id);
+    if (carried.state !== undefined) fromIds.push(carried.state);
+    return carried.id === call.id ? call : { ...call, id: carried.id };
+  });
+  const reasoningState = mergeTurnState(field ? carriers.open(field) : undefined, fromIds);
+  return reasoningState === undefined ? { toolCalls: calls } : { toolCalls: calls, reasoningState };
+}
+
+/**
  * One assistant message's state from its own field and its tool calls' ids: the field wins; ids add the calls
  * it lacks (a client that dropped the field). States of another origin than the field's are left out.
  */
@@ -105,4 +127,37 @@ export function mergeTurnState(
   const merged: { -readonly [K in keyof ReasoningState]: ReasoningState[K] } = { ...field, origin };
   if (Object.keys(toolSignatures).length > 0) merged.toolSignatures = toolSignatures;
   return merged;
+}
+
+/** One stream's reasoning state per choice, sealed into its tool call ids and, at the choice's finish, whole. */
+export class StreamReasoning {
+  readonly #seal: ReasoningSeal;
+  readonly #origin: ReasoningOrigin;
+  readonly #choices = new Map<number, ReasoningStateBuilder>();
+
+  constructor(stream: Pick<ChatStream, "served">, seal: ReasoningSeal) {
+    this.#seal = seal;
+    this.#origin = { provider: stream.served.provider, model: stream.served.upstreamModel };
+  }
+
+  /** Takes a reasoning-state or tool-call-start chunk. */
+  add(chunk: ChatChunk & { readonly choice: number }): void {
+    let builder = this.#choices.get(chunk.choice);
+    if (builder === undefined) {
+      builder = new ReasoningStateBuilder();
+      this.#choices.set(chunk.choice, builder);
+    }
+    builder.add(chunk);
+  }
+
+  /** The id to show for a call (with its signature's carrier when it has one that fits). */
+  toolCallId(id: string, signature: string | undefined): string {
+    return carrierToolCallId(this.#seal, this.#origin, id, signature);
+  }
+
+  /** The choice's whole state, sealed; undefined when it has none. */
+  finish(choice: number): string | undefined {
+    const state = this.#choices.get(choice)?.build(this.#origin);
+    return state === undefined ? undefined : sealTurn(this.#seal, state);
+  }
 }

@@ -10,6 +10,7 @@ import type { ChatCompletionChunk, ChatService } from "../../gen/llmproxy/v1/cha
 import type { ChatCore, ChatStream } from "../core/chat-stream.ts";
 import { startOnFirstRead } from "../core/start-on-first-read.ts";
 import { stampStreamStart } from "../edge/index.ts";
+import { CarrierReader, StreamReasoning } from "../edge/reasoning-carrier.ts";
 import { connectCallOptions, kEdgeRequest } from "./call-options.ts";
 import { toChatRequest } from "./convert.ts";
 import { createChunkEncoder, toProtoModels, toProtoResponse } from "./convert-response.ts";
@@ -26,10 +27,10 @@ export function createChatService(
     async createChatCompletion(request, context) {
       try {
         const core = getCore(context);
-        const chatRequest = toChatRequest(request, core.defaultModel);
+        const chatRequest = toChatRequest(request, core.defaultModel, carrierReader(core, context));
         const result = await core.complete(chatRequest, connectCallOptions(context));
         stampConnectAnswer(context);
-        return toProtoResponse(result);
+        return toProtoResponse(result, core.reasoningSeal);
       } catch (error) {
         throw reportConnectFailure(error, context);
       }
@@ -40,11 +41,14 @@ export function createChatService(
       return startOnFirstRead(async () => {
         try {
           const core = getCore(context);
-          const chatRequest = toChatRequest(request, core.defaultModel);
+          const chatRequest = toChatRequest(request, core.defaultModel, carrierReader(core, context));
           const stream = await core.openStream(chatRequest, connectCallOptions(context));
           // Response headers go out with the first message, just after this.
           stampStreamStart(context.responseHeader, context.values.get(kEdgeRequest)?.record);
-          return relayChunks(stream, createChunkEncoder(stream, chatRequest.includeUsage), context);
+          const seal = core.reasoningSeal;
+          const reasoning = seal === undefined ? undefined : new StreamReasoning(stream, seal);
+          const encode = createChunkEncoder(stream, chatRequest.includeUsage, undefined, reasoning);
+          return relayChunks(stream, encode, context);
         } catch (error) {
           throw reportConnectFailure(error, context);
         }
@@ -55,6 +59,14 @@ export function createChatService(
       return toProtoModels(getCore(context).listModels());
     },
   };
+}
+
+/** Opens the call's reasoning carriers (warnings go to the call's log line context). */
+function carrierReader(core: ChatCore, context: HandlerContext): CarrierReader | undefined {
+  const log = context.values.get(kEdgeRequest)?.log;
+  return core.reasoningSeal === undefined || log === undefined
+    ? undefined
+    : new CarrierReader(core.reasoningSeal, log);
 }
 
 async function* relayChunks(

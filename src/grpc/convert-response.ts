@@ -21,18 +21,21 @@ import {
   type UsageSchema,
 } from "../../gen/llmproxy/v1/chat_pb.ts";
 import type { ChatStream } from "../core/chat-stream.ts";
+import type { ReasoningSeal } from "../core/reasoning-seal.ts";
 import {
   type Annotation,
   type ChatChunk,
   type ChatResult,
   type ChoiceLogprobs,
   type ModelInfo,
+  type ReasoningState,
   type TokenLogprob,
   type ToolCall,
   type TopLogprob,
   toWireFinishReason,
   type Usage,
 } from "../core/types.ts";
+import { carrierToolCallId, type StreamReasoning, sealTurn } from "../edge/reasoning-carrier.ts";
 
 /** The stream header fields every chunk repeats. */
 export type StreamHead = Pick<ChatStream, "id" | "created" | "model" | "systemFingerprint" | "serviceTier">;
@@ -52,6 +55,8 @@ export function createChunkEncoder(
   includeUsage: boolean,
   /** The choices that sent their first chunk; shared with an encoder that writes some chunks itself. */
   startedChoices: Set<number> = new Set(),
+  /** Seals the stream's reasoning state into tool call ids and the finish (none: no carriers). */
+  reasoning?: StreamReasoning,
 ): ChunkEncoder {
   const created = toUnixSeconds(stream.created);
   const frame = (init: Pick<MessageInitShape<typeof ChatCompletionChunkSchema>, "choices" | "usage">) =>
@@ -92,11 +97,12 @@ export function createChunkEncoder(
       case "annotation-delta":
         return choiceFrame(chunk.choice, { annotations: chunk.annotations.map(toProtoAnnotation) });
       case "tool-call-start":
+        reasoning?.add(chunk);
         return choiceFrame(chunk.choice, {
           toolCalls: [
             {
               index: chunk.index,
-              id: chunk.id,
+              id: reasoning?.toolCallId(chunk.id, chunk.signature) ?? chunk.id,
               type: "function",
               function: { name: chunk.name, arguments: "" },
             },
@@ -107,10 +113,14 @@ export function createChunkEncoder(
           toolCalls: [{ index: chunk.index, function: { arguments: chunk.arguments } }],
         });
       case "finish":
-        // A choice that said nothing before its finish has empty content, as its whole answer and SSE say.
+        // A choice that said nothing before its finish has empty content, as its whole answer and SSE say. Its
+        // sealed reasoning state, whole, rides on this last chunk.
         return choiceFrame(
           chunk.choice,
-          startedChoices.has(chunk.choice) ? {} : { content: "" },
+          {
+            ...(startedChoices.has(chunk.choice) ? {} : { content: "" }),
+            reasoningState: reasoning?.finish(chunk.choice),
+          },
           toWireFinishReason(chunk.reason, chunk.rawReason),
         );
       case "usage":
@@ -120,6 +130,7 @@ export function createChunkEncoder(
         return undefined;
       case "reasoning-state":
         // Gathered for the carrier sent with the finish, never shown as such.
+        reasoning?.add(chunk);
         return undefined;
       case "response-start":
         // The core folds it into the ChatStream header (id, model) and never yields it.
@@ -131,7 +142,7 @@ export function createChunkEncoder(
 }
 
 /** The whole completion as CreateChatCompletionResponse (OpenAI's chat.completion object). */
-export function toProtoResponse(result: ChatResult): CreateChatCompletionResponse {
+export function toProtoResponse(result: ChatResult, seal?: ReasoningSeal): CreateChatCompletionResponse {
   return create(CreateChatCompletionResponseSchema, {
     id: result.id,
     object: "chat.completion",
@@ -143,7 +154,11 @@ export function toProtoResponse(result: ChatResult): CreateChatCompletionRespons
         role: "assistant",
         content: choice.content ?? undefined,
         reasoningContent: choice.reasoningContent,
-        toolCalls: choice.toolCalls.map(toProtoToolCall),
+        reasoningState:
+          seal === undefined || choice.reasoningState === undefined
+            ? undefined
+            : sealTurn(seal, choice.reasoningState),
+        toolCalls: choice.toolCalls.map((call) => toProtoToolCall(call, choice.reasoningState, seal)),
         refusal: choice.refusal,
         annotations: choice.annotations?.map(toProtoAnnotation),
       },
@@ -167,8 +182,16 @@ export function toProtoModels(models: readonly ModelInfo[]): ListModelsResponse 
   });
 }
 
-function toProtoToolCall(call: ToolCall): MessageInitShape<typeof ToolCallSchema> {
-  return { id: call.id, type: "function", function: { name: call.name, arguments: call.arguments } };
+function toProtoToolCall(
+  call: ToolCall,
+  state: ReasoningState | undefined,
+  seal: ReasoningSeal | undefined,
+): MessageInitShape<typeof ToolCallSchema> {
+  const id =
+    seal === undefined || state === undefined
+      ? call.id
+      : carrierToolCallId(seal, state.origin, call.id, state.toolSignatures?.[call.id]);
+  return { id, type: "function", function: { name: call.name, arguments: call.arguments } };
 }
 
 function toProtoUsage(usage: Usage): MessageInitShape<typeof UsageSchema> {

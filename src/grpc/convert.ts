@@ -29,6 +29,7 @@ import type {
   ToolChoice,
   ToolDefinition,
 } from "../core/types.ts";
+import { type CarrierReader, openAssistantCarriers } from "../edge/reasoning-carrier.ts";
 
 const ROLES: readonly Role[] = ["system", "developer", "user", "assistant", "tool"];
 const REASONING_EFFORTS: readonly ReasoningEffort[] = [
@@ -43,10 +44,14 @@ const REASONING_EFFORTS: readonly ReasoningEffort[] = [
 const TOOL_CHOICE_MODES = ["none", "auto", "required"] as const;
 const IMAGE_DETAILS = ["auto", "low", "high"] as const;
 
-/** Decodes and validates a proto request. `defaultModel` fills an empty `model`. Throws `invalid_request`. */
+/**
+ * Decodes and validates a proto request. `defaultModel` fills an empty `model`; `carriers` opens the reasoning
+ * state clients return (src/edge/reasoning-carrier.ts). Throws `invalid_request`.
+ */
 export function toChatRequest(
   request: CreateChatCompletionRequest,
   defaultModel: string | undefined,
+  carriers?: CarrierReader,
 ): ChatRequest {
   const model = request.model === "" ? defaultModel : request.model;
   if (model === undefined || model === "") {
@@ -55,7 +60,7 @@ export function toChatRequest(
   checkSizes(request, model);
   return {
     model,
-    messages: request.messages.map(toChatMessage),
+    messages: request.messages.map((message, index) => toChatMessage(message, index, carriers)),
     temperature: inRange(request.temperature, bounds.TEMPERATURE, "temperature"),
     topP: inRange(request.topP, bounds.TOP_P, "top_p"),
     maxTokens: inRange(request.maxTokens, bounds.TOKEN_COUNT, "max_tokens"),
@@ -93,7 +98,11 @@ function checkSizes(request: CreateChatCompletionRequest, model: string): void {
   }
 }
 
-function toChatMessage(message: ProtoChatMessage, index: number): ChatMessage {
+function toChatMessage(
+  message: ProtoChatMessage,
+  index: number,
+  carriers: CarrierReader | undefined,
+): ChatMessage {
   const path = `messages[${index}]`;
   const role = message.role;
   if (!isOneOf(ROLES, role)) {
@@ -108,16 +117,22 @@ function toChatMessage(message: ProtoChatMessage, index: number): ChatMessage {
   if (role === "tool" && message.toolCallId === "") {
     throw invalid(`${path}.tool_call_id is required for role "tool".`, `${path}.tool_call_id`);
   }
+  const { toolCalls, reasoningState } = openAssistantCarriers(
+    carriers,
+    message.toolCalls.length > 0
+      ? message.toolCalls.map((call, callIndex) => toToolCall(call, `${path}.tool_calls[${callIndex}]`))
+      : undefined,
+    role === "assistant" ? message.reasoningState : undefined,
+  );
+  const toolCallId = message.toolCallId === "" ? undefined : message.toolCallId;
   return {
     role,
     content,
     name: message.name === "" ? undefined : message.name,
-    toolCallId: message.toolCallId === "" ? undefined : message.toolCallId,
-    toolCalls:
-      message.toolCalls.length > 0
-        ? message.toolCalls.map((call, callIndex) => toToolCall(call, `${path}.tool_calls[${callIndex}]`))
-        : undefined,
+    toolCallId: toolCallId === undefined ? undefined : (carriers?.vendorId(toolCallId) ?? toolCallId),
+    toolCalls,
     reasoningContent: message.reasoningContent,
+    ...(reasoningState === undefined ? {} : { reasoningState }),
   };
 }
 

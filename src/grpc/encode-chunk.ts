@@ -13,6 +13,7 @@ import { toBinary } from "@bufbuild/protobuf";
 import { ChatCompletionChunkSchema } from "../../gen/llmproxy/v1/chat_pb.ts";
 import type { ChatStream } from "../core/chat-stream.ts";
 import type { ChatChunk } from "../core/types.ts";
+import type { StreamReasoning } from "../edge/reasoning-carrier.ts";
 import { createChunkEncoder, type StreamHead } from "./convert-response.ts";
 
 /** Field keys (field number << 3 | wire type 2, length-delimited). */
@@ -112,10 +113,14 @@ interface TextPiece {
 }
 
 /** Creates the encoder of one stream. Usage is sent only when the client asked for it. */
-export function createBatchEncoder(stream: StreamHead, includeUsage: boolean): BatchEncoder {
+export function createBatchEncoder(
+  stream: StreamHead,
+  includeUsage: boolean,
+  reasoning?: StreamReasoning,
+): BatchEncoder {
   // One set for both encoders: a choice's first chunk carries the role, whichever of them writes it.
   const started = new Set<number>();
-  const generic = createChunkEncoder(stream, includeUsage, started);
+  const generic = createChunkEncoder(stream, includeUsage, started, reasoning);
   const head = encodeHead(stream);
   const tail = encodeTail(stream);
   const measure = (choice: number, text: string): TextPiece => {

@@ -36,6 +36,7 @@ import {
   stampStreamStart,
   writeOrWait,
 } from "../edge/index.ts";
+import { CarrierReader, StreamReasoning } from "../edge/reasoning-carrier.ts";
 import { toChatRequest } from "./convert.ts";
 import { toProtoResponse } from "./convert-response.ts";
 import { createBatchEncoder } from "./encode-chunk.ts";
@@ -129,6 +130,7 @@ export function createFastLane(options: FastLaneOptions): FastLane {
 interface OpenedStream {
   readonly stream: ChatStream;
   readonly includeUsage: boolean;
+  readonly reasoning: StreamReasoning | undefined;
 }
 
 /**
@@ -144,7 +146,9 @@ async function open(
   options: FastLaneOptions,
 ): Promise<OpenedStream | undefined> {
   const core = options.getCore(call.request);
-  const chatRequest = toChatRequest(message, core.defaultModel);
+  const seal = core.reasoningSeal;
+  const carriers = seal === undefined ? undefined : new CarrierReader(seal, call.request.log);
+  const chatRequest = toChatRequest(message, core.defaultModel, carriers);
   const callOptions = callOptionsOf(call.request, call.abort.signal);
   if (method === "CreateChatCompletion") {
     await answer(call, core, chatRequest, callOptions);
@@ -152,7 +156,11 @@ async function open(
   }
   const stream = await core.openStream(chatRequest, callOptions);
   writeHead(call, stampStreamStart);
-  return { stream, includeUsage: chatRequest.includeUsage };
+  return {
+    stream,
+    includeUsage: chatRequest.includeUsage,
+    reasoning: seal === undefined ? undefined : new StreamReasoning(stream, seal),
+  };
 }
 
 /** Runs one call to its end: the answer and OK, or the failure's status (reported once). */
@@ -167,7 +175,8 @@ async function serveCall(
   try {
     const opened = await opening;
     if (opened !== undefined) {
-      await pumpStream(call.raw, opened.stream, createBatchEncoder(opened.stream, opened.includeUsage));
+      const encoder = createBatchEncoder(opened.stream, opened.includeUsage, opened.reasoning);
+      await pumpStream(call.raw, opened.stream, encoder);
     }
     abort.end();
     endCall(call, undefined);
@@ -190,7 +199,7 @@ async function answer(
   options: CallOptions,
 ): Promise<void> {
   const result = await core.complete(request, options);
-  const bytes = toBinary(CreateChatCompletionResponseSchema, toProtoResponse(result));
+  const bytes = toBinary(CreateChatCompletionResponseSchema, toProtoResponse(result, core.reasoningSeal));
   const envelope = Buffer.allocUnsafe(5 + bytes.length);
   envelope[0] = 0;
   envelope.writeUInt32BE(bytes.length, 1);

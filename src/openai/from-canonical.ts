@@ -5,7 +5,6 @@
  */
 import type { ChatStream } from "../core/chat-stream.ts";
 import type { ReasoningSeal } from "../core/reasoning-seal.ts";
-import { ReasoningStateBuilder } from "../core/reasoning-state.ts";
 import {
   type Annotation,
   type ChatChunk,
@@ -16,7 +15,7 @@ import {
   toWireFinishReason,
   type Usage,
 } from "../core/types.ts";
-import { carrierToolCallId, sealTurn } from "../edge/reasoning-carrier.ts";
+import { carrierToolCallId, StreamReasoning, sealTurn } from "../edge/reasoning-carrier.ts";
 
 /** OpenAI's usage object; a details object only when the vendor gave one of its counts. */
 export function toOpenAIUsage(usage: Usage): Record<string, unknown> {
@@ -222,36 +221,6 @@ export function createChunkEncoder(
       }
     },
   };
-}
-
-/** One stream's reasoning state per choice, sealed for the tool call ids and the finish. */
-class StreamReasoning {
-  readonly #seal: ReasoningSeal;
-  readonly #origin: { readonly provider: string; readonly model: string };
-  readonly #choices = new Map<number, ReasoningStateBuilder>();
-
-  constructor(stream: ChatStream, seal: ReasoningSeal) {
-    this.#seal = seal;
-    this.#origin = { provider: stream.served.provider, model: stream.served.upstreamModel };
-  }
-
-  add(chunk: ChatChunk & { readonly choice: number }): void {
-    let builder = this.#choices.get(chunk.choice);
-    if (builder === undefined) {
-      builder = new ReasoningStateBuilder();
-      this.#choices.set(chunk.choice, builder);
-    }
-    builder.add(chunk);
-  }
-
-  toolCallId(id: string, signature: string | undefined): string {
-    return carrierToolCallId(this.#seal, this.#origin, id, signature);
-  }
-
-  finish(choice: number): string | undefined {
-    const state = this.#choices.get(choice)?.build(this.#origin);
-    return state === undefined ? undefined : sealTurn(this.#seal, state);
-  }
 }
 
 /** The `chat.completion` object of a whole result. Optional keys are set only when present, in OpenAI's order. */

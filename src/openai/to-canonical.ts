@@ -4,12 +4,11 @@ import type {
   ChatRequest,
   ContentPart,
   JsonObject,
-  ReasoningState,
   ResponseFormat,
   ToolChoice,
 } from "../core/types.ts";
 import { invalidRequest } from "../edge/openai-errors.ts";
-import { type CarrierReader, mergeTurnState } from "../edge/reasoning-carrier.ts";
+import { type CarrierReader, openAssistantCarriers } from "../edge/reasoning-carrier.ts";
 import { requestModel } from "../edge/request-model.ts";
 import {
   type ChatCompletionMessageBody,
@@ -101,14 +100,15 @@ function toCanonicalAssistant(
   message: Extract<ChatCompletionMessageBody, { role: "assistant" }>,
   carriers: CarrierReader | undefined,
 ): ChatMessage {
-  const fromIds: ReasoningState[] = [];
-  const toolCalls = message.tool_calls?.map((call) => {
-    const carried = carriers?.toolCallId(call.id);
-    if (carried?.state !== undefined) fromIds.push(carried.state);
-    return { id: carried?.id ?? call.id, name: call.function.name, arguments: call.function.arguments };
-  });
-  const field = message.reasoning_state ? carriers?.open(message.reasoning_state) : undefined;
-  const reasoningState = mergeTurnState(field, fromIds);
+  const { toolCalls, reasoningState } = openAssistantCarriers(
+    carriers,
+    message.tool_calls?.map((call) => ({
+      id: call.id,
+      name: call.function.name,
+      arguments: call.function.arguments,
+    })),
+    message.reasoning_state ?? undefined,
+  );
   return {
     role: "assistant",
     content: assistantText(message.content),
