@@ -12,6 +12,7 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { z } from "zod";
 import { parseConfig } from "../../src/config/load.ts";
+import { reasoningKeyIssues } from "../../src/config/reasoning-keys.ts";
 import { resolveTracingSettings } from "../../src/telemetry/tracing-settings.ts";
 
 const DEPLOY = new URL("../../deploy/", import.meta.url);
@@ -126,6 +127,16 @@ describe("deploy/compose.yaml", () => {
         expect(config.providers.get(deployment.provider)?.type).toBe("echo");
       }
     }
+  });
+
+  it("seals reasoning state with one key shared by the three replicas", () => {
+    const config = parseConfig(
+      readFileSync(new URL("config/llm-proxy.yaml", DEPLOY), "utf8"),
+      "llm-proxy.yaml",
+    );
+    expect(config.reasoning.keys.length).toBeGreaterThan(0);
+    for (const replica of replicas)
+      expect(reasoningKeyIssues(config.reasoning.keys, replica.environment)).toEqual([]);
   });
 
   it("stops replicas with a grace period above the drain (drain_timeout + 2 s to end the rest + 10 s of trace flush)", () => {

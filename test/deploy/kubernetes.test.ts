@@ -15,6 +15,7 @@ import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { z } from "zod";
 import { parseConfig } from "../../src/config/load.ts";
+import { reasoningKeyIssues } from "../../src/config/reasoning-keys.ts";
 
 const DIR = new URL("../../deploy/kubernetes/", import.meta.url);
 /** The gateway's port (config `server.port`) and the Dockerfile's `node` user, whose uid is 1000 in node images. */
@@ -237,9 +238,13 @@ describe("deploy/kubernetes", () => {
       ),
       ...config.file.auth.keys.map((key) => key.key_env),
       ...config.file.auth.admin_keys.map((key) => key.key_env),
+      ...config.reasoning.keys.map((key) => key.keyEnv),
     ].filter((name) => name !== undefined);
     expect(named.length).toBeGreaterThan(2);
     for (const name of named) expect(Object.keys(secret.stringData)).toContain(name);
+    // One reasoning key for every pod, and the placeholder long enough for the gateway to start with it.
+    expect(config.reasoning.keys.length).toBeGreaterThan(0);
+    expect(reasoningKeyIssues(config.reasoning.keys, secret.stringData)).toEqual([]);
     // The PostgreSQL URL has no password: node-postgres takes PGPASSWORD from the Secret.
     expect(new URL(config.store.postgresUrl ?? "").password).toBe("");
     expect(Object.keys(secret.stringData)).toContain("PGPASSWORD");

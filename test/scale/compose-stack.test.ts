@@ -1,7 +1,8 @@
 /**
  * deploy/compose.yaml's stack without containers: three gateway processes started from the shipped
  * deploy/config/llm-proxy.yaml, on the machine's Redis and a scratch PostgreSQL database instead of the compose
- * services `redis` and `postgres` (only those two URLs change), behind deploy/nginx/compose.conf run by Debian's
+ * services `redis` and `postgres` (only those two URLs change) and with the compose file's environment less its
+ * OTEL_* variables (no Jaeger here), behind deploy/nginx/compose.conf run by Debian's
  * nginx (only its upstream servers, listen ports and log paths change; see test/deploy/nginx-compose.test.ts for
  * why). The replicas come up ready with their shared store up, the compose healthcheck passes on each, chat
  * answers and streams through nginx on both protocols reach all three, and a replica stopped as compose stops it
@@ -47,16 +48,30 @@ function replicaConfig(postgresUrl: string): string {
   return text;
 }
 
-/** The replicas' healthcheck argv from deploy/compose.yaml, without its leading "CMD". */
-function composeHealthcheck(): string[] {
-  const compose = z
-    .object({
-      services: z.object({
-        "llm-proxy-1": z.object({ healthcheck: z.object({ test: z.array(z.string()) }) }),
+/** The first replica's service in deploy/compose.yaml (the three share one definition). */
+const replicaService = z
+  .object({
+    services: z.object({
+      "llm-proxy-1": z.object({
+        environment: z.record(z.string(), z.string()),
+        healthcheck: z.object({ test: z.array(z.string()) }),
       }),
-    })
-    .parse(parse(readFileSync(new URL("compose.yaml", DEPLOY), "utf8"), { merge: true }));
-  return compose.services["llm-proxy-1"].healthcheck.test.slice(1);
+    }),
+  })
+  .parse(parse(readFileSync(new URL("compose.yaml", DEPLOY), "utf8"), { merge: true })).services[
+  "llm-proxy-1"
+];
+
+/** The replicas' healthcheck argv, without its leading "CMD". */
+function composeHealthcheck(): string[] {
+  return replicaService.healthcheck.test.slice(1);
+}
+
+/** The replicas' environment, less the OTEL_* variables that point at the stack's Jaeger (no such host here). */
+function composeEnvironment(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(replicaService.environment).filter(([name]) => !name.startsWith("OTEL_")),
+  );
 }
 
 /** Runs the compose healthcheck against a replica on `port` (9000 inside the container); its exit code. */
@@ -73,7 +88,9 @@ function runHealthcheck(port: number): Promise<number> {
 
 /** One replica on a port from the OS; three Node processes starting at once on a busy machine may take a while. */
 async function startReplica(config: string): Promise<GatewayChild & { readonly port: number }> {
-  const gateway = spawnGateway(["--config", config, "--host", "127.0.0.1", "--port", "0"]);
+  const gateway = spawnGateway(["--config", config, "--host", "127.0.0.1", "--port", "0"], {
+    env: { ...process.env, ...composeEnvironment() },
+  });
   await waitForGateway(gateway, () => listeningPort(gateway.lines) !== undefined, "a listening line", 40_000);
   return { ...gateway, port: listeningPort(gateway.lines) ?? 0 };
 }
