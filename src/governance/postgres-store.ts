@@ -37,7 +37,7 @@ export const POSTGRES_POOL_SETTINGS = {
 } as const;
 
 export interface PostgresStoreOptions {
-  /** Told about a pooled connection that failed while idle (the server went away); the pool drops it. */
+  /** Told about a pooled connection the server cut (it went away); the pool drops it. */
   readonly onConnectionError?: (error: Error) => void;
 }
 
@@ -55,10 +55,18 @@ export async function openPostgresStore(
   options: PostgresStoreOptions = {},
 ): Promise<PostgresStore> {
   const pool = new pg.Pool({ connectionString: url, ...POSTGRES_POOL_SETTINGS });
-  // Without a listener, an idle connection cut by the server is an unhandled 'error' event: the process dies.
-  pool.on("error", (error) => options.onConnectionError?.(error));
   // Every query's outcome says whether the server answers; the key cache's poll (every 250 ms) keeps it fresh.
   let up = true;
+  // A connection the server cuts emits 'error' on its client, idle in the pool or in use by a query: without a
+  // listener that is an uncaught exception and the process dies. The pool re-emits idle clients' errors on itself,
+  // so it needs one too; the query in flight fails on its own, and the pool drops the dead client.
+  pool.on("connect", (client) =>
+    client.on("error", (error) => {
+      up = false;
+      options.onConnectionError?.(error);
+    }),
+  );
+  pool.on("error", () => undefined);
   // A connection that cannot be had is no query to log: the pool's connect reports it.
   const trackedPool: PostgresPool = {
     options: pool.options,

@@ -52,6 +52,20 @@ describe("PostgreSQL stopped and started again under an open store", () => {
     expect(connectionErrors.length).toBeGreaterThan(0);
   });
 
+  it("survives the server going away in the middle of a query (the connection in use errors, the process lives)", async () => {
+    const big = Array.from({ length: 50_000 }, (_, index) => spendRow({ requestId: `big-${index}` }));
+    const appending = store.spend.append(big);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const errorsBefore = connectionErrors.length;
+    await server.stop();
+    await expect(appending).rejects.toThrow();
+    expect(connectionErrors.length).toBeGreaterThan(errorsBefore);
+    expect(store.health.up()).toBe(false);
+    await server.start();
+    await expect(store.keys.version()).resolves.toBeTypeOf("number");
+    expect(store.health.up()).toBe(true);
+  });
+
   it("a query refused by a live server (a duplicate key) leaves the health up", async () => {
     const key = {
       id: "key_dup",
