@@ -56,7 +56,8 @@ async function main(): Promise<void> {
     process.exit(0);
   }
   const startup = prepareStartup(config, process.env);
-  // Each worker opens the store (a damaged file or an uncreatable folder stops the start with its cause).
+  // Each worker opens the store (a damaged file, an uncreatable folder or an unreachable PostgreSQL stops the start
+  // with its cause: an orchestrator restarts the replica, rather than one serving without keys or spend log).
   const store = await openGovernanceStore(config.store);
   // The server modules are imported only after telemetry started, so that with tracing off no OpenTelemetry SDK
   // module is loaded at all, and with it on the undici instrumentation is in place before the first request.
@@ -95,7 +96,8 @@ async function main(): Promise<void> {
             spentSince: (keyId, from) => store.spend.spentSince(keyId, from),
           })
         : undefined),
-    stores: scaleOut === undefined ? undefined : [scaleOut.health],
+    // The shared stores /ready and llm_proxy_store_up report: Redis, PostgreSQL.
+    stores: [scaleOut?.health, store.health].filter((health) => health !== undefined),
   });
   telemetry.tracing?.useLogger(app.log);
   const retentionDays = config.store.retentionDays;
