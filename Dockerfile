@@ -29,13 +29,17 @@ RUN apt-get update \
 ENV LD_PRELOAD=/usr/local/lib/libjemalloc.so.2 \
   MALLOC_CONF=background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0
 WORKDIR /app
-# Owned by root and read-only for the `node` user that runs the gateway: it writes nothing to disk.
+# Owned by root and read-only for the `node` user that runs the gateway, except the embedded store's folder below.
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY bin ./bin
 COPY gen ./gen
 COPY src ./src
 COPY config/config.example.yaml ./config/config.example.yaml
+# The embedded SQLite store (store.path, default data/llm-proxy.db next to the config): the one folder the gateway
+# writes. Mount a volume here to keep keys and the spend log (-v llm-proxy-data:/app/config/data); with
+# store.postgres_url (several replicas, deploy/) nothing is written.
+RUN mkdir /app/config/data && chown node:node /app/config/data
 USER node
 # HTTP/1.1, h2c (gRPC) and Connect on one port.
 EXPOSE 9000

@@ -15,6 +15,7 @@ import { DockerfileParser, type Instruction } from "dockerfile-ast";
 import { validate } from "dockerfile-utils";
 import { afterAll, describe, expect, it } from "vitest";
 import { JEMALLOC_CONF } from "../../bench/lib/allocator.ts";
+import { parseConfig } from "../../src/config/load.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const DOCKERFILE = readFileSync(join(ROOT, "Dockerfile"), "utf8");
@@ -87,6 +88,20 @@ describe("Dockerfile", () => {
     expect(execForm(only("HEALTHCHECK")[0])[0]).toBe("node");
     // The same command as `npm start` (which the image cannot run: it uses the `node` devDependency).
     expect(execForm(only("CMD").at(-1))).toEqual([...PACKAGE.scripts.start.split(" "), "--host", "0.0.0.0"]);
+  });
+
+  it("lets the non-root user write the embedded store's folder, and nothing else", () => {
+    // Where the default store.path resolves for the image's config (/app/config/config.yaml or the example).
+    const example = parseConfig(
+      readFileSync(join(ROOT, "config/config.example.yaml"), "utf8"),
+      "/app/config/config.example.yaml",
+    );
+    const folder = dirname(example.store.path);
+    expect(folder).toBe("/app/config/data");
+    const user = only("USER").at(-1)?.getArgumentsContent();
+    const runs = only("RUN").map((i) => i.getArgumentsContent() ?? "");
+    expect(runs).toContainEqual(`mkdir ${folder} && chown ${user}:${user} ${folder}`);
+    expect(runs.join("\n").match(/\bchown\b/g)).toHaveLength(1);
   });
 
   it("runs the gateway on jemalloc with the bench's settings", () => {
