@@ -61,6 +61,11 @@ const EXPECTED: readonly (readonly [string, RegExp])[] = [
     /^\{"object":"list","data":\[\{"object":"embedding","index":0,"embedding":\[(-?[\d.e-]+,){3}-?[\d.e-]+\]\}.*"model":"echo-embed"[\s\S]*"promptTokens": 2/,
   ],
   ["out=$(mktemp -d)", /unary: Hello from Python\nstream: Hello from Python\nerror: NOT_FOUND/],
+  // echo-1 at $0.15 and $0.60 per million: 2 input and 2 output tokens.
+  [
+    "curl -si http://127.0.0.1:9000/v1/chat/completions",
+    /^x-llm-proxy-cost-usd: 0\.0000015\r?\n[\s\S]*Hello there/im,
+  ],
 ];
 
 const RUN_LANGUAGES = new Set(["bash", "sh", "ts", "python"]);
