@@ -148,7 +148,7 @@ function budgetOf(key: LimitedKey, nowMs: number): { start: number; end: number 
 
 /** The script's reply as an Admission. */
 function admissionOf(key: LimitedKey, ticket: string, reply: readonly number[]): Admission {
-  const [verdict, limit, retryMs, rUsed, , rEmptyMs, tUsed, , tEmptyMs] = reply.map(Number);
+  const [verdict, limit, retryMs, rUsed, rEmptyMs, tUsed, tEmptyMs] = reply.map(Number);
   const state: LimitState = {
     ...(key.limits.rpm === undefined
       ? {}
