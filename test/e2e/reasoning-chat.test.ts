@@ -134,6 +134,31 @@ describe.each<Mode>(["json", "stream"])("two-step tool loops with reasoning on (
   );
 });
 
+describe("what the tool call id carries", () => {
+  it("an app that rebuilds the message from its typed fields still gets Gemini's signature back, by the id", async () => {
+    const messages = await firstStep("gemini", "json");
+    const { role, content, tool_calls } = messages[1] as OpenAI.ChatCompletionAssistantMessageParam;
+    messages[1] = { role, content, tool_calls };
+    const second = await ask("gemini", messages, "json");
+    expect(second.choices[0]?.message.content).toContain("Tool results:");
+    const contents = lastBody(gateway.gemini).contents as { parts: Record<string, unknown>[] }[];
+    const call = contents[1]?.parts.find((part) => part.functionCall !== undefined);
+    expect(gateway.gemini.signatures.has(String(call?.thoughtSignature))).toBe(true);
+  });
+
+  it("a signature too long for the id stays in reasoning_state only, and still goes back", async () => {
+    const messages = await firstStep("gemini-long", "stream");
+    const assistant = messages[1] as unknown as { tool_calls: { id: string }[]; reasoning_state: string };
+    expect(assistant.tool_calls[0]?.id).toMatch(/^call_[A-Za-z0-9_-]+$/);
+    expect(assistant.reasoning_state.length).toBeGreaterThan(1024);
+    await ask("gemini-long", messages, "json");
+    const contents = lastBody(gateway.gemini).contents as { parts: Record<string, unknown>[] }[];
+    const call = contents[1]?.parts.find((part) => part.functionCall !== undefined);
+    expect(String(call?.thoughtSignature).length).toBeGreaterThan(1000);
+    expect(gateway.gemini.signatures.has(String(call?.thoughtSignature))).toBe(true);
+  });
+});
+
 describe("state never crosses vendors, and a bad carrier is ignored", () => {
   it("a fallback from Anthropic to Gemini 3 drops Anthropic's state (Gemini gets the sentinel, no 400)", async () => {
     const messages = await firstStep("claude", "json");

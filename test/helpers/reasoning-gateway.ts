@@ -1,7 +1,7 @@
 /**
  * A gateway in front of the three thinking mocks (Anthropic, Gemini 3, DeepSeek-style, plus a Kimi-style provider
  * on the DeepSeek mock), for the reasoning-state tests of every edge. Public models: `claude`, `gemini`,
- * `deepseek`, `kimi`; `claude` falls back to `gemini`.
+ * `gemini-long` (signatures too long for a tool call id), `deepseek`, `kimi`; `claude` falls back to `gemini`.
  */
 import type { MockUpstream } from "./mock-server.ts";
 import { type RunningServer, startServer } from "./start-server.ts";
@@ -36,11 +36,12 @@ providers:
 model_config:
   claude: claude-vendor
   gemini: gemini-vendor
+  gemini-long: gemini-vendor
   deepseek: deepseek-vendor
   kimi: kimi-vendor
 model_routes:
   claude-vendor: {claude: claude-sonnet-4-5}
-  gemini-vendor: {gemini: gemini-3-pro-preview}
+  gemini-vendor: {gemini: gemini-3-pro-preview, gemini-long: gemini-3-long-preview}
   deepseek-vendor: {deepseek: deepseek-reasoner}
   kimi-vendor: {kimi: kimi-k2-thinking}
 fallbacks:

@@ -6,7 +6,8 @@
  * issued or Google's documented `skip_thought_signature_validator` sentinel (else 400).
  * Answers: to a request offering tools whose last user turn holds no functionResponse, a thought summary, then one
  * functionCall part (no id, as the Gemini API sends them) signed with a fresh signature; to function responses, a
- * text answer quoting them whose last (empty) text part carries a signature, as Gemini signs its last part.
+ * text answer quoting them whose last (empty) text part carries a signature, as Gemini signs its last part. A model
+ * id containing `long` issues ~2.5 KB signatures.
  * @see https://ai.google.dev/gemini-api/docs/thought-signatures
  * @see https://ai.google.dev/api/generate-content#method:-models.streamgeneratecontent
  */
@@ -51,7 +52,7 @@ export async function startThinkingGeminiMock(): Promise<ThinkingGeminiMock> {
       response.end(JSON.stringify({ error: { code: 400, message: refusal, status: "INVALID_ARGUMENT" } }));
       return;
     }
-    answer(body, response, signatures);
+    answer(body, response, signatures, model.includes("long") ? 40 : 1);
   });
   return { ...mock, signatures };
 }
@@ -82,10 +83,11 @@ function checkSignatures(body: Body, signatures: ReadonlySet<string>): string | 
   return undefined;
 }
 
-function answer(body: Body, response: ServerResponse, signatures: Set<string>): void {
+/** `repeat` lengthens signatures (real ones grow with the thinking: a `…long…` model makes ~2.5 KB ones). */
+function answer(body: Body, response: ServerResponse, signatures: Set<string>, repeat: number): void {
   response.writeHead(200, { "content-type": "text/event-stream" });
   const sign = (): string => {
-    const signature = `Cq${createHash("sha384").update(`sig${signatures.size}`).digest("base64")}`;
+    const signature = `Cq${createHash("sha384").update(`sig${signatures.size}`).digest("base64").repeat(repeat)}`;
     signatures.add(signature);
     return signature;
   };
