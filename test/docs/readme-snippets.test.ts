@@ -2,7 +2,8 @@
  * Every shell, TypeScript and Python block of README.md is either run here, as pasted, or listed in NOT_RUN with
  * the reason (a new block fails this test until it is one or the other). They run against a gateway started from
  * config/config.example.yaml (`node src/main.ts`, as `npm start` does), on a port from the OS instead of 9000:
- * that address is the only thing changed in a block. Shell blocks run from docs/ (a folder of the clone other than
+ * that address is the only thing changed in a block. Blocks that use `$GATEWAY_ADMIN_KEY` (virtual keys) run
+ * against a second gateway started with that admin key and its own store, with the variable set. Shell blocks run from docs/ (a folder of the clone other than
  * its root); TypeScript blocks from a project folder outside the clone that has the client packages and llm-proxy
  * itself installed (as `npm install /path/to/llm-proxy` links it), so paths relative to the clone's root fail.
  */
@@ -12,7 +13,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { killGatewayProcesses, startGatewayProcess } from "../helpers/gateway-process.ts";
+import { killGatewayProcesses, startGatewayProcess, writeTempConfig } from "../helpers/gateway-process.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const README = readFileSync(join(ROOT, "README.md"), "utf8");
@@ -61,6 +62,9 @@ const EXPECTED: readonly (readonly [string, RegExp])[] = [
     /^\{"object":"list","data":\[\{"object":"embedding","index":0,"embedding":\[(-?[\d.e-]+,){3}-?[\d.e-]+\]\}.*"model":"echo-embed"[\s\S]*"promptTokens": 2/,
   ],
   ["out=$(mktemp -d)", /unary: Hello from Python\nstream: Hello from Python\nerror: NOT_FOUND/],
+  // Virtual keys: the key as changed, then as revoked; the usage report.
+  ["id=$(curl -s http://127.0.0.1:9000/admin/keys", /"budget_period":"daily"[\s\S]*"revoked":true/],
+  ['curl -s "http://127.0.0.1:9000/admin/usage', /^\{"data":\[/],
   // echo-1 at $0.15 and $0.60 per million: 2 input and 2 output tokens.
   [
     "curl -si http://127.0.0.1:9000/v1/chat/completions",
@@ -98,6 +102,12 @@ function startsWithAny<T>(code: string, table: readonly (readonly [string, T])[]
 
 let port: number;
 let project: string;
+/**
+ * The gateway of the `$GATEWAY_ADMIN_KEY` blocks: the example config has no admin key, and a virtual key made on its
+ * gateway would make its API require a key for every later block.
+ */
+let governedPort: number;
+const GATEWAY_ADMIN_KEY = "readme-admin-key-0123456789";
 
 /** A project outside the clone with the client packages and llm-proxy installed (symlinks, as npm links them). */
 function clientProject(): string {
@@ -127,9 +137,10 @@ function run(
   command: string,
   args: readonly string[],
   cwd: string,
+  env?: NodeJS.ProcessEnv,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(command, args, { cwd, timeout: 20_000, encoding: "utf8" }, (error, stdout, stderr) => {
+    execFile(command, args, { cwd, env, timeout: 20_000, encoding: "utf8" }, (error, stdout, stderr) => {
       resolve({
         code: error === null ? 0 : typeof error.code === "number" ? error.code : null,
         stdout,
@@ -142,6 +153,16 @@ function run(
 beforeAll(async () => {
   const gateway = await startGatewayProcess(["--config", "config/config.example.yaml"]);
   port = gateway.port;
+  const governed = await startGatewayProcess(
+    [
+      "--config",
+      writeTempConfig(
+        "model_config: {echo-1: echo}\nauth: {admin_keys: [{name: ops, key_env: GATEWAY_ADMIN_KEY}]}\n",
+      ),
+    ],
+    { env: { ...process.env, GATEWAY_ADMIN_KEY } },
+  );
+  governedPort = governed.port;
   project = clientProject();
 });
 afterAll(() => killGatewayProcesses());
@@ -169,11 +190,13 @@ describe("README snippets", () => {
   for (const block of blocks.filter((candidate) => startsWithAny(candidate.code, NOT_RUN) === undefined)) {
     const title = `README.md:${block.line} (${block.language}): ${block.code.trimStart().split("\n")[0]}`;
     it(title, async () => {
-      const code = block.code.replaceAll("127.0.0.1:9000", `127.0.0.1:${port}`);
+      const governed = block.code.includes("$GATEWAY_ADMIN_KEY");
+      const code = block.code.replaceAll("127.0.0.1:9000", `127.0.0.1:${governed ? governedPort : port}`);
+      const env = governed ? { ...process.env, GATEWAY_ADMIN_KEY } : undefined;
       const result =
         block.language === "ts"
           ? await runTypeScript(code, block.line)
-          : await run("bash", ["-euo", "pipefail", "-c", code], join(ROOT, "docs"));
+          : await run("bash", ["-euo", "pipefail", "-c", code], join(ROOT, "docs"), env);
       expect(result.code, result.stderr).toBe(0);
       expect(result.stdout).toMatch(startsWithAny(block.code, EXPECTED) ?? /\bHello\b|\bHi\b/);
       expect(result.stdout).not.toMatch(/"error"/);
