@@ -4,7 +4,7 @@
  * services `redis` and `postgres` (only those two URLs change) and with the compose file's environment less its
  * OTEL_* variables (no Jaeger here), behind deploy/nginx/compose.conf run by Debian's
  * nginx (only its upstream servers, listen ports and log paths change; see test/deploy/nginx-compose.test.ts for
- * why). The replicas come up ready with their shared store up, the compose healthcheck passes on each, chat
+ * why). The replicas come up ready with Redis and PostgreSQL up, the compose healthcheck passes on each, chat
  * answers and streams through nginx on both protocols reach all three, and a replica stopped as compose stops it
  * (SIGTERM) drains and exits 0 while nginx keeps serving from the other two.
  */
@@ -155,11 +155,11 @@ async function chat(id: string): Promise<number> {
 }
 
 describe("the compose stack on loopback (deploy/compose.yaml without containers)", () => {
-  it("starts three replicas from the shipped config, ready with Redis up, and the compose healthcheck passes", async () => {
+  it("starts three replicas from the shipped config, ready with Redis and PostgreSQL up, and the compose healthcheck passes", async () => {
     for (const gateway of gateways) {
       const ready = await fetch(`http://127.0.0.1:${gateway.port}/ready`);
       expect(ready.status).toBe(200);
-      expect(await ready.json()).toMatchObject({ status: "ready", stores: { redis: "up" } });
+      expect(await ready.json()).toMatchObject({ status: "ready", stores: { redis: "up", postgres: "up" } });
       expect(await runHealthcheck(gateway.port)).toBe(0);
     }
   });

@@ -74,9 +74,11 @@ afterAll(async () => {
 });
 
 describe("one pod of deploy/kubernetes (ConfigMap config, Secret environment)", () => {
-  it("answers the readiness and liveness probes' paths with 200", async () => {
+  it("answers the readiness and liveness probes' paths with 200, both shared stores up", async () => {
     const [container] = pod.containers;
-    expect((await fetch(`${url}${container.readinessProbe.httpGet.path}`)).status).toBe(200);
+    const ready = await fetch(`${url}${container.readinessProbe.httpGet.path}`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: "ready", stores: { redis: "up", postgres: "up" } });
     expect((await fetch(`${url}${container.livenessProbe.httpGet.path}`)).status).toBe(200);
   });
 
