@@ -4,7 +4,11 @@
  * Gemini 3 and DeepSeek do. The app returns the assistant message as received (unary), or as it assembled it
  * from the deltas (stream), `reasoning_state` included.
  */
+import { create } from "@bufbuild/protobuf";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ChatMessage, ChatMessageSchema, ChatService } from "../../gen/llmproxy/v1/chat_pb.ts";
 import { type GrpcChatClient, grpcChatClient } from "../helpers/grpc-js-client.ts";
 import { type ReasoningGateway, startReasoningGateway } from "../helpers/reasoning-gateway.ts";
 import { THINKING_TEXT } from "../helpers/thinking-anthropic-mock.ts";
@@ -144,6 +148,44 @@ describe.each([
     expect(first.reasoning_content).toBe(DEEPSEEK_REASONING);
     expect(second.message.content).toBe(`Tool results: ${TOOL_RESULT}`);
   });
+});
+
+describe("Connect protocol (the Connect service, not the gRPC fast lane), generated client", () => {
+  const request = (model: string, messages: ChatMessage[]) => ({
+    model,
+    messages,
+    reasoningEffort: "medium",
+    tools: [{ type: "function", function: { name: "get_weather" } }],
+  });
+
+  it.each(["claude", "gemini"])(
+    "%s: unary then streamed, the message returned as received",
+    async (model) => {
+      const connect = createClient(
+        ChatService,
+        createConnectTransport({ baseUrl: gateway.server.url, httpVersion: "1.1" }),
+      );
+      const messages = [create(ChatMessageSchema, { role: "user", content: "Weather in Paris?" })];
+      const first = (await connect.createChatCompletion(request(model, messages))).choices[0]?.message;
+      expect(first?.reasoningState).toMatch(/^r1-k1-/);
+      const { role, content, reasoningContent, reasoningState, toolCalls } =
+        first ?? create(ChatMessageSchema);
+      messages.push(
+        create(ChatMessageSchema, { role, content, reasoningContent, reasoningState, toolCalls }),
+      );
+      for (const call of toolCalls) {
+        messages.push(create(ChatMessageSchema, { role: "tool", toolCallId: call.id, content: TOOL_RESULT }));
+      }
+      let text = "";
+      for await (const chunk of connect.streamChatCompletion(request(model, messages))) {
+        text += chunk.choices[0]?.delta?.content ?? "";
+      }
+      expect(text).toContain("Tool results:");
+      const body = JSON.stringify(lastBody(model === "claude" ? gateway.anthropic : gateway.gemini));
+      if (model === "claude") expect(body).toContain('"type":"redacted_thinking"');
+      else expect([...gateway.gemini.signatures].some((signature) => body.includes(signature))).toBe(true);
+    },
+  );
 });
 
 describe("gRPC: a tampered carrier", () => {
