@@ -5,9 +5,10 @@
  * client abandons is billed from the gateway's estimate.
  */
 import Anthropic from "@anthropic-ai/sdk";
+import * as grpc from "@grpc/grpc-js";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { grpcChatClient } from "../helpers/grpc-js-client.ts";
+import { type GrpcChunk, grpcChatClient } from "../helpers/grpc-js-client.ts";
 import { startMockOpenAIUpstream } from "../helpers/mock-openai-upstream.ts";
 import type { MockUpstream } from "../helpers/mock-server.ts";
 import { type RunningServer, startServer } from "../helpers/start-server.ts";
@@ -139,6 +140,30 @@ describe("streams", () => {
       inputTokens: 11,
       outputTokens: 7,
       costUsd: cost,
+    });
+  });
+
+  it("a gRPC stream that did not ask for usage gets no usage message, and is billed from the vendor's", async () => {
+    const client = grpcChatClient(server.port);
+    try {
+      const metadata = new grpc.Metadata();
+      metadata.set("x-request-id", "rid-grpc-usage");
+      const call = client.StreamChatCompletion(
+        { model: "vendor-model", messages: [{ role: "user", content: "hello there" }] },
+        metadata,
+      );
+      const chunks: GrpcChunk[] = [];
+      for await (const chunk of call as AsyncIterable<GrpcChunk>) chunks.push(chunk);
+      expect(chunks.length).toBeGreaterThan(1);
+      expect(chunks.filter((chunk) => chunk.usage !== undefined)).toEqual([]);
+    } finally {
+      client.close();
+    }
+    expect(await accessLine("rid-grpc-usage")).toMatchObject({
+      protocol: "grpc",
+      inputTokens: 11,
+      outputTokens: 7,
+      costUsd: (11 * VENDOR_PRICE.input + 7 * VENDOR_PRICE.output) / 1e6,
     });
   });
 
