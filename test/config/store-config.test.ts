@@ -1,5 +1,9 @@
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/load.ts";
+import { checkConfigFile } from "../../src/startup.ts";
 
 const MODELS = 'model_config: {"m": echo}\n';
 
@@ -49,5 +53,24 @@ describe("store: config section", () => {
     ["store: {file: x.db}", "store"],
   ])("rejects %s naming %s", (yaml, path) => {
     expect(() => parseConfig(`${MODELS}${yaml}`, "c.yaml")).toThrow(path);
+  });
+});
+
+describe("--check-config and store:", () => {
+  it("refuses a bad store section by its YAML path", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "llmp-check-")), "c.yaml");
+    writeFileSync(file, `${MODELS}store: {retention_days: -3, fail_mode: half}\n`);
+    const checked = await checkConfigFile(file, {});
+    expect(checked.ok).toBe(false);
+    expect(checked.text).toContain("store.retention_days");
+    expect(checked.text).toContain("store.fail_mode");
+  });
+
+  it("leaves opening the file to the start: nothing is created, a missing folder is fine", async () => {
+    const folder = mkdtempSync(join(tmpdir(), "llmp-check-"));
+    const file = join(folder, "c.yaml");
+    writeFileSync(file, `${MODELS}store: {path: not-yet/gw.db}\n`);
+    expect((await checkConfigFile(file, {})).ok).toBe(true);
+    expect(existsSync(join(folder, "not-yet"))).toBe(false);
   });
 });
