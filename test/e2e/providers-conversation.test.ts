@@ -19,7 +19,11 @@ import {
   ANTHROPIC_MOCK_TOOL_USES,
   ANTHROPIC_MOCK_USAGE,
 } from "../helpers/mock-anthropic-upstream.ts";
-import { GEMINI_MOCK_CALL_ARGS, GEMINI_MOCK_USAGE } from "../helpers/mock-gemini-upstream.ts";
+import {
+  GEMINI_MOCK_CALL_ARGS,
+  GEMINI_MOCK_THOUGHT_SIGNATURE,
+  GEMINI_MOCK_USAGE,
+} from "../helpers/mock-gemini-upstream.ts";
 import type { MockUpstream, RecordedUpstreamRequest } from "../helpers/mock-server.ts";
 import {
   startVendorGateway,
@@ -243,19 +247,27 @@ const VENDORS: Readonly<Record<string, Vendor>> = {
     },
     expectFollowUp(request, calls) {
       expect(request.body.systemInstruction).toEqual({ parts: [{ text: SYSTEM }] });
+      // Gemini gets its own ids back, without the carrier, and the first call its own thoughtSignature (it rode
+      // in the call's id: this app rebuilds the message from its typed fields).
+      const vendorId = (id: string): string => id.replace(/__r1-[\w-]+$/, "");
       expect(request.body.contents).toEqual([
         { role: "user", parts: [{ text: QUESTION }] },
         {
           role: "model",
-          parts: calls.map((call) => ({
-            functionCall: { id: call.id, name: call.name, args: JSON.parse(call.arguments) },
+          parts: calls.map((call, index) => ({
+            functionCall: { id: vendorId(call.id), name: call.name, args: JSON.parse(call.arguments) },
+            ...(index === 0 ? { thoughtSignature: GEMINI_MOCK_THOUGHT_SIGNATURE } : {}),
           })),
         },
         {
           role: "user",
           // The name is looked up from the earlier call with that id; plain text is wrapped as {result}.
           parts: calls.map((call, index) => ({
-            functionResponse: { id: call.id, name: call.name, response: { result: RESULTS[index] } },
+            functionResponse: {
+              id: vendorId(call.id),
+              name: call.name,
+              response: { result: RESULTS[index] },
+            },
           })),
         },
       ]);
@@ -323,7 +335,8 @@ for (const [edgeName, makeEdge] of Object.entries(EDGES)) {
         );
         for (const [index, call] of first.calls.entries()) {
           const id = vendor.calls[index]?.id;
-          if (id === undefined) expect(call.id).toMatch(/^call_\w{8,}$/);
+          // A gateway id; a signed call's also carries its sealed thoughtSignature (README: thinking models).
+          if (id === undefined) expect(call.id).toMatch(/^call_\w{8,}(__r1-[\w-]+)?$/);
           else expect(call.id).toBe(id);
         }
         expect(new Set(first.calls.map((call) => call.id)).size).toBe(first.calls.length);

@@ -31,6 +31,9 @@ export const GEMINI_MOCK_CALL_ARGS = [
   { timezone: "Europe/Paris" },
 ] as const;
 
+/** The thoughtSignature of the first function call (as recorded, only the first of parallel calls has one). */
+export const GEMINI_MOCK_THOUGHT_SIGNATURE = "CiQBvj72+3Vd1yKQZGxvYmFsLXNpZw==";
+
 /** Text of the mid-stream-error answer before the error event. */
 export const GEMINI_MOCK_PARTIAL_TEXT = "Let me think about";
 
@@ -168,7 +171,7 @@ function answer(body: GenerateBody, model: string, response: ServerResponse): vo
     for (const [position, declaration] of declarations.slice(0, 2).entries()) {
       const args = GEMINI_MOCK_CALL_ARGS[position];
       // As recorded: only the first of parallel calls carries a thoughtSignature.
-      const signature = position === 0 ? { thoughtSignature: "CiQBvj72+3Vd1yKQZGxvYmFsLXNpZw==" } : {};
+      const signature = position === 0 ? { thoughtSignature: GEMINI_MOCK_THOUGHT_SIGNATURE } : {};
       send([{ functionCall: { name: declaration.name, args }, ...signature }]);
     }
     send([{ text: "" }], "STOP");
