@@ -15,6 +15,7 @@
  */
 import { Kysely, PostgresDialect, type PostgresPool } from "kysely";
 import pg from "pg";
+import { ProxyError } from "../core/errors.ts";
 import { KyselyKeyStore } from "./sql/kysely-key-store.ts";
 import { KyselySpendLog } from "./sql/kysely-spend-log.ts";
 import { migrateGovernance } from "./sql/migrations.ts";
@@ -57,6 +58,7 @@ export async function openPostgresStore(
   const pool = new pg.Pool({ connectionString: url, ...POSTGRES_POOL_SETTINGS });
   // Every query's outcome says whether the server answers; the key cache's poll (every 250 ms) keeps it fresh.
   let up = true;
+  let opened = false;
   // A connection the server cuts emits 'error' on its client, idle in the pool or in use by a query: without a
   // listener that is an uncaught exception and the process dies. The pool re-emits idle clients' errors on itself,
   // so it needs one too; the query in flight fails on its own, and the pool drops the dead client.
@@ -75,7 +77,8 @@ export async function openPostgresStore(
         return await pool.connect();
       } catch (error) {
         up = false;
-        throw error;
+        // At start the cause goes into StoreOpenError; once serving, the admin API answers 503, not a 500.
+        throw opened ? postgresUnreachable(error) : error;
       }
     },
     end: () => pool.end(),
@@ -97,6 +100,7 @@ export async function openPostgresStore(
       error,
     );
   }
+  opened = true;
   let closed: Promise<void> | undefined;
   return {
     // Keys are served from each replica's cache and spend rows wait in the writer's buffer while PostgreSQL is
@@ -109,6 +113,15 @@ export async function openPostgresStore(
       return closed;
     },
   };
+}
+
+/** PostgreSQL cannot be reached while serving: 503 `store_unavailable` for the admin API, the cause for logs. */
+function postgresUnreachable(cause: unknown): ProxyError {
+  return new ProxyError(
+    "overloaded",
+    "The gateway cannot reach its key and spend-log store (PostgreSQL); try again shortly.",
+    { code: "store_unavailable", retryAfterMs: 1000, cause },
+  );
 }
 
 /**

@@ -1,8 +1,9 @@
 /**
  * A gateway process (the real entry) on a PostgreSQL of the test's own, stopped while it serves: requests keep
  * succeeding (a virtual key made before the outage is served from the key cache; spend rows wait in the writer),
- * `/ready` stays 200 but degraded and `llm_proxy_store_up{store="postgres"}` says 0; once PostgreSQL is back the
- * rows of the outage arrive. A PostgreSQL that is down when the gateway starts stops the start with a clear error.
+ * `/ready` stays 200 but degraded, `llm_proxy_store_up{store="postgres"}` says 0 and the admin API answers 503
+ * `store_unavailable`; once PostgreSQL is back the rows of the outage arrive. A PostgreSQL that is down when the
+ * gateway starts stops the start with a clear error.
  */
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -112,6 +113,15 @@ describe("PostgreSQL stopped under a serving gateway", () => {
       body: { status: "ready", stores: { postgres: "down" }, degraded: true },
     });
     expect(await postgresUpGauge()).toBe("0");
+    // The admin API cannot write or read keys meanwhile: 503 store_unavailable, retry shortly.
+    const refused = await fetch(`${baseUrl()}/admin/keys`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "during-outage" }),
+    });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get("retry-after")).toBe("1");
+    expect(await refused.json()).toMatchObject({ error: { code: "store_unavailable" } });
 
     await server.start();
     // The writer retries every second; the key cache's poll brings the health back.
