@@ -4,47 +4,70 @@
  * share a `{hash tag}`, so the scripts also run on Redis Cluster.
  *
  * Windows are per-second buckets in a hash (field: epoch second, value: count), like the in-process RollingWindow:
- * a bucket counts while it is younger than 60 s, memory stays at most 61 fields whatever the rate, and a bucket
- * expires at (second + 60) × 1000 ms. Slots are a sorted set of tickets scored by the epoch ms their lease ends.
+ * a bucket counts while it is younger than 60 s and expires at (second + 60) × 1000 ms. The hash also keeps the
+ * running total (`sum`), the second the window was last advanced to (`last`) and the newest second counted
+ * (`newest`), so a check reads three fields and drops only the buckets that left since the last one (about one a
+ * second at most), whatever the rate; only a refusal reads every bucket, for the time until there is room. A
+ * window never moves backwards: a replica whose clock lags counts in the newest second seen. Slots are a sorted
+ * set of tickets scored by the epoch ms their lease ends.
  */
 
-/**
- * Lua of the admit script: the window of a bucket hash at `sec` (its total, its buckets unsorted, its newest
- * second), dropping buckets that left it. Sorting is left to a refusal, the only case that needs the order.
- */
+/** Lua shared by both scripts: a window's state at `sec` and adding to it. */
 const WINDOW_LUA = `
-local function window(key, sec)
-  local flat = redis.call('HGETALL', key)
-  local total, buckets, stale, newest = 0, {}, {}, nil
-  for i = 1, #flat, 2 do
-    local s = tonumber(flat[i])
-    if s <= sec - 60 then
-      stale[#stale + 1] = flat[i]
-    else
-      local n = tonumber(flat[i + 1])
-      total = total + n
-      buckets[#buckets + 1] = {s, n}
-      if newest == nil or s > newest then newest = s end
+-- the window of key advanced to sec: its sum, its second (never earlier than one seen), its newest second
+local function advance(key, sec)
+  local meta = redis.call('HMGET', key, 'sum', 'last', 'newest')
+  local sum, last, newest = tonumber(meta[1]) or 0, tonumber(meta[2]), tonumber(meta[3])
+  if last == nil then return {sum = 0, sec = sec, newest = nil, moved = true} end
+  if sec <= last then return {sum = sum, sec = last, newest = newest, moved = false} end
+  if sec - last >= 60 then
+    redis.call('DEL', key)
+    return {sum = 0, sec = sec, newest = nil, moved = true}
+  end
+  for s = last - 59, sec - 60 do
+    local n = redis.call('HGET', key, s)
+    if n then
+      sum = sum - tonumber(n)
+      redis.call('HDEL', key, s)
     end
   end
-  if #stale > 0 then redis.call('HDEL', key, unpack(stale)) end
-  return total, buckets, newest
+  if newest ~= nil and newest <= sec - 60 then newest = nil end
+  return {sum = sum, sec = sec, newest = newest, moved = true}
 end
--- ms until the oldest buckets expire enough for the total to drop below limit (0: it is below)
-local function msUntilBelow(total, buckets, limit, now)
-  if total < limit then return 0 end
+local function add(key, w, amount)
+  redis.call('HINCRBY', key, w.sec, amount)
+  w.sum = w.sum + amount
+  w.newest = w.sec
+  redis.call('HSET', key, 'sum', w.sum, 'last', w.sec, 'newest', w.sec)
+  redis.call('EXPIRE', key, 61)
+end
+-- a window that moved but got nothing added keeps its new total and second
+local function save(key, w)
+  if w.moved and redis.call('EXISTS', key) == 1 then
+    if w.newest == nil then redis.call('HDEL', key, 'newest') end
+    redis.call('HSET', key, 'sum', w.sum, 'last', w.sec)
+  end
+end
+-- ms until every counted bucket has expired (the window is back to its full limit)
+local function msUntilEmpty(w, now)
+  if w.newest == nil or w.sum <= 0 then return 0 end
+  return math.max(0, (w.newest + 60) * 1000 - now)
+end
+-- ms until the oldest buckets expire enough for the total to drop below limit (reads every bucket: refusals only)
+local function msUntilBelow(key, w, limit, now)
+  local flat = redis.call('HGETALL', key)
+  local buckets = {}
+  for i = 1, #flat, 2 do
+    local s = tonumber(flat[i])
+    if s ~= nil and s > w.sec - 60 then buckets[#buckets + 1] = {s, tonumber(flat[i + 1])} end
+  end
   table.sort(buckets, function(a, b) return a[1] < b[1] end)
-  local left = total
+  local left = w.sum
   for _, b in ipairs(buckets) do
     left = left - b[2]
     if left < limit then return math.max(0, (b[1] + 60) * 1000 - now) end
   end
   return 60000
-end
--- ms until every counted bucket has expired (the window is back to its full limit)
-local function msUntilEmpty(newest, now)
-  if newest == nil then return 0 end
-  return math.max(0, (newest + 60) * 1000 - now)
 end
 `;
 
@@ -62,11 +85,14 @@ local rpm, tpm, parallel = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4
 local budget = tonumber(ARGV[5])
 local ticket, leaseEnd, periodEnd = ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8])
 
-local rUsed, rBuckets, rNewest, tUsed, tBuckets, tNewest = 0, {}, nil, 0, {}, nil
-if rpm > 0 then rUsed, rBuckets, rNewest = window(KEYS[1], sec) end
-if tpm > 0 then tUsed, tBuckets, tNewest = window(KEYS[2], sec) end
+local empty = {sum = 0, sec = sec, newest = nil, moved = false}
+local r, t = empty, empty
+if rpm > 0 then r = advance(KEYS[1], sec) end
+if tpm > 0 then t = advance(KEYS[2], sec) end
 local function refused(limit, retryMs)
-  return {0, limit, retryMs, rUsed, msUntilEmpty(rNewest, now), tUsed, msUntilEmpty(tNewest, now)}
+  if rpm > 0 then save(KEYS[1], r) end
+  if tpm > 0 then save(KEYS[2], t) end
+  return {0, limit, retryMs, r.sum, msUntilEmpty(r, now), t.sum, msUntilEmpty(t, now)}
 end
 
 if budget > 0 then
@@ -77,41 +103,34 @@ if budget > 0 then
   end
 end
 -- the same order as the memory counters: budget, rpm, tpm, max_parallel
-if rpm > 0 and rUsed >= rpm then return refused(1, msUntilBelow(rUsed, rBuckets, rpm, now)) end
-if tpm > 0 and tUsed >= tpm then return refused(2, msUntilBelow(tUsed, tBuckets, tpm, now)) end
+if rpm > 0 and r.sum >= rpm then return refused(1, msUntilBelow(KEYS[1], r, rpm, now)) end
+if tpm > 0 and t.sum >= tpm then return refused(2, msUntilBelow(KEYS[2], t, tpm, now)) end
 if parallel > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
   if redis.call('ZCARD', KEYS[3]) >= parallel then return refused(3, 1000) end
 end
 
-if rpm > 0 then
-  redis.call('HINCRBY', KEYS[1], sec, 1)
-  redis.call('EXPIRE', KEYS[1], 61)
-  rUsed = rUsed + 1
-  rNewest = sec
-end
+if rpm > 0 then add(KEYS[1], r, 1) end
+if tpm > 0 then save(KEYS[2], t) end
 if parallel > 0 then
   redis.call('ZADD', KEYS[3], leaseEnd, ticket)
   -- the set lives as long as its longest lease, so an idle key leaves nothing behind
   if redis.call('PTTL', KEYS[3]) < leaseEnd - now then redis.call('PEXPIRE', KEYS[3], leaseEnd - now) end
 end
-return {1, 0, 0, rUsed, msUntilEmpty(rNewest, now), tUsed, msUntilEmpty(tNewest, now)}
+return {1, 0, 0, r.sum, msUntilEmpty(r, now), t.sum, msUntilEmpty(t, now)}
 `;
 
 /**
  * settle. KEYS: tokens hash, slots zset, budget string. ARGV: now ms, ticket ('' when no slot was taken), tokens
  * (0 when the key has no tpm), cost USD (0 when the key has no budget). A budget key that is missing is left
- * missing: Redis lost it (a restart), and the next admit reseeds it from the spend log, which has this request;
- * adding to a fresh key here would hide the loss and skip the reseed.
+ * missing: Redis lost it (a restart), and the next admit reseeds it from the spend log (which has this request
+ * once the spend writer flushed it); adding to a fresh key here would hide the loss and skip the reseed.
  */
-export const SETTLE_LUA = `
+export const SETTLE_LUA = `${WINDOW_LUA}
 local now, ticket = tonumber(ARGV[1]), ARGV[2]
 local tokens, cost = tonumber(ARGV[3]), tonumber(ARGV[4])
 if ticket ~= '' then redis.call('ZREM', KEYS[2], ticket) end
-if tokens > 0 then
-  redis.call('HINCRBY', KEYS[1], math.floor(now / 1000), tokens)
-  redis.call('EXPIRE', KEYS[1], 61)
-end
+if tokens > 0 then add(KEYS[1], advance(KEYS[1], math.floor(now / 1000)), tokens) end
 if cost > 0 and redis.call('EXISTS', KEYS[3]) == 1 then redis.call('INCRBYFLOAT', KEYS[3], ARGV[4]) end
 return 1
 `;

@@ -5,6 +5,7 @@
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import type { LimitCounters, LimitedKey } from "../../src/governance/counters.ts";
+import { MemoryLimitCounters } from "../../src/governance/memory-counters.ts";
 import { createRedisCounters } from "../../src/governance/redis-counters.ts";
 import { redisClientOptions } from "../../src/governance/redis-link.ts";
 import { deleteKeys, SHARED_REDIS_URL, testPrefix } from "../helpers/redis-server.ts";
@@ -168,5 +169,46 @@ describe("Redis counters shared by replicas", () => {
     await settled(first);
     expect(await second.counters.admit(key, now)).toMatchObject({ admitted: false, code: "budget_exceeded" });
     expect(asked).toHaveLength(1);
+  });
+});
+
+describe("Redis counters against the memory counters", () => {
+  it("answer the same to the same requests over several minutes (verdicts, retry-after, header state)", async () => {
+    const [replica] = await replicas(1, { leaseMs: 3_600_000, spentSince: async () => 0.5 });
+    if (replica === undefined) throw new Error("one replica");
+    const memory = new MemoryLimitCounters({ spentSince: async () => 0.5 });
+    const key: LimitedKey = {
+      id: "differential",
+      limits: { rpm: 7, tpm: 900, max_parallel: 3, budget_usd: 1.5, budget_period: "total" },
+    };
+    // A fixed pseudo-random walk: bursts, pauses of up to 70 s, settles in any order.
+    let seed = 42;
+    const random = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    let now = Date.UTC(2026, 0, 1, 12, 0, 0);
+    const held: { redis: string; memory: string }[] = [];
+    const refusals = new Set<string>();
+    for (let step = 0; step < 300; step++) {
+      now += random() < 0.1 ? Math.floor(random() * 70_000) : Math.floor(random() * 1500);
+      if (held.length > 0 && random() < 0.45) {
+        const [ending] = held.splice(Math.floor(random() * held.length), 1);
+        if (ending === undefined) continue;
+        const spent = { tokens: Math.floor(random() * 400), costUsd: random() < 0.2 ? 0.05 : 0 };
+        replica.counters.settle(key, ending.redis, spent, now);
+        memory.settle(key, ending.memory, spent, now);
+        await settled(replica);
+        continue;
+      }
+      const [fromRedis, fromMemory] = [await replica.counters.admit(key, now), await memory.admit(key, now)];
+      const { ticket: redisTicket, ...redisView } = { ticket: "", ...fromRedis };
+      const { ticket: memoryTicket, ...memoryView } = { ticket: "", ...fromMemory };
+      expect(redisView, `step ${step} at +${now - Date.UTC(2026, 0, 1, 12)} ms`).toEqual(memoryView);
+      if (fromRedis.admitted) held.push({ redis: redisTicket, memory: memoryTicket });
+      else refusals.add(fromRedis.limit);
+    }
+    // The walk met every limit.
+    expect([...refusals].sort()).toEqual(["budget_usd", "max_parallel", "rpm", "tpm"]);
   });
 });
