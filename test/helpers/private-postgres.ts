@@ -7,7 +7,7 @@
  * PostgreSQL refuses to run as root: as root, the server binaries run as the `postgres` user (runuser), which owns
  * the temporary folder.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chownSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -39,11 +39,14 @@ const isRoot = process.getuid?.() === 0;
 
 /** Runs a server binary, as the postgres user when this process is root. */
 async function runServerBinary(name: "initdb" | "pg_ctl", args: readonly string[]): Promise<void> {
-  const binary = serverBinary(name);
-  const [command, commandArgs] = isRoot
-    ? ["runuser", ["-u", "postgres", "--", binary, ...args]]
-    : [binary, [...args]];
+  const [command, commandArgs] = serverCommand(name, args);
   await run(command, commandArgs, { timeout: 60_000 });
+}
+
+/** The command line of a server binary: through runuser as the postgres user when this process is root. */
+function serverCommand(name: "initdb" | "pg_ctl", args: readonly string[]): [string, string[]] {
+  const binary = serverBinary(name);
+  return isRoot ? ["runuser", ["-u", "postgres", "--", binary, ...args]] : [binary, [...args]];
 }
 
 async function postgresOwner(): Promise<{ uid: number; gid: number }> {
@@ -116,6 +119,14 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     await runServerBinary("pg_ctl", ["-D", data, "-m", "immediate", "-w", "-t", "30", "stop"]);
     running = false;
   };
+  // A test file that dies before its afterAll must not leave a server running: stopped as this process exits.
+  const stopAtExit = (): void => {
+    if (!running) return;
+    const [command, args] = serverCommand("pg_ctl", ["-D", data, "-m", "immediate", "stop"]);
+    spawnSync(command, args, { stdio: "ignore", timeout: 10_000 });
+    rmSync(folder, { recursive: true, force: true });
+  };
+  process.once("exit", stopAtExit);
   await start();
   return {
     port,
@@ -123,6 +134,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     stop,
     start,
     destroy: async () => {
+      process.off("exit", stopAtExit);
       if (running) await stop();
       rmSync(folder, { recursive: true, force: true });
     },
