@@ -12,6 +12,7 @@ import { REDACTED, SecretScrubber } from "../core/secret-scrubber.ts";
 import type { KeySource } from "../providers/registry.ts";
 import { resolveAccessKeys, resolveApiKey } from "../providers/registry.ts";
 import type { Config } from "./config.ts";
+import { resolveReasoningKeys } from "./reasoning-keys.ts";
 
 /** What a redacted value is replaced with. */
 export { REDACTED };
@@ -67,6 +68,7 @@ export function knownSecrets(config: Config, env: KeySource): string[] {
     if (fromEnv !== undefined) secrets.add(fromEnv);
     if (entry.key_sha256 !== undefined) secrets.add(entry.key_sha256);
   }
+  for (const key of resolveReasoningKeys(config.reasoning.keys, env)) secrets.add(key.secret);
   return [...secrets]
     .filter((secret) => secret.length >= MIN_SCRUBBED_LENGTH)
     .sort((a, b) => b.length - a.length);

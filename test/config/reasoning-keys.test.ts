@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../src/config/config-error.ts";
 import { parseConfig } from "../../src/config/load.ts";
+import { knownSecrets } from "../../src/config/redact.ts";
 import { checkServing } from "../../src/config/serving-checks.ts";
 import { createRuntime } from "../../src/core/runtime.ts";
 import type { ReasoningState } from "../../src/core/types.ts";
@@ -43,6 +44,11 @@ describe("reasoning keys in the config", () => {
       message: "RK1 is not set",
     });
     expect(checkServing(config, { RK1: LONG, RK0: LONG }, "refuse").errors).toEqual([]);
+  });
+
+  it("the secrets join the ones cut from error answers and log lines", () => {
+    const config = parseConfig(`${MODELS}reasoning: {keys: [{id: k1, key_env: RK1}]}`, "r.yaml");
+    expect(knownSecrets(config, { RK1: LONG })).toContain(LONG);
   });
 
   it("the runtime seals with the first key and opens with every one (rotation across a restart)", async () => {
