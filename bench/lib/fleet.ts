@@ -1,8 +1,8 @@
 /**
  * Starts the benchmark's processes: the mock vendor, the bare pass-through, the Fastify floor (the pass-through
  * served by a minimal Fastify app), the gateway (with a temporary config that routes the bench models to the
- * mock), the two traced gateways (sampling 1.0 and 0.1) and the load generator, each in its own process, and
- * waits until each is ready.
+ * mock), the two traced gateways (sampling 1.0 and 0.1), the gateway with its spend log off, and the load
+ * generator, each in its own process, and waits until each is ready.
  */
 import { rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -83,12 +83,19 @@ export async function freePort(base: number): Promise<number> {
 
 /**
  * The gateway's config: every bench model routed to the mock, retries off, logs at warn so that the access line
- * (an info line) is not written, as the references write no log. `limit_per_host` is sized for the 10,000-stream
+ * (an info line) is not written, as the references write no log; each gateway has its own store file beside the
+ * config, and the spend log on unless `spendLog` is false. `limit_per_host` is sized for the 10,000-stream
  * phase; a traced gateway exports the spans it samples (`sampleRatio`) to the mock's OTLP receiver, on a path of
  * its own (receiverPath) so that each one's spans are counted apart.
  */
-function gatewayConfig(mockPort: number, traced: TracedGateway | undefined, keyed: boolean): string {
+function gatewayConfig(mockPort: number, spec: GatewaySpec): string {
+  const { traced } = spec;
+  const keyed = spec.keyed === true;
   const models = BENCH_MODELS.map((model) => `  "${model}": mock`).join("\n");
+  // Priced as a real model, so every request's cost is computed as in production.
+  const prices = BENCH_MODELS.map(
+    (model) => `  "${model}": {input: 0.15, cached_input: 0.075, output: 0.6}`,
+  ).join("\n");
   const telemetry =
     traced === undefined
       ? ""
@@ -119,6 +126,11 @@ proxy:
 connector:
   limit: 1024
   limit_per_host: 10240
+prices:
+${prices}
+store:
+  path: "${spec.name}.db"
+  spend_log: ${spec.spendLog !== false}
 ${telemetry}${auth}`;
 }
 
@@ -140,13 +152,17 @@ interface GatewaySpec {
   readonly keyed?: boolean;
   readonly profile: boolean;
   readonly inspectPort?: number;
+  /** false: `store.spend_log: false` (default on, as shipped). */
+  readonly spendLog?: boolean;
 }
 
 async function startGateway(options: FleetOptions, mockPort: number, spec: GatewaySpec) {
   const configPath = join(options.configDir, `${spec.name}.yaml`);
-  writeFileSync(configPath, gatewayConfig(mockPort, spec.traced, spec.keyed === true));
-  // Apart from the untraced gateway's range, one range per traced or keyed one.
-  const own = spec.traced?.name ?? (spec.keyed === true ? "gateway-keyed" : undefined);
+  writeFileSync(configPath, gatewayConfig(mockPort, spec));
+  // Apart from the untraced gateway's range, one range per traced, keyed or spend-off one.
+  const own =
+    spec.traced?.name ??
+    (spec.keyed === true ? "gateway-keyed" : spec.spendLog === false ? "gateway-spend-off" : undefined);
   const port = await freePort(options.gatewayPortBase + (own === undefined ? 0 : 100 * TARGETS.indexOf(own)));
   const profile =
     options.cpuProfDir === undefined || !spec.profile
@@ -201,13 +217,14 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       traced: { name, sampleRatio: TRACED_TARGETS[name] ?? 1 },
       profile: false,
     });
-  const [passthrough, floor, gateway, keyed, traced1, traced01] = await Promise.all([
+  const [passthrough, floor, gateway, keyed, traced1, traced01, spendOff] = await Promise.all([
     startPassthrough("pass-through", []),
     startPassthrough("fastify floor", ["--framework", "fastify"]),
     startGateway(options, mock.port, { name: "gateway", profile: true }),
     startGateway(options, mock.port, { name: "gateway-keyed", keyed: true, profile: false }),
     traced("gateway-traced"),
     traced("gateway-traced-0.1"),
+    startGateway(options, mock.port, { name: "gateway-spend-off", profile: false, spendLog: false }),
   ]);
   const loadHandle = forkWithIpc("load generator", join(BENCH_DIR, "load.ts"));
   const load = await connectLoad(loadHandle, timeout);
@@ -220,6 +237,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       pinToCpu(keyed.handle, 0) &&
       pinToCpu(traced1.handle, 0) &&
       pinToCpu(traced01.handle, 0) &&
+      pinToCpu(spendOff.handle, 0) &&
       pinToCpu(mock.handle, 1) &&
       pinToCpu(loadHandle, 1);
   }
@@ -233,6 +251,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       "gateway-keyed": `http://127.0.0.1:${keyed.port}${path}`,
       "gateway-traced": `http://127.0.0.1:${traced1.port}${path}`,
       "gateway-traced-0.1": `http://127.0.0.1:${traced01.port}${path}`,
+      "gateway-spend-off": `http://127.0.0.1:${spendOff.port}${path}`,
     },
     processes: {
       mock: mock.handle,
@@ -242,6 +261,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       "gateway-keyed": keyed.handle,
       "gateway-traced": traced1.handle,
       "gateway-traced-0.1": traced01.handle,
+      "gateway-spend-off": spendOff.handle,
       load: loadHandle,
     },
     load,

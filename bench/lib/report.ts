@@ -25,6 +25,7 @@ export type ProcessName =
   | "gateway-keyed"
   | "gateway-traced"
   | "gateway-traced-0.1"
+  | "gateway-spend-off"
   | "load";
 export const PROCESS_NAMES: readonly ProcessName[] = [
   "mock",
@@ -34,6 +35,7 @@ export const PROCESS_NAMES: readonly ProcessName[] = [
   "gateway-keyed",
   "gateway-traced",
   "gateway-traced-0.1",
+  "gateway-spend-off",
   "load",
 ];
 
@@ -111,6 +113,7 @@ export const PROXY_PROCESS: Readonly<Record<TargetName, ProcessName | undefined>
   "gateway-keyed": "gateway-keyed",
   "gateway-traced": "gateway-traced",
   "gateway-traced-0.1": "gateway-traced-0.1",
+  "gateway-spend-off": "gateway-spend-off",
 };
 
 function perRequest(samples: readonly Sample[], process: ProcessName | undefined): number {

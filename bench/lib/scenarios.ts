@@ -8,7 +8,8 @@ import type { LoadProtocol, RunResult } from "./protocol.ts";
 /**
  * Who the load generator calls: the vendor itself, the bare pass-through, the same pass-through served by a
  * minimal Fastify app (the floor of any Fastify-based gateway, for reference), the gateway, and two traced
- * gateways: every request sampled (`sample_ratio: 1.0`), and one in ten (`0.1`, as a busy production might run).
+ * gateways: every request sampled (`sample_ratio: 1.0`), and one in ten (`0.1`, as a busy production might run),
+ * and the gateway with its spend log off (`store.spend_log: false`), against which the spend log's cost is measured.
  */
 export type TargetName =
   | "direct"
@@ -17,7 +18,8 @@ export type TargetName =
   | "gateway"
   | "gateway-keyed"
   | "gateway-traced"
-  | "gateway-traced-0.1";
+  | "gateway-traced-0.1"
+  | "gateway-spend-off";
 export const TARGETS: readonly TargetName[] = [
   "direct",
   "passthrough",
@@ -26,6 +28,7 @@ export const TARGETS: readonly TargetName[] = [
   "gateway-keyed",
   "gateway-traced",
   "gateway-traced-0.1",
+  "gateway-spend-off",
 ];
 export const TARGET_LABEL: Readonly<Record<TargetName, string>> = {
   direct: "direct",
@@ -35,6 +38,7 @@ export const TARGET_LABEL: Readonly<Record<TargetName, string>> = {
   "gateway-keyed": "gw keyed",
   "gateway-traced": "gw traced 1.0",
   "gateway-traced-0.1": "gw traced 0.1",
+  "gateway-spend-off": "gw spend off",
 };
 
 /** The traced targets: their `telemetry.sample_ratio`. */
@@ -182,6 +186,15 @@ export const SCENARIOS: readonly Scenario[] = [
     expectedText: tokens(JSON_CHUNKS),
     targets: ["gateway-keyed"],
     apiKey: BENCH_LIMITED_KEY,
+  },
+  {
+    key: "spend-json-c200",
+    title: "non-stream c=200, spend log off / on",
+    model: `bench-k${JSON_CHUNKS}`,
+    stream: false,
+    concurrency: 200,
+    expectedText: tokens(JSON_CHUNKS),
+    targets: ["gateway-spend-off", "gateway"],
   },
   {
     key: "grpc-stream-c100",
@@ -355,6 +368,16 @@ function diff(
 }
 
 export const CHECKS: readonly Check[] = [
+  {
+    id: "spend-log-json-rps-ratio",
+    title: "non-stream c=200 req/s, spend log on / off",
+    unit: "ratio",
+    limit: 0.95,
+    direction: "min",
+    gated: true,
+    scenarios: ["spend-json-c200"],
+    value: (round) => ratio(round, "spend-json-c200", "gateway-spend-off", "gateway"),
+  },
   {
     id: "limits-json-rps-ratio",
     title: "non-stream c=200 req/s, limited key / key without limits",
