@@ -112,6 +112,34 @@ describe("reasoning state capture", () => {
     });
   });
 
+  it("Anthropic: a thinking block without a signature is not kept (it could only be refused)", async () => {
+    const chunks = await collect(
+      parseAnthropicStream(
+        events(
+          [
+            { type: "message_start", message: { id: "msg_1", model: "claude" } },
+            {
+              type: "content_block_start",
+              index: 0,
+              content_block: { type: "thinking", thinking: "", signature: "" },
+            },
+            {
+              type: "content_block_delta",
+              index: 0,
+              delta: { type: "thinking_delta", thinking: "Unsigned." },
+            },
+            { type: "content_block_stop", index: 0 },
+            { type: "message_delta", delta: { stop_reason: "end_turn" } },
+            { type: "message_stop" },
+          ],
+          true,
+        ),
+      ),
+    );
+    expect(chunks.some((chunk) => chunk.type === "reasoning-state")).toBe(false);
+    expect(chunks.some((chunk) => chunk.type === "reasoning-delta" && chunk.text === "Unsigned.")).toBe(true);
+  });
+
   it("nothing to carry: no state", () => {
     const builder = new ReasoningStateBuilder();
     builder.add({ type: "text-delta", choice: 0, text: "hi" });

@@ -217,7 +217,7 @@ function handleBlockStop(data: unknown, state: StreamState): readonly ChatChunk[
   const { index } = parseOrThrow(contentBlockStopSchema, data, "content_block_stop");
   const block = state.blocks.get(index);
   state.blocks.delete(index);
-  if (block?.reasoning !== undefined) return [reasoningStateOf(block.reasoning)];
+  if (block?.reasoning !== undefined) return reasoningStateOf(block.reasoning);
   if (block?.kind !== "tool") return NOTHING;
   const end: ChatChunk = { type: "tool-call-end", choice: CHOICE, index: block.toolIndex };
   if (block.hasArguments) return [end];
@@ -226,12 +226,14 @@ function handleBlockStop(data: unknown, state: StreamState): readonly ChatChunk[
   return [{ type: "tool-call-delta", choice: CHOICE, index: block.toolIndex, arguments: fill }, end];
 }
 
-function reasoningStateOf(reasoning: NonNullable<BlockState["reasoning"]>): ChatChunk {
+/** A thinking block without a signature (a relay that strips them) would only earn a 400 if sent back: none. */
+function reasoningStateOf(reasoning: NonNullable<BlockState["reasoning"]>): readonly ChatChunk[] {
+  if ("signature" in reasoning && reasoning.signature === "") return NOTHING;
   const block: ReasoningBlock =
     "data" in reasoning
       ? { type: "redacted_thinking", data: reasoning.data }
       : { type: "thinking", thinking: reasoning.thinking, signature: reasoning.signature };
-  return { type: "reasoning-state", choice: CHOICE, block };
+  return [{ type: "reasoning-state", choice: CHOICE, block }];
 }
 
 function handleMessageDelta(data: unknown, state: StreamState): readonly ChatChunk[] {
