@@ -9,6 +9,7 @@ import { CallAborts } from "../edge/call-abort.ts";
 import { acceptJsonBodies } from "../edge/json-body.ts";
 import { type ModelCallEdge, modelCallHandler } from "../edge/model-call.ts";
 import { openAIRouteEdge } from "../edge/openai-route-edge.ts";
+import { CarrierReader } from "../edge/reasoning-carrier.ts";
 import { toResponse } from "./response-object.ts";
 import { ResponsesSseEncoder } from "./sse-encoder.ts";
 import { type AnswerPlan, type DecodedResponsesRequest, decodeResponsesRequest } from "./to-canonical.ts";
@@ -28,7 +29,9 @@ const RESPONSES_EDGE = openAIRouteEdge("responses", true);
 /** The Responses decode and encoders for the kit's model-call route; the answer plan is all a stream keeps. */
 const RESPONSES_CALL: ModelCallEdge<DecodedResponsesRequest, AnswerPlan> = {
   decode: (request, reply, core) => {
-    const decoded = decodeResponsesRequest(request.body, core.defaultModel);
+    const seal = core.reasoningSeal;
+    const carriers = seal === undefined ? undefined : { reader: new CarrierReader(seal, request.log), seal };
+    const decoded = decodeResponsesRequest(request.body, core.defaultModel, carriers);
     const dropped = decoded.answer.tools.dropped;
     if (dropped.length > 0) {
       const names = dropped.join(",");
@@ -38,8 +41,8 @@ const RESPONSES_CALL: ModelCallEdge<DecodedResponsesRequest, AnswerPlan> = {
     return decoded;
   },
   extra: (decoded) => decoded.answer,
-  answer: (result, plan) => toResponse(result, plan.echo, plan.tools),
-  streamEncoder: (stream, plan) => new ResponsesSseEncoder(stream, plan.echo, plan.tools),
+  answer: (result, plan) => toResponse(result, plan.echo, plan.tools, plan.seal),
+  streamEncoder: (stream, plan) => new ResponsesSseEncoder(stream, plan.echo, plan.tools, plan.seal),
 };
 
 /** Registers the route. A sibling of the OpenAI plugin: its parser and hooks stay in its own scope. */

@@ -41,6 +41,7 @@ export const toolOutputItemSchema = z.looseObject({
 export const reasoningItemSchema = z.looseObject({
   summary: z.array(z.looseObject({ text: z.string() })).optional(),
   content: z.array(z.looseObject({ text: z.string() })).nullish(),
+  encrypted_content: z.string().nullish(),
 });
 
 export const functionToolSchema = z.looseObject({

@@ -4,6 +4,7 @@
  * prefixes (`resp_`, `msg_`, `fc_`, `ctc_`, `rs_`) and share the completion's random part, so one answer's ids
  * read as one. A call's `call_id` is the upstream's own tool-call id, so a resent call reaches it unchanged.
  */
+import type { ReasoningSeal } from "../core/reasoning-seal.ts";
 import type { Annotation, ChatResult, FinishReason, ToolCall, Usage } from "../core/types.ts";
 import type { OpenAIErrorObject } from "../edge/openai-errors.ts";
 import type { ResponseEcho } from "./to-canonical.ts";
@@ -125,9 +126,18 @@ function toWireAnnotation(annotation: Annotation): WireObject {
   };
 }
 
-/** A `reasoning` item whose summary is the upstream's reasoning text. */
-export function reasoningItem(id: string, text: string): WireObject {
-  return { id, type: "reasoning", summary: text === "" ? [] : [{ type: "summary_text", text }] };
+/**
+ * A `reasoning` item whose summary is the upstream's reasoning text and, when the client asked for it, whose
+ * `encrypted_content` is the turn's sealed reasoning state (issue 24: the client returns the item as it came).
+ */
+export function reasoningItem(id: string, text: string, encryptedContent?: string): WireObject {
+  const item: WireObject = {
+    id,
+    type: "reasoning",
+    summary: text === "" ? [] : [{ type: "summary_text", text }],
+  };
+  if (encryptedContent !== undefined) item.encrypted_content = encryptedContent;
+  return item;
 }
 
 /** A `function_call` (or, for a freeform tool, `custom_tool_call`) item with the client's tool name. */
@@ -178,13 +188,25 @@ export function customInput(argumentsJson: string): string {
   return argumentsJson;
 }
 
-/** The whole non-streaming answer: reasoning, then the message, then the calls. */
-export function toResponse(result: ChatResult, echo: ResponseEcho, plan: ToolPlan): WireObject {
+/**
+ * The whole non-streaming answer: reasoning, then the message, then the calls. With `seal` (the client asked
+ * for `reasoning.encrypted_content`) the reasoning item carries the turn's state, and is written for it alone
+ * when the upstream showed no reasoning text.
+ */
+export function toResponse(
+  result: ChatResult,
+  echo: ResponseEcho,
+  plan: ToolPlan,
+  seal?: ReasoningSeal,
+): WireObject {
   const ids = responseIdsOf(result.id);
   const choice = result.choices[0];
   const output: WireObject[] = [];
-  if (choice?.reasoningContent !== undefined && choice.reasoningContent !== "") {
-    output.push(reasoningItem(itemId("rs", ids, output.length), choice.reasoningContent));
+  const text = choice?.reasoningContent ?? "";
+  const state = choice?.reasoningState;
+  const encrypted = seal === undefined || state === undefined ? undefined : seal.seal(state);
+  if (text !== "" || encrypted !== undefined) {
+    output.push(reasoningItem(itemId("rs", ids, output.length), text, encrypted));
   }
   const parts: WireObject[] = [];
   if (choice?.content !== null && choice?.content !== undefined && choice.content !== "") {

@@ -7,14 +7,20 @@
  * open item, so every item is done before the terminal event, which carries the whole answer (the official
  * SDK checks it against the items it accumulated). Only the first choice is encoded: Responses has no `n`.
  * Text deltas, the hot path, are written from a prefix built once per content part.
+ * When the client asked for `reasoning.encrypted_content`, the reasoning item's `output_item.done` carries the
+ * turn's sealed state gathered so far (./../edge/turn-carrier.ts); state with no reasoning item to ride on (no
+ * reasoning text, or state that came after the item closed) gets a reasoning item of its own, before the next
+ * item or, at the end, after the last one.
  */
 import type { ChatStream } from "../core/chat-stream.ts";
 import type { ProxyError } from "../core/errors.ts";
+import type { ReasoningSeal } from "../core/reasoning-seal.ts";
 import type { Annotation, ChatChunk, FinishReason, Usage } from "../core/types.ts";
 import type { SseCallEncoder } from "../edge/model-call.ts";
 import { toHttpError } from "../edge/openai-errors.ts";
 import type { BatchEncoder } from "../edge/pump.ts";
 import { sseEvent } from "../edge/sse.ts";
+import { TurnCarrier } from "../edge/turn-carrier.ts";
 import {
   customInput,
   itemId,
@@ -74,12 +80,15 @@ export class ResponsesSseEncoder implements SseCallEncoder {
   readonly #calls = new Map<number, OpenCall>();
   #reason: FinishReason | undefined;
   #usage: Usage | undefined;
+  /** Set when the client asked for the reasoning state (`include: ["reasoning.encrypted_content"]`). */
+  readonly #carrier: TurnCarrier | undefined;
 
-  constructor(stream: ChatStream, echo: ResponseEcho, plan: ToolPlan) {
+  constructor(stream: ChatStream, echo: ResponseEcho, plan: ToolPlan, seal?: ReasoningSeal) {
     this.#stream = stream;
     this.#ids = responseIdsOf(stream.id);
     this.#echo = echo;
     this.#plan = plan;
+    this.#carrier = seal === undefined ? undefined : new TurnCarrier(stream, seal);
   }
 
   /** `response.created` and `response.in_progress`. */
@@ -127,6 +136,8 @@ export class ResponsesSseEncoder implements SseCallEncoder {
       return "";
     }
     if (chunk.type === "response-start" || chunk.choice !== 0) return "";
+    // Before the switch: a call's signature must be in the carrier that the call's start closes.
+    this.#carrier?.add(chunk);
     switch (chunk.type) {
       case "text-delta":
         return chunk.text === "" ? "" : this.#textDelta("text", chunk.text);
@@ -147,7 +158,7 @@ export class ResponsesSseEncoder implements SseCallEncoder {
         this.#reason = chunk.reason;
         return this.#closeAll();
       case "reasoning-state":
-        // Opaque state for the `encrypted_content` carrier, never shown as such.
+        // Opaque state, taken by the carrier above; never shown as such.
         return "";
     }
   }
@@ -155,7 +166,7 @@ export class ResponsesSseEncoder implements SseCallEncoder {
   #textDelta(kind: "text" | "refusal", text: string): string {
     let events = "";
     if (this.#message === undefined) {
-      events += this.#closeReasoning();
+      events += this.#closeReasoning() + this.#carrierItem();
       const outputIndex = this.#output.length;
       const id = itemId("msg", this.#ids, outputIndex);
       this.#message = { outputIndex, id, parts: [] };
@@ -254,7 +265,7 @@ export class ResponsesSseEncoder implements SseCallEncoder {
     if (reasoning === undefined) return "";
     this.#reasoning = undefined;
     const where = { item_id: reasoning.id, output_index: reasoning.outputIndex, summary_index: 0 };
-    const item = reasoningItem(reasoning.id, reasoning.text);
+    const item = reasoningItem(reasoning.id, reasoning.text, this.#carrier?.sealPending());
     this.#output[reasoning.outputIndex] = item;
     return (
       this.#event("response.reasoning_summary_text.done", { ...where, text: reasoning.text }) +
@@ -266,8 +277,22 @@ export class ResponsesSseEncoder implements SseCallEncoder {
     );
   }
 
+  /** A reasoning item of its own for state no item holds yet (none when there is none). */
+  #carrierItem(): string {
+    const encrypted = this.#carrier?.sealPending();
+    if (encrypted === undefined) return "";
+    const outputIndex = this.#output.length;
+    const id = itemId("rs", this.#ids, outputIndex);
+    const item = reasoningItem(id, "", encrypted);
+    this.#output.push(item);
+    return (
+      this.#event("response.output_item.added", { output_index: outputIndex, item: reasoningItem(id, "") }) +
+      this.#event("response.output_item.done", { output_index: outputIndex, item })
+    );
+  }
+
   #callStart(index: number, callId: string, name: string): string {
-    const events = this.#closeMessage() + this.#closeReasoning();
+    const events = this.#closeMessage() + this.#closeReasoning() + this.#carrierItem();
     const outputIndex = this.#output.length;
     const tool = clientToolOf(this.#plan, name);
     const item = toolCallItem(
@@ -328,7 +353,7 @@ export class ResponsesSseEncoder implements SseCallEncoder {
   #closeAll(): string {
     let events = this.#closeReasoning() + this.#closeMessage();
     for (const index of [...this.#calls.keys()]) events += this.#callEnd(index);
-    return events;
+    return events + this.#carrierItem();
   }
 
   #response(

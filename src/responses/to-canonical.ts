@@ -2,20 +2,25 @@
  * A Responses request → the canonical ChatRequest. `instructions` and system/developer messages become system
  * turns; `function_call` items join the assistant turn they follow (the upstream gets its own call ids back:
  * a call's `call_id` is the id the upstream gave it); `function_call_output` items become tool turns; reasoning
- * items ride on the next assistant turn as its reasoning, for vendors that want it back. The gateway keeps no
- * state, so `previous_response_id` and `conversation` are refused with a message saying to resend the history.
+ * items ride on the next assistant turn as its reasoning, for vendors that want it back, and their
+ * `encrypted_content`, when it is the gateway's sealed carrier, as that turn's reasoning state (issue 24). The
+ * gateway keeps no state, so `previous_response_id` and `conversation` are refused with a message saying to
+ * resend the history.
  */
 import type { z } from "zod";
 import { ProxyError } from "../core/errors.ts";
+import type { ReasoningSeal } from "../core/reasoning-seal.ts";
 import type {
   ChatMessage,
   ChatRequest,
   ContentPart,
   JsonObject,
+  ReasoningState,
   ResponseFormat,
   ToolCall,
 } from "../core/types.ts";
 import { invalidRequest } from "../edge/openai-errors.ts";
+import type { CarrierReader } from "../edge/reasoning-carrier.ts";
 import { requestModel } from "../edge/request-model.ts";
 import {
   type ContentPartBody,
@@ -43,7 +48,12 @@ export interface AnswerPlan {
   readonly tools: ToolPlan;
   /** The request fields a Response object echoes back. */
   readonly echo: ResponseEcho;
+  /** Set when the client asked for `reasoning.encrypted_content`: reasoning items carry the sealed state. */
+  readonly seal?: ReasoningSeal;
 }
+
+/** What the client names in `include` to get reasoning state back, as OpenAI's stateless clients (Codex) do. */
+export const ENCRYPTED_REASONING = "reasoning.encrypted_content";
 
 /** What the answer repeats from the request, as OpenAI's Response object does. */
 export interface ResponseEcho {
@@ -61,10 +71,14 @@ export interface ResponseEcho {
   readonly reasoningEffort: string | null;
 }
 
-/** Validates a parsed JSON body and converts it. `defaultModel` fills in a missing or empty model. */
+/**
+ * Validates a parsed JSON body and converts it. `defaultModel` fills in a missing or empty model; `carriers`
+ * opens the reasoning carriers of the history (none without a seal), and its seal seals the answer's.
+ */
 export function decodeResponsesRequest(
   body: unknown,
   defaultModel: string | undefined,
+  carriers?: { readonly reader: CarrierReader; readonly seal: ReasoningSeal },
 ): DecodedResponsesRequest {
   refuseState(body);
   const parsed = responsesRequestSchema.safeParse(body);
@@ -78,7 +92,7 @@ export function decodeResponsesRequest(
     messages.push({ role: "system", content: data.instructions });
   }
   if (typeof data.input === "string") messages.push({ role: "user", content: data.input });
-  else appendItems(messages, data.input);
+  else appendItems(messages, data.input, carriers?.reader);
   const request: ChatRequest = {
     model,
     messages,
@@ -96,7 +110,10 @@ export function decodeResponsesRequest(
     reasoningEffort: data.reasoning?.effort ?? undefined,
     includeUsage: true,
   };
-  return { request, stream: data.stream === true, answer: { tools, echo: echoOf(data) } };
+  const seal = data.include?.includes(ENCRYPTED_REASONING) ? carriers?.seal : undefined;
+  const answer: AnswerPlan =
+    seal === undefined ? { tools, echo: echoOf(data) } : { tools, echo: echoOf(data), seal };
+  return { request, stream: data.stream === true, answer };
 }
 
 function echoOf(data: ResponsesRequestBody): ResponseEcho {
@@ -141,30 +158,54 @@ function unsupported(param: string, why: string): ProxyError {
  * its own earlier text when `store` is on); a stateless gateway cannot resolve it, so it is left out: the calls
  * and results around it are resent in full, and only that earlier text is missing from the history.
  */
-function appendItems(messages: ChatMessage[], items: readonly InputItem[]): void {
+function appendItems(
+  messages: ChatMessage[],
+  items: readonly InputItem[],
+  carriers: CarrierReader | undefined,
+): void {
   let reasoning: string | undefined;
+  let state: ReasoningState | undefined;
+  /**
+   * A carrier not followed by an assistant item is the closing carrier of the turn before it (the gateway writes
+   * one after the calls when state came late): it goes on that turn, replacing the earlier one.
+   */
+  const settleState = (): void => {
+    const last = messages.at(-1);
+    if (state !== undefined && last?.role === "assistant") {
+      messages[messages.length - 1] = { ...last, reasoningState: state };
+    }
+    state = undefined;
+  };
   items.forEach((item, index) => {
     const param = `input[${index}]`;
     const type = item.type ?? "message";
     if (type === "message") {
       const message = parse(messageItemSchema, item, param);
       if (message.role === "assistant") {
-        appendAssistant(messages, { text: assistantText(message.content, param), reasoning });
+        appendAssistant(messages, { text: assistantText(message.content, param), reasoning, state });
         reasoning = undefined;
+        state = undefined;
       } else {
+        settleState();
         messages.push({ role: message.role, content: userContent(message.content, param) });
       }
     } else if (type === "function_call" || type === "custom_tool_call") {
-      appendAssistant(messages, { call: toolCallOf(item, type, param), reasoning });
+      appendAssistant(messages, { call: toolCallOf(item, type, param, carriers), reasoning, state });
       reasoning = undefined;
+      state = undefined;
     } else if (type === "function_call_output" || type === "custom_tool_call_output") {
+      settleState();
       const output = parse(toolOutputItemSchema, item, param);
-      messages.push({ role: "tool", toolCallId: output.call_id, content: outputText(output.output, param) });
+      const toolCallId = carriers?.vendorId(output.call_id) ?? output.call_id;
+      messages.push({ role: "tool", toolCallId, content: outputText(output.output, param) });
     } else if (type === "reasoning") {
-      // Passed on as the next assistant turn's reasoning; encrypted content only OpenAI can read is dropped.
+      // Its text goes on as the next assistant turn's reasoning; its encrypted content, when the gateway sealed
+      // it, as that turn's state (OpenAI's own, which no other vendor could read, does not open and is dropped).
       const parsed = parse(reasoningItemSchema, item, param);
       const text = [...(parsed.summary ?? []), ...(parsed.content ?? [])].map((part) => part.text).join("\n");
       if (text !== "") reasoning = reasoning === undefined ? text : `${reasoning}\n${text}`;
+      const opened = parsed.encrypted_content ? carriers?.open(parsed.encrypted_content) : undefined;
+      if (opened !== undefined) state = opened;
     } else if (type !== "item_reference") {
       throw new ProxyError(
         "invalid_request",
@@ -173,30 +214,47 @@ function appendItems(messages: ChatMessage[], items: readonly InputItem[]): void
       );
     }
   });
+  settleState();
 }
 
-function toolCallOf(item: InputItem, type: string, param: string): ToolCall {
+/** A call item; an id that carries a chat-edge carrier (a history moved between edges) loses it. */
+function toolCallOf(
+  item: InputItem,
+  type: string,
+  param: string,
+  carriers: CarrierReader | undefined,
+): ToolCall {
   if (type === "custom_tool_call") {
     const call = parse(customToolCallItemSchema, item, param);
-    return { id: call.call_id, name: call.name, arguments: JSON.stringify({ input: call.input }) };
+    const id = carriers?.vendorId(call.call_id) ?? call.call_id;
+    return { id, name: call.name, arguments: JSON.stringify({ input: call.input }) };
   }
   const call = parse(functionCallItemSchema, item, param);
-  return { id: call.call_id, name: upstreamToolName(call.name, call.namespace), arguments: call.arguments };
+  const id = carriers?.vendorId(call.call_id) ?? call.call_id;
+  return { id, name: upstreamToolName(call.name, call.namespace), arguments: call.arguments };
 }
 
 /** Joins text and calls into one assistant turn, as chat completions carries them. */
 function appendAssistant(
   messages: ChatMessage[],
-  part: { readonly text?: string; readonly call?: ToolCall; readonly reasoning: string | undefined },
+  part: {
+    readonly text?: string;
+    readonly call?: ToolCall;
+    readonly reasoning: string | undefined;
+    readonly state: ReasoningState | undefined;
+  },
 ): void {
   const last = messages.at(-1);
   // Text after the calls starts a new turn; calls after text (or more calls) join the same one.
   if (last?.role === "assistant" && (part.call !== undefined || last.toolCalls === undefined)) {
+    // A later carrier of the same turn holds the whole state again: it wins.
+    const reasoningState = part.state ?? last.reasoningState;
     messages[messages.length - 1] = {
       ...last,
       content: part.text === undefined ? last.content : `${last.content ?? ""}${part.text}`,
       toolCalls: part.call === undefined ? last.toolCalls : [...(last.toolCalls ?? []), part.call],
       reasoningContent: last.reasoningContent ?? part.reasoning,
+      ...(reasoningState === undefined ? {} : { reasoningState }),
     };
     return;
   }
@@ -205,6 +263,7 @@ function appendAssistant(
     content: part.text ?? null,
     toolCalls: part.call === undefined ? undefined : [part.call],
     reasoningContent: part.reasoning,
+    ...(part.state === undefined ? {} : { reasoningState: part.state }),
   });
 }
 
