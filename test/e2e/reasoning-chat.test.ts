@@ -116,8 +116,8 @@ describe.each<Mode>(["json", "stream"])("two-step tool loops with reasoning on (
     expect(gateway.gemini.signatures.has(String(call?.thoughtSignature))).toBe(true);
     // The vendor sees its own id, never the carrier (in the call and in the function response).
     const vendorId = id.slice(0, id.indexOf("__r1-"));
-    expect((call?.functionCall as { id: string }).id).toBe(vendorId);
-    expect((contents[2]?.parts[0]?.functionResponse as { id: string }).id).toBe(vendorId);
+    expect(call?.functionCall).toMatchObject({ id: vendorId });
+    expect(contents[2]?.parts[0]?.functionResponse).toMatchObject({ id: vendorId });
   });
 
   it.each(["deepseek", "kimi"])(

@@ -88,11 +88,8 @@ async function streamed(model: string, messages: Message[]): Promise<Answer> {
     for (const piece of delta.tool_calls ?? []) {
       message.tool_calls ??= [];
       const index = piece.index ?? 0;
-      const call = (message.tool_calls[index] ??= {
-        id: "",
-        type: "function",
-        function: { name: "", arguments: "" },
-      });
+      message.tool_calls[index] ??= { id: "", type: "function", function: { name: "", arguments: "" } };
+      const call = message.tool_calls[index];
       if (piece.id) call.id = piece.id;
       if (piece.function?.name) call.function.name = piece.function.name;
       call.function.arguments += piece.function?.arguments ?? "";
