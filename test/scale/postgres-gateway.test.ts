@@ -105,8 +105,8 @@ describe("PostgreSQL stopped under a serving gateway", () => {
       ...Array.from({ length: 4 }, () => chat(FILE_KEY)),
     ]);
     expect(during).toEqual(Array(8).fill(200));
-    // Nothing on the request path waits on PostgreSQL (generous for a loaded machine).
-    expect(performance.now() - started).toBeLessThan(3_000);
+    // Nothing on the request path waits on PostgreSQL or retries it (generous for a loaded machine).
+    expect(performance.now() - started).toBeLessThan(5_000);
     const down = await eventually(readiness, (ready) => ready.body.degraded === true, 5_000);
     expect(down).toEqual({
       status: 200,
