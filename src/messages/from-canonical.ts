@@ -3,7 +3,16 @@
  * stream encoder (./sse-encoder.ts) shares with it (ids, stop reason, usage).
  * @see https://platform.claude.com/docs/en/api/messages
  */
-import type { ChatChoiceResult, ChatResult, FinishReason, JsonValue, Usage } from "../core/types.ts";
+import type { ReasoningSeal } from "../core/reasoning-seal.ts";
+import type {
+  ChatChoiceResult,
+  ChatResult,
+  FinishReason,
+  JsonValue,
+  ReasoningBlock,
+  ReasoningState,
+  Usage,
+} from "../core/types.ts";
 import { toToolUseId } from "./tool-ids.ts";
 
 /** Anthropic's usage object. `input_tokens` excludes the cache's reads and writes, which are counted apart. */
@@ -56,15 +65,37 @@ export function toolInput(args: string): JsonValue {
   }
 }
 
-/** The whole answer (choice 0: the Messages API has one). */
-export function toAnthropicMessage(result: ChatResult): Record<string, JsonValue> {
+/** An Anthropic reasoning block as the Messages API writes it. */
+function anthropicBlock(block: ReasoningBlock): JsonValue {
+  return block.type === "thinking"
+    ? { type: "thinking", thinking: block.thinking, signature: block.signature }
+    : { type: "redacted_thinking", data: block.data };
+}
+
+/**
+ * Another vendor's state (Gemini's signatures) sealed for a thinking block's signature; undefined without any.
+ * Anthropic's blocks are never sealed here: the client holds them as blocks.
+ */
+export function sealedForeignState(
+  seal: ReasoningSeal,
+  state: ReasoningState | undefined,
+): string | undefined {
+  if (state === undefined) return undefined;
+  const { blocks: _own, ...foreign } = state;
+  return foreign.textSignature === undefined && foreign.toolSignatures === undefined
+    ? undefined
+    : seal.seal(foreign);
+}
+
+/** The whole answer (choice 0: the Messages API has one); `seal` seals another vendor's reasoning state. */
+export function toAnthropicMessage(result: ChatResult, seal?: ReasoningSeal): Record<string, JsonValue> {
   const choice = result.choices[0];
   return {
     id: messageId(result.id),
     type: "message",
     role: "assistant",
     model: result.model,
-    content: choice === undefined ? [] : contentOf(choice),
+    content: choice === undefined ? [] : contentOf(choice, seal),
     stop_reason:
       choice === undefined
         ? "end_turn"
@@ -74,14 +105,25 @@ export function toAnthropicMessage(result: ChatResult): Record<string, JsonValue
   };
 }
 
-function contentOf(choice: ChatChoiceResult): JsonValue[] {
+/**
+ * Reasoning first: Anthropic's own blocks as it sent them (thinking with its signature, redacted_thinking), or
+ * one thinking block with the reasoning text whose signature is the other vendor's state, sealed (empty when it
+ * has none, as for DeepSeek's reasoning_content, which goes back as the text).
+ */
+function contentOf(choice: ChatChoiceResult, seal: ReasoningSeal | undefined): JsonValue[] {
   const blocks: JsonValue[] = [];
-  if (choice.reasoningContent) {
-    blocks.push({
-      type: "thinking",
-      thinking: choice.reasoningContent,
-      signature: choice.reasoningSignature ?? "",
-    });
+  const state = choice.reasoningState;
+  if (state?.blocks !== undefined && state.blocks.length > 0) {
+    blocks.push(...state.blocks.map(anthropicBlock));
+  } else {
+    const carrier = seal === undefined ? undefined : sealedForeignState(seal, state);
+    if (choice.reasoningContent || carrier !== undefined) {
+      blocks.push({
+        type: "thinking",
+        thinking: choice.reasoningContent ?? "",
+        signature: carrier ?? choice.reasoningSignature ?? "",
+      });
+    }
   }
   const text = choice.content ?? choice.refusal ?? "";
   // No empty text block before tool calls (nor alone when there are calls).

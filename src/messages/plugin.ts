@@ -8,10 +8,12 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { ChatCore } from "../core/chat-stream.ts";
 import { ProxyError } from "../core/errors.ts";
+import type { ReasoningSeal } from "../core/reasoning-seal.ts";
 import { CallAborts } from "../edge/call-abort.ts";
 import { callOptionsOf } from "../edge/call-options.ts";
 import { acceptJsonBodies } from "../edge/json-body.ts";
 import { type ModelCallEdge, modelCallHandler } from "../edge/model-call.ts";
+import { CarrierReader } from "../edge/reasoning-carrier.ts";
 import { estimateInputTokens } from "./count-tokens.ts";
 import { messagesRouteEdge } from "./errors.ts";
 import { toAnthropicMessage } from "./from-canonical.ts";
@@ -28,12 +30,20 @@ export interface MessagesPluginOptions {
 const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
 const MESSAGES_EDGE = messagesRouteEdge("messages", true);
 const COUNT_EDGE = messagesRouteEdge("messages", false);
-/** Messages' decode and encoders for the kit's model-call route; a stream keeps nothing of the request. */
-const MESSAGES_CALL: ModelCallEdge<DecodedMessages, undefined> = {
-  decode: (request) => decodeMessages(request.body, request.headers),
-  extra: () => undefined,
-  answer: (result) => toAnthropicMessage(result),
-  streamEncoder: (stream) => new MessagesEncoder(stream),
+/** Messages' decode and encoders for the kit's model-call route; a stream keeps only the reasoning seal. */
+const MESSAGES_CALL: ModelCallEdge<
+  DecodedMessages & { readonly seal?: ReasoningSeal },
+  ReasoningSeal | undefined
+> = {
+  decode: (request, _reply, core) => {
+    const seal = core.reasoningSeal;
+    if (seal === undefined) return decodeMessages(request.body, request.headers);
+    const reader = new CarrierReader(seal, request.log);
+    return { ...decodeMessages(request.body, request.headers, { reader, seal }), seal };
+  },
+  extra: (decoded) => decoded.seal,
+  answer: (result, seal) => toAnthropicMessage(result, seal),
+  streamEncoder: (stream, seal) => new MessagesEncoder(stream, seal),
 };
 
 /** Registers the routes. A sibling of the OpenAI plugin: its parser and hooks stay in its own scope. */
@@ -48,9 +58,12 @@ export async function messagesPlugin(app: FastifyInstance, options: MessagesPlug
   );
 
   app.post("/v1/messages/count_tokens", { config: { edge: COUNT_EDGE } }, async (request, reply) => {
-    const decoded = decodeCountTokens(request.body, request.headers);
-    request.body = undefined;
     const core = options.getCore(request);
+    const seal = core.reasoningSeal;
+    // The carriers too: Anthropic's count would refuse a thinking block it did not sign.
+    const carriers = seal === undefined ? undefined : { reader: new CarrierReader(seal, request.log), seal };
+    const decoded = decodeCountTokens(request.body, request.headers, carriers);
+    request.body = undefined;
     const call = aborts.watch(reply.raw);
     let counted: number | undefined;
     try {

@@ -3,14 +3,20 @@
  * `content_block_start`, `content_block_delta` (`text_delta`, `thinking_delta`, `signature_delta`,
  * `input_json_delta`), `content_block_stop`, and at the end `message_delta` (stop reason, usage) and
  * `message_stop`; a failure after the start is `event: error`. Only choice 0 exists on this edge.
+ * Reasoning state (issue 24): Anthropic's own blocks go out as it sent them (a thinking block ends with its
+ * signature; redacted_thinking whole). Another vendor's state is sealed into a thinking block's signature: the open
+ * thinking block's when it closes (the next block's chunk, e.g. a Gemini call with its signature, is in it), or a
+ * thinking block of its own, empty, before the next block or at the end when no open one can carry it.
  * @see https://platform.claude.com/docs/en/build-with-claude/streaming
  */
 import type { ChatStream } from "../core/chat-stream.ts";
 import type { ProxyError } from "../core/errors.ts";
+import type { ReasoningSeal } from "../core/reasoning-seal.ts";
 import type { ChatChunk, FinishReason, Usage } from "../core/types.ts";
 import type { SseCallEncoder } from "../edge/model-call.ts";
 import type { Batch, BatchEncoder } from "../edge/pump.ts";
 import { sseEvent } from "../edge/sse.ts";
+import { TurnCarrier } from "../edge/turn-carrier.ts";
 import { type AnthropicErrorBody, toAnthropicError } from "./errors.ts";
 import { messageId, stopReasonOf, toAnthropicUsage } from "./from-canonical.ts";
 import { toToolUseId } from "./tool-ids.ts";
@@ -27,9 +33,12 @@ export class MessagesEncoder implements SseCallEncoder {
   #madeToolCalls = false;
   #finish: { reason: FinishReason; raw: string | null } | undefined;
   #usage: Usage | undefined;
+  /** Another vendor's reasoning state, for the thinking blocks' signatures (none without a seal). */
+  readonly #carrier: TurnCarrier | undefined;
 
-  constructor(stream: ChatStream) {
+  constructor(stream: ChatStream, seal?: ReasoningSeal) {
     this.#stream = stream;
+    this.#carrier = seal === undefined ? undefined : new TurnCarrier(stream, seal);
   }
 
   /** `message_start`, written before the first batch. */
@@ -64,6 +73,7 @@ export class MessagesEncoder implements SseCallEncoder {
     let events = this.#closeOpen();
     for (const index of this.#toolBlocks.values()) events += blockStop(index);
     this.#toolBlocks.clear();
+    events += this.#carrierBlock();
     const finish = this.#finish ?? { reason: "stop", raw: null };
     const delta = {
       type: "message_delta",
@@ -82,6 +92,9 @@ export class MessagesEncoder implements SseCallEncoder {
 
   #encodeChunk(chunk: ChatChunk): string {
     if ("choice" in chunk && chunk.choice !== 0) return "";
+    // Before the switch: a call's signature must be in the carrier that the call's start closes. Anthropic's
+    // blocks stay out of it: they go to the client as blocks.
+    if (chunk.type !== "reasoning-state" || chunk.block === undefined) this.#carrier?.add(chunk);
     switch (chunk.type) {
       case "text-delta":
       case "refusal-delta":
@@ -107,6 +120,9 @@ export class MessagesEncoder implements SseCallEncoder {
       case "usage":
         this.#usage = chunk.usage;
         return "";
+      case "reasoning-state":
+        // A thinking block came whole through its deltas; a redacted one only here.
+        return chunk.block?.type === "redacted_thinking" ? this.#redacted(chunk.block.data) : "";
       default:
         return "";
     }
@@ -115,9 +131,42 @@ export class MessagesEncoder implements SseCallEncoder {
   #reasoning(text: string, signature: string | undefined): string {
     let events = text === "" ? "" : this.#delta("thinking", { type: "thinking_delta", thinking: text });
     if (signature !== undefined) {
-      events += this.#delta("thinking", { type: "signature_delta", signature });
+      // The signature ends its block: a next thinking block is a block of its own, with its own signature.
+      events += this.#delta("thinking", { type: "signature_delta", signature }) + this.#closeOpen();
     }
     return events;
+  }
+
+  #redacted(data: string): string {
+    const index = this.#nextIndex++;
+    return (
+      this.#closeOpen() +
+      sseEvent(
+        JSON.stringify({
+          type: "content_block_start",
+          index,
+          content_block: { type: "redacted_thinking", data },
+        }),
+        "content_block_start",
+      ) +
+      blockStop(index)
+    );
+  }
+
+  /** A thinking block of its own for state no block holds yet (nothing when there is none). */
+  #carrierBlock(): string {
+    const signature = this.#carrier?.sealPending();
+    if (signature === undefined) return "";
+    const index = this.#nextIndex++;
+    const block = { type: "thinking", thinking: "", signature: "" };
+    return (
+      sseEvent(
+        JSON.stringify({ type: "content_block_start", index, content_block: block }),
+        "content_block_start",
+      ) +
+      blockDelta(index, { type: "signature_delta", signature }) +
+      blockStop(index)
+    );
   }
 
   /** A delta for the open block of `kind`, opening it (and closing another) first when needed. */
@@ -125,6 +174,7 @@ export class MessagesEncoder implements SseCallEncoder {
     let events = "";
     if (this.#open?.kind !== kind) {
       events += this.#closeOpen();
+      if (kind === "text") events += this.#carrierBlock();
       const index = this.#nextIndex++;
       this.#open = { kind, index };
       const block =
@@ -138,7 +188,7 @@ export class MessagesEncoder implements SseCallEncoder {
   }
 
   #toolStart(toolIndex: number, id: string, name: string): string {
-    const events = this.#closeOpen();
+    const events = this.#closeOpen() + this.#carrierBlock();
     const index = this.#nextIndex++;
     this.#toolBlocks.set(toolIndex, index);
     this.#madeToolCalls = true;
@@ -152,11 +202,15 @@ export class MessagesEncoder implements SseCallEncoder {
     );
   }
 
+  /** Closes the open block; a thinking block first gets the sealed state that came so far, if any. */
   #closeOpen(): string {
     const open = this.#open;
     if (open === undefined) return "";
     this.#open = undefined;
-    return blockStop(open.index);
+    const signature = open.kind === "thinking" ? this.#carrier?.sealPending() : undefined;
+    const sealed =
+      signature === undefined ? "" : blockDelta(open.index, { type: "signature_delta", signature });
+    return sealed + blockStop(open.index);
   }
 }
 

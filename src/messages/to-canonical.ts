@@ -3,22 +3,35 @@
  * request's `native` value for an Anthropic upstream (which then receives it unchanged but for the model id).
  * Translation for the others: `system` (string or blocks, and `role: "system"` messages at their place) → system
  * messages; text and images → parts; `tool_use` → tool calls and `tool_result` → tool messages (ids mapped back by
- * ./tool-ids.ts); `thinking` → the assistant's reasoning, its signature dropped (no other vendor could check it);
- * `redacted_thinking`, `cache_control`, the billing-header system block and blocks of other types are dropped;
- * `thinking` and `output_config.effort` → reasoning effort; `top_k` is dropped.
+ * ./tool-ids.ts); `thinking` → the assistant's reasoning, its signature dropped (no other vendor could check it)
+ * unless it is the gateway's sealed carrier (issue 24), which opens onto the turn's reasoning state and is left
+ * out of the native body (Anthropic signed none of it); `redacted_thinking`, `cache_control`, the billing-header
+ * system block and blocks of other types are dropped; `thinking` and `output_config.effort` → reasoning effort;
+ * `top_k` is dropped.
  */
 import type { z } from "zod";
 import { ProxyError } from "../core/errors.ts";
+import type { ReasoningSeal } from "../core/reasoning-seal.ts";
 import type {
   ChatMessage,
   ChatRequest,
   ContentPart,
   JsonObject,
+  JsonValue,
   ReasoningEffort,
+  ReasoningState,
   ToolCall,
   ToolChoice,
   ToolDefinition,
 } from "../core/types.ts";
+import type { CarrierReader } from "../edge/reasoning-carrier.ts";
+
+/** Opens the gateway's carriers in a request: the reader (it warns once) and the seal that knows their shape. */
+export interface MessagesCarriers {
+  readonly reader: CarrierReader;
+  readonly seal: ReasoningSeal;
+}
+
 import {
   type ContentBlockBody,
   type CountTokensRequestBody,
@@ -38,12 +51,19 @@ export interface DecodedMessages {
 /** Claude Code's first system block: an Anthropic billing tag, meaningless (and cache-breaking) elsewhere. */
 const BILLING_HEADER = "x-anthropic-billing-header:";
 
-/** Validates a parsed JSON body and converts it; `headers` are the request's (for `anthropic-beta`). */
-export function decodeMessages(body: unknown, headers: Readonly<Record<string, unknown>>): DecodedMessages {
+/**
+ * Validates a parsed JSON body and converts it; `headers` are the request's (for `anthropic-beta`), `carriers`
+ * opens the sealed signatures of the gateway's thinking blocks (none without a seal).
+ */
+export function decodeMessages(
+  body: unknown,
+  headers: Readonly<Record<string, unknown>>,
+  carriers?: MessagesCarriers,
+): DecodedMessages {
   const parsed = messagesRequestSchema.safeParse(body);
   if (!parsed.success) throw invalidRequest(parsed.error.issues);
   return {
-    request: toCanonical(parsed.data, body as JsonObject, headers),
+    request: toCanonical(parsed.data, body as JsonObject, headers, carriers),
     stream: parsed.data.stream === true,
   };
 }
@@ -52,6 +72,7 @@ export function decodeMessages(body: unknown, headers: Readonly<Record<string, u
 export function decodeCountTokens(
   body: unknown,
   headers: Readonly<Record<string, unknown>>,
+  carriers?: MessagesCarriers,
 ): { readonly request: ChatRequest; readonly body: CountTokensRequestBody } {
   const parsed = countTokensRequestSchema.safeParse(body);
   if (!parsed.success) throw invalidRequest(parsed.error.issues);
@@ -60,6 +81,7 @@ export function decodeCountTokens(
     { ...parsed.data, max_tokens: parsed.data.max_tokens ?? 1 },
     body as JsonObject,
     headers,
+    carriers,
   );
   return { request, body: parsed.data };
 }
@@ -69,12 +91,17 @@ export function toCanonical(
   request: MessagesRequestBody,
   original: JsonObject,
   headers: Readonly<Record<string, unknown>>,
+  carriers?: MessagesCarriers,
 ): ChatRequest {
   const beta = headers["anthropic-beta"];
   const tools = request.tools?.flatMap(toCanonicalTool);
+  const isCarrier = carriers === undefined ? undefined : (text: string) => carriers.seal.looksSealed(text);
   return {
     model: request.model,
-    messages: [...systemMessages(request.system), ...request.messages.flatMap(toCanonicalMessages)],
+    messages: [
+      ...systemMessages(request.system),
+      ...request.messages.flatMap((message) => toCanonicalMessages(message, carriers)),
+    ],
     maxTokens: request.max_tokens,
     temperature: request.temperature,
     topP: request.top_p,
@@ -87,7 +114,7 @@ export function toCanonical(
     includeUsage: true,
     native: {
       format: "anthropic",
-      body: original,
+      body: isCarrier === undefined ? original : withoutCarriers(original, isCarrier),
       headers: typeof beta === "string" ? { "anthropic-beta": beta } : {},
     },
   };
@@ -107,7 +134,7 @@ function joinText(blocks: readonly { readonly text: string }[]): string {
     .join("\n\n");
 }
 
-function toCanonicalMessages(message: MessageBody): ChatMessage[] {
+function toCanonicalMessages(message: MessageBody, carriers: MessagesCarriers | undefined): ChatMessage[] {
   const blocks: readonly ContentBlockBody[] =
     typeof message.content === "string" ? [{ type: "text", text: message.content }] : message.content;
   switch (message.role) {
@@ -118,7 +145,7 @@ function toCanonicalMessages(message: MessageBody): ChatMessage[] {
       return text === "" ? [] : [{ role: "system", content: text }];
     }
     case "assistant":
-      return assistantMessages(blocks);
+      return assistantMessages(blocks, carriers);
     case "user":
       return userMessages(blocks);
   }
@@ -174,14 +201,26 @@ function simplify(parts: readonly ContentPart[]): string | readonly ContentPart[
   return parts.length === 1 && parts[0]?.type === "text" ? parts[0].text : parts;
 }
 
-function assistantMessages(blocks: readonly ContentBlockBody[]): ChatMessage[] {
+function assistantMessages(
+  blocks: readonly ContentBlockBody[],
+  carriers: MessagesCarriers | undefined,
+): ChatMessage[] {
   let text = "";
   let reasoning = "";
+  let reasoningState: ReasoningState | undefined;
   const toolCalls: ToolCall[] = [];
   for (const block of blocks) {
     if (block.type === "text") text += (block as { text: string }).text;
-    else if (block.type === "thinking") reasoning += (block as { thinking: string }).thinking;
-    else if (block.type === "tool_use") {
+    else if (block.type === "thinking") {
+      const thinking = block as { thinking: string; signature?: string };
+      reasoning += thinking.thinking;
+      // Anthropic's own signatures are not carriers: only the gateway's are opened (a later one holds the
+      // whole state again, so it wins).
+      const signature = thinking.signature;
+      if (signature !== undefined && carriers?.seal.looksSealed(signature) === true) {
+        reasoningState = carriers.reader.open(signature) ?? reasoningState;
+      }
+    } else if (block.type === "tool_use") {
       const call = block as Extract<ContentBlockBody, { type: "tool_use" }>;
       toolCalls.push({ id: fromToolUseId(call.id), name: call.name, arguments: JSON.stringify(call.input) });
     }
@@ -193,8 +232,43 @@ function assistantMessages(blocks: readonly ContentBlockBody[]): ChatMessage[] {
       content: text === "" && toolCalls.length > 0 ? null : text,
       ...(toolCalls.length > 0 ? { toolCalls } : {}),
       ...(reasoning === "" ? {} : { reasoningContent: reasoning }),
+      ...(reasoningState === undefined ? {} : { reasoningState }),
     },
   ];
+}
+
+/**
+ * The client's body without the thinking blocks whose signature is the gateway's carrier: an Anthropic upstream
+ * would refuse them (it signed none), and their state is not Anthropic's anyway. The body itself when there are
+ * none (the common case: no copy).
+ */
+function withoutCarriers(original: JsonObject, isCarrier: (text: string) => boolean): JsonObject {
+  const isCarrierBlock = (block: JsonValue): boolean =>
+    typeof block === "object" &&
+    block !== null &&
+    !Array.isArray(block) &&
+    block.type === "thinking" &&
+    typeof block.signature === "string" &&
+    isCarrier(block.signature);
+  const contentOf = (message: JsonValue): JsonValue[] | undefined =>
+    typeof message === "object" &&
+    message !== null &&
+    !Array.isArray(message) &&
+    Array.isArray(message.content)
+      ? message.content
+      : undefined;
+  const messages = original.messages;
+  if (!Array.isArray(messages) || !messages.some((message) => contentOf(message)?.some(isCarrierBlock))) {
+    return original;
+  }
+  return {
+    ...original,
+    messages: messages.map((message) => {
+      const content = contentOf(message);
+      if (content === undefined || !content.some(isCarrierBlock)) return message;
+      return { ...(message as JsonObject), content: content.filter((block) => !isCarrierBlock(block)) };
+    }),
+  };
 }
 
 /** Custom tools only: server tools (web search, bash…) run at Anthropic and mean nothing elsewhere. */

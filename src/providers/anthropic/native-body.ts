@@ -2,7 +2,10 @@
  * What an Anthropic upstream receives of a Messages client's own body (DESIGN-2 section 2: `native`): the body as
  * it came, with the routed model id, and its `anthropic-beta`. One exception: an assistant `thinking` block with no
  * signature (the gateway answers an empty one when another vendor did the thinking, e.g. after a fallback) is
- * left out, since Anthropic refuses any thinking block it did not sign and the turn would fail with a 400.
+ * left out, since Anthropic refuses any thinking block it did not sign and the turn would fail with a 400. When
+ * that leaves a tool loop's last assistant turn without its leading thinking (another vendor made the turn: a
+ * fallback or a model switch), that one step goes without `thinking`, which Anthropic accepts, as the translated
+ * request does (./to-request.ts).
  */
 import type { JsonObject, JsonValue } from "../../core/types.ts";
 
@@ -12,12 +15,37 @@ import type { JsonObject, JsonValue } from "../../core/types.ts";
  */
 export function nativeBody(body: JsonObject, upstreamModel: string): JsonObject {
   const messages = withoutUnsignedThinking(body.messages);
-  return {
+  const native: JsonObject = {
     ...body,
     model: upstreamModel,
     stream: true,
     ...(messages === undefined ? {} : { messages }),
   };
+  if (native.thinking !== undefined && !leadsWithThinking(native.messages)) delete native.thinking;
+  return native;
+}
+
+/**
+ * Whether the last assistant turn, when it holds tool_use, leads with a thinking or redacted_thinking block, as
+ * Anthropic requires with thinking on (a turn without tool_use needs none).
+ * @see https://platform.claude.com/docs/en/build-with-claude/extended-thinking#extended-thinking-with-tool-use
+ */
+function leadsWithThinking(messages: JsonValue | undefined): boolean {
+  if (!Array.isArray(messages)) return true;
+  const last = messages.findLast(
+    (message) =>
+      typeof message === "object" &&
+      message !== null &&
+      !Array.isArray(message) &&
+      message.role === "assistant",
+  ) as JsonObject | undefined;
+  const content = last?.content;
+  if (!Array.isArray(content)) return true;
+  const isBlock = (block: JsonValue, type: string): boolean =>
+    typeof block === "object" && block !== null && !Array.isArray(block) && block.type === type;
+  if (!content.some((block) => isBlock(block, "tool_use"))) return true;
+  const first = content[0];
+  return first !== undefined && (isBlock(first, "thinking") || isBlock(first, "redacted_thinking"));
 }
 
 /** The messages without unsigned thinking blocks; undefined when there are none (the common case: no copy). */
