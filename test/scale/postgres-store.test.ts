@@ -2,8 +2,9 @@
  * The PostgreSQL governance store against the shared server (127.0.0.1:5432): the store contract every store
  * answers, each test in a fresh database; and migrations run by many stores at once (replicas starting together).
  */
+import { type AddressInfo, createServer, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openPostgresStore } from "../../src/governance/postgres-store.ts";
+import { openPostgresStore, POSTGRES_POOL_SETTINGS } from "../../src/governance/postgres-store.ts";
 import { GOVERNANCE_MIGRATIONS } from "../../src/governance/sql/migrations.ts";
 import { createScratchDatabase, queryRows, type ScratchDatabase } from "../helpers/private-postgres.ts";
 import { describeStoreContract } from "../helpers/store-contract.ts";
@@ -67,5 +68,24 @@ describe("PostgreSQL store migrations", () => {
       /hunter2/,
     );
     expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
+  it("gives up within the connect timeout on a server that accepts connections and never answers", async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const { port } = silent.address() as AddressInfo;
+    const started = performance.now();
+    try {
+      await expect(openPostgresStore(`postgres://postgres@127.0.0.1:${port}/none`)).rejects.toThrow(
+        /unavailable or unusable \(.*timeout/i,
+      );
+      const took = performance.now() - started;
+      expect(took).toBeGreaterThanOrEqual(POSTGRES_POOL_SETTINGS.connectionTimeoutMillis - 100);
+      expect(took).toBeLessThan(POSTGRES_POOL_SETTINGS.connectionTimeoutMillis + 3_000);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
   });
 });
