@@ -15,6 +15,9 @@ import type { KeyStore, StoredKey } from "./store.ts";
 /** How often the key version is read. */
 export const KEY_POLL_MS = 250;
 
+/** While the store keeps failing (PostgreSQL down), one warning per this many ms, not one per poll. */
+const FAILURE_WARNING_EVERY_MS = 10_000;
+
 interface CacheLog {
   warn(object: object, message: string): void;
 }
@@ -39,6 +42,7 @@ export class KeyCache {
   #refreshing: Promise<void> = Promise.resolve();
   #pending = 0;
   #timer: NodeJS.Timeout | undefined;
+  #lastFailureWarning = Number.NEGATIVE_INFINITY;
 
   constructor(store: KeyStore, log: CacheLog) {
     this.#store = store;
@@ -66,10 +70,14 @@ export class KeyCache {
       try {
         await this.#load();
       } catch (error) {
-        this.#log.warn(
-          { err: error },
-          "virtual keys not refreshed: the store failed; the keys loaded before stay",
-        );
+        const now = performance.now();
+        if (now - this.#lastFailureWarning >= FAILURE_WARNING_EVERY_MS) {
+          this.#lastFailureWarning = now;
+          this.#log.warn(
+            { err: error },
+            "virtual keys not refreshed: the store failed; the keys loaded before stay",
+          );
+        }
       } finally {
         this.#pending -= 1;
       }
