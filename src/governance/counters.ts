@@ -62,6 +62,11 @@ export interface LimitCounters {
    */
   admit(key: LimitedKey, nowMs: number): Promise<Admission>;
   /**
+   * admit() answered at once, when the counters can (in this process's memory, with nothing to read first);
+   * undefined when they cannot, and the caller awaits admit(). Optional: remote counters have no such answer.
+   */
+  admitNow?(key: LimitedKey, nowMs: number): Admission | undefined;
+  /**
    * The admitted request is over (any ending: success, error, timeout, disconnect, shutdown): frees its slot and
    * charges what it used. Called exactly once per admission; never throws, never blocks the caller.
    */

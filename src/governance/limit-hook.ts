@@ -6,10 +6,12 @@
  *
  * The admission is settled once, from the completion listener that observability calls on every ending of the
  * request (success, error, timeout, client disconnect, shutdown): it frees the max_parallel slot and charges the
- * final tokens and cost. Requests of keys without limits pay one Map-free check and nothing else.
+ * final tokens and cost. Requests of keys without limits pay one check and nothing else; counters in this process's
+ * memory answer synchronously (`admitNow`), so a limited key's request costs no promise either.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { principalOf } from "../auth/auth-hook.ts";
+import type { Principal } from "../auth/keys.ts";
 import { ProxyError } from "../core/errors.ts";
 import type { EdgeResolver } from "../edge/route-edge.ts";
 import type { RequestCompletion } from "../telemetry/observability.ts";
@@ -38,54 +40,70 @@ interface Held {
   readonly ticket: string;
 }
 
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The admission a limited key's request holds until it settles (a field, not a WeakMap: no ephemeron). */
+    limitHold: Held | null;
+  }
+}
+
+/** A principal whose limits limit something is itself the counters' key (its id and limits). */
+function isLimited(principal: Principal | undefined): principal is Principal & LimitedKey {
+  return principal !== undefined && limitsAnything(principal.limits);
+}
+
 /** The gate over `counters`; `now` is the clock the windows run on (epoch ms). */
 export function createLimitGate(
   counters: LimitCounters,
   edgeOf: EdgeResolver,
   now: () => number = Date.now,
 ): LimitGate {
-  // Admissions not yet settled, by request: only limited keys' requests enter it.
-  const held = new WeakMap<FastifyRequest, Held>();
-  // One LimitedKey per principal (principals live as long as their config generation or key cache entry).
-  const keys = new WeakMap<object, LimitedKey>();
-
   const settleHeld = (request: FastifyRequest, record: RequestRecord): void => {
-    const admission = held.get(request);
-    if (admission === undefined) return;
-    held.delete(request);
+    const held = request.limitHold;
+    if (held === null) return;
+    request.limitHold = null;
     counters.settle(
-      admission.key,
-      admission.ticket,
+      held.key,
+      held.ticket,
       { tokens: (record.inputTokens ?? 0) + (record.outputTokens ?? 0), costUsd: record.costUsd ?? 0 },
       now(),
     );
   };
 
+  const answer = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    done: () => void,
+    record: RequestRecord,
+    key: LimitedKey,
+    admission: Admission,
+  ): void => {
+    writeLimitHeaders(admission.state, (name, value) => reply.header(name, value));
+    if (!admission.admitted) {
+      refuse(request, reply, record, admission, key.limits);
+      return;
+    }
+    request.limitHold = { key, ticket: admission.ticket };
+    // The client may have gone while the counters answered: its completion has run, so settle here.
+    if (record.completed) settleHeld(request, record);
+    done();
+  };
+
   const onRequest = (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
     const record = request.record;
     const principal = record?.modelCall === true ? principalOf(request) : undefined;
-    if (record === null || principal === undefined || !limitsAnything(principal.limits)) {
+    if (record === null || !isLimited(principal)) {
       done();
       return;
     }
-    let key = keys.get(principal);
-    if (key === undefined) {
-      key = { id: principal.id, limits: principal.limits };
-      keys.set(principal, key);
+    const at = now();
+    const immediate = counters.admitNow?.(principal, at);
+    if (immediate !== undefined) {
+      answer(request, reply, done, record, principal, immediate);
+      return;
     }
-    const limitedKey = key;
-    counters.admit(limitedKey, now()).then(
-      (admission) => {
-        writeLimitHeaders(admission.state, (name, value) => reply.header(name, value));
-        if (admission.admitted) {
-          held.set(request, { key: limitedKey, ticket: admission.ticket });
-          // The client may have gone while the counters answered: its completion has run, so settle here.
-          if (record.completed) settleHeld(request, record);
-          done();
-          return;
-        }
-        refuse(request, reply, record, admission, limitedKey.limits);
-      },
+    counters.admit(principal, at).then(
+      (admission) => answer(request, reply, done, record, principal, admission),
       (error: unknown) => {
         // A refusal the counters chose (Redis unreachable with store.fail_mode: closed): in the edge's shape.
         if (error instanceof ProxyError) {
@@ -130,6 +148,7 @@ export function createLimitGate(
 
 /** Adds the gate's hook; call it after registerAuth so the key is known. */
 export function registerLimitGate(app: FastifyInstance, gate: LimitGate): void {
+  app.decorateRequest("limitHold", null);
   app.addHook("onRequest", gate.onRequest);
 }
 

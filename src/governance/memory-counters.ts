@@ -64,6 +64,15 @@ export class MemoryLimitCounters implements LimitCounters {
     return counters.seeding.usd.then((usd) => this.admitSeeded(key, nowMs, usd));
   }
 
+  admitNow(key: LimitedKey, nowMs: number): Admission | undefined {
+    if (key.limits.budget_usd === undefined || this.options.spentSince === undefined)
+      return this.admitSeeded(key, nowMs, undefined);
+    const counted = this.keys.get(key.id)?.budgetPeriod;
+    return counted === budgetPeriodOf(key, nowMs).period
+      ? this.admitSeeded(key, nowMs, undefined)
+      : undefined;
+  }
+
   /**
    * admit() with the budget's seed in hand: `seedUsd` is what the key spent earlier in the current period, used
    * only when this process has not counted the period yet (undefined: zero). Synchronous, for the primary's IPC.

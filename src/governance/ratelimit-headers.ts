@@ -13,11 +13,27 @@ export function formatReset(seconds: number): string {
   const hours = Math.floor(totalMs / 3_600_000);
   const minutes = Math.floor((totalMs % 3_600_000) / 60_000);
   const ms = totalMs % 60_000;
-  // Seconds keep up to three decimals without trailing zeros (`1.5s`, `59.25s`), as Go prints them.
-  const secondsText = ms % 1000 === 0 ? String(ms / 1000) : (ms / 1000).toFixed(3).replace(/0+$/, "");
+  const secondsText = ms % 1000 === 0 ? String(ms / 1000) : withMilliseconds(ms);
   if (hours > 0) return `${hours}h${minutes}m${secondsText}s`;
   return minutes > 0 ? `${minutes}m${secondsText}s` : `${secondsText}s`;
 }
+
+/** Seconds with up to three decimals and no trailing zeros (`1.5`, `59.25`), as Go prints them. */
+function withMilliseconds(ms: number): string {
+  let fraction = ms % 1000;
+  let digits = 3;
+  while (fraction % 10 === 0) {
+    fraction /= 10;
+    digits--;
+  }
+  return `${Math.floor(ms / 1000)}.${String(fraction).padStart(digits, "0")}`;
+}
+
+/** The three header names of each unit, built once. */
+const NAMES = {
+  requests: ["x-ratelimit-limit-requests", "x-ratelimit-remaining-requests", "x-ratelimit-reset-requests"],
+  tokens: ["x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens"],
+} as const;
 
 /** Sets the headers of `state` through `set` (a Fastify reply's `header`). */
 export function writeLimitHeaders(state: LimitState, set: (name: string, value: string) => void): void {
@@ -30,7 +46,8 @@ function writeWindow(
   window: LimitWindow,
   set: (name: string, value: string) => void,
 ): void {
-  set(`x-ratelimit-limit-${unit}`, String(window.limit));
-  set(`x-ratelimit-remaining-${unit}`, String(window.remaining));
-  set(`x-ratelimit-reset-${unit}`, formatReset(window.resetSeconds));
+  const [limit, remaining, reset] = NAMES[unit];
+  set(limit, String(window.limit));
+  set(remaining, String(window.remaining));
+  set(reset, formatReset(window.resetSeconds));
 }

@@ -131,6 +131,18 @@ describe("MemoryLimitCounters", () => {
     expect(asked).toEqual(["file:team@2026-03-11T00:00:00.000Z", "file:team@2026-03-12T00:00:00.000Z"]);
   });
 
+  it("answers admitNow at once, except for a budget period it has not seeded yet", async () => {
+    const counters = new MemoryLimitCounters({ spentSince: async () => 0.25 });
+    expect(counters.admitNow(key({ rpm: 1 }, "plain"), T0)).toMatchObject({ admitted: true });
+    expect(counters.admitNow(key({ rpm: 1 }, "plain"), T0)).toMatchObject({ admitted: false, limit: "rpm" });
+    const budgeted = key({ budget_usd: 1 }, "budgeted");
+    expect(counters.admitNow(budgeted, T0)).toBeUndefined();
+    expect((await counters.admit(budgeted, T0)).admitted).toBe(true);
+    expect(counters.admitNow(budgeted, T0 + 1)).toMatchObject({ admitted: true });
+    // A new month has not been seeded: the caller awaits admit().
+    expect(counters.admitNow(budgeted, Date.UTC(2026, 3, 1))).toBeUndefined();
+  });
+
   it("starts a budget at zero when the spend log cannot be read, and says so", async () => {
     const failures: string[] = [];
     const counters = new MemoryLimitCounters({
