@@ -6,7 +6,7 @@
  * Reasoning state (issue 24): Anthropic's own blocks go out as it sent them (a thinking block ends with its
  * signature; redacted_thinking whole). Another vendor's state is sealed into a thinking block's signature: the open
  * thinking block's when it closes (the next block's chunk, e.g. a Gemini call with its signature, is in it), or a
- * thinking block of its own, empty, before the next block or at the end when no open one can carry it.
+ * thinking block of its own, empty, before the next block or, in a turn that made tool calls, at the end.
  * @see https://platform.claude.com/docs/en/build-with-claude/streaming
  */
 import type { ChatStream } from "../core/chat-stream.ts";
@@ -73,7 +73,10 @@ export class MessagesEncoder implements SseCallEncoder {
     let events = this.#closeOpen();
     for (const index of this.#toolBlocks.values()) events += blockStop(index);
     this.#toolBlocks.clear();
-    events += this.#carrierBlock();
+    // State that came after the last block (a signature on Gemini's last part) matters only to a tool loop's next
+    // step; a turn that ends in text is followed by the user's next message, and no vendor wants it then (and
+    // clients that print the last block, as `claude -p` does, would print an empty thinking block).
+    if (this.#madeToolCalls) events += this.#carrierBlock();
     const finish = this.#finish ?? { reason: "stop", raw: null };
     const delta = {
       type: "message_delta",

@@ -10,7 +10,7 @@
  * When the client asked for `reasoning.encrypted_content`, the reasoning item's `output_item.done` carries the
  * turn's sealed state gathered so far (./../edge/turn-carrier.ts); state with no reasoning item to ride on (no
  * reasoning text, or state that came after the item closed) gets a reasoning item of its own, before the next
- * item or, at the end, after the last one.
+ * item or, in a turn that made calls, after the last one.
  */
 import type { ChatStream } from "../core/chat-stream.ts";
 import type { ProxyError } from "../core/errors.ts";
@@ -82,6 +82,7 @@ export class ResponsesSseEncoder implements SseCallEncoder {
   #usage: Usage | undefined;
   /** Set when the client asked for the reasoning state (`include: ["reasoning.encrypted_content"]`). */
   readonly #carrier: TurnCarrier | undefined;
+  #madeCalls = false;
 
   constructor(stream: ChatStream, echo: ResponseEcho, plan: ToolPlan, seal?: ReasoningSeal) {
     this.#stream = stream;
@@ -292,6 +293,7 @@ export class ResponsesSseEncoder implements SseCallEncoder {
   }
 
   #callStart(index: number, callId: string, name: string): string {
+    this.#madeCalls = true;
     const events = this.#closeMessage() + this.#closeReasoning() + this.#carrierItem();
     const outputIndex = this.#output.length;
     const tool = clientToolOf(this.#plan, name);
@@ -353,7 +355,9 @@ export class ResponsesSseEncoder implements SseCallEncoder {
   #closeAll(): string {
     let events = this.#closeReasoning() + this.#closeMessage();
     for (const index of [...this.#calls.keys()]) events += this.#callEnd(index);
-    return events + this.#carrierItem();
+    // State that came after the last item (a signature on Gemini's last part) matters only to a tool loop's next
+    // step; a turn that ends in text is followed by the user's next message, and no vendor wants it then.
+    return this.#madeCalls ? events + this.#carrierItem() : events;
   }
 
   #response(
