@@ -22,6 +22,7 @@ import {
   waitForHttp,
 } from "./lib/children.ts";
 import { connectLoad, type LoadClient } from "./lib/load-client.ts";
+import { cpuMicros } from "./lib/proc-stats.ts";
 import { type RunResult, readFlags } from "./lib/protocol.ts";
 
 const BENCH_DIR = fileURLToPath(new URL(".", import.meta.url));
@@ -65,14 +66,20 @@ async function startGateway(mode: Mode, mockPort: number, directory: string) {
   return { handle, url: `http://127.0.0.1:${port}/v1/chat/completions` };
 }
 
+interface Measured extends RunResult {
+  /** The gateway's CPU per request (µs), the figure a busy machine disturbs least; Redis's own CPU is apart. */
+  readonly cpuMicrosPerRequest: number;
+}
+
 async function measure(
   load: LoadClient,
-  url: string,
+  gateway: { readonly url: string; readonly handle: ChildHandle },
   concurrency: number,
   durationMs: number,
-): Promise<RunResult> {
-  return load.run({
-    url,
+): Promise<Measured> {
+  const before = cpuMicros(gateway.handle.pid);
+  const result = await load.run({
+    url: gateway.url,
     body: JSON.stringify({ model: "bench-k5", messages: [{ role: "user", content: "Say hello" }] }),
     headers: { authorization: `Bearer ${KEY}` },
     concurrency,
@@ -80,6 +87,12 @@ async function measure(
     timeoutMs: 10_000,
     expect: "json",
   });
+  const after = cpuMicros(gateway.handle.pid);
+  const cpu =
+    before === undefined || after === undefined
+      ? Number.NaN
+      : (after - before) / Math.max(1, result.finished);
+  return { ...result, cpuMicrosPerRequest: cpu };
 }
 
 function median(values: readonly number[]): number {
@@ -110,17 +123,17 @@ async function main(): Promise<void> {
     const lines = [
       `Per-key limits counted in memory (embedded) vs in Redis; medians of ${rounds} × ${durationMs} ms`,
       "",
-      "| scenario | limits | req/s | p50 ms | p99 ms | errors |",
-      "|---|---|---|---|---|---|",
+      "| scenario | limits | req/s | p50 ms | p99 ms | gateway CPU µs/req | errors |",
+      "|---|---|---|---|---|---|---|",
     ];
     const results: Record<string, Record<Mode, { rps: number; p50: number }>> = {};
     for (const scenario of SCENARIOS) {
-      const runs: Record<Mode, RunResult[]> = { embedded: [], redis: [] };
-      for (const mode of MODES) await measure(load, gateways[mode].url, scenario.concurrency, warmupMs);
+      const runs: Record<Mode, Measured[]> = { embedded: [], redis: [] };
+      for (const mode of MODES) await measure(load, gateways[mode], scenario.concurrency, warmupMs);
       for (let round = 0; round < rounds; round++) {
         const order = round % 2 === 0 ? MODES : [...MODES].reverse();
         for (const mode of order) {
-          runs[mode].push(await measure(load, gateways[mode].url, scenario.concurrency, durationMs));
+          runs[mode].push(await measure(load, gateways[mode], scenario.concurrency, durationMs));
           process.stderr.write(
             `${scenario.key} round ${round + 1} ${mode}: ${runs[mode].at(-1)?.rps.toFixed(0)} req/s\n`,
           );
@@ -131,12 +144,13 @@ async function main(): Promise<void> {
         p50: median(runs[mode].map((run) => run.latency.p50)),
         p99: median(runs[mode].map((run) => run.latency.p99)),
         errors: runs[mode].reduce((sum, run) => sum + run.errors, 0),
+        cpu: median(runs[mode].map((run) => run.cpuMicrosPerRequest)),
       });
       results[scenario.key] = { embedded: row("embedded"), redis: row("redis") };
       for (const mode of MODES) {
         const r = row(mode);
         lines.push(
-          `| ${scenario.title} | ${mode} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} | ${r.errors} |`,
+          `| ${scenario.title} | ${mode} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} | ${r.cpu.toFixed(0)} | ${r.errors} |`,
         );
       }
     }

@@ -1,7 +1,11 @@
 /**
  * LimitCounters on Redis, for many replicas: every admit is one script run (EVALSHA through ioredis's
  * defineCommand, one round trip) that checks rpm, tpm, max_parallel and the budget and counts the request in one
- * atomic step, so N replicas enforce the limit, not N × it. settle is one more script, fired and forgotten.
+ * atomic step, so N replicas enforce the limit, not N × it. settle never waits on Redis: the key's next admit
+ * carries the requests that ended since (so a busy key costs one command per request, not two), and a key that
+ * gets no admit within SETTLE_DELAY_MS has them sent on their own; until then a peer replica sees those slots and
+ * tokens as still in use (it may refuse a little early, never late). Spend is sent at once, so that no replica
+ * admits a request past a budget another one has just reached.
  *
  * Slots are leases: a ticket in a sorted set scored by when its lease ends. A replica that dies holding slots never
  * settles them; they count until their lease ends and then drop out at the next admit of that key. The lease is
@@ -40,6 +44,23 @@ export interface RedisCountersOptions {
   readonly onSettleError?: (error: unknown) => void;
 }
 
+/** The longest a request's end waits for its key's next admit before it is sent alone. */
+const SETTLE_DELAY_MS = 20;
+/** Tickets one command carries at most (Lua's unpack has a stack limit). */
+const MAX_BATCH_TICKETS = 500;
+
+/** Requests of one key that ended and are not yet in Redis. */
+interface Ended {
+  readonly tokensKey: string;
+  readonly slotsKey: string;
+  readonly budgetKey: string;
+  readonly tickets: string[];
+  tokens: number;
+  cost: number;
+  /** When the last of them ended (epoch ms): their tokens count in that second. */
+  at: number;
+}
+
 const LIMIT_NAMES = { 1: "rpm", 2: "tpm", 3: "max_parallel", 4: "budget_usd" } as const;
 /** Budget keys outlive their period by a day, so a replica whose clock lags a little still finds them. */
 const BUDGET_KEY_MARGIN_MS = 86_400_000;
@@ -57,6 +78,27 @@ export function createRedisCounters(options: RedisCountersOptions): LimitCounter
   let ticketCount = 0;
   // One spend-log query per missing budget key, however many requests find it missing at once.
   const seeding = new Map<string, Promise<void>>();
+  const ended = new Map<string, Ended>();
+  let flushTimer: NodeJS.Timeout | undefined;
+
+  const send = (batch: Ended) => {
+    redis
+      .llmProxySettle(
+        batch.tokensKey,
+        batch.slotsKey,
+        batch.budgetKey,
+        batch.tickets.join(","),
+        batch.tokens,
+        String(batch.cost),
+        batch.at,
+      )
+      .catch((error: unknown) => options.onSettleError?.(error));
+  };
+  const flush = () => {
+    flushTimer = undefined;
+    for (const batch of ended.values()) send(batch);
+    ended.clear();
+  };
 
   const keysOf = (key: LimitedKey, nowMs: number) => {
     const base = `${prefix}{${key.id}}:`;
@@ -109,7 +151,24 @@ export function createRedisCounters(options: RedisCountersOptions): LimitCounter
         nowMs + options.slotLeaseMs(),
         keys.period !== undefined && Number.isFinite(keys.period.end) ? keys.period.end : 0,
       ];
+      // The key's requests that ended since its last check ride along (unless a new budget period began since).
+      let batch = ended.get(key.id);
+      if (batch !== undefined) {
+        ended.delete(key.id);
+        if (batch.budgetKey !== keys.budget) {
+          send(batch);
+          batch = undefined;
+        }
+      }
+      args.push(
+        batch?.tickets.join(",") ?? "",
+        batch?.tokens ?? 0,
+        String(batch?.cost ?? 0),
+        batch?.at ?? nowMs,
+      );
       let reply = await redis.llmProxyAdmit(...args);
+      // Whatever happens next, they are settled: the retry below must not settle them twice.
+      args.splice(12, 4, "", 0, "0", nowMs);
       if (reply[0] === -1 && keys.period !== undefined) {
         const seeded = await seedBudget(key.id, keys.budget, keys.period).then(
           () => true,
@@ -128,15 +187,52 @@ export function createRedisCounters(options: RedisCountersOptions): LimitCounter
       return admissionOf(key, ticket, reply);
     },
     settle(key, ticket, spent, nowMs) {
-      const keys = keysOf(key, nowMs);
       const tokens = key.limits.tpm === undefined ? 0 : Math.max(0, Math.round(spent.tokens));
       const cost = key.limits.budget_usd === undefined ? 0 : Math.max(0, spent.costUsd);
       if (ticket === "" && tokens === 0 && cost === 0) return;
-      redis
-        .llmProxySettle(keys.tokens, keys.slots, keys.budget, nowMs, ticket, tokens, cost)
-        .catch((error: unknown) => options.onSettleError?.(error));
+      const keys = keysOf(key, nowMs);
+      let batch = ended.get(key.id);
+      // A batch holds one budget period, and tokens of one second (they count in the second they were used).
+      const otherSecond =
+        batch !== undefined &&
+        tokens > 0 &&
+        batch.tokens > 0 &&
+        Math.floor(batch.at / 1000) !== Math.floor(nowMs / 1000);
+      if (batch !== undefined && (batch.budgetKey !== keys.budget || otherSecond)) {
+        send(batch);
+        batch = undefined;
+      }
+      if (batch === undefined) {
+        batch = {
+          tokensKey: keys.tokens,
+          slotsKey: keys.slots,
+          budgetKey: keys.budget,
+          tickets: [],
+          tokens: 0,
+          cost: 0,
+          at: nowMs,
+        };
+        ended.set(key.id, batch);
+      }
+      if (ticket !== "") batch.tickets.push(ticket);
+      batch.tokens += tokens;
+      batch.cost += cost;
+      batch.at = Math.max(batch.at, nowMs);
+      // Spend goes out at once: another replica's next check of the budget must see it (a budget is refused once
+      // reached, and overspending is what budgets are for); slots and tokens can wait a few milliseconds.
+      if (cost > 0 || batch.tickets.length >= MAX_BATCH_TICKETS) {
+        ended.delete(key.id);
+        send(batch);
+      }
+      if (flushTimer === undefined) {
+        flushTimer = setTimeout(flush, SETTLE_DELAY_MS);
+        flushTimer.unref();
+      }
     },
-    async close() {},
+    async close() {
+      clearTimeout(flushTimer);
+      flush();
+    },
   };
 }
 

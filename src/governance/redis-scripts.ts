@@ -69,11 +69,25 @@ local function msUntilBelow(key, w, limit, now)
   end
   return 60000
 end
+-- ends requests: frees their slots (tickets joined by ','), adds their tokens at the second of \`at\` (ms) and their
+-- cost to a budget key that exists (a missing one was lost by Redis: the next admit reseeds it from the spend log,
+-- which has these requests once the spend writer flushed them; adding to a fresh key would hide the loss)
+local function settle(slots, tokensKey, budgetKey, tickets, tokens, cost, at)
+  if tickets ~= '' then
+    local list = {}
+    for ticket in string.gmatch(tickets, '[^,]+') do list[#list + 1] = ticket end
+    redis.call('ZREM', slots, unpack(list))
+  end
+  if tokens > 0 then add(tokensKey, advance(tokensKey, math.floor(at / 1000)), tokens) end
+  if tonumber(cost) > 0 and redis.call('EXISTS', budgetKey) == 1 then redis.call('INCRBYFLOAT', budgetKey, cost) end
+end
 `;
 
 /**
  * admit. KEYS: requests hash, tokens hash, slots zset, budget string. ARGV: now ms, rpm, tpm, max_parallel,
- * budget USD (each 0 when the key has no such limit), ticket, lease end ms, budget period end ms (0: none).
+ * budget USD (each 0 when the key has no such limit), ticket, lease end ms, budget period end ms (0: none), then
+ * the key's requests that ended since its last check (settled first, so one round trip does both): their tickets
+ * joined by ',', tokens, cost USD and the ms they ended at.
  * Returns {verdict, limit, retryMs, requestsUsed, requestsEmptyMs, tokensUsed, tokensEmptyMs}: verdict 1
  * admitted, 0 refused by `limit` (1 rpm, 2 tpm, 3 max_parallel, 4 budget_usd), -1 the budget key is missing (the
  * caller seeds it from the spend log, then calls again). The used counts include this request when admitted.
@@ -84,6 +98,7 @@ local sec = math.floor(now / 1000)
 local rpm, tpm, parallel = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local budget = tonumber(ARGV[5])
 local ticket, leaseEnd, periodEnd = ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8])
+settle(KEYS[3], KEYS[2], KEYS[4], ARGV[9], tonumber(ARGV[10]), ARGV[11], tonumber(ARGV[12]))
 
 local empty = {sum = 0, sec = sec, newest = nil, moved = false}
 local r, t = empty, empty
@@ -121,16 +136,11 @@ return {1, 0, 0, r.sum, msUntilEmpty(r, now), t.sum, msUntilEmpty(t, now)}
 `;
 
 /**
- * settle. KEYS: tokens hash, slots zset, budget string. ARGV: now ms, ticket ('' when no slot was taken), tokens
- * (0 when the key has no tpm), cost USD (0 when the key has no budget). A budget key that is missing is left
- * missing: Redis lost it (a restart), and the next admit reseeds it from the spend log (which has this request
- * once the spend writer flushed it); adding to a fresh key here would hide the loss and skip the reseed.
+ * settle, for requests that ended when no check of their key came soon after. KEYS: tokens hash, slots zset,
+ * budget string. ARGV: tickets joined by ',' ('' when none took a slot), tokens (0 without tpm), cost USD (0
+ * without a budget), the ms they ended at.
  */
 export const SETTLE_LUA = `${WINDOW_LUA}
-local now, ticket = tonumber(ARGV[1]), ARGV[2]
-local tokens, cost = tonumber(ARGV[3]), tonumber(ARGV[4])
-if ticket ~= '' then redis.call('ZREM', KEYS[2], ticket) end
-if tokens > 0 then add(KEYS[1], advance(KEYS[1], math.floor(now / 1000)), tokens) end
-if cost > 0 and redis.call('EXISTS', KEYS[3]) == 1 then redis.call('INCRBYFLOAT', KEYS[3], ARGV[4]) end
+settle(KEYS[2], KEYS[1], KEYS[3], ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]))
 return 1
 `;
