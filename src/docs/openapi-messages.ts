@@ -25,7 +25,8 @@ const REQUEST: JsonSchema = {
             description:
               "A string, or blocks: `text`, `image` (base64, url; file only to Anthropic), `tool_use`, " +
               "`tool_result`, `thinking`, `redacted_thinking`, and any other type (passed to Anthropic, dropped " +
-              "elsewhere).",
+              "elsewhere). A `thinking` block whose `signature` the gateway sealed brings another vendor's " +
+              "reasoning state back to it (and is never sent to Anthropic).",
             oneOf: [
               { type: "string" },
               {

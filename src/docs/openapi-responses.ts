@@ -18,7 +18,8 @@ const REQUEST: JsonSchema = {
         "`input_image` parts; assistant with `output_text` / `refusal` parts, as a stateless client resends an " +
         "earlier `output`), `function_call`, `function_call_output` (output a string or parts), " +
         "`custom_tool_call`, `custom_tool_call_output`, `reasoning` (its summary is passed on as reasoning; " +
-        "encrypted content is dropped). Item `id`s are accepted.",
+        "its `encrypted_content`, when the gateway sealed it, goes back to the vendor that made it, else it is " +
+        "dropped). Item `id`s are accepted.",
       oneOf: [
         { type: "string" },
         { type: "array", items: { type: "object", properties: { type: { type: "string" } } } },
@@ -65,7 +66,13 @@ const REQUEST: JsonSchema = {
     store: kept,
     metadata: { type: "object", additionalProperties: { type: "string" } },
     user: { type: "string" },
-    include: kept,
+    include: {
+      type: "array",
+      items: { type: "string" },
+      description:
+        "`reasoning.encrypted_content`: reasoning items carry the turn's reasoning state, sealed by the gateway, " +
+        "in `encrypted_content` (for tool loops with thinking models); other values are ignored.",
+    },
     previous_response_id: { description: "Refused (400 `unsupported_parameter`): resend the history." },
     conversation: { description: "Refused (400 `unsupported_parameter`): resend the history." },
   },
@@ -91,7 +98,7 @@ const RESPONSE: JsonSchema = {
     output: {
       type: "array",
       description:
-        "`reasoning` (summary of the upstream's reasoning), `message` (`output_text` / `refusal` parts), " +
+        "`reasoning` (summary of the upstream's reasoning; `encrypted_content` with `include`), `message` (`output_text` / `refusal` parts), " +
         "`function_call` (`call_id` is the upstream's own tool-call id), `custom_tool_call`.",
       items: { type: "object", required: ["type"], properties: { type: { type: "string" } } },
     },
