@@ -36,8 +36,8 @@ export function redisClientOptions(extra: Partial<RedisOptions> = {}): RedisOpti
     // room for a busy machine, where a shorter bound would fail healthy Redis over to per-replica counting).
     commandTimeout: 1000,
     enableOfflineQueue: false,
-    // Under load many requests check their limits in the same tick: one socket write carries all their scripts.
-    enableAutoPipelining: true,
+    // No auto-pipelining: it builds a pipeline per tick and defers the write to the next one, which at low
+    // concurrency doubled the gateway's CPU per request and added a quarter millisecond (bench/redis-limits.ts).
     maxRetriesPerRequest: 0,
     // Reconnect forever, quickly at first, then once a second: the gateway returns to Redis within a second.
     retryStrategy: (times: number) => Math.min(times * 100, 1000),
