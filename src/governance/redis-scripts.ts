@@ -39,7 +39,8 @@ local function add(key, w, amount)
   w.sum = w.sum + amount
   w.newest = w.sec
   redis.call('HSET', key, 'sum', w.sum, 'last', w.sec, 'newest', w.sec)
-  redis.call('EXPIRE', key, 61)
+  -- once a second is enough: an idle window outlives its newest bucket by at least 60 s, then disappears
+  if w.moved then redis.call('EXPIRE', key, 62) end
 end
 -- a window that moved but got nothing added keeps its new total and second
 local function save(key, w)
