@@ -40,6 +40,8 @@ export class SpendWriter {
   readonly #now: () => number;
   #queue: SpendRow[] = [];
   #timer: NodeJS.Timeout | undefined;
+  /** The armed timer is a full batch's (fires at once), not the interval's. */
+  #timerImmediate = false;
   /** The last batch write: each waits for the one before, so one batch is written at a time, in order. */
   #chain: Promise<unknown> = Promise.resolve();
   #dropped = 0;
@@ -104,12 +106,16 @@ export class SpendWriter {
     }
   }
 
-  /** Arms the flush timer to fire within `ms` (sooner wins); unref'd, so it never holds the process. */
+  /**
+   * Arms the flush timer to fire within `ms` (sooner wins; an armed one is left alone otherwise, so a busy
+   * gateway does not re-arm a timer per request); unref'd, so it never holds the process.
+   */
   #schedule(ms: number): void {
     if (this.#timer !== undefined) {
-      if (ms > 0) return;
+      if (ms > 0 || this.#timerImmediate) return;
       clearTimeout(this.#timer);
     }
+    this.#timerImmediate = ms === 0;
     this.#timer = setTimeout(this.#onTimer, ms);
     this.#timer.unref();
   }
@@ -118,13 +124,18 @@ export class SpendWriter {
     if (this.#timer === undefined) return;
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#timerImmediate = false;
   }
 
   readonly #onTimer = (): void => {
     this.#timer = undefined;
+    this.#timerImmediate = false;
     void this.#writeBatch().then((written) => {
-      // More than a batch waiting: the next one after a turn of the event loop; after a failure, a retry later.
-      if (this.#queue.length > 0) this.#schedule(written ? 0 : this.#intervalMs);
+      // A full batch waiting goes next, after a turn of the event loop; fewer rows wait for the interval (as
+      // they would have: writing each trickle at once would be a transaction per few requests); after a
+      // failure, the retry waits for the interval too.
+      if (this.#queue.length === 0) return;
+      this.#schedule(written && this.#queue.length >= this.#batchRows ? 0 : this.#intervalMs);
     });
   };
 

@@ -73,6 +73,30 @@ describe("spend writer", () => {
     );
   });
 
+  it("after a full batch, the rows that came during its write wait for the interval, not a write each", async () => {
+    const spend = new MemorySpendLog();
+    const slow = {
+      append: async (rows: readonly SpendRow[]) => {
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        await spend.append(rows);
+      },
+    };
+    const spendWriter = new SpendWriter({
+      spend: slow,
+      log: new Warnings() as never,
+      flushIntervalMs: 400,
+      batchRows: 100,
+    });
+    for (let n = 0; n < 100; n++) spendWriter.add(row(n));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    for (let n = 100; n < 105; n++) spendWriter.add(row(n));
+    await expect.poll(() => spend.batches.length).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(spend.batches.map((batch) => batch.length)).toEqual([100]);
+    await expect.poll(() => spend.batches.length, { timeout: 2000 }).toBe(2);
+    expect(spend.batches.map((batch) => batch.length)).toEqual([100, 5]);
+  });
+
   it("keeps the rows while the store fails and writes them on a retry, warning once", async () => {
     const spend = new MemorySpendLog();
     spend.failures = 3;
