@@ -16,8 +16,7 @@
 import { Kysely, PostgresDialect, type PostgresPool } from "kysely";
 import pg from "pg";
 import { ProxyError } from "../core/errors.ts";
-import { KyselyKeyStore } from "./sql/kysely-key-store.ts";
-import { KyselySpendLog } from "./sql/kysely-spend-log.ts";
+import { kyselyGovernanceStore } from "./sql/kysely-governance-store.ts";
 import { migrateGovernance } from "./sql/migrations.ts";
 import type { GovernanceDatabase } from "./sql/tables.ts";
 import type { GovernanceStore } from "./store.ts";
@@ -101,17 +100,11 @@ export async function openPostgresStore(
     );
   }
   opened = true;
-  let closed: Promise<void> | undefined;
   return {
     // Keys are served from each replica's cache and spend rows wait in the writer's buffer while PostgreSQL is
     // down, so it never makes the replica unready: `/ready` says degraded, the gauge says 0.
     health: { store: "postgres", up: () => up, failMode: () => "open" },
-    keys: new KyselyKeyStore(db),
-    spend: new KyselySpendLog(db),
-    close: () => {
-      closed ??= db.destroy();
-      return closed;
-    },
+    ...kyselyGovernanceStore(db),
   };
 }
 

@@ -9,8 +9,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { Kysely } from "kysely";
-import { KyselyKeyStore } from "./sql/kysely-key-store.ts";
-import { KyselySpendLog } from "./sql/kysely-spend-log.ts";
+import { kyselyGovernanceStore } from "./sql/kysely-governance-store.ts";
 import { migrateGovernance } from "./sql/migrations.ts";
 import { NodeSqliteDialect } from "./sql/node-sqlite-dialect.ts";
 import type { GovernanceDatabase } from "./sql/tables.ts";
@@ -47,15 +46,7 @@ export async function openSqliteStore(path: string): Promise<GovernanceStore> {
     await db.destroy();
     throw new StoreOpenError(path, describe(error), error);
   }
-  let closed: Promise<void> | undefined;
-  return {
-    keys: new KyselyKeyStore(db),
-    spend: new KyselySpendLog(db),
-    close: () => {
-      closed ??= db.destroy();
-      return closed;
-    },
-  };
+  return kyselyGovernanceStore(db);
 }
 
 function ensureFolder(path: string): void {

@@ -22,17 +22,8 @@ export interface StoredKey {
   readonly revoked: boolean;
 }
 
-/** A key to create (the caller made the secret and its digest). */
-export interface NewKey {
-  readonly id: string;
-  readonly name: string;
-  readonly digest: string;
-  readonly keyPrefix: string;
-  readonly models: readonly string[] | undefined;
-  readonly limits: KeyLimits | undefined;
-  readonly createdAt: string;
-  readonly expiresAt: string | undefined;
-}
+/** A key to create (the caller made the secret and its digest): a stored key before it can be revoked. */
+export type NewKey = Omit<StoredKey, "revoked">;
 
 /** What PATCH may change; `null` clears a field. */
 export interface KeyPatch {
