@@ -10,20 +10,18 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ChatMessage, ChatMessageSchema, ChatService } from "../../gen/llmproxy/v1/chat_pb.ts";
 import { type GrpcChatClient, grpcChatClient } from "../helpers/grpc-js-client.ts";
-import { type ReasoningGateway, startReasoningGateway } from "../helpers/reasoning-gateway.ts";
+import { ignoredCarrierWarnings, lastBody, useReasoningGateway } from "../helpers/reasoning-suite.ts";
 import { THINKING_TEXT } from "../helpers/thinking-anthropic-mock.ts";
 import { DEEPSEEK_REASONING } from "../helpers/thinking-deepseek-mock.ts";
 
-let gateway: ReasoningGateway;
+const gateway = useReasoningGateway();
 let client: GrpcChatClient;
 
-beforeAll(async () => {
-  gateway = await startReasoningGateway();
+beforeAll(() => {
   client = grpcChatClient(gateway.server.port);
 });
-afterAll(async () => {
+afterAll(() => {
   client?.close();
-  await gateway?.close();
 });
 
 const TOOLS = [
@@ -108,10 +106,6 @@ async function toolLoop(model: string, ask: typeof unary): Promise<{ first: Mess
     messages.push({ role: "tool", tool_call_id: call.id, content: TOOL_RESULT });
   }
   return { first: first.message, second: await ask(model, messages) };
-}
-
-function lastBody(mock: { requests: { body: Record<string, unknown> }[] }): Record<string, unknown> {
-  return mock.requests.at(-1)?.body ?? {};
 }
 
 describe.each([
@@ -203,9 +197,7 @@ describe("gRPC: a tampered carrier", () => {
     const second = await unary("claude", messages);
     expect(second.message.content).toBe(`Tool results: ${TOOL_RESULT}`);
     expect(lastBody(gateway.anthropic)).not.toHaveProperty("thinking");
-    const warnings = gateway.server.logs
-      .slice(logsBefore)
-      .filter((line) => line.reasoningCarrier === "ignored");
+    const warnings = ignoredCarrierWarnings(gateway, logsBefore);
     expect(warnings).toHaveLength(1);
     expect(JSON.stringify(gateway.server.logs)).not.toContain(state.slice(10, 40));
   });

@@ -7,27 +7,22 @@
  */
 import Anthropic from "@anthropic-ai/sdk";
 import type { Message, MessageParam, Tool } from "@anthropic-ai/sdk/resources/messages";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type ReasoningGateway, startReasoningGateway } from "../helpers/reasoning-gateway.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  expectNoReasoningStateInLogs,
+  ignoredCarrierWarnings,
+  lastBody,
+  useReasoningGateway,
+} from "../helpers/reasoning-suite.ts";
 import { THINKING_TEXT } from "../helpers/thinking-anthropic-mock.ts";
 import { DEEPSEEK_REASONING } from "../helpers/thinking-deepseek-mock.ts";
 import { GEMINI_SENTINEL, GEMINI_THOUGHT } from "../helpers/thinking-gemini-mock.ts";
 
-let gateway: ReasoningGateway;
+const gateway = useReasoningGateway();
 let client: Anthropic;
 
-beforeAll(async () => {
-  gateway = await startReasoningGateway();
+beforeAll(() => {
   client = new Anthropic({ baseURL: gateway.server.url, apiKey: "unused", maxRetries: 0 });
-});
-afterAll(async () => {
-  await gateway?.close();
-});
-beforeEach(() => {
-  gateway.anthropic.requests.length = 0;
-  gateway.gemini.requests.length = 0;
-  gateway.deepseek.requests.length = 0;
-  gateway.anthropic.setOverloaded(false);
 });
 
 const TOOLS: Tool[] = [
@@ -75,10 +70,6 @@ function assistantBlocks(messages: readonly MessageParam[]): Record<string, unkn
 
 function textOf(message: Message): string {
   return message.content.flatMap((block) => (block.type === "text" ? [block.text] : [])).join("");
-}
-
-function lastBody(mock: { requests: { body: Record<string, unknown> }[] }): Record<string, unknown> {
-  return mock.requests.at(-1)?.body ?? {};
 }
 
 describe.each<Mode>(["json", "stream"])("two-step tool loops with reasoning on (%s)", (mode) => {
@@ -152,20 +143,12 @@ describe("state never crosses vendors, and a bad carrier is ignored", () => {
     const second = await ask("gemini", messages, "stream");
     expect(textOf(second)).toContain("Tool results:");
     expect(JSON.stringify(lastBody(gateway.gemini))).toContain(GEMINI_SENTINEL);
-    const warnings = gateway.server.logs
-      .slice(logsBefore)
-      .filter((line) => line.reasoningCarrier === "ignored");
+    const warnings = ignoredCarrierWarnings(gateway, logsBefore);
     expect(warnings).toHaveLength(1);
     expect(JSON.stringify(warnings)).not.toContain(carrier.slice(10, 40));
   });
 
   it("no reasoning state in the gateway's logs", () => {
-    const logs = JSON.stringify(gateway.server.logs);
-    expect(gateway.server.logs.length).toBeGreaterThan(0);
-    expect(logs).not.toContain(THINKING_TEXT);
-    for (const signature of [...gateway.anthropic.signatures.keys(), ...gateway.gemini.signatures]) {
-      expect(logs).not.toContain(signature);
-    }
-    expect(logs).not.toMatch(/r1-k1-[A-Za-z0-9_-]{20}/);
+    expectNoReasoningStateInLogs(gateway);
   });
 });

@@ -12,27 +12,22 @@ import type {
   ResponseOutputItem,
   ResponseStreamEvent,
 } from "openai/resources/responses/responses";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type ReasoningGateway, startReasoningGateway } from "../helpers/reasoning-gateway.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  expectNoReasoningStateInLogs,
+  ignoredCarrierWarnings,
+  lastBody,
+  useReasoningGateway,
+} from "../helpers/reasoning-suite.ts";
 import { THINKING_TEXT } from "../helpers/thinking-anthropic-mock.ts";
 import { DEEPSEEK_REASONING } from "../helpers/thinking-deepseek-mock.ts";
 import { GEMINI_SENTINEL, GEMINI_THOUGHT } from "../helpers/thinking-gemini-mock.ts";
 
-let gateway: ReasoningGateway;
+const gateway = useReasoningGateway();
 let client: OpenAI;
 
-beforeAll(async () => {
-  gateway = await startReasoningGateway();
+beforeAll(() => {
   client = new OpenAI({ baseURL: `${gateway.server.url}/v1`, apiKey: "unused", maxRetries: 0 });
-});
-afterAll(async () => {
-  await gateway?.close();
-});
-beforeEach(() => {
-  gateway.anthropic.requests.length = 0;
-  gateway.gemini.requests.length = 0;
-  gateway.deepseek.requests.length = 0;
-  gateway.anthropic.setOverloaded(false);
 });
 
 const TOOLS: FunctionTool[] = [
@@ -98,10 +93,6 @@ async function firstStep(model: string, mode: Mode, include = true): Promise<Res
 
 function reasoningItems(input: readonly ResponseInputItem[]): { encrypted_content?: string | null }[] {
   return input.filter((item) => item.type === "reasoning") as { encrypted_content?: string | null }[];
-}
-
-function lastBody(mock: { requests: { body: Record<string, unknown> }[] }): Record<string, unknown> {
-  return mock.requests.at(-1)?.body ?? {};
 }
 
 interface Block {
@@ -242,20 +233,12 @@ describe("state never crosses vendors, and a bad carrier is ignored", () => {
     const second = await ask("claude", input, "stream");
     expect(second.text).toBe(`Tool results: ${TOOL_RESULT}`);
     expect(lastBody(gateway.anthropic)).not.toHaveProperty("thinking");
-    const warnings = gateway.server.logs
-      .slice(logsBefore)
-      .filter((line) => line.reasoningCarrier === "ignored");
+    const warnings = ignoredCarrierWarnings(gateway, logsBefore);
     expect(warnings).toHaveLength(1);
     expect(JSON.stringify(warnings)).not.toContain(carrier.slice(10, 40));
   });
 
   it("no reasoning state in the gateway's logs", () => {
-    const logs = JSON.stringify(gateway.server.logs);
-    expect(gateway.server.logs.length).toBeGreaterThan(0);
-    expect(logs).not.toContain(THINKING_TEXT);
-    for (const signature of [...gateway.anthropic.signatures.keys(), ...gateway.gemini.signatures]) {
-      expect(logs).not.toContain(signature);
-    }
-    expect(logs).not.toMatch(/r1-k1-[A-Za-z0-9_-]{20}/);
+    expectNoReasoningStateInLogs(gateway);
   });
 });
