@@ -22,13 +22,10 @@ import {
 } from "../helpers/grpc-js-client.ts";
 import {
   checkNginx,
-  freePort,
-  type NginxPrefix,
+  type LoopbackSite,
   nginxComplaints,
-  nginxPrefix,
-  type RunningNginx,
-  rewriteSite,
-  startNginx,
+  readTimed,
+  startSiteOnLoopback,
 } from "../helpers/nginx.ts";
 import { type RunningServer, startServer } from "../helpers/start-server.ts";
 
@@ -41,29 +38,15 @@ providers:
   echo-slow: {type: echo, token_delay_ms: 150}
 `;
 
-let prefix: NginxPrefix;
 let gateways: RunningServer[] = [];
-let nginx: RunningNginx | undefined;
-let httpUrl: string;
-let grpcPort: number;
+let nginx: LoopbackSite;
 
 beforeAll(async () => {
   gateways = await Promise.all(REPLICAS.map(() => startServer(CONFIG)));
-  const httpPort = await freePort();
-  grpcPort = await freePort();
-  httpUrl = `http://127.0.0.1:${httpPort}`;
-  prefix = nginxPrefix((dir) =>
-    rewriteSite(SITE, [
-      ["listen 80;", `listen 127.0.0.1:${httpPort};`],
-      ["listen 50051 http2;", `listen 127.0.0.1:${grpcPort} http2;`],
-      ...REPLICAS.map((name, index): [string, string] => [
-        `server ${name}:9000 `,
-        `server 127.0.0.1:${gateways[index]?.port} `,
-      ]),
-      ["/var/log/nginx/", `${dir}/`],
-    ]),
+  nginx = await startSiteOnLoopback(
+    SITE,
+    REPLICAS.map((name, index) => [`${name}:9000`, gateways[index]?.port] as const),
   );
-  nginx = await startNginx(prefix, `${httpUrl}/health`);
 });
 
 afterAll(async () => {
@@ -81,7 +64,7 @@ function servedBy(ids: readonly string[]): number[] {
 }
 
 function chat(body: object, requestId: string): Promise<Response> {
-  return fetch(`${httpUrl}/v1/chat/completions`, {
+  return fetch(`${nginx.httpUrl}/v1/chat/completions`, {
     method: "POST",
     headers: { "content-type": "application/json", "x-request-id": requestId },
     body: JSON.stringify(body),
@@ -96,7 +79,7 @@ describe("deploy/nginx/compose.conf", () => {
       expect([...block.matchAll(/server ([\w-]+):9000 /g)].map((match) => match[1])).toEqual([...REPLICAS]);
       expect(block).toMatch(/^\s*keepalive \d+;/m);
     }
-    const checked = checkNginx(prefix);
+    const checked = checkNginx(nginx.prefix);
     expect(checked.status, checked.stderr).toBe(0);
     expect(checked.stderr).toContain("test is successful");
     expect(nginxComplaints(checked.stderr)).toEqual([]);
@@ -130,24 +113,15 @@ describe("deploy/nginx/compose.conf", () => {
     );
     expect(response.status).toBe(200);
     expect(response.headers.get("x-request-id")).toBe("rid-compose-sse");
-    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-    let firstAt: number | undefined;
-    let text = "";
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      firstAt ??= performance.now();
-      text += Buffer.from(value).toString("utf8");
-    }
-    const endedAt = performance.now();
+    const { text, firstAt, endedAt } = await readTimed(response);
     expect(text).toContain("data: [DONE]");
     // Six tokens 150 ms apart: buffered, everything would come at the end.
-    expect(endedAt - (firstAt ?? endedAt)).toBeGreaterThan(500);
-    expect((firstAt ?? endedAt) - started).toBeLessThan(400);
+    expect(endedAt - firstAt).toBeGreaterThan(500);
+    expect(firstAt - started).toBeLessThan(400);
   });
 
   it("streams gRPC through grpc_pass over h2c, message by message", async () => {
-    const client = grpcChatClient(grpcPort);
+    const client = grpcChatClient(nginx.grpcPort);
     try {
       const call = client.StreamChatCompletion(
         { model: "echo-slow", messages: [{ role: "user", content: "one two three four five six" }] },
@@ -178,7 +152,7 @@ describe("deploy/nginx/compose.conf", () => {
     }
     expect(servedBy(httpIds).every((count) => count > 0)).toBe(true);
 
-    const client = grpcChatClient(grpcPort);
+    const client = grpcChatClient(nginx.grpcPort);
     try {
       const grpcIds = Array.from({ length: 6 }, (_, index) => `rid-compose-unary-${index}`);
       for (const id of grpcIds) {
@@ -200,8 +174,8 @@ describe("deploy/nginx/compose.conf", () => {
   });
 
   it("admin routes reached through nginx are refused while the gateways have no admin keys", async () => {
-    expect((await fetch(`${httpUrl}/config`)).status).toBe(403);
-    expect((await fetch(`${httpUrl}/config/reload`, { method: "POST" })).status).toBe(403);
+    expect((await fetch(`${nginx.httpUrl}/config`)).status).toBe(403);
+    expect((await fetch(`${nginx.httpUrl}/config/reload`, { method: "POST" })).status).toBe(403);
   });
 
   it("skips a replica that went away (a refused connection moves on to the next one)", async () => {

@@ -13,13 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collectMessages, grpcChatClient, requestIdMetadata } from "../helpers/grpc-js-client.ts";
 import {
   checkNginx,
-  freePort,
-  type NginxPrefix,
+  type LoopbackSite,
   nginxComplaints,
-  nginxPrefix,
-  type RunningNginx,
-  rewriteSite,
-  startNginx,
+  readTimed,
+  startSiteOnLoopback,
 } from "../helpers/nginx.ts";
 import { type RunningServer, startServer } from "../helpers/start-server.ts";
 
@@ -30,28 +27,16 @@ providers:
   echo-slow: {type: echo, token_delay_ms: 150}
 `;
 
-let prefix: NginxPrefix;
 let gateways: RunningServer[] = [];
-let nginx: RunningNginx | undefined;
-let httpUrl: string;
-let grpcPort: number;
+let nginx: LoopbackSite;
 
 beforeAll(async () => {
   gateways = [await startServer(CONFIG), await startServer(CONFIG)];
-  const httpPort = await freePort();
-  grpcPort = await freePort();
-  httpUrl = `http://127.0.0.1:${httpPort}`;
   // The shipped site with loopback ports and log paths of this test; each replaced text must exist.
-  prefix = nginxPrefix((dir) =>
-    rewriteSite(SITE, [
-      ["listen 80;", `listen 127.0.0.1:${httpPort};`],
-      ["listen 50051 http2;", `listen 127.0.0.1:${grpcPort} http2;`],
-      ["server 127.0.0.1:9000 ", `server 127.0.0.1:${gateways[0]?.port} `],
-      ["server 127.0.0.1:9001 ", `server 127.0.0.1:${gateways[1]?.port} `],
-      ["/var/log/nginx/", `${dir}/`],
-    ]),
-  );
-  nginx = await startNginx(prefix, `${httpUrl}/health`);
+  nginx = await startSiteOnLoopback(SITE, [
+    ["127.0.0.1:9000", gateways[0]?.port],
+    ["127.0.0.1:9001", gateways[1]?.port],
+  ]);
 });
 
 afterAll(async () => {
@@ -61,7 +46,7 @@ afterAll(async () => {
 
 describe("deploy/nginx/llm-proxy.conf", () => {
   it("passes nginx -t inside an http block, as conf.d includes it", () => {
-    const checked = checkNginx(prefix);
+    const checked = checkNginx(nginx.prefix);
     expect(checked.status, checked.stderr).toBe(0);
     expect(checked.stderr).toContain("test is successful");
     // nginx 1.25.1 and later prefer `http2 on;` to `listen … http2` (the site's comment says so); 1.22 knows only
@@ -72,7 +57,7 @@ describe("deploy/nginx/llm-proxy.conf", () => {
   it("streams SSE unbuffered: the first chunk arrives long before the stream ends", async () => {
     expect(readFileSync(SITE, "utf8")).toMatch(/^\s*proxy_buffering off;/m);
     const started = performance.now();
-    const response = await fetch(`${httpUrl}/v1/chat/completions`, {
+    const response = await fetch(`${nginx.httpUrl}/v1/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/json", "x-request-id": "rid-nginx-sse" },
       body: JSON.stringify({
@@ -83,26 +68,17 @@ describe("deploy/nginx/llm-proxy.conf", () => {
     });
     expect(response.status).toBe(200);
     expect(response.headers.get("x-request-id")).toBe("rid-nginx-sse");
-    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-    let firstAt: number | undefined;
-    let text = "";
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      firstAt ??= performance.now();
-      text += Buffer.from(value).toString("utf8");
-    }
-    const endedAt = performance.now();
+    const { text, firstAt, endedAt } = await readTimed(response);
     expect(text).toContain("data: [DONE]");
     // Six tokens 150 ms apart: buffered, everything would come at the end.
-    expect(endedAt - (firstAt ?? endedAt)).toBeGreaterThan(500);
-    expect((firstAt ?? endedAt) - started).toBeLessThan(400);
+    expect(endedAt - firstAt).toBeGreaterThan(500);
+    expect(firstAt - started).toBeLessThan(400);
   });
 
   it("forwards the caller's request id, or nginx's own, and spreads requests over both instances", async () => {
     const ids: string[] = [];
     for (let index = 0; index < 4; index++) {
-      const response = await fetch(`${httpUrl}/v1/chat/completions`, {
+      const response = await fetch(`${nginx.httpUrl}/v1/chat/completions`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ model: "echo-1", messages: [{ role: "user", content: "hi" }] }),
@@ -117,11 +93,13 @@ describe("deploy/nginx/llm-proxy.conf", () => {
     );
     expect(served[0]?.length).toBeGreaterThan(0);
     expect(served[1]?.length).toBeGreaterThan(0);
-    expect(readFileSync(join(prefix.dir, "llm-proxy.access.log"), "utf8")).toContain(`request_id=${ids[0]}`);
+    expect(readFileSync(join(nginx.prefix.dir, "llm-proxy.access.log"), "utf8")).toContain(
+      `request_id=${ids[0]}`,
+    );
   });
 
   it("carries gRPC over h2c with grpc_pass, request id included", async () => {
-    const client = grpcChatClient(grpcPort);
+    const client = grpcChatClient(nginx.grpcPort);
     try {
       const chunks = await collectMessages(
         client.StreamChatCompletion(
@@ -140,9 +118,9 @@ describe("deploy/nginx/llm-proxy.conf", () => {
   });
 
   it("admin routes reached through nginx are refused while the gateway has no admin keys", async () => {
-    const config = await fetch(`${httpUrl}/config`);
+    const config = await fetch(`${nginx.httpUrl}/config`);
     expect(config.status).toBe(403);
-    const reload = await fetch(`${httpUrl}/config/reload`, { method: "POST" });
+    const reload = await fetch(`${nginx.httpUrl}/config/reload`, { method: "POST" });
     expect(reload.status).toBe(403);
   });
 });

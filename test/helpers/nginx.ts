@@ -105,3 +105,56 @@ export async function startNginx(prefix: NginxPrefix, readyUrl: string): Promise
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/** A shipped site running on loopback, and where to reach it. */
+export interface LoopbackSite extends RunningNginx {
+  readonly prefix: NginxPrefix;
+  /** `http://127.0.0.1:PORT` of the site's `listen 80;`. */
+  readonly httpUrl: string;
+  /** The port of the site's `listen 50051 http2;`. */
+  readonly grpcPort: number;
+}
+
+/**
+ * Runs a shipped site with its two listen ports moved to free loopback ports, its logs in the prefix, and each
+ * upstream server (`[address as the site names it, gateway port]`) pointed at a gateway on loopback; resolves once
+ * its /health answers. Each address must be in the site.
+ */
+export async function startSiteOnLoopback(
+  site: URL,
+  upstreams: readonly (readonly [address: string, port: number | undefined])[],
+): Promise<LoopbackSite> {
+  const httpPort = await freePort();
+  const grpcPort = await freePort();
+  const httpUrl = `http://127.0.0.1:${httpPort}`;
+  const prefix = nginxPrefix((dir) =>
+    rewriteSite(site, [
+      ["listen 80;", `listen 127.0.0.1:${httpPort};`],
+      ["listen 50051 http2;", `listen 127.0.0.1:${grpcPort} http2;`],
+      ...upstreams.map(([address, port]): [string, string] => [
+        `server ${address} `,
+        `server 127.0.0.1:${port} `,
+      ]),
+      ["/var/log/nginx/", `${dir}/`],
+    ]),
+  );
+  const nginx = await startNginx(prefix, `${httpUrl}/health`);
+  return { ...nginx, prefix, httpUrl, grpcPort };
+}
+
+/** Reads a streamed body to its end: its text, when its first chunk came and when it ended (performance.now()). */
+export async function readTimed(
+  response: Response,
+): Promise<{ readonly text: string; readonly firstAt: number; readonly endedAt: number }> {
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  let firstAt: number | undefined;
+  let text = "";
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    firstAt ??= performance.now();
+    text += Buffer.from(value).toString("utf8");
+  }
+  const endedAt = performance.now();
+  return { text, firstAt: firstAt ?? endedAt, endedAt };
+}

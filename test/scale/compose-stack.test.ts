@@ -22,7 +22,7 @@ import {
   writeTempConfig,
 } from "../helpers/gateway-process.ts";
 import { collectMessages, grpcChatClient, requestIdMetadata } from "../helpers/grpc-js-client.ts";
-import { freePort, nginxPrefix, type RunningNginx, rewriteSite, startNginx } from "../helpers/nginx.ts";
+import { type LoopbackSite, startSiteOnLoopback } from "../helpers/nginx.ts";
 import { createScratchDatabase, type ScratchDatabase } from "../helpers/private-postgres.ts";
 import { SHARED_REDIS_URL } from "../helpers/redis-server.ts";
 
@@ -31,9 +31,7 @@ const REPLICAS = ["llm-proxy-1", "llm-proxy-2", "llm-proxy-3"] as const;
 
 let database: ScratchDatabase | undefined;
 let gateways: (GatewayChild & { readonly port: number })[] = [];
-let nginx: RunningNginx | undefined;
-let httpUrl: string;
-let grpcPort: number;
+let nginx: LoopbackSite;
 
 /** The shipped config with the compose services' URLs replaced by this machine's; each must be in the file. */
 function replicaConfig(postgresUrl: string): string {
@@ -100,21 +98,10 @@ beforeAll(async () => {
   const config = writeTempConfig(replicaConfig(database.url));
   // Together, as `docker compose up` starts them: the migrations take turns under their lock.
   gateways = await Promise.all(REPLICAS.map(() => startReplica(config)));
-  const httpPort = await freePort();
-  grpcPort = await freePort();
-  httpUrl = `http://127.0.0.1:${httpPort}`;
-  const prefix = nginxPrefix((dir) =>
-    rewriteSite(new URL("nginx/compose.conf", DEPLOY), [
-      ["listen 80;", `listen 127.0.0.1:${httpPort};`],
-      ["listen 50051 http2;", `listen 127.0.0.1:${grpcPort} http2;`],
-      ...REPLICAS.map((name, index): [string, string] => [
-        `server ${name}:9000 `,
-        `server 127.0.0.1:${gateways[index]?.port} `,
-      ]),
-      ["/var/log/nginx/", `${dir}/`],
-    ]),
+  nginx = await startSiteOnLoopback(
+    new URL("nginx/compose.conf", DEPLOY),
+    REPLICAS.map((name, index) => [`${name}:9000`, gateways[index]?.port] as const),
   );
-  nginx = await startNginx(prefix, `${httpUrl}/health`);
 }, 60_000);
 
 afterAll(async () => {
@@ -145,7 +132,7 @@ async function servedBy(ids: readonly string[]): Promise<number[]> {
 }
 
 async function chat(id: string): Promise<number> {
-  const response = await fetch(`${httpUrl}/v1/chat/completions`, {
+  const response = await fetch(`${nginx.httpUrl}/v1/chat/completions`, {
     method: "POST",
     headers: { "content-type": "application/json", "x-request-id": id },
     body: JSON.stringify({ model: "echo-1", messages: [{ role: "user", content: "hi" }] }),
@@ -169,7 +156,7 @@ describe("the compose stack on loopback (deploy/compose.yaml without containers)
     for (const id of ids) expect(await chat(id)).toBe(200);
     expect((await servedBy(ids)).every((count) => count > 0)).toBe(true);
 
-    const stream = await fetch(`${httpUrl}/v1/chat/completions`, {
+    const stream = await fetch(`${nginx.httpUrl}/v1/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({
@@ -180,7 +167,7 @@ describe("the compose stack on loopback (deploy/compose.yaml without containers)
     });
     expect(await stream.text()).toContain("data: [DONE]");
 
-    const client = grpcChatClient(grpcPort);
+    const client = grpcChatClient(nginx.grpcPort);
     try {
       const chunks = await collectMessages(
         client.StreamChatCompletion(
