@@ -12,10 +12,10 @@ import { ChatService } from "../../gen/llmproxy/v1/chat_pb.ts";
 import {
   type GatewayChild,
   killGatewayProcesses,
-  spawnGateway,
   waitForGateway,
   writeTempConfig,
 } from "../helpers/gateway-process.ts";
+import { readyWorkerPids, startWorkersGateway } from "../helpers/workers-gateway.ts";
 
 const configWith = (models: string) =>
   `model_config: {${models}, slow-1: slow}\nproviders: {slow: {type: echo, token_delay_ms: 20}}\n` +
@@ -24,11 +24,10 @@ const configFile = writeTempConfig(configWith("echo-1: echo"));
 
 let gateway: GatewayChild;
 let port = 0;
-const lines: Record<string, unknown>[] = [];
+let lines: Record<string, unknown>[] = [];
 
-/** Workers' pids as their log lines show them (the primary logs with primaryPid), killed ones included. */
 function workerPids(): Set<number> {
-  return new Set(lines.filter((line) => line.msg === "llm-proxy ready").map((line) => Number(line.pid)));
+  return readyWorkerPids(lines);
 }
 
 /** One request on a fresh connection, so the cluster may hand it to either worker. */
@@ -48,16 +47,7 @@ async function chat(model: string, timeoutMs = 10_000): Promise<{ status: number
 }
 
 beforeAll(async () => {
-  gateway = spawnGateway(["--config", configFile, "--host", "127.0.0.1", "--port", "0"], {
-    onLine: (line) => {
-      if (line.startsWith("{")) lines.push(JSON.parse(line));
-    },
-  });
-  await waitForGateway(gateway, () => workerPids().size === 2, "two workers");
-  const listening = lines
-    .map((line) => /:(\d+)$/.exec(String(line.msg ?? "")))
-    .find((match) => match !== null);
-  port = Number(listening?.[1]);
+  ({ gateway, port, lines } = await startWorkersGateway(configFile, 2));
 });
 
 afterAll(killGatewayProcesses);

@@ -7,10 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type GatewayChild,
   killGatewayProcesses,
-  spawnGateway,
   waitForGateway,
   writeTempConfig,
 } from "../helpers/gateway-process.ts";
+import { readyWorkerPids, startWorkersGateway } from "../helpers/workers-gateway.ts";
 
 const configFile = writeTempConfig(`
 model_config: {echo-1: echo, slow-1: slow}
@@ -25,10 +25,10 @@ auth:
 
 let gateway: GatewayChild;
 let port = 0;
-const lines: Record<string, unknown>[] = [];
+let lines: Record<string, unknown>[] = [];
 
 function workerPids(): Set<number> {
-  return new Set(lines.filter((line) => line.msg === "llm-proxy ready").map((line) => Number(line.pid)));
+  return readyWorkerPids(lines);
 }
 
 /** One request on its own connection, so the cluster may hand it to either worker. */
@@ -71,16 +71,7 @@ async function openStream(key: string) {
 }
 
 beforeAll(async () => {
-  gateway = spawnGateway(["--config", configFile, "--host", "127.0.0.1", "--port", "0"], {
-    onLine: (line) => {
-      if (line.startsWith("{")) lines.push(JSON.parse(line));
-    },
-  });
-  await waitForGateway(gateway, () => workerPids().size === 2, "two workers");
-  const listening = lines
-    .map((line) => /:(\d+)$/.exec(String(line.msg ?? "")))
-    .find((match) => match !== null);
-  port = Number(listening?.[1]);
+  ({ gateway, port, lines } = await startWorkersGateway(configFile, 2));
 });
 
 afterAll(killGatewayProcesses);
