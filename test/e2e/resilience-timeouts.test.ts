@@ -63,20 +63,28 @@ describe("proxy.timeout (total budget)", () => {
     expect(result.error).toBeInstanceOf(APIError);
     expect((result.error as APIError).status).toBe(504);
     expect((result.error as APIError).type).toBe("timeout_error");
+    // Without the budget the stalled request would wait out the SDK's ten-minute timeout, so a bound of five
+    // budgets still proves the timer ended it; the slack is for a loaded machine (1.4 s seen with the suite, a
+    // benchmark and a type check sharing two cores), where this process's timers fire late.
     expect(elapsed).toBeGreaterThanOrEqual(395);
-    expect(elapsed).toBeLessThan(700);
+    expect(elapsed).toBeLessThan(2_000);
     await waitFor(() => vendor.requests[0]?.abortedAt !== undefined);
-    // The budget runs from the gateway's start of the request; the slack is for a loaded CI machine's timers.
-    expect(abortedAfter(0)).toBeLessThan(700);
+    // The budget runs from the gateway's start of the request, before the vendor receives it.
+    expect(abortedAfter(0)).toBeLessThan(2_000);
     expect(vendor.requests).toHaveLength(1);
   });
 
   it("covers the retries: a retry-after that outlasts the budget ends in 504, not in a late attempt", async () => {
-    vendor.script(() => ({ kind: "error", status: 503, headers: { "retry-after-ms": "300" } }));
+    // The second retry-after (5 s) is far past the budget: a gateway whose wait outlives the budget answers after
+    // 5 s, one whose budget cuts the wait answers at 0.4 s; 2 s separates them on a loaded machine too.
+    vendor.script([
+      { kind: "error", status: 503, headers: { "retry-after-ms": "300" } },
+      { kind: "error", status: 503, headers: { "retry-after-ms": "5000" } },
+    ]);
     const started = performance.now();
     const result = await sdkComplete(openAIClient(gateway.url), "chat");
     expect((result.error as APIError).status).toBe(504);
-    expect(performance.now() - started).toBeLessThan(700);
+    expect(performance.now() - started).toBeLessThan(2_000);
     expect(vendor.requests).toHaveLength(2);
   });
 
