@@ -7,8 +7,9 @@ import { randomBytes } from "node:crypto";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FaultUpstream, startFaultUpstream } from "../helpers/fault-upstream.ts";
-import { killGatewayProcesses, startGatewayProcess, writeTempConfig } from "../helpers/gateway-process.ts";
+import { killGatewayProcesses, writeTempConfig } from "../helpers/gateway-process.ts";
 import { deleteKeys, SHARED_REDIS_URL } from "../helpers/redis-server.ts";
+import { startReplicas } from "../helpers/replicas.ts";
 
 const run = randomBytes(4).toString("hex");
 const keyName = `rpm-ten-${run}`;
@@ -16,7 +17,7 @@ const secret = `sk-scale-${run}-rpm-ten`;
 const freeSecret = `sk-scale-${run}-free`;
 const broken = `broken-${run}`;
 let faults: FaultUpstream;
-const ports: number[] = [];
+let ports: number[] = [];
 
 beforeAll(async () => {
   // The broken deployment answers 500 to everything; the echo one always works.
@@ -35,9 +36,7 @@ auth:
     - {name: ${keyName}, key: ${secret}, limits: {rpm: 10}}
     - {name: free-${run}, key: ${freeSecret}}
 `);
-  // One after another: three starting at once on a busy two-core machine can miss the start timeout.
-  for (let replica = 0; replica < 3; replica++)
-    ports.push((await startGatewayProcess(["--config", config])).port);
+  ports = await startReplicas(config, 3);
 });
 
 afterAll(async () => {

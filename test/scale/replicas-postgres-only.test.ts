@@ -5,14 +5,15 @@
  */
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { killGatewayProcesses, startGatewayProcess, writeTempConfig } from "../helpers/gateway-process.ts";
+import { killGatewayProcesses, writeTempConfig } from "../helpers/gateway-process.ts";
 import { createScratchDatabase, type ScratchDatabase } from "../helpers/private-postgres.ts";
+import { startReplicas, untilAllReplicas } from "../helpers/replicas.ts";
 
 const ADMIN = "admin-key-pg-only-0123456789";
 const FILE_KEY = "file-key-pg-only-0123456789";
 
 let database: ScratchDatabase;
-const ports: number[] = [];
+let ports: number[] = [];
 
 beforeAll(async () => {
   database = await createScratchDatabase();
@@ -25,10 +26,7 @@ auth:
   keys: [{name: team-file, key: ${FILE_KEY}}]
   admin_keys: [{name: ops, key: ${ADMIN}}]
 `);
-  // One after another: three starting at once on a busy two-core machine can miss the start timeout (migrations
-  // meeting on an empty database are test/scale/postgres-store.test.ts's).
-  for (let replica = 0; replica < 3; replica++)
-    ports.push((await startGatewayProcess(["--config", config])).port);
+  ports = await startReplicas(config, 3);
 }, 60_000);
 
 afterAll(async () => {
@@ -46,22 +44,14 @@ async function status(replica: number, apiKey: string): Promise<number> {
     );
 }
 
-/**
- * Polls until every replica answers `expected` for `apiKey`. Resolves with when, after the call, the first round
- * that found all three so began: its requests were sent then, so it leaves out how long a loaded machine takes to
- * answer them. Throws when no round began within `timeoutMs` that did.
- */
-async function untilAll(apiKey: string, expected: number, timeoutMs: number): Promise<number> {
-  const started = performance.now();
-  for (;;) {
-    const roundStart = performance.now() - started;
-    const answers = await Promise.all([0, 1, 2].map((replica) => status(replica, apiKey)));
-    if (answers.every((answer) => answer === expected)) return roundStart;
-    if (performance.now() - started > timeoutMs) {
-      throw new Error(`not all ${expected} after ${timeoutMs} ms: ${JSON.stringify(answers)}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+/** Polls the three replicas until each answers `expected` for `apiKey`; when the round that found it began. */
+function untilAll(apiKey: string, expected: number, timeoutMs: number): Promise<number> {
+  return untilAllReplicas(
+    3,
+    async (replica) => ({ status: await status(replica, apiKey) }),
+    expected,
+    timeoutMs,
+  );
 }
 
 describe("three replicas on one PostgreSQL, without Redis", () => {

@@ -6,15 +6,16 @@
  */
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { killGatewayProcesses, startGatewayProcess, writeTempConfig } from "../helpers/gateway-process.ts";
+import { killGatewayProcesses, writeTempConfig } from "../helpers/gateway-process.ts";
 import { createScratchDatabase, queryRows, type ScratchDatabase } from "../helpers/private-postgres.ts";
 import { deleteKeys, SHARED_REDIS_URL } from "../helpers/redis-server.ts";
+import { startReplicas, untilAllReplicas } from "../helpers/replicas.ts";
 
 const ADMIN = "admin-key-replicas-0123456789";
 const FILE_KEY = "file-key-replicas-0123456789";
 
 let database: ScratchDatabase;
-const ports: number[] = [];
+let ports: number[] = [];
 const createdKeyIds: string[] = [];
 
 beforeAll(async () => {
@@ -29,9 +30,7 @@ auth:
   keys: [{name: team-file, key: ${FILE_KEY}}]
   admin_keys: [{name: ops, key: ${ADMIN}}]
 `);
-  // One after another: three starting at once on a busy two-core machine can miss the start timeout.
-  for (let replica = 0; replica < 3; replica++)
-    ports.push((await startGatewayProcess(["--config", config])).port);
+  ports = await startReplicas(config, 3);
 }, 60_000);
 
 afterAll(async () => {
@@ -83,22 +82,9 @@ async function chat(
   }
 }
 
-/**
- * Polls until every replica answers `status` for `apiKey`. Resolves with when, after the call, the first round
- * that found all three so began: its requests were sent then, so it leaves out how long a loaded machine takes to
- * answer them. Throws when no round began within `timeoutMs` that did.
- */
-async function untilAll(apiKey: string, status: number, timeoutMs: number): Promise<number> {
-  const started = performance.now();
-  for (;;) {
-    const roundStart = performance.now() - started;
-    const answers = await Promise.all([0, 1, 2].map((replica) => chat(replica, apiKey)));
-    if (answers.every((answer) => answer.status === status)) return roundStart;
-    if (performance.now() - started > timeoutMs) {
-      throw new Error(`not all ${status} after ${timeoutMs} ms: ${JSON.stringify(answers)}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+/** Polls the three replicas until each answers `status` for `apiKey`; when the round that found it began. */
+function untilAll(apiKey: string, status: number, timeoutMs: number): Promise<number> {
+  return untilAllReplicas(3, (replica) => chat(replica, apiKey), status, timeoutMs);
 }
 
 describe("three replicas on one Redis and one PostgreSQL", () => {
