@@ -356,6 +356,19 @@ function cpuRatio(round: RoundResults, scenario: string, over: string): number |
   return measured !== undefined && base !== undefined && base > 0 ? measured / base : undefined;
 }
 
+/** A figure of one scenario minus the same figure of another, both on `target`. */
+function scenarioDiff(
+  round: RoundResults,
+  scenario: string,
+  over: string,
+  target: TargetName,
+  pick: (result: RunResult) => number,
+): number | undefined {
+  const measured = get(round, scenario, target);
+  const base = get(round, over, target);
+  return measured && base ? pick(measured) - pick(base) : undefined;
+}
+
 function diff(
   round: RoundResults,
   scenario: string,
@@ -396,11 +409,14 @@ export const CHECKS: readonly Check[] = [
     direction: "max",
     gated: true,
     scenarios: ["limited-json-c1", "keyed-json-c1"],
-    value: (round) => {
-      const limited = get(round, "limited-json-c1", "gateway-keyed");
-      const free = get(round, "keyed-json-c1", "gateway-keyed");
-      return limited && free ? limited.latency.p50 - free.latency.p50 : undefined;
-    },
+    value: (round) =>
+      scenarioDiff(
+        round,
+        "limited-json-c1",
+        "keyed-json-c1",
+        "gateway-keyed",
+        (result) => result.latency.p50,
+      ),
   },
   {
     id: "json-rps-ratio",
@@ -516,11 +532,8 @@ export const CHECKS: readonly Check[] = [
     direction: "max",
     gated: true,
     scenarios: ["responses-sse-c1", "sse-c1"],
-    value: (round) => {
-      const responses = get(round, "responses-sse-c1", "gateway");
-      const chat = get(round, "sse-c1", "gateway");
-      return responses && chat ? responses.ttfb.p50 - chat.ttfb.p50 : undefined;
-    },
+    value: (round) =>
+      scenarioDiff(round, "responses-sse-c1", "sse-c1", "gateway", (result) => result.ttfb.p50),
   },
   {
     id: "grpc-unary-cpu",
