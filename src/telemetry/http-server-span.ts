@@ -31,6 +31,20 @@ export const fastifyHeaderGetter: TextMapGetter<Headers> = {
   keys: (headers) => Object.keys(headers),
 };
 
+const SERVER_SPAN = { kind: SpanKind.SERVER };
+
+/**
+ * Whether the request carries any header the global propagator reads (`traceparent`, `tracestate`, `baggage`).
+ * Most requests carry none, and extracting from them would only return the root context, at a few µs a request
+ * under load: the cost every request pays at sample ratios below 1.
+ */
+function carriesTraceContext(headers: Headers): boolean {
+  for (const field of propagation.fields()) {
+    if (headers[field] !== undefined) return true;
+  }
+  return false;
+}
+
 /** Starts and ends the server spans of one app. */
 export interface HttpServerSpans {
   start(request: FastifyRequest, record: RequestRecord): void;
@@ -45,17 +59,18 @@ export function createHttpServerSpans(): HttpServerSpans {
       if (request.raw.httpVersionMajor !== 1) return;
       const path = request.url.split("?")[0] ?? request.url;
       if (UNTRACED_PATHS.has(path)) return;
-      const parent = propagation.extract(ROOT_CONTEXT, request.headers, fastifyHeaderGetter);
-      const route = request.routeOptions.url;
-      // The request's one sampling decision (./edge-trace-context.ts).
-      const span = tracer.startSpan(
-        route === undefined ? request.method : `${request.method} ${route}`,
-        { kind: SpanKind.SERVER },
-        parent,
-      );
+      const parent = carriesTraceContext(request.headers)
+        ? propagation.extract(ROOT_CONTEXT, request.headers, fastifyHeaderGetter)
+        : ROOT_CONTEXT;
+      // The request's one sampling decision (./edge-trace-context.ts). The configured samplers do not read the
+      // span's name, so the route (Fastify builds a new routeOptions object on every read) is looked up only for
+      // a span that records.
+      const span = tracer.startSpan(request.method, SERVER_SPAN, parent);
       record.edgeSpan = span;
       record.edgeContext = traceContextOf(parent, span);
       if (span.isRecording()) {
+        const route = request.routeOptions.url;
+        if (route !== undefined) span.updateName(`${request.method} ${route}`);
         record.traceId = span.spanContext().traceId;
         span.setAttributes({
           "http.request.method": request.method,
