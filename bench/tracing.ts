@@ -27,6 +27,7 @@ import {
 import { connectLoad, type LoadClient } from "./lib/load-client.ts";
 import { cpuMicros } from "./lib/proc-stats.ts";
 import { type RunResult, readFlags } from "./lib/protocol.ts";
+import { median } from "./lib/stats.ts";
 
 const BENCH_DIR = fileURLToPath(new URL(".", import.meta.url));
 const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
@@ -150,14 +151,6 @@ async function measure(
       cpuBefore === undefined || cpuAfter === undefined ? undefined : (cpuAfter - cpuBefore) / finished,
     spansPerRequest: (spans(gateway.mode) - spansBefore) / finished,
   };
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] ?? Number.NaN)
-    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 }
 
 function summarize(runs: readonly Measured[]) {
