@@ -9,14 +9,17 @@ export default class SummaryReporter implements Reporter {
   onTestRunEnd(testModules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<unknown>): void {
     const counts = { passed: 0, failed: 0, skipped: 0 };
     for (const module of testModules) {
+      let failedTests = 0;
       for (const test of module.children.allTests()) {
         const state = test.result().state;
         if (state === "passed") counts.passed++;
-        else if (state === "failed") counts.failed++;
+        else if (state === "failed") failedTests++;
         else counts.skipped++;
       }
-      // A file that failed to load has no tests: count it as a failure.
-      if (module.state() === "failed" && [...module.children.allTests()].length === 0) counts.failed++;
+      counts.failed += failedTests;
+      // A file that failed without a failed test (it did not load, or a beforeAll/afterAll threw and its tests
+      // show as skipped) counts as one failure, so the closing line never reads "0 failed" for a failed run.
+      if (module.state() === "failed" && failedTests === 0) counts.failed++;
     }
     counts.failed += unhandledErrors.length;
     process.stdout.write(`\n${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`);
