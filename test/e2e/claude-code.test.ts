@@ -7,12 +7,10 @@
  * lives in a cache folder outside the clone (test/helpers/agent-clis.ts); the test runs its native binary.
  */
 import { execFile } from "node:child_process";
-import { mkdtempSync } from "node:fs";
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLAUDE_CODE, ensureAgentCli } from "../helpers/agent-clis.ts";
+import { claudeCodeEnv } from "../helpers/agent-runs.ts";
 import {
   type LoopbackServer,
   type MockUpstream,
@@ -156,26 +154,12 @@ afterAll(async () => {
 
 /** Runs `claude -p` with every model name set to `model`. */
 function claudePrint(model: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const home = mkdtempSync(join(tmpdir(), "claude-code-home-"));
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? "/usr/bin:/bin",
-    HOME: home,
-    ANTHROPIC_BASE_URL: relay.origin,
-    ANTHROPIC_AUTH_TOKEN: TOKEN,
-    ANTHROPIC_MODEL: model,
-    ANTHROPIC_DEFAULT_SONNET_MODEL: model,
-    ANTHROPIC_DEFAULT_OPUS_MODEL: model,
-    ANTHROPIC_DEFAULT_HAIKU_MODEL: model,
-    ANTHROPIC_SMALL_FAST_MODEL: model,
-    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
-    DISABLE_TELEMETRY: "1",
-    DISABLE_ERROR_REPORTING: "1",
-    DISABLE_AUTOUPDATER: "1",
-    DISABLE_BUG_COMMAND: "1",
-    HTTP_PROXY: refusingProxy.origin,
-    HTTPS_PROXY: refusingProxy.origin,
-    NO_PROXY: "127.0.0.1,localhost",
-  };
+  const { home, env } = claudeCodeEnv({
+    baseUrl: relay.origin,
+    token: TOKEN,
+    model,
+    proxy: refusingProxy.origin,
+  });
   return new Promise((resolve) => {
     execFile(BINARY, ["-p", "Say hello."], { cwd: home, env, timeout: 90_000 }, (error, stdout, stderr) =>
       resolve({

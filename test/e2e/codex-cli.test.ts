@@ -7,17 +7,13 @@
  * command's output back with its own call id. Codex CLI is not a dependency of the project: its pinned version
  * lives in a cache folder outside the clone (test/helpers/agent-clis.ts).
  */
-import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import type { ServerResponse } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CODEX_CLI, ensureAgentCli } from "../helpers/agent-clis.ts";
+import { codexExec, NOBODY_PROXY } from "../helpers/agent-runs.ts";
 import { type MockUpstream, startMockUpstream } from "../helpers/mock-server.ts";
 import { type RunningServer, startServer } from "../helpers/start-server.ts";
 
-const ENTRY = CODEX_CLI.entry;
 const TEXT_ANSWER = "Hello from the vendor mock.";
 const TOOL_CALL_ID = "call_codex_e2e_1";
 const MARKER = "codex-tool-ran";
@@ -79,79 +75,17 @@ afterAll(async () => {
   await vendor?.close();
 });
 
-/** Runs `codex exec PROMPT` on `model` with a fresh CODEX_HOME; resolves with its last message. */
-function codexExec(
+/** Runs `codex exec PROMPT` on `model` through the gateway; resolves with its last message. */
+function codexRun(
   model: string,
   prompt: string,
 ): Promise<{ readonly last: string; readonly stderr: string }> {
-  const home = mkdtempSync(join(tmpdir(), "codex-e2e-"));
-  const work = join(home, "work");
-  mkdirSync(work);
-  writeFileSync(
-    join(home, "config.toml"),
-    `model = "${model}"
-model_provider = "llm-proxy"
-approval_policy = "never"
-sandbox_mode = "read-only"
-check_for_update_on_startup = false
-
-[model_providers.llm-proxy]
-name = "llm-proxy"
-base_url = "${server.url}/v1"
-wire_api = "responses"
-env_key = "LLM_PROXY_KEY"
-
-[analytics]
-enabled = false
-
-[feedback]
-enabled = false
-
-[otel]
-exporter = "none"
-trace_exporter = "none"
-
-[features]
-plugins = false
-apps = false
-`,
-  );
-  const out = join(home, "last.txt");
-  const env = {
-    PATH: process.env.PATH ?? "",
-    HOME: home,
-    CODEX_HOME: home,
-    LLM_PROXY_KEY: "codex-e2e-key",
-    HTTP_PROXY: "http://127.0.0.1:9",
-    HTTPS_PROXY: "http://127.0.0.1:9",
-    NO_PROXY: "127.0.0.1,localhost",
-  };
-  const args = [
-    ENTRY,
-    "exec",
-    "--strict-config",
-    "--skip-git-repo-check",
-    "--color",
-    "never",
-    "-C",
-    work,
-    "-o",
-    out,
-    prompt,
-  ];
-  return new Promise((resolve, reject) => {
-    const child = execFile(process.execPath, args, { env, timeout: 90_000 }, (error, _stdout, stderr) => {
-      if (error !== null) reject(new Error(`codex exec failed: ${error.message}\n${stderr}`));
-      else resolve({ last: readFileSync(out, "utf8"), stderr });
-    });
-    // `codex exec` reads more prompt from a piped stdin until it ends.
-    child.stdin?.end();
-  });
+  return codexExec({ gatewayUrl: server.url, model, prompt, apiKey: "codex-e2e-key", proxy: NOBODY_PROXY });
 }
 
 describe("Codex CLI through /v1/responses", () => {
   it("completes a text turn", async () => {
-    const { last } = await codexExec("codex-text", "Say hello.");
+    const { last } = await codexRun("codex-text", "Say hello.");
     expect(last).toContain(TEXT_ANSWER);
     const request = vendor.requests.at(-1)?.body as { tools?: { function: { name: string } }[] };
     // Codex offered its own tools, which reached the vendor as functions.
@@ -160,7 +94,7 @@ describe("Codex CLI through /v1/responses", () => {
 
   it("completes a tool turn: Codex runs exec_command and the vendor gets the output with its own call id", async () => {
     const before = vendor.requests.length;
-    const { last } = await codexExec("codex-tool", "Run the check.");
+    const { last } = await codexRun("codex-tool", "Run the check.");
     expect(last).toContain(MARKER);
     const followUp = vendor.requests.slice(before).at(-1)?.body.messages as Record<string, unknown>[];
     const toolMessage = followUp.at(-1);

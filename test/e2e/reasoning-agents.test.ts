@@ -8,11 +8,9 @@
  * their cache folders as in codex-cli.test.ts and claude-code.test.ts.
  */
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLAUDE_CODE, CODEX_CLI, ensureAgentCli } from "../helpers/agent-clis.ts";
+import { claudeCodeEnv, codexExec, NOBODY_PROXY } from "../helpers/agent-runs.ts";
 import { type ReasoningGateway, startReasoningGateway } from "../helpers/reasoning-gateway.ts";
 import { THINKING_TEXT } from "../helpers/thinking-anthropic-mock.ts";
 
@@ -26,93 +24,20 @@ afterAll(async () => {
   await gateway?.close();
 });
 
-/** What keeps a CLI on loopback: an HTTP(S) proxy nobody listens on, loopback exempt. */
-const OFFLINE = {
-  HTTP_PROXY: "http://127.0.0.1:9",
-  HTTPS_PROXY: "http://127.0.0.1:9",
-  NO_PROXY: "127.0.0.1,localhost",
-};
-
-/** Runs `codex exec PROMPT` on `model` with reasoning on and a fresh CODEX_HOME; resolves with its last message. */
-function codexExec(model: string, prompt: string): Promise<string> {
-  const home = mkdtempSync(join(tmpdir(), "codex-reasoning-"));
-  const work = join(home, "work");
-  mkdirSync(work);
-  writeFileSync(
-    join(home, "config.toml"),
-    `model = "${model}"
-model_provider = "llm-proxy"
-model_reasoning_effort = "medium"
-model_reasoning_summary = "auto"
-approval_policy = "never"
-sandbox_mode = "read-only"
-check_for_update_on_startup = false
-
-[model_providers.llm-proxy]
-name = "llm-proxy"
-base_url = "${gateway.server.url}/v1"
-wire_api = "responses"
-env_key = "LLM_PROXY_KEY"
-
-[analytics]
-enabled = false
-
-[feedback]
-enabled = false
-
-[otel]
-exporter = "none"
-trace_exporter = "none"
-
-[features]
-plugins = false
-apps = false
-`,
-  );
-  const out = join(home, "last.txt");
-  const env = {
-    PATH: process.env.PATH ?? "",
-    HOME: home,
-    CODEX_HOME: home,
-    LLM_PROXY_KEY: "unused",
-    ...OFFLINE,
-  };
-  const args = [CODEX_CLI.entry, "exec", "--strict-config", "--skip-git-repo-check", "--color", "never"];
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      process.execPath,
-      [...args, "-C", work, "-o", out, prompt],
-      { env, timeout: 90_000 },
-      (error, _stdout, stderr) => {
-        if (error !== null) reject(new Error(`codex exec failed: ${error.message}\n${stderr}`));
-        else resolve(readFileSync(out, "utf8"));
-      },
-    );
-    // `codex exec` reads more prompt from a piped stdin until it ends.
-    child.stdin?.end();
-  });
+/** Runs `codex exec PROMPT` on `model` with reasoning on; resolves with its last message. */
+async function codexRun(model: string, prompt: string): Promise<string> {
+  const options = { gatewayUrl: gateway.server.url, model, prompt, apiKey: "unused", proxy: NOBODY_PROXY };
+  return (await codexExec({ ...options, reasoning: true })).last;
 }
 
 /** Runs `claude -p PROMPT` with every model name set to `model`; resolves with what it printed. */
 function claudePrint(model: string, prompt: string): Promise<string> {
-  const home = mkdtempSync(join(tmpdir(), "claude-reasoning-"));
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? "/usr/bin:/bin",
-    HOME: home,
-    ANTHROPIC_BASE_URL: gateway.server.url,
-    ANTHROPIC_AUTH_TOKEN: "unused",
-    ANTHROPIC_MODEL: model,
-    ANTHROPIC_DEFAULT_SONNET_MODEL: model,
-    ANTHROPIC_DEFAULT_OPUS_MODEL: model,
-    ANTHROPIC_DEFAULT_HAIKU_MODEL: model,
-    ANTHROPIC_SMALL_FAST_MODEL: model,
-    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
-    DISABLE_TELEMETRY: "1",
-    DISABLE_ERROR_REPORTING: "1",
-    DISABLE_AUTOUPDATER: "1",
-    DISABLE_BUG_COMMAND: "1",
-    ...OFFLINE,
-  };
+  const { home, env } = claudeCodeEnv({
+    baseUrl: gateway.server.url,
+    token: "unused",
+    model,
+    proxy: NOBODY_PROXY,
+  });
   return new Promise((resolve, reject) => {
     execFile(
       CLAUDE_CODE.entry,
@@ -149,14 +74,14 @@ function expectOwnSignatures(steps: readonly Parts[]): void {
 describe("Codex CLI with reasoning on, through /v1/responses", () => {
   it("runs a tool loop on Gemini 3: the call's thoughtSignature comes back through encrypted_content", async () => {
     const before = gateway.gemini.requests.length;
-    const last = await codexExec("gemini", "What is the weather in Paris?");
+    const last = await codexRun("gemini", "What is the weather in Paris?");
     expect(last).toContain("Tool results:");
     expectOwnSignatures(geminiSecondSteps(before));
   }, 100_000);
 
   it("runs a tool loop on Anthropic with thinking: its signed blocks come back before the tool_use", async () => {
     const before = gateway.anthropic.requests.length;
-    const last = await codexExec("claude", "What is the weather in Paris?");
+    const last = await codexRun("claude", "What is the weather in Paris?");
     expect(last).toContain("Tool results:");
     const second = gateway.anthropic.requests
       .slice(before)
