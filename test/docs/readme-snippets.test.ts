@@ -151,7 +151,9 @@ function run(
 }
 
 beforeAll(async () => {
-  const gateway = await startGatewayProcess(["--config", "config/config.example.yaml"]);
+  // The example's content from a temporary folder: its store (data/llm-proxy.db beside the config) stays out of the clone.
+  const example = readFileSync(join(ROOT, "config/config.example.yaml"), "utf8");
+  const gateway = await startGatewayProcess(["--config", writeTempConfig(example)]);
   port = gateway.port;
   const governed = await startGatewayProcess(
     [

@@ -20,12 +20,10 @@ afterEach(killGatewayProcesses);
 
 describe("node src/main.ts", () => {
   it("serves the example config with no keys, logs the request id, and exits 0 on SIGTERM", async () => {
-    const server = await startGatewayProcess([
-      "--config",
-      "config/config.example.yaml",
-      "--log-level",
-      "info",
-    ]);
+    // The example's content from a temporary folder: its store (data/llm-proxy.db beside the config) stays out of
+    // the clone.
+    const example = writeTempConfig(readFileSync("config/config.example.yaml", "utf8"));
+    const server = await startGatewayProcess(["--config", example, "--log-level", "info"]);
     const response = await request(`http://127.0.0.1:${server.port}/v1/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/json", "x-request-id": "rid-main-process" },
