@@ -11,9 +11,12 @@ import type {
 } from "openai/resources/chat/completions";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
+  expectGeminiSignatureBack,
   expectNoReasoningStateInLogs,
-  ignoredCarrierWarnings,
+  expectOneIgnoredCarrier,
   lastBody,
+  lastGeminiContents,
+  tamperedCarrier,
   useReasoningGateway,
 } from "../helpers/reasoning-suite.ts";
 import { THINKING_TEXT } from "../helpers/thinking-anthropic-mock.ts";
@@ -99,12 +102,8 @@ describe.each<Mode>(["json", "stream"])("two-step tool loops with reasoning on (
     expect(assistant.reasoning_state).toMatch(/^r1-k1-/);
     const second = await ask("gemini", messages, mode);
     expect(second.choices[0]?.message.content).toContain("Tool results:");
-    const contents = lastBody(gateway.gemini).contents as {
-      role: string;
-      parts: Record<string, unknown>[];
-    }[];
-    const call = contents[1]?.parts.find((part) => part.functionCall !== undefined);
-    expect(gateway.gemini.signatures.has(String(call?.thoughtSignature))).toBe(true);
+    const contents = lastGeminiContents(gateway);
+    const call = expectGeminiSignatureBack(gateway);
     // The vendor sees its own id, never the carrier (in the call and in the function response).
     const vendorId = id.slice(0, id.indexOf("__r1-"));
     expect(call?.functionCall).toMatchObject({ id: vendorId });
@@ -132,9 +131,7 @@ describe("what the tool call id carries", () => {
     messages[1] = { role, content, tool_calls };
     const second = await ask("gemini", messages, "json");
     expect(second.choices[0]?.message.content).toContain("Tool results:");
-    const contents = lastBody(gateway.gemini).contents as { parts: Record<string, unknown>[] }[];
-    const call = contents[1]?.parts.find((part) => part.functionCall !== undefined);
-    expect(gateway.gemini.signatures.has(String(call?.thoughtSignature))).toBe(true);
+    expectGeminiSignatureBack(gateway);
   });
 
   it("a signature too long for the id stays in reasoning_state only, and still goes back", async () => {
@@ -143,10 +140,8 @@ describe("what the tool call id carries", () => {
     expect(assistant.tool_calls[0]?.id).toMatch(/^call_[A-Za-z0-9_-]+$/);
     expect(assistant.reasoning_state.length).toBeGreaterThan(1024);
     await ask("gemini-long", messages, "json");
-    const contents = lastBody(gateway.gemini).contents as { parts: Record<string, unknown>[] }[];
-    const call = contents[1]?.parts.find((part) => part.functionCall !== undefined);
+    const call = expectGeminiSignatureBack(gateway);
     expect(String(call?.thoughtSignature).length).toBeGreaterThan(1000);
-    expect(gateway.gemini.signatures.has(String(call?.thoughtSignature))).toBe(true);
   });
 });
 
@@ -174,15 +169,12 @@ describe("state never crosses vendors, and a bad carrier is ignored", () => {
     const messages = await firstStep("claude", "stream");
     const assistant = messages[1] as unknown as { reasoning_state: string };
     const carrier = assistant.reasoning_state;
-    const flipped = carrier.at(-5) === "A" ? "B" : "A";
-    assistant.reasoning_state = `${carrier.slice(0, -5)}${flipped}${carrier.slice(-4)}`;
+    assistant.reasoning_state = tamperedCarrier(carrier);
     const logsBefore = gateway.server.logs.length;
     const second = await ask("claude", messages, "json");
     expect(second.choices[0]?.message.content).toBe(`Tool results: ${TOOL_RESULT}`);
     expect(lastBody(gateway.anthropic)).not.toHaveProperty("thinking");
-    const warnings = ignoredCarrierWarnings(gateway, logsBefore);
-    expect(warnings).toHaveLength(1);
-    expect(JSON.stringify(warnings)).not.toContain(carrier.slice(10, 40));
+    expectOneIgnoredCarrier(gateway, logsBefore, carrier);
   });
 
   it("no reasoning state in the gateway's logs", () => {

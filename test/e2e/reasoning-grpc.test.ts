@@ -10,7 +10,13 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ChatMessage, ChatMessageSchema, ChatService } from "../../gen/llmproxy/v1/chat_pb.ts";
 import { type GrpcChatClient, grpcChatClient } from "../helpers/grpc-js-client.ts";
-import { ignoredCarrierWarnings, lastBody, useReasoningGateway } from "../helpers/reasoning-suite.ts";
+import {
+  expectGeminiSignatureBack,
+  expectOneIgnoredCarrier,
+  lastBody,
+  lastGeminiContents,
+  useReasoningGateway,
+} from "../helpers/reasoning-suite.ts";
 import { THINKING_TEXT } from "../helpers/thinking-anthropic-mock.ts";
 import { DEEPSEEK_REASONING } from "../helpers/thinking-deepseek-mock.ts";
 
@@ -128,9 +134,8 @@ describe.each([
     const { first, second } = await toolLoop("gemini", ask);
     expect(first.tool_calls?.[0]?.id).toMatch(/__r1-k1-/);
     expect(second.message.content).toContain("Tool results:");
-    const contents = lastBody(gateway.gemini).contents as { parts: Record<string, unknown>[] }[];
-    const call = contents[1]?.parts.find((part) => part.functionCall !== undefined);
-    expect(gateway.gemini.signatures.has(String(call?.thoughtSignature))).toBe(true);
+    const contents = lastGeminiContents(gateway);
+    expectGeminiSignatureBack(gateway);
     expect(JSON.stringify(contents)).not.toContain("__r1-");
   });
 
@@ -197,8 +202,7 @@ describe("gRPC: a tampered carrier", () => {
     const second = await unary("claude", messages);
     expect(second.message.content).toBe(`Tool results: ${TOOL_RESULT}`);
     expect(lastBody(gateway.anthropic)).not.toHaveProperty("thinking");
-    const warnings = ignoredCarrierWarnings(gateway, logsBefore);
-    expect(warnings).toHaveLength(1);
+    expectOneIgnoredCarrier(gateway, logsBefore, state);
     expect(JSON.stringify(gateway.server.logs)).not.toContain(state.slice(10, 40));
   });
 });

@@ -14,9 +14,11 @@ import type {
 } from "openai/resources/responses/responses";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
+  expectGeminiSignatureBack,
   expectNoReasoningStateInLogs,
-  ignoredCarrierWarnings,
+  expectOneIgnoredCarrier,
   lastBody,
+  tamperedCarrier,
   useReasoningGateway,
 } from "../helpers/reasoning-suite.ts";
 import { THINKING_TEXT } from "../helpers/thinking-anthropic-mock.ts";
@@ -128,12 +130,7 @@ describe.each<Mode>(["json", "stream"])("two-step tool loops with reasoning on (
     expect(reasoning?.encrypted_content).toMatch(CARRIER);
     const second = await ask("gemini", input, mode);
     expect(second.text).toContain("Tool results:");
-    const contents = lastBody(gateway.gemini).contents as {
-      role: string;
-      parts: Record<string, unknown>[];
-    }[];
-    const call = contents[1]?.parts.find((part) => part.functionCall !== undefined);
-    expect(gateway.gemini.signatures.has(String(call?.thoughtSignature))).toBe(true);
+    expectGeminiSignatureBack(gateway);
     // The answer's last part is signed after its text: a turn that ends in text needs no carrier after it.
     expect(second.output.at(-1)?.type).toBe("message");
   });
@@ -185,9 +182,7 @@ describe("the stream's reasoning item", () => {
       "function_call_output",
     ]);
     await ask("gemini", input, "json");
-    const contents = lastBody(gateway.gemini).contents as { parts: Record<string, unknown>[] }[];
-    const call = contents[1]?.parts.find((part) => part.functionCall !== undefined);
-    expect(gateway.gemini.signatures.has(String(call?.thoughtSignature))).toBe(true);
+    expectGeminiSignatureBack(gateway);
   });
 
   it("carries no encrypted_content unless the client asks for it (and the loop still goes on)", async () => {
@@ -225,17 +220,14 @@ describe("state never crosses vendors, and a bad carrier is ignored", () => {
     const input = await firstStep("claude", "json");
     const reasoning = reasoningItems(input)[0] as { encrypted_content: string };
     const carrier = reasoning.encrypted_content;
-    const flipped = carrier.at(-5) === "A" ? "B" : "A";
-    reasoning.encrypted_content = `${carrier.slice(0, -5)}${flipped}${carrier.slice(-4)}`;
+    reasoning.encrypted_content = tamperedCarrier(carrier);
     // A second bad carrier in the same request: still one warning.
     input.push({ type: "reasoning", id: "rs_x", summary: [], encrypted_content: "gAAAAABforeign" });
     const logsBefore = gateway.server.logs.length;
     const second = await ask("claude", input, "stream");
     expect(second.text).toBe(`Tool results: ${TOOL_RESULT}`);
     expect(lastBody(gateway.anthropic)).not.toHaveProperty("thinking");
-    const warnings = ignoredCarrierWarnings(gateway, logsBefore);
-    expect(warnings).toHaveLength(1);
-    expect(JSON.stringify(warnings)).not.toContain(carrier.slice(10, 40));
+    expectOneIgnoredCarrier(gateway, logsBefore, carrier);
   });
 
   it("no reasoning state in the gateway's logs", () => {

@@ -51,9 +51,35 @@ export function lastBody(mock: { requests: { body: Record<string, unknown> }[] }
   return mock.requests.at(-1)?.body ?? {};
 }
 
-/** The gateway's warnings, since log line `since`, that it ignored a reasoning carrier it could not open. */
-export function ignoredCarrierWarnings(gateway: ReasoningGateway, since: number): Record<string, unknown>[] {
-  return gateway.server.logs.slice(since).filter((line) => line.reasoningCarrier === "ignored");
+/** A Gemini request's contents, turn by turn. */
+export type GeminiContents = { role: string; parts: Record<string, unknown>[] }[];
+
+/** The contents of the last request Gemini received. */
+export function lastGeminiContents(gateway: ReasoningGateway): GeminiContents {
+  return (lastBody(gateway.gemini).contents ?? []) as GeminiContents;
+}
+
+/**
+ * Checks that Gemini's last request carried, on the function call of its model turn (the second content), a
+ * thoughtSignature Gemini made; returns that part.
+ */
+export function expectGeminiSignatureBack(gateway: ReasoningGateway): Record<string, unknown> | undefined {
+  const call = lastGeminiContents(gateway)[1]?.parts.find((part) => part.functionCall !== undefined);
+  expect(gateway.gemini.signatures.has(String(call?.thoughtSignature))).toBe(true);
+  return call;
+}
+
+/** The carrier with one character near its end changed, so its seal no longer opens. */
+export function tamperedCarrier(carrier: string): string {
+  const flipped = carrier.at(-5) === "A" ? "B" : "A";
+  return `${carrier.slice(0, -5)}${flipped}${carrier.slice(-4)}`;
+}
+
+/** Since log line `since`, exactly one warning that a reasoning carrier was ignored, with no piece of `carrier`. */
+export function expectOneIgnoredCarrier(gateway: ReasoningGateway, since: number, carrier: string): void {
+  const warnings = gateway.server.logs.slice(since).filter((line) => line.reasoningCarrier === "ignored");
+  expect(warnings).toHaveLength(1);
+  expect(JSON.stringify(warnings)).not.toContain(carrier.slice(10, 40));
 }
 
 /** Neither the vendors' thinking, nor their signatures, nor a sealed carrier reached the gateway's logs. */
