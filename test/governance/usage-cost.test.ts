@@ -8,6 +8,7 @@ import Anthropic from "@anthropic-ai/sdk";
 import * as grpc from "@grpc/grpc-js";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { accessLineOf } from "../helpers/access-line.ts";
 import { type GrpcChunk, grpcChatClient } from "../helpers/grpc-js-client.ts";
 import { startMockOpenAIUpstream } from "../helpers/mock-openai-upstream.ts";
 import type { MockUpstream } from "../helpers/mock-server.ts";
@@ -44,19 +45,8 @@ afterAll(async () => {
 });
 
 /** The one access line of a request, once written. */
-async function accessLine(requestId: string | null): Promise<Record<string, unknown>> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const lines = server.logs.filter(
-      (line) => line.requestId === requestId && line.msg === "request completed",
-    );
-    if (lines.length > 0) {
-      expect(lines).toHaveLength(1);
-      return lines[0] as Record<string, unknown>;
-    }
-    if (Date.now() > deadline) throw new Error(`no access line for ${requestId}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+function accessLine(requestId: string | null): Promise<Record<string, unknown>> {
+  return accessLineOf(server.logs, requestId);
 }
 
 function echoCost(prompt: number, completion: number): number {

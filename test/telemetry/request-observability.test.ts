@@ -4,6 +4,7 @@
  * the core; /metrics counts chat requests by outcome, retries and fallbacks.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { accessLineOf } from "../helpers/access-line.ts";
 import { startMockOpenAIUpstream } from "../helpers/mock-openai-upstream.ts";
 import type { MockUpstream } from "../helpers/mock-server.ts";
 import { type RunningServer, startServer } from "../helpers/start-server.ts";
@@ -44,19 +45,8 @@ function chatBody(model: string, stream: boolean, content = "count the tokens"):
 }
 
 /** The one access line of a request, once written (the response's close event may come just after the body). */
-async function accessLine(requestId: string): Promise<Record<string, unknown>> {
-  const deadline = Date.now() + 3000;
-  for (;;) {
-    const lines = server.logs.filter(
-      (line) => line.requestId === requestId && line.msg === "request completed",
-    );
-    if (lines.length > 0) {
-      expect(lines).toHaveLength(1);
-      return lines[0] as Record<string, unknown>;
-    }
-    if (Date.now() > deadline) throw new Error(`no access line for ${requestId}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+function accessLine(requestId: string): Promise<Record<string, unknown>> {
+  return accessLineOf(server.logs, requestId);
 }
 
 async function scrape(): Promise<Sample[]> {
