@@ -11,6 +11,7 @@ import { MessagesEncoder } from "../../src/messages/sse-encoder.ts";
 import { ResponsesSseEncoder } from "../../src/responses/sse-encoder.ts";
 import type { ResponseEcho } from "../../src/responses/to-canonical.ts";
 import { planTools } from "../../src/responses/tools.ts";
+import { type SseFrame, sseFrames } from "../helpers/sse-frames.ts";
 
 const seal = createReasoningSeal([{ id: "k1", secret: "a secret that is long enough for a key" }]);
 const STREAM = {
@@ -22,25 +23,13 @@ const STREAM = {
 } as unknown as ChatStream;
 const ORIGIN = { provider: "gemini-vendor", model: "gemini-3-pro-preview" };
 
-type Frame = { event: string; data: Record<string, unknown> };
-
-function frames(text: string): Frame[] {
-  return text
-    .split("\n\n")
-    .filter((frame) => frame !== "")
-    .map((frame) => {
-      const [eventLine, dataLine] = frame.split("\n");
-      return { event: eventLine?.slice(7) ?? "", data: JSON.parse(dataLine?.slice(6) ?? "{}") };
-    });
-}
-
-function messagesEvents(chunks: readonly ChatChunk[], withSeal = true): Frame[] {
+function messagesEvents(chunks: readonly ChatChunk[], withSeal = true): SseFrame[] {
   const encoder = new MessagesEncoder(STREAM, withSeal ? seal : undefined);
-  return frames(encoder.opening() + (encoder.encode(chunks) ?? "") + encoder.ending());
+  return sseFrames(encoder.opening() + (encoder.encode(chunks) ?? "") + encoder.ending());
 }
 
 /** The content blocks a client builds from the events (as the SDK's stream helper does). */
-function blocksOf(events: readonly Frame[]): Record<string, unknown>[] {
+function blocksOf(events: readonly SseFrame[]): Record<string, unknown>[] {
   const blocks: Record<string, unknown>[] = [];
   for (const { event, data } of events) {
     if (event === "content_block_start") blocks[data.index as number] = { ...(data.content_block as object) };
@@ -137,11 +126,11 @@ const ECHO: ResponseEcho = {
   reasoningEffort: null,
 };
 
-function responsesEvents(chunks: readonly ChatChunk[], withSeal = true): Frame[] {
+function responsesEvents(chunks: readonly ChatChunk[], withSeal = true): SseFrame[] {
   const tool = { type: "function", name: "f", parameters: { type: "object" } };
   const plan = planTools([tool]);
   const encoder = new ResponsesSseEncoder(STREAM, ECHO, plan, withSeal ? seal : undefined);
-  return frames(encoder.opening() + (encoder.encode(chunks) ?? "") + encoder.ending());
+  return sseFrames(encoder.opening() + (encoder.encode(chunks) ?? "") + encoder.ending());
 }
 
 describe("the Responses encoder's reasoning carriers", () => {

@@ -11,20 +11,14 @@ import { ANTHROPIC_ERROR_MAPPINGS, toAnthropicError } from "../../src/messages/e
 import { toAnthropicMessage, toAnthropicUsage } from "../../src/messages/from-canonical.ts";
 import { MessagesEncoder } from "../../src/messages/sse-encoder.ts";
 import { fromToolUseId, toToolUseId } from "../../src/messages/tool-ids.ts";
+import { type SseFrame, sseFrames } from "../helpers/sse-frames.ts";
 
 const STREAM = { id: "chatcmpl-abc", created: 0, model: "m", choiceCount: 1 } as unknown as ChatStream;
 
 /** The events an encoder writes for `chunks`, parsed. */
-function events(chunks: readonly ChatChunk[]): { event: string; data: Record<string, unknown> }[] {
+function events(chunks: readonly ChatChunk[]): SseFrame[] {
   const encoder = new MessagesEncoder(STREAM);
-  const text = encoder.opening() + (encoder.encode(chunks) ?? "") + encoder.ending();
-  return text
-    .split("\n\n")
-    .filter((frame) => frame !== "")
-    .map((frame) => {
-      const [eventLine, dataLine] = frame.split("\n");
-      return { event: eventLine?.slice(7) ?? "", data: JSON.parse(dataLine?.slice(6) ?? "{}") };
-    });
+  return sseFrames(encoder.opening() + (encoder.encode(chunks) ?? "") + encoder.ending());
 }
 
 const TOOL_TURN_SAID_STOP: ChatChunk[] = [
