@@ -138,6 +138,15 @@ async function refusesConnections(port: number, withinMs: number): Promise<boole
   return false;
 }
 
+/** The gateway's chat requests in flight, every API and protocol summed, from GET /metrics. */
+async function requestsInFlight(port: number): Promise<number> {
+  const response = await request(`http://127.0.0.1:${port}/metrics`);
+  return (await response.body.text())
+    .split("\n")
+    .filter((line) => line.startsWith("llm_proxy_requests_in_flight{"))
+    .reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0);
+}
+
 /** 20 SSE over HTTP/1.1, 5 SSE over h2c and 25 gRPC streams of `words` echo tokens, all started. */
 async function openFiftyStreams(port: number, words: number) {
   const agent = new Agent({ connections: 50 });
@@ -194,13 +203,16 @@ providers: {slow-echo: {type: echo, token_delay_ms: 50}}
 server: {drain_timeout: 0.3}
 `);
     const streams = await openFiftyStreams(gateway.port, 60);
+    const streaming = await requestsInFlight(gateway.port);
     // A plain JSON request still waiting for its whole answer.
     const json = request(`http://127.0.0.1:${gateway.port}/v1/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ model: "slow", messages: [{ role: "user", content: streams.content }] }),
     });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Signalled only once the gateway serves it: a request still unread on its connection when the shutdown closes
+    // idle connections is reset instead (what a fixed 50 ms wait let happen on a loaded machine).
+    await expect.poll(() => requestsInFlight(gateway.port)).toBe(streaming + 1);
     const signalledAt = performance.now();
     gateway.child.kill("SIGTERM");
     const [sse, rpc] = await Promise.all([streams.sse, streams.rpc]);
