@@ -4,11 +4,11 @@
  * other vendor; a malformed request (400) does not; a context-window 400 goes to `context_window_fallbacks`.
  * The mocks record which vendor got which upstream model and how often.
  */
-import net from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import OpenAI, { type APIError } from "openai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { errorEnvelope, type FaultUpstream, startFaultUpstream } from "../helpers/fault-upstream.ts";
+import { freePort } from "../helpers/free-port.ts";
 import { grpcChatClient } from "../helpers/grpc-js-client.ts";
 import { grpcStream, openAIClient, sdkComplete, sdkStream } from "../helpers/resilience-clients.ts";
 import { type RunningServer, startServer } from "../helpers/start-server.ts";
@@ -18,15 +18,6 @@ let secondary: FaultUpstream;
 let gateway: RunningServer;
 let client: OpenAI;
 let closedPort: number;
-
-/** A port that was just free: connecting to it is refused (ECONNREFUSED). */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 beforeAll(async () => {
   [primary, secondary] = await Promise.all([startFaultUpstream(), startFaultUpstream()]);

@@ -5,8 +5,8 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createServer } from "node:net";
 import { Redis } from "ioredis";
+import { freePort } from "./free-port.ts";
 
 export const SHARED_REDIS_URL = "redis://127.0.0.1:6379";
 const REDIS_SERVER = process.env.REDIS_SERVER ?? "/usr/bin/redis-server";
@@ -30,16 +30,6 @@ export async function deleteKeys(url: string, prefix: string): Promise<void> {
   } finally {
     client.disconnect();
   }
-}
-
-/** A free TCP port on 127.0.0.1, from the OS. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
 }
 
 /** A private redis-server that a test may stop and start again (empty each time) on the same port. */
