@@ -68,23 +68,24 @@ const MODEL_OF: Record<Ending, string> = {
   complete: "slow-1",
 };
 
+/** A streamed chat request of the key, on the shared dispatcher; `signal` aborts it. */
+function streamRequest(model: string, content: string, signal: AbortSignal) {
+  return request(`${server.url}/v1/chat/completions`, {
+    method: "POST",
+    dispatcher,
+    signal,
+    headers: { "content-type": "application/json", authorization: `Bearer ${KEY}` },
+    body: JSON.stringify({ model, stream: true, messages: [{ role: "user", content }] }),
+  });
+}
+
 /** Opens one stream and ends it as `ending` says; returns the status the gateway answered (0: aborted before). */
 async function runStream(ending: Ending): Promise<number> {
   const controller = new AbortController();
   const words = ending === "complete" ? "a b c" : Array.from({ length: 50 }, (_, i) => `w${i}`).join(" ");
   if (ending === "abort-before-first-byte") setTimeout(() => controller.abort(), 5 + Math.random() * 20);
   try {
-    const response = await request(`${server.url}/v1/chat/completions`, {
-      method: "POST",
-      dispatcher,
-      signal: controller.signal,
-      headers: { "content-type": "application/json", authorization: `Bearer ${KEY}` },
-      body: JSON.stringify({
-        model: MODEL_OF[ending],
-        stream: true,
-        messages: [{ role: "user", content: words }],
-      }),
-    });
+    const response = await streamRequest(MODEL_OF[ending], words, controller.signal);
     if (ending === "abort-mid-stream" && response.statusCode === 200) {
       for await (const _chunk of response.body) break;
       controller.abort();
@@ -103,17 +104,8 @@ async function openTogether(count: number): Promise<{ statuses: number[]; close:
   const controllers = Array.from({ length: count }, () => new AbortController());
   const statuses = await Promise.all(
     controllers.map(async (controller) => {
-      const response = await request(`${server.url}/v1/chat/completions`, {
-        method: "POST",
-        dispatcher,
-        signal: controller.signal,
-        headers: { "content-type": "application/json", authorization: `Bearer ${KEY}` },
-        body: JSON.stringify({
-          model: "slow-1",
-          stream: true,
-          messages: [{ role: "user", content: Array.from({ length: 200 }, () => "word").join(" ") }],
-        }),
-      });
+      const words = Array.from({ length: 200 }, () => "word").join(" ");
+      const response = await streamRequest("slow-1", words, controller.signal);
       response.body.on("error", () => {});
       if (response.statusCode !== 200) await response.body.text();
       return response.statusCode;
