@@ -6,7 +6,7 @@
 import { writeFileSync } from "node:fs";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { Agent, request } from "undici";
+import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChatService } from "../../gen/llmproxy/v1/chat_pb.ts";
 import {
@@ -15,7 +15,7 @@ import {
   waitForGateway,
   writeTempConfig,
 } from "../helpers/gateway-process.ts";
-import { readyWorkerPids, startWorkersGateway } from "../helpers/workers-gateway.ts";
+import { chatOnOwnConnection, readyWorkerPids, startWorkersGateway } from "../helpers/workers-gateway.ts";
 
 const configWith = (models: string) =>
   `model_config: {${models}, slow-1: slow}\nproviders: {slow: {type: echo, token_delay_ms: 20}}\n` +
@@ -31,19 +31,8 @@ function workerPids(): Set<number> {
 }
 
 /** One request on a fresh connection, so the cluster may hand it to either worker. */
-async function chat(model: string, timeoutMs = 10_000): Promise<{ status: number; body: string }> {
-  const dispatcher = new Agent({ pipelining: 0, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
-  try {
-    const response = await request(`http://127.0.0.1:${port}/v1/chat/completions`, {
-      method: "POST",
-      dispatcher,
-      headers: { "content-type": "application/json", connection: "close" },
-      body: JSON.stringify({ model, messages: [{ role: "user", content: "hi workers" }] }),
-    });
-    return { status: response.statusCode, body: await response.body.text() };
-  } finally {
-    await dispatcher.close();
-  }
+function chat(model: string, timeoutMs = 10_000): Promise<{ status: number; body: string }> {
+  return chatOnOwnConnection(port, { model, timeoutMs });
 }
 
 beforeAll(async () => {

@@ -10,7 +10,7 @@ import {
   waitForGateway,
   writeTempConfig,
 } from "../helpers/gateway-process.ts";
-import { readyWorkerPids, startWorkersGateway } from "../helpers/workers-gateway.ts";
+import { chatOnOwnConnection, readyWorkerPids, startWorkersGateway } from "../helpers/workers-gateway.ts";
 
 const configFile = writeTempConfig(`
 model_config: {echo-1: echo, slow-1: slow}
@@ -31,20 +31,9 @@ function workerPids(): Set<number> {
   return readyWorkerPids(lines);
 }
 
-/** One request on its own connection, so the cluster may hand it to either worker. */
-async function chat(key: string, model = "echo-1", content = "hi workers") {
-  const dispatcher = new Agent({ pipelining: 0 });
-  try {
-    const response = await request(`http://127.0.0.1:${port}/v1/chat/completions`, {
-      method: "POST",
-      dispatcher,
-      headers: { "content-type": "application/json", connection: "close", authorization: `Bearer ${key}` },
-      body: JSON.stringify({ model, messages: [{ role: "user", content }] }),
-    });
-    return { status: response.statusCode, headers: response.headers, body: await response.body.text() };
-  } finally {
-    await dispatcher.close();
-  }
+/** One request of `key` on its own connection, so the cluster may hand it to either worker. */
+function chat(key: string) {
+  return chatOnOwnConnection(port, { model: "echo-1", key });
 }
 
 /** Opens a slow stream (100 words, 100 ms apart) and reads its head; abort() ends it. */

@@ -2,6 +2,7 @@
  * The gateway process with `server.workers` set, for the tests of its cluster: every JSON log line as it comes
  * (the primary's and each worker's, a worker's lines carrying its pid), and the port the workers share.
  */
+import { Agent, request } from "undici";
 import { type GatewayChild, listeningPort, spawnGateway, waitForGateway } from "./gateway-process.ts";
 
 export interface WorkersGateway {
@@ -27,4 +28,41 @@ export async function startWorkersGateway(configFile: string, workers: number): 
   await waitForGateway(gateway, () => readyWorkerPids(lines).size === workers, `${workers} workers ready`);
   const port = listeningPort(lines.map((line) => String(line.msg ?? ""))) ?? 0;
   return { gateway, port, lines };
+}
+
+/** What to send in one chat request. */
+export interface OwnConnectionChat {
+  readonly model: string;
+  readonly content?: string;
+  /** Bearer key, when the gateway wants one. */
+  readonly key?: string;
+  /** Headers and body timeout of the request (default 10 s). */
+  readonly timeoutMs?: number;
+}
+
+/** One chat request on a connection of its own, closed after, so the cluster may hand it to either worker. */
+export async function chatOnOwnConnection(
+  port: number,
+  chat: OwnConnectionChat,
+): Promise<{ readonly status: number; readonly body: string }> {
+  const timeoutMs = chat.timeoutMs ?? 10_000;
+  const dispatcher = new Agent({ pipelining: 0, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+  try {
+    const response = await request(`http://127.0.0.1:${port}/v1/chat/completions`, {
+      method: "POST",
+      dispatcher,
+      headers: {
+        "content-type": "application/json",
+        connection: "close",
+        ...(chat.key === undefined ? {} : { authorization: `Bearer ${chat.key}` }),
+      },
+      body: JSON.stringify({
+        model: chat.model,
+        messages: [{ role: "user", content: chat.content ?? "hi workers" }],
+      }),
+    });
+    return { status: response.statusCode, body: await response.body.text() };
+  } finally {
+    await dispatcher.close();
+  }
 }
