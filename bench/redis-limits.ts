@@ -8,26 +8,22 @@
  *
  * Flags: --rounds N (3), --duration-ms N (3000), --warmup-ms N (1000). Run it on a quiet machine (`uptime`).
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { killAllNow, stopAll } from "./lib/children.ts";
 import {
-  type ChildHandle,
-  forkWithIpc,
-  killAllNow,
-  spawnQuiet,
-  spawnReporting,
-  stopAll,
-  waitForHttp,
-} from "./lib/children.ts";
-import { connectLoad, type LoadClient } from "./lib/load-client.ts";
+  type ComparedGateway,
+  comparisonFlags,
+  startComparedGateway,
+  startLoadGenerator,
+  startMockVendor,
+} from "./lib/comparison.ts";
+import type { LoadClient } from "./lib/load-client.ts";
 import { cpuMicros } from "./lib/proc-stats.ts";
-import { type RunResult, readFlags } from "./lib/protocol.ts";
+import type { RunResult } from "./lib/protocol.ts";
 import { median } from "./lib/stats.ts";
 
-const BENCH_DIR = fileURLToPath(new URL(".", import.meta.url));
-const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
 const MODES = ["embedded", "redis"] as const;
 type Mode = (typeof MODES)[number];
 const KEY = "sk-bench-limited-key-000001";
@@ -54,17 +50,17 @@ function gatewayConfig(mockPort: number, mode: Mode): string {
   ].join("\n");
 }
 
-async function startGateway(mode: Mode, mockPort: number, directory: string) {
-  const file = join(directory, `${mode}.yaml`);
-  writeFileSync(file, gatewayConfig(mockPort, mode));
-  const port = 28_800 + MODES.indexOf(mode) + Math.floor(Math.random() * 50) * MODES.length;
-  const handle: ChildHandle = spawnQuiet(
-    `gateway (${mode} limits)`,
-    [MAIN, "--config", file, "--port", String(port)],
-    process.env,
-  );
-  await waitForHttp(handle, `http://127.0.0.1:${port}/health`, 20_000);
-  return { handle, url: `http://127.0.0.1:${port}/v1/chat/completions` };
+function startGateway(mode: Mode, mockPort: number, directory: string): Promise<ComparedGateway> {
+  return startComparedGateway({
+    name: mode,
+    label: `gateway (${mode} limits)`,
+    config: gatewayConfig(mockPort, mode),
+    directory,
+    portBase: 28_800,
+    slot: MODES.indexOf(mode),
+    slots: MODES.length,
+    env: process.env,
+  });
 }
 
 interface Measured extends RunResult {
@@ -74,7 +70,7 @@ interface Measured extends RunResult {
 
 async function measure(
   load: LoadClient,
-  gateway: { readonly url: string; readonly handle: ChildHandle },
+  gateway: ComparedGateway,
   concurrency: number,
   durationMs: number,
 ): Promise<Measured> {
@@ -97,22 +93,15 @@ async function measure(
 }
 
 async function main(): Promise<void> {
-  const flags = readFlags(process.argv.slice(2));
-  const rounds = Number(flags.get("rounds") ?? 3);
-  const durationMs = Number(flags.get("duration-ms") ?? 3000);
-  const warmupMs = Number(flags.get("warmup-ms") ?? 1000);
+  const { rounds, durationMs, warmupMs } = comparisonFlags(process.argv.slice(2));
   const directory = mkdtempSync(join(tmpdir(), "llm-proxy-bench-redis-"));
   try {
-    const mock = await spawnReporting(
-      "mock upstream",
-      [join(BENCH_DIR, "mock-upstream.ts"), "--port", "0"],
-      20_000,
-    );
+    const mockPort = await startMockVendor();
     const gateways = {
-      embedded: await startGateway("embedded", mock.port, directory),
-      redis: await startGateway("redis", mock.port, directory),
+      embedded: await startGateway("embedded", mockPort, directory),
+      redis: await startGateway("redis", mockPort, directory),
     };
-    const load = await connectLoad(forkWithIpc("load generator", join(BENCH_DIR, "load.ts")), 20_000);
+    const load = await startLoadGenerator();
     const lines = [
       `Per-key limits counted in memory (embedded) vs in Redis; medians of ${rounds} × ${durationMs} ms`,
       "",

@@ -14,23 +14,19 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { killAllNow, stopAll } from "./lib/children.ts";
 import {
-  type ChildHandle,
-  forkWithIpc,
-  killAllNow,
-  spawnQuiet,
-  spawnReporting,
-  stopAll,
-  waitForHttp,
-} from "./lib/children.ts";
-import { connectLoad, type LoadClient } from "./lib/load-client.ts";
+  type ComparedGateway,
+  comparisonFlags,
+  startComparedGateway,
+  startLoadGenerator,
+  startMockVendor,
+} from "./lib/comparison.ts";
+import type { LoadClient } from "./lib/load-client.ts";
 import { cpuMicros } from "./lib/proc-stats.ts";
-import { type RunResult, readFlags } from "./lib/protocol.ts";
+import type { RunResult } from "./lib/protocol.ts";
 import { median } from "./lib/stats.ts";
 
-const BENCH_DIR = fileURLToPath(new URL(".", import.meta.url));
-const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
 const MODES = ["off", "1.0", "0.1"] as const;
 type Mode = (typeof MODES)[number];
 type TracedMode = Exclude<Mode, "off">;
@@ -99,23 +95,26 @@ function gatewayConfig(mockPort: number, traced: { port: number; mode: TracedMod
   ].join("\n");
 }
 
-interface Gateway {
-  readonly handle: ChildHandle;
-  readonly url: string;
+interface Gateway extends ComparedGateway {
   readonly mode: Mode;
 }
 
 async function startGateway(mode: Mode, config: string, directory: string): Promise<Gateway> {
-  const file = join(directory, `${mode}.yaml`);
-  writeFileSync(file, config);
-  const port = 28_600 + MODES.indexOf(mode) + Math.floor(Math.random() * 50) * MODES.length;
-  const handle = spawnQuiet(`gateway (tracing ${mode})`, [MAIN, "--config", file, "--port", String(port)], {
-    ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("OTEL_"))),
-    // A run's spans are exported (and their CPU counted) within the run, not on the SDK's 5 s schedule.
-    ...(mode === "off" ? {} : { OTEL_BSP_SCHEDULE_DELAY: "200" }),
+  const gateway = await startComparedGateway({
+    name: mode,
+    label: `gateway (tracing ${mode})`,
+    config,
+    directory,
+    portBase: 28_600,
+    slot: MODES.indexOf(mode),
+    slots: MODES.length,
+    env: {
+      ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("OTEL_"))),
+      // A run's spans are exported (and their CPU counted) within the run, not on the SDK's 5 s schedule.
+      ...(mode === "off" ? {} : { OTEL_BSP_SCHEDULE_DELAY: "200" }),
+    },
   });
-  await waitForHttp(handle, `http://127.0.0.1:${port}/health`, 20_000);
-  return { handle, url: `http://127.0.0.1:${port}/v1/chat/completions`, mode };
+  return { ...gateway, mode };
 }
 
 async function measure(
@@ -165,32 +164,25 @@ function summarize(runs: readonly Measured[]) {
 }
 
 async function main(): Promise<void> {
-  const flags = readFlags(process.argv.slice(2));
-  const rounds = Number(flags.get("rounds") ?? 3);
-  const durationMs = Number(flags.get("duration-ms") ?? 3000);
-  const warmupMs = Number(flags.get("warmup-ms") ?? 1000);
+  const { flags, rounds, durationMs, warmupMs } = comparisonFlags(process.argv.slice(2));
   const directory = mkdtempSync(join(tmpdir(), "llm-proxy-bench-tracing-"));
   const receiver = await startReceiver();
   try {
-    const mock = await spawnReporting(
-      "mock upstream",
-      [join(BENCH_DIR, "mock-upstream.ts"), "--port", "0"],
-      20_000,
-    );
+    const mockPort = await startMockVendor();
     const gateways: Record<Mode, Gateway> = {
-      off: await startGateway("off", gatewayConfig(mock.port, undefined), directory),
+      off: await startGateway("off", gatewayConfig(mockPort, undefined), directory),
       "1.0": await startGateway(
         "1.0",
-        gatewayConfig(mock.port, { port: receiver.port, mode: "1.0" }),
+        gatewayConfig(mockPort, { port: receiver.port, mode: "1.0" }),
         directory,
       ),
       "0.1": await startGateway(
         "0.1",
-        gatewayConfig(mock.port, { port: receiver.port, mode: "0.1" }),
+        gatewayConfig(mockPort, { port: receiver.port, mode: "0.1" }),
         directory,
       ),
     };
-    const load = await connectLoad(forkWithIpc("load generator", join(BENCH_DIR, "load.ts")), 20_000);
+    const load = await startLoadGenerator();
     const summary: Record<string, Record<Mode, ReturnType<typeof summarize>>> = {};
     for (const scenario of SCENARIOS) {
       const runs: Record<Mode, Measured[]> = { off: [], "1.0": [], "0.1": [] };
