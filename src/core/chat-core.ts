@@ -4,7 +4,7 @@
  * has arrived. Nothing is retried or rerouted after that point: the client may already have seen bytes.
  */
 import type { ProviderAdapter, UpstreamTransport } from "../providers/types.ts";
-import { createDeploymentHealth, type DeploymentHealth } from "../routing/deployment-health.ts";
+import { createDeploymentHealth, type HealthDecorator } from "../routing/deployment-health.ts";
 import type { Deployment, Router } from "../routing/router.ts";
 import { aggregateStream } from "./aggregate.ts";
 import { type AttemptDeps, type AttemptInput, type OpenedAttempt, openAttempt } from "./attempt.ts";
@@ -40,10 +40,7 @@ export interface ChatCoreDeps {
   /** Most inputs one embeddings request may hold (`proxy.max_embedding_inputs`); default 2048. */
   readonly maxEmbeddingInputs?: number;
   /** Wraps the deployments' health, e.g. to share cooldowns with other replicas (src/routing/shared-cooldowns.ts). */
-  readonly decorateHealth?: (
-    health: DeploymentHealth,
-    cooldown: { readonly failures: number; readonly durationMs: number },
-  ) => DeploymentHealth;
+  readonly decorateHealth?: HealthDecorator;
 }
 
 /** One core's working state: its deps, the deployments' health, and the plan runner built on them. */

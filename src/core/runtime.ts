@@ -7,7 +7,7 @@ import { resolveReasoningKeys } from "../config/reasoning-keys.ts";
 import { createAdapter, type KeySource } from "../providers/registry.ts";
 import { type ClosableTransport, createUndiciTransport } from "../providers/transport.ts";
 import type { ProviderAdapter, UpstreamTransport } from "../providers/types.ts";
-import type { DeploymentHealth } from "../routing/deployment-health.ts";
+import type { HealthDecorator } from "../routing/deployment-health.ts";
 import { createRouter } from "../routing/router.ts";
 import { createChatCore } from "./chat-core.ts";
 import type { ChatCore } from "./chat-stream.ts";
@@ -31,10 +31,7 @@ export interface RuntimeOverrides {
   readonly now?: () => number;
   readonly random?: () => number;
   /** Wraps each runtime's deployment health (shared cooldowns when several replicas use Redis). */
-  readonly decorateHealth?: (
-    health: DeploymentHealth,
-    cooldown: { readonly failures: number; readonly durationMs: number },
-  ) => DeploymentHealth;
+  readonly decorateHealth?: HealthDecorator;
 }
 
 /** Builds a runtime from a validated config. */

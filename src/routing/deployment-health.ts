@@ -15,6 +15,15 @@ export interface DeploymentHealth {
   recordFailure(key: string, now: number): void;
 }
 
+/**
+ * Wraps a runtime's deployment health with its cooldown settings, e.g. to share cooldowns with other replicas
+ * (src/routing/shared-cooldowns.ts).
+ */
+export type HealthDecorator = (
+  health: DeploymentHealth,
+  cooldown: { readonly failures: number; readonly durationMs: number },
+) => DeploymentHealth;
+
 interface Entry {
   consecutiveFailures: number;
   coolUntil: number;
