@@ -9,6 +9,7 @@
 import { ProxyError } from "../core/errors.ts";
 import type { LimitCounters } from "./counters.ts";
 import type { RedisLink } from "./redis-link.ts";
+import { warningPace } from "./warning-pace.ts";
 
 export type FailMode = "open" | "closed";
 
@@ -36,12 +37,9 @@ export function storeUnavailable(): ProxyError {
 }
 
 export function createFailoverCounters(options: FailoverCountersOptions): LimitCounters {
-  const warnEveryMs = options.warnEveryMs ?? 10_000;
-  let lastWarning = Number.NEGATIVE_INFINITY;
+  const timeToWarn = warningPace(options.warnEveryMs ?? 10_000);
   const warn = (reason: string) => {
-    const now = performance.now();
-    if (now - lastWarning < warnEveryMs) return;
-    lastWarning = now;
+    if (!timeToWarn()) return;
     const mode = options.failMode();
     options.log.warn(
       { store: "redis", failMode: mode, reason },

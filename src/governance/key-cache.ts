@@ -11,6 +11,7 @@
 import { createHash } from "node:crypto";
 import { type KeyEntry, lookupKey, modelAccess, type Principal } from "../auth/keys.ts";
 import type { KeyStore, StoredKey } from "./store.ts";
+import { warningPace } from "./warning-pace.ts";
 
 /** How often the key version is read. */
 export const KEY_POLL_MS = 250;
@@ -42,7 +43,7 @@ export class KeyCache {
   #refreshing: Promise<void> = Promise.resolve();
   #pending = 0;
   #timer: NodeJS.Timeout | undefined;
-  #lastFailureWarning = Number.NEGATIVE_INFINITY;
+  readonly #timeToWarn = warningPace(FAILURE_WARNING_EVERY_MS);
 
   constructor(store: KeyStore, log: CacheLog) {
     this.#store = store;
@@ -70,9 +71,7 @@ export class KeyCache {
       try {
         await this.#load();
       } catch (error) {
-        const now = performance.now();
-        if (now - this.#lastFailureWarning >= FAILURE_WARNING_EVERY_MS) {
-          this.#lastFailureWarning = now;
+        if (this.#timeToWarn()) {
           this.#log.warn(
             { err: error },
             "virtual keys not refreshed: the store failed; the keys loaded before stay",

@@ -13,6 +13,7 @@ import type { FastifyBaseLogger, FastifyRequest } from "fastify";
 import { principalOf } from "../auth/auth-hook.ts";
 import type { RequestRecord } from "../telemetry/request-record.ts";
 import type { SpendLog, SpendRow } from "./store.ts";
+import { warningPace } from "./warning-pace.ts";
 
 /** Tuning; the defaults suit both stores. */
 export interface SpendWriterOptions {
@@ -46,8 +47,8 @@ export class SpendWriter {
   #chain: Promise<unknown> = Promise.resolve();
   #dropped = 0;
   #droppedSinceWarning = 0;
-  #lastDropWarning = Number.NEGATIVE_INFINITY;
-  #lastFailureWarning = Number.NEGATIVE_INFINITY;
+  readonly #timeToWarnOfDrops = warningPace(WARN_EVERY_MS);
+  readonly #timeToWarnOfFailure = warningPace(WARN_EVERY_MS);
 
   constructor(options: SpendWriterOptions) {
     this.#spend = options.spend;
@@ -165,9 +166,7 @@ export class SpendWriter {
     const kept = batch.length <= room ? batch : batch.slice(batch.length - room);
     this.#queue = kept.length === 0 ? this.#queue : [...kept, ...this.#queue];
     if (kept.length < batch.length) this.#drop(batch.length - kept.length);
-    const now = performance.now();
-    if (now - this.#lastFailureWarning >= WARN_EVERY_MS) {
-      this.#lastFailureWarning = now;
+    if (this.#timeToWarnOfFailure()) {
       this.#log.warn(
         { err: error, queued: this.#queue.length },
         "spend log: the store failed to write a batch; its rows stay queued and are retried",
@@ -178,9 +177,7 @@ export class SpendWriter {
   #drop(rows: number): void {
     this.#dropped += rows;
     this.#droppedSinceWarning += rows;
-    const now = performance.now();
-    if (now - this.#lastDropWarning < WARN_EVERY_MS) return;
-    this.#lastDropWarning = now;
+    if (!this.#timeToWarnOfDrops()) return;
     this.#log.warn(
       { dropped: this.#droppedSinceWarning, maxQueued: this.#maxQueued },
       "spend log: queue full (the store is failing or too slow); rows dropped",
