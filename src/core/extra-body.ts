@@ -15,6 +15,7 @@
  * adapter merges with mergeExtraBody, which skips these fields too, so no adapter relies on the core having looked.
  */
 import { ProxyError } from "./errors.ts";
+import { isJsonObject } from "./json-object.ts";
 import type { JsonObject } from "./types.ts";
 
 const CONVERSATION = "the gateway builds the prompt from the request's messages";
@@ -67,7 +68,7 @@ export function mergeExtraBody<T extends Record<string, unknown>>(
     if (RESERVED.has(key) || key === "__proto__") continue;
     const current = merged[key];
     merged[key] =
-      mode === "deep" && isPlainObject(current) && isPlainObject(value) ? mergeJson(current, value) : value;
+      mode === "deep" && isJsonObject(current) && isJsonObject(value) ? mergeJson(current, value) : value;
   }
   return merged as T;
 }
@@ -78,11 +79,7 @@ function mergeJson(base: JsonObject, extra: JsonObject): JsonObject {
   for (const [key, value] of Object.entries(extra)) {
     if (key === "__proto__") continue;
     const current = merged[key];
-    merged[key] = isPlainObject(current) && isPlainObject(value) ? mergeJson(current, value) : value;
+    merged[key] = isJsonObject(current) && isJsonObject(value) ? mergeJson(current, value) : value;
   }
   return merged;
-}
-
-function isPlainObject(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -32,6 +32,7 @@ export interface MessagesCarriers {
   readonly seal: ReasoningSeal;
 }
 
+import { isJsonObject } from "../core/json-object.ts";
 import {
   type ContentBlockBody,
   type CountTokensRequestBody,
@@ -244,19 +245,12 @@ function assistantMessages(
  */
 function withoutCarriers(original: JsonObject, isCarrier: (text: string) => boolean): JsonObject {
   const isCarrierBlock = (block: JsonValue): boolean =>
-    typeof block === "object" &&
-    block !== null &&
-    !Array.isArray(block) &&
+    isJsonObject(block) &&
     block.type === "thinking" &&
     typeof block.signature === "string" &&
     isCarrier(block.signature);
   const contentOf = (message: JsonValue): JsonValue[] | undefined =>
-    typeof message === "object" &&
-    message !== null &&
-    !Array.isArray(message) &&
-    Array.isArray(message.content)
-      ? message.content
-      : undefined;
+    isJsonObject(message) && Array.isArray(message.content) ? message.content : undefined;
   const messages = original.messages;
   if (!Array.isArray(messages) || !messages.some((message) => contentOf(message)?.some(isCarrierBlock))) {
     return original;

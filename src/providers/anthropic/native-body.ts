@@ -7,6 +7,7 @@
  * fallback or a model switch), that one step goes without `thinking`, which Anthropic accepts, as the translated
  * request does (./to-request.ts).
  */
+import { isJsonObject } from "../../core/json-object.ts";
 import type { JsonObject, JsonValue } from "../../core/types.ts";
 
 /**
@@ -33,16 +34,11 @@ export function nativeBody(body: JsonObject, upstreamModel: string): JsonObject 
 function leadsWithThinking(messages: JsonValue | undefined): boolean {
   if (!Array.isArray(messages)) return true;
   const last = messages.findLast(
-    (message) =>
-      typeof message === "object" &&
-      message !== null &&
-      !Array.isArray(message) &&
-      message.role === "assistant",
-  ) as JsonObject | undefined;
+    (message): message is JsonObject => isJsonObject(message) && message.role === "assistant",
+  );
   const content = last?.content;
   if (!Array.isArray(content)) return true;
-  const isBlock = (block: JsonValue, type: string): boolean =>
-    typeof block === "object" && block !== null && !Array.isArray(block) && block.type === type;
+  const isBlock = (block: JsonValue, type: string): boolean => isJsonObject(block) && block.type === type;
   if (!content.some((block) => isBlock(block, "tool_use"))) return true;
   const first = content[0];
   return first !== undefined && (isBlock(first, "thinking") || isBlock(first, "redacted_thinking"));

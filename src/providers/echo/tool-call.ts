@@ -6,6 +6,7 @@
  * - a request whose last message is a tool result is answered with text that quotes each result, whatever
  *   tool_choice says, so that a client's tool loop ends after one round.
  */
+import { isJsonObject } from "../../core/json-object.ts";
 import type { ChatMessage, ChatRequest, JsonObject, JsonValue } from "../../core/types.ts";
 
 /** The call echo makes: the tool's name and its arguments as JSON text. */
@@ -62,14 +63,14 @@ export function toolResultSummary(
  * branch of anyOf/oneOf taken and allOf's object branches merged.
  */
 function placeholder(schema: JsonValue | undefined, root: JsonObject, depth: number): JsonValue {
-  if (!isObject(schema) || depth > MAX_DEPTH) return null;
+  if (!isJsonObject(schema) || depth > MAX_DEPTH) return null;
   if (schema.const !== undefined) return schema.const;
   if (Array.isArray(schema.enum) && schema.enum.length > 0) return schema.enum[0] ?? null;
   if (typeof schema.$ref === "string") return placeholder(resolveRef(schema.$ref, root), root, depth + 1);
   for (const key of ["anyOf", "oneOf"] as const) {
     const branches = schema[key];
     if (Array.isArray(branches) && branches.length > 0) {
-      const branch = branches.find((candidate) => !isObject(candidate) || candidate.type !== "null");
+      const branch = branches.find((candidate) => !isJsonObject(candidate) || candidate.type !== "null");
       return placeholder(branch ?? branches[0], root, depth + 1);
     }
   }
@@ -93,7 +94,7 @@ function placeholder(schema: JsonValue | undefined, root: JsonObject, depth: num
 }
 
 function objectPlaceholder(schema: JsonObject, root: JsonObject, depth: number): JsonObject {
-  const properties = isObject(schema.properties) ? schema.properties : {};
+  const properties = isJsonObject(schema.properties) ? schema.properties : {};
   const required = Array.isArray(schema.required) ? schema.required : [];
   const value: JsonObject = {};
   for (const name of required) {
@@ -116,7 +117,7 @@ function numberPlaceholder(schema: JsonObject): number {
 
 function mergedAllOf(branches: JsonValue[], root: JsonObject, depth: number): JsonValue {
   const values = branches.map((branch) => placeholder(branch, root, depth + 1));
-  if (!values.every(isObject)) return values[0] ?? null;
+  if (!values.every(isJsonObject)) return values[0] ?? null;
   return Object.assign({}, ...values);
 }
 
@@ -124,16 +125,12 @@ function mergedAllOf(branches: JsonValue[], root: JsonObject, depth: number): Js
 function typeOf(schema: JsonObject): string | undefined {
   const type = Array.isArray(schema.type) ? schema.type.find((entry) => entry !== "null") : schema.type;
   if (typeof type === "string") return type;
-  return isObject(schema.properties) ? "object" : undefined;
+  return isJsonObject(schema.properties) ? "object" : undefined;
 }
 
 function resolveRef(ref: string, root: JsonObject): JsonValue | undefined {
   const match = /^#\/(\$defs|definitions)\/(.+)$/.exec(ref);
   if (match === null) return undefined;
   const definitions = root[match[1] ?? ""];
-  return isObject(definitions) ? definitions[decodeURIComponent(match[2] ?? "")] : undefined;
-}
-
-function isObject(value: JsonValue | undefined): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
+  return isJsonObject(definitions) ? definitions[decodeURIComponent(match[2] ?? "")] : undefined;
 }

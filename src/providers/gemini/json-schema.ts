@@ -16,6 +16,7 @@
  * @see https://ai.google.dev/api/caching#Schema
  * @see https://ai.google.dev/gemini-api/docs/structured-output
  */
+import { isJsonObject } from "../../core/json-object.ts";
 import type { JsonObject, JsonValue } from "../../core/types.ts";
 
 /** Keywords copied through unchanged (their values are scalars or arrays of scalars). */
@@ -50,7 +51,8 @@ export function convertToGeminiParameters(schema: JsonObject | undefined): JsonO
   if (schema === undefined) return undefined;
   const cleaned = convertToGeminiSchema(schema);
   const properties = cleaned.properties;
-  const empty = properties === undefined || (isObject(properties) && Object.keys(properties).length === 0);
+  const empty =
+    properties === undefined || (isJsonObject(properties) && Object.keys(properties).length === 0);
   return cleaned.type === "object" && empty ? undefined : cleaned;
 }
 
@@ -77,8 +79,8 @@ function cleanSchema(schema: JsonObject, context: CleanContext): JsonObject {
   }
   copyEnum(schema, result);
   copyProperties(schema, result, context);
-  if (isObject(schema.items)) result.items = cleanSchema(schema.items, context);
-  else if (Array.isArray(schema.items) && isObject(schema.items[0]))
+  if (isJsonObject(schema.items)) result.items = cleanSchema(schema.items, context);
+  else if (Array.isArray(schema.items) && isJsonObject(schema.items[0]))
     result.items = cleanSchema(schema.items[0], context);
   copyAlternatives(schema, result, context);
   if (Array.isArray(schema.allOf)) mergeAllOf(schema.allOf, result, context);
@@ -88,7 +90,11 @@ function cleanSchema(schema: JsonObject, context: CleanContext): JsonObject {
 function inlineReference(schema: JsonObject, reference: string, context: CleanContext): JsonObject {
   const name = /^#\/(?:\$defs|definitions)\/(.+)$/.exec(reference)?.[1];
   const target = name === undefined ? undefined : context.definitions[name];
-  if (!isObject(target) || context.refStack.includes(reference) || context.refStack.length >= MAX_REF_DEPTH) {
+  if (
+    !isJsonObject(target) ||
+    context.refStack.includes(reference) ||
+    context.refStack.length >= MAX_REF_DEPTH
+  ) {
     // Unresolvable or recursive: Gemini has no references, so the best we can say is "an object".
     return withDescription({ type: "object" }, schema.description);
   }
@@ -126,10 +132,10 @@ function copyEnum(schema: JsonObject, result: JsonObject): void {
 }
 
 function copyProperties(schema: JsonObject, result: JsonObject, context: CleanContext): void {
-  if (!isObject(schema.properties)) return;
+  if (!isJsonObject(schema.properties)) return;
   const properties: JsonObject = {};
   for (const [name, property] of Object.entries(schema.properties)) {
-    if (isObject(property)) properties[name] = cleanSchema(property, context);
+    if (isJsonObject(property)) properties[name] = cleanSchema(property, context);
   }
   const names = Object.keys(properties);
   if (names.length === 0) return;
@@ -148,7 +154,7 @@ function copyAlternatives(schema: JsonObject, result: JsonObject, context: Clean
       ? schema.oneOf
       : [];
   if (alternatives.length === 0) return;
-  const members = alternatives.filter(isObject);
+  const members = alternatives.filter(isJsonObject);
   const nonNull = members.filter((member) => member.type !== "null");
   if (nonNull.length < members.length) result.nullable = true;
   const cleaned = nonNull.map((member) => cleanSchema(member, context));
@@ -160,10 +166,10 @@ function copyAlternatives(schema: JsonObject, result: JsonObject, context: Clean
 /** `allOf` members are merged: properties and required lists unite, other keywords keep the first value. */
 function mergeAllOf(members: readonly JsonValue[], result: JsonObject, context: CleanContext): void {
   for (const member of members) {
-    if (!isObject(member)) continue;
+    if (!isJsonObject(member)) continue;
     const cleaned = cleanSchema(member, context);
     for (const [keyword, value] of Object.entries(cleaned)) {
-      if (keyword === "properties" && isObject(value)) {
+      if (keyword === "properties" && isJsonObject(value)) {
         result.properties = { ...asObject(result.properties), ...value };
       } else if (keyword === "required" && Array.isArray(value)) {
         const required = Array.isArray(result.required) ? result.required : [];
@@ -179,10 +185,6 @@ function withDescription(schema: JsonObject, description: JsonValue | undefined)
   return typeof description === "string" ? { ...schema, description } : schema;
 }
 
-function isObject(value: JsonValue | undefined): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 function asObject(value: JsonValue | undefined): JsonObject {
-  return isObject(value) ? value : {};
+  return isJsonObject(value) ? value : {};
 }
