@@ -39,6 +39,20 @@ export function carrierToolCallId(
   return withCarrier.length <= MAX_TOOL_CALL_ID_CHARS ? withCarrier : id;
 }
 
+/** What opens the gateway's carriers in one request: the reader (it warns once) and the seal that knows their shape. */
+export interface RequestCarriers {
+  readonly reader: CarrierReader;
+  readonly seal: ReasoningSeal;
+}
+
+/** The carriers of one request; undefined when no reasoning key is configured (carriers are then not opened). */
+export function requestCarriers(
+  seal: ReasoningSeal | undefined,
+  log: FastifyBaseLogger,
+): RequestCarriers | undefined {
+  return seal === undefined ? undefined : { reader: new CarrierReader(seal, log), seal };
+}
+
 /** Opens the carriers of one request; warns once if any is ignored. */
 export class CarrierReader {
   readonly #seal: ReasoningSeal;

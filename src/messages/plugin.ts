@@ -13,7 +13,7 @@ import { CallAborts } from "../edge/call-abort.ts";
 import { callOptionsOf } from "../edge/call-options.ts";
 import { acceptJsonBodies } from "../edge/json-body.ts";
 import { type ModelCallEdge, modelCallHandler } from "../edge/model-call.ts";
-import { CarrierReader } from "../edge/reasoning-carrier.ts";
+import { requestCarriers } from "../edge/reasoning-carrier.ts";
 import { estimateInputTokens } from "./count-tokens.ts";
 import { messagesRouteEdge } from "./errors.ts";
 import { toAnthropicMessage } from "./from-canonical.ts";
@@ -36,10 +36,9 @@ const MESSAGES_CALL: ModelCallEdge<
   ReasoningSeal | undefined
 > = {
   decode: (request, _reply, core) => {
-    const seal = core.reasoningSeal;
-    if (seal === undefined) return decodeMessages(request.body, request.headers);
-    const reader = new CarrierReader(seal, request.log);
-    return { ...decodeMessages(request.body, request.headers, { reader, seal }), seal };
+    const carriers = requestCarriers(core.reasoningSeal, request.log);
+    if (carriers === undefined) return decodeMessages(request.body, request.headers);
+    return { ...decodeMessages(request.body, request.headers, carriers), seal: carriers.seal };
   },
   extra: (decoded) => decoded.seal,
   answer: (result, seal) => toAnthropicMessage(result, seal),
@@ -59,9 +58,8 @@ export async function messagesPlugin(app: FastifyInstance, options: MessagesPlug
 
   app.post("/v1/messages/count_tokens", { config: { edge: COUNT_EDGE } }, async (request, reply) => {
     const core = options.getCore(request);
-    const seal = core.reasoningSeal;
     // The carriers too: Anthropic's count would refuse a thinking block it did not sign.
-    const carriers = seal === undefined ? undefined : { reader: new CarrierReader(seal, request.log), seal };
+    const carriers = requestCarriers(core.reasoningSeal, request.log);
     const decoded = decodeCountTokens(request.body, request.headers, carriers);
     request.body = undefined;
     const call = aborts.watch(reply.raw);

@@ -11,7 +11,7 @@
  */
 import type { z } from "zod";
 import { ProxyError } from "../core/errors.ts";
-import type { ReasoningSeal } from "../core/reasoning-seal.ts";
+import { isJsonObject } from "../core/json-object.ts";
 import type {
   ChatMessage,
   ChatRequest,
@@ -24,15 +24,7 @@ import type {
   ToolChoice,
   ToolDefinition,
 } from "../core/types.ts";
-import type { CarrierReader } from "../edge/reasoning-carrier.ts";
-
-/** Opens the gateway's carriers in a request: the reader (it warns once) and the seal that knows their shape. */
-export interface MessagesCarriers {
-  readonly reader: CarrierReader;
-  readonly seal: ReasoningSeal;
-}
-
-import { isJsonObject } from "../core/json-object.ts";
+import type { RequestCarriers } from "../edge/reasoning-carrier.ts";
 import {
   type ContentBlockBody,
   type CountTokensRequestBody,
@@ -59,7 +51,7 @@ const BILLING_HEADER = "x-anthropic-billing-header:";
 export function decodeMessages(
   body: unknown,
   headers: Readonly<Record<string, unknown>>,
-  carriers?: MessagesCarriers,
+  carriers?: RequestCarriers,
 ): DecodedMessages {
   const parsed = messagesRequestSchema.safeParse(body);
   if (!parsed.success) throw invalidRequest(parsed.error.issues);
@@ -73,7 +65,7 @@ export function decodeMessages(
 export function decodeCountTokens(
   body: unknown,
   headers: Readonly<Record<string, unknown>>,
-  carriers?: MessagesCarriers,
+  carriers?: RequestCarriers,
 ): { readonly request: ChatRequest; readonly body: CountTokensRequestBody } {
   const parsed = countTokensRequestSchema.safeParse(body);
   if (!parsed.success) throw invalidRequest(parsed.error.issues);
@@ -92,7 +84,7 @@ export function toCanonical(
   request: MessagesRequestBody,
   original: JsonObject,
   headers: Readonly<Record<string, unknown>>,
-  carriers?: MessagesCarriers,
+  carriers?: RequestCarriers,
 ): ChatRequest {
   const beta = headers["anthropic-beta"];
   const tools = request.tools?.flatMap(toCanonicalTool);
@@ -135,7 +127,7 @@ function joinText(blocks: readonly { readonly text: string }[]): string {
     .join("\n\n");
 }
 
-function toCanonicalMessages(message: MessageBody, carriers: MessagesCarriers | undefined): ChatMessage[] {
+function toCanonicalMessages(message: MessageBody, carriers: RequestCarriers | undefined): ChatMessage[] {
   const blocks: readonly ContentBlockBody[] =
     typeof message.content === "string" ? [{ type: "text", text: message.content }] : message.content;
   switch (message.role) {
@@ -204,7 +196,7 @@ function simplify(parts: readonly ContentPart[]): string | readonly ContentPart[
 
 function assistantMessages(
   blocks: readonly ContentBlockBody[],
-  carriers: MessagesCarriers | undefined,
+  carriers: RequestCarriers | undefined,
 ): ChatMessage[] {
   let text = "";
   let reasoning = "";

@@ -9,7 +9,7 @@ import { CallAborts } from "../edge/call-abort.ts";
 import { acceptJsonBodies } from "../edge/json-body.ts";
 import { type ModelCallEdge, modelCallHandler } from "../edge/model-call.ts";
 import { openAIRouteEdge } from "../edge/openai-route-edge.ts";
-import { CarrierReader } from "../edge/reasoning-carrier.ts";
+import { requestCarriers } from "../edge/reasoning-carrier.ts";
 import { toResponse } from "./response-object.ts";
 import { ResponsesSseEncoder } from "./sse-encoder.ts";
 import { type AnswerPlan, type DecodedResponsesRequest, decodeResponsesRequest } from "./to-canonical.ts";
@@ -29,8 +29,7 @@ const RESPONSES_EDGE = openAIRouteEdge("responses", true);
 /** The Responses decode and encoders for the kit's model-call route; the answer plan is all a stream keeps. */
 const RESPONSES_CALL: ModelCallEdge<DecodedResponsesRequest, AnswerPlan> = {
   decode: (request, reply, core) => {
-    const seal = core.reasoningSeal;
-    const carriers = seal === undefined ? undefined : { reader: new CarrierReader(seal, request.log), seal };
+    const carriers = requestCarriers(core.reasoningSeal, request.log);
     const decoded = decodeResponsesRequest(request.body, core.defaultModel, carriers);
     const dropped = decoded.answer.tools.dropped;
     if (dropped.length > 0) {

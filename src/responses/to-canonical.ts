@@ -20,7 +20,7 @@ import type {
   ToolCall,
 } from "../core/types.ts";
 import { invalidRequest } from "../edge/openai-errors.ts";
-import type { CarrierReader } from "../edge/reasoning-carrier.ts";
+import type { CarrierReader, RequestCarriers } from "../edge/reasoning-carrier.ts";
 import { requestModel } from "../edge/request-model.ts";
 import {
   type ContentPartBody,
@@ -78,7 +78,7 @@ export interface ResponseEcho {
 export function decodeResponsesRequest(
   body: unknown,
   defaultModel: string | undefined,
-  carriers?: { readonly reader: CarrierReader; readonly seal: ReasoningSeal },
+  carriers?: RequestCarriers,
 ): DecodedResponsesRequest {
   refuseState(body);
   const parsed = responsesRequestSchema.safeParse(body);
