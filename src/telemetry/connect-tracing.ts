@@ -6,6 +6,7 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { type Context, context, type Span, type TextMapGetter } from "@opentelemetry/api";
 import { kEdgeRequest } from "../grpc/call-options.ts";
+import type { RootSampling } from "./edge-trace-context.ts";
 import { endRpcSpan, startRpcSpan } from "./rpc-span.ts";
 
 const headerGetter: TextMapGetter<Headers> = {
@@ -14,7 +15,7 @@ const headerGetter: TextMapGetter<Headers> = {
 };
 
 /** Creates the interceptor (register it on the Connect plugin only when tracing is on). */
-export function createTracingInterceptor(): Interceptor {
+export function createTracingInterceptor(keepsRoot: RootSampling): Interceptor {
   return (next) => async (request) => {
     const edgeRequest = request.contextValues.get(kEdgeRequest);
     const record = edgeRequest?.record;
@@ -25,6 +26,7 @@ export function createTracingInterceptor(): Interceptor {
       contentType: request.header.get("content-type") ?? undefined,
       requestId: edgeRequest?.id,
       record,
+      keepsRoot,
     });
     if (rpcSpan === undefined) return next(request);
     const { span, context: spanContext } = rpcSpan;
