@@ -6,7 +6,6 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { type Context, context, type Span, type TextMapGetter } from "@opentelemetry/api";
 import { kEdgeRequest } from "../grpc/call-options.ts";
-import type { RootSampling } from "./edge-trace-context.ts";
 import { endRpcSpan, startRpcSpan } from "./rpc-span.ts";
 
 const headerGetter: TextMapGetter<Headers> = {
@@ -15,7 +14,7 @@ const headerGetter: TextMapGetter<Headers> = {
 };
 
 /** Creates the interceptor (register it on the Connect plugin only when tracing is on). */
-export function createTracingInterceptor(keepsRoot: RootSampling): Interceptor {
+export function createTracingInterceptor(): Interceptor {
   return (next) => async (request) => {
     const edgeRequest = request.contextValues.get(kEdgeRequest);
     const record = edgeRequest?.record;
@@ -26,7 +25,6 @@ export function createTracingInterceptor(keepsRoot: RootSampling): Interceptor {
       contentType: request.header.get("content-type") ?? undefined,
       requestId: edgeRequest?.id,
       record,
-      keepsRoot,
     });
     if (rpcSpan === undefined) return next(request);
     const { span, context: spanContext } = rpcSpan;

@@ -17,12 +17,7 @@ import {
 } from "@opentelemetry/api";
 import type { FastifyRequest } from "fastify";
 import { ATTR_ERROR_TYPE, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_REQUEST_ID } from "./attributes.ts";
-import {
-  carriesTraceContext,
-  DROPPED_EDGE_SPAN,
-  type RootSampling,
-  traceContextOf,
-} from "./edge-trace-context.ts";
+import { traceContextOf } from "./edge-trace-context.ts";
 import type { RequestRecord } from "./request-record.ts";
 
 /** Paths not worth a trace: scrapes and probes. */
@@ -38,6 +33,18 @@ export const fastifyHeaderGetter: TextMapGetter<Headers> = {
 
 const SERVER_SPAN = { kind: SpanKind.SERVER };
 
+/**
+ * Whether the request carries any header the global propagator reads (`traceparent`, `tracestate`, `baggage`).
+ * Most requests carry none, and extracting from them would only return the root context, at a few µs a request
+ * under load: the cost every request pays at sample ratios below 1.
+ */
+function carriesTraceContext(headers: Headers): boolean {
+  for (const field of propagation.fields()) {
+    if (headers[field] !== undefined) return true;
+  }
+  return false;
+}
+
 /** Starts and ends the server spans of one app. */
 export interface HttpServerSpans {
   start(request: FastifyRequest, record: RequestRecord): void;
@@ -45,24 +52,17 @@ export interface HttpServerSpans {
 }
 
 /** Creates them; spans come from the global tracer provider the SDK registered. */
-export function createHttpServerSpans(keepsRoot: RootSampling): HttpServerSpans {
+export function createHttpServerSpans(): HttpServerSpans {
   const tracer = trace.getTracer("llm-proxy");
   return {
     start(request, record) {
       if (request.raw.httpVersionMajor !== 1) return;
       const path = request.url.split("?")[0] ?? request.url;
       if (UNTRACED_PATHS.has(path)) return;
-      const continuesCaller = carriesTraceContext(request.headers, fastifyHeaderGetter);
-      if (!continuesCaller && !keepsRoot()) {
-        // Dropped at the edge: the placeholder tells the RPC span (gRPC-web over HTTP/1.1) not to decide again.
-        record.edgeSpan = DROPPED_EDGE_SPAN;
-        return;
-      }
-      const parent = continuesCaller
+      const parent = carriesTraceContext(request.headers)
         ? propagation.extract(ROOT_CONTEXT, request.headers, fastifyHeaderGetter)
         : ROOT_CONTEXT;
-      // The request's one sampling decision (./edge-trace-context.ts): the SDK's sampler for a caller's trace; for a
-      // root request the one just taken, which the SDK's root sampler keeps. The configured samplers do not read the
+      // The request's one sampling decision (./edge-trace-context.ts). The configured samplers do not read the
       // span's name, so the route (Fastify builds a new routeOptions object on every read) is looked up only for
       // a span that records.
       const span = tracer.startSpan(request.method, SERVER_SPAN, parent);

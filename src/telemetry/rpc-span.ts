@@ -20,7 +20,7 @@ import {
 } from "@opentelemetry/api";
 import type { FastifyRequest } from "fastify";
 import * as attr from "./attributes.ts";
-import { carriesTraceContext, type RootSampling, traceContextOf } from "./edge-trace-context.ts";
+import { traceContextOf } from "./edge-trace-context.ts";
 import { fastifyHeaderGetter } from "./http-server-span.ts";
 import type { RequestRecord } from "./request-record.ts";
 
@@ -33,7 +33,6 @@ export interface RpcSpanStart<Carrier> {
   readonly contentType: string | undefined;
   readonly requestId: string | undefined;
   readonly record: RequestRecord | null | undefined;
-  readonly keepsRoot: RootSampling;
 }
 
 /** A started span and the context its children start under. */
@@ -46,19 +45,15 @@ const tracer = trace.getTracer("llm-proxy");
 
 /**
  * Starts the span (call only with tracing on), or returns undefined when the request is not traced: its HTTP server
- * span was sampled out (that span took the request's one sampling decision), or, without one (HTTP/2), this span
- * continues no caller's trace and `keepsRoot` or the SDK dropped it (./edge-trace-context.ts).
+ * span was sampled out (that span took the request's one sampling decision), or, without one (HTTP/2), this span was
+ * sampled out and continues no caller's trace (./edge-trace-context.ts).
  */
 export function startRpcSpan<Carrier>(start: RpcSpanStart<Carrier>): RpcSpan | undefined {
   const httpSpan = start.record?.edgeSpan;
   if (httpSpan !== undefined && !httpSpan.isRecording()) return undefined;
   const active = start.record?.edgeContext ?? context.active();
   const underHttpSpan = trace.getSpan(active) !== undefined;
-  const parent =
-    underHttpSpan || !carriesTraceContext(start.headers, start.getter)
-      ? active
-      : propagation.extract(active, start.headers, start.getter);
-  if (trace.getSpan(parent) === undefined && !start.keepsRoot()) return undefined;
+  const parent = underHttpSpan ? active : propagation.extract(active, start.headers, start.getter);
   const span = tracer.startSpan(
     start.method,
     { kind: underHttpSpan ? SpanKind.INTERNAL : SpanKind.SERVER },
@@ -93,19 +88,9 @@ export function endRpcSpan(span: Span, code: Code | undefined, message: string |
  * The fast lane's span hook: starts the call's span and makes it the parent of the core's spans (the record's edge
  * context, which the core reads first), and returns the function that ends it with the call's status.
  */
-export function createFastLaneSpanHook(
-  keepsRoot: RootSampling,
-): (
+export function startFastLaneSpan(
   request: FastifyRequest,
   method: string,
-) => (code: Code | undefined, message: string | undefined) => void {
-  return (request, method) => startFastLaneSpan(request, method, keepsRoot);
-}
-
-function startFastLaneSpan(
-  request: FastifyRequest,
-  method: string,
-  keepsRoot: RootSampling,
 ): (code: Code | undefined, message: string | undefined) => void {
   const record = request.record;
   const rpcSpan = startRpcSpan({
@@ -115,7 +100,6 @@ function startFastLaneSpan(
     contentType: request.headers["content-type"],
     requestId: request.id,
     record,
-    keepsRoot,
   });
   if (rpcSpan === undefined) return endNothing;
   if (record !== null) record.edgeContext = rpcSpan.context;

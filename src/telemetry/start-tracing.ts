@@ -33,10 +33,9 @@ import {
 } from "@opentelemetry/sdk-trace";
 import type { FastifyBaseLogger } from "fastify";
 import { createTracingInterceptor } from "./connect-tracing.ts";
-import { rootSampling } from "./edge-trace-context.ts";
 import { createHttpServerSpans } from "./http-server-span.ts";
 import type { EdgeTracing } from "./observability.ts";
-import { createFastLaneSpanHook } from "./rpc-span.ts";
+import { startFastLaneSpan } from "./rpc-span.ts";
 import type { SamplerSettings, TracingSettings } from "./tracing-settings.ts";
 
 /** A started SDK. */
@@ -56,7 +55,7 @@ export function startTracing(settings: TracingSettings): Tracing {
   const provider = createTracerProvider(settings);
   trace.setGlobalTracerProvider(provider);
   return {
-    ...createEdgeTracing(rootRatioOf(settings.sampler)),
+    ...createEdgeTracing(),
     useLogger(log) {
       const warn = (message: string, ...args: unknown[]) =>
         log.warn(args.length === 0 ? {} : { args }, `opentelemetry: ${message}`);
@@ -72,16 +71,12 @@ export function startTracing(settings: TracingSettings): Tracing {
   };
 }
 
-/**
- * The edges' spans, from the global tracer provider (tests register an in-memory one). `rootRatio`: the share of
- * requests without a caller's trace that the edges start a trace for; 1 leaves that to the provider's sampler.
- */
-export function createEdgeTracing(rootRatio = 1): EdgeTracing {
-  const keepsRoot = rootSampling(rootRatio);
-  const serverSpans = createHttpServerSpans(keepsRoot);
+/** The edges' spans, from the global tracer provider (tests register an in-memory one). */
+export function createEdgeTracing(): EdgeTracing {
+  const serverSpans = createHttpServerSpans();
   return {
-    interceptors: [createTracingInterceptor(keepsRoot)],
-    startFastLaneSpan: createFastLaneSpanHook(keepsRoot),
+    interceptors: [createTracingInterceptor()],
+    startFastLaneSpan,
     onRequest: serverSpans.start,
     onResponseEnd: serverSpans.end,
   };
@@ -105,25 +100,12 @@ function createTracerProvider(settings: TracingSettings): TracerProvider {
   });
 }
 
-/** The share of root requests the edges trace (./edge-trace-context.ts `rootSampling`). */
-export function rootRatioOf(settings: SamplerSettings): number {
-  return settings.root === "always_on" ? 1 : settings.root === "always_off" ? 0 : settings.ratio;
-}
-
-/**
- * The SDK's sampler. A ratio sampler's roots are decided at the edge (`rootRatioOf`), which starts an SDK root span
- * only for a request it keeps: the SDK keeps it (AlwaysOn root) instead of rolling the trace id again, and spans
- * under a local parent follow that parent, so each request has one decision. Without the parent-based wrapper a
- * caller's trace still goes by its trace id, as the plain traceidratio sampler does.
- */
-export function toSampler(settings: SamplerSettings): Sampler {
-  if (settings.root !== "traceidratio") {
-    const root = settings.root === "always_on" ? new AlwaysOnSampler() : new AlwaysOffSampler();
-    return settings.parentBased ? new ParentBasedSampler({ root }) : root;
-  }
-  const byTraceId = new TraceIdRatioBasedSampler(settings.ratio);
-  const remote = settings.parentBased
-    ? {}
-    : { remoteParentSampled: byTraceId, remoteParentNotSampled: byTraceId };
-  return new ParentBasedSampler({ root: new AlwaysOnSampler(), ...remote });
+function toSampler(settings: SamplerSettings): Sampler {
+  const root =
+    settings.root === "always_on"
+      ? new AlwaysOnSampler()
+      : settings.root === "always_off"
+        ? new AlwaysOffSampler()
+        : new TraceIdRatioBasedSampler(settings.ratio);
+  return settings.parentBased ? new ParentBasedSampler({ root }) : root;
 }
