@@ -47,8 +47,7 @@ export class NodeSqliteDialect implements Dialect {
     return new TransactionalDdlSqliteAdapter();
   }
 
-  // biome-ignore lint/suspicious/noExplicitAny: Kysely's Dialect interface types the introspector's database as Kysely<any>.
-  createIntrospector(db: Kysely<any>): DatabaseIntrospector {
+  createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
     return new SqliteIntrospector(db);
   }
 }
