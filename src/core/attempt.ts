@@ -11,7 +11,7 @@ import { AttemptRelay } from "./attempt-relay.ts";
 import { SingleChunkBatches } from "./batches.ts";
 import { createDeadline, type Deadline, failureOf } from "./deadline.ts";
 import { ProxyError } from "./errors.ts";
-import type { RequestObserver } from "./observer.ts";
+import type { RequestObserver, UpstreamCallObserver } from "./observer.ts";
 import { withOwnReasoningOnly } from "./reasoning-state.ts";
 import type { ChatChunk, ChatRequest } from "./types.ts";
 import { estimatePromptTokens } from "./usage-estimate.ts";
@@ -62,6 +62,7 @@ export async function openAttempt(
   adapter: ProviderAdapter,
   deployment: Deployment,
   input: AttemptInput,
+  upstreamCall?: UpstreamCallObserver,
 ): Promise<OpenedAttempt> {
   const attemptDeadline = createDeadline(input.requestDeadline);
   const context: CallContext = {
@@ -73,6 +74,7 @@ export async function openAttempt(
     now: deps.now,
     generateId: deps.generateId,
     wholeAnswer: input.wholeAnswer,
+    upstreamCall,
   };
   const seconds = Math.round(deps.firstTokenTimeoutMs / 100) / 10;
   attemptDeadline.arm(

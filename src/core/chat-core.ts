@@ -15,7 +15,7 @@ import { createDeadline } from "./deadline.ts";
 import { embed } from "./embeddings-core.ts";
 import { ProxyError } from "./errors.ts";
 import { checkExtraBody } from "./extra-body.ts";
-import { UNOBSERVED } from "./observer.ts";
+import { UNOBSERVED, type UpstreamCallObserver } from "./observer.ts";
 import { failedBeforeStream, modelNotFound, type PlanDeps, runPlan } from "./route-plan.ts";
 import type { ChatRequest, ModelInfo } from "./types.ts";
 
@@ -114,8 +114,11 @@ async function openStream(
   try {
     const call = {
       ...input,
-      open: (adapter: ProviderAdapter, deployment: Deployment) =>
-        openAttempt(state, adapter, deployment, input),
+      open: (
+        adapter: ProviderAdapter,
+        deployment: Deployment,
+        upstreamCall: UpstreamCallObserver | undefined,
+      ) => openAttempt(state, adapter, deployment, input, upstreamCall),
     };
     const outcome = await runPlan<OpenedAttempt>(state.plan, plan, call, attempts);
     if ("error" in outcome) throw outcome.error;

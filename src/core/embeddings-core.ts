@@ -11,7 +11,7 @@ import { createDeadline, type Deadline, failureOf } from "./deadline.ts";
 import type { EmbeddingsAnswer, EmbeddingsRequest, EmbeddingsResult } from "./embeddings-types.ts";
 import { ProxyError } from "./errors.ts";
 import { checkExtraBody } from "./extra-body.ts";
-import { UNOBSERVED } from "./observer.ts";
+import { UNOBSERVED, type UpstreamCallObserver } from "./observer.ts";
 import { failedBeforeStream, modelNotFound, runPlan } from "./route-plan.ts";
 
 /** OpenAI's own cap on inputs per request: the default of `proxy.max_embedding_inputs`. */
@@ -46,8 +46,11 @@ export async function embed(
       clientSignal: options.signal,
       requestDeadline,
       observer,
-      open: (adapter: ProviderAdapter, deployment: Deployment) =>
-        attemptEmbeddings(state, adapter, deployment, request, options, requestDeadline),
+      open: (
+        adapter: ProviderAdapter,
+        deployment: Deployment,
+        upstreamCall: UpstreamCallObserver | undefined,
+      ) => attemptEmbeddings(state, adapter, deployment, request, options, requestDeadline, upstreamCall),
     };
     const outcome = await runPlan<EmbeddingsAnswer>(state.plan, plan, call, attempts);
     if ("error" in outcome) throw outcome.error;
@@ -75,6 +78,7 @@ async function attemptEmbeddings(
   request: EmbeddingsRequest,
   options: CallOptions,
   requestDeadline: Deadline,
+  upstreamCall: UpstreamCallObserver | undefined,
 ): Promise<EmbeddingsAnswer> {
   if (adapter.embed === undefined) {
     // A model group mixing providers with and without embeddings: this deployment cannot serve, others may.
@@ -95,6 +99,7 @@ async function attemptEmbeddings(
       requestId: options.requestId,
       now: state.now,
       generateId: state.generateId,
+      upstreamCall,
     });
     if (answer.vectors.length !== request.inputs.length) {
       throw new ProxyError(

@@ -4,8 +4,8 @@
  * later observer (a spend log, token limits). The core imports none of them; an edge hands the core the request's
  * observer in its CallOptions.
  *
- * Order for one request: `requestStarted`; then per upstream attempt `attemptStarted` (with `runAttempt` around
- * its opening), and either `attemptFailed` or `firstChunk`; `fallback` between two model groups; once the stream
+ * Order for one request: `requestStarted`; then per upstream attempt `attemptStarted` (then `upstreamCall`, asked
+ * once for the adapter's HTTP request), and either `attemptFailed` or `firstChunk`; `fallback` between two model groups; once the stream
  * was handed over, `choiceFinished` per finished choice; `usage` at most once; `finished` exactly once, last.
  * Methods are called on the request's hot path: they must be cheap and must not throw.
  */
@@ -37,6 +37,17 @@ export interface AttemptStart {
   readonly upstreamModel: string;
 }
 
+/**
+ * An observer's part in one attempt's upstream HTTP request, handed to the adapter explicitly (no ambient context:
+ * an async-local context would also stick to the pooled upstream sockets that request opened).
+ */
+export interface UpstreamCallObserver {
+  /** The headers to send: the adapter's own, plus what the observer adds (tracing: `traceparent`). */
+  headers(url: string, headers: Readonly<Record<string, string>>): Readonly<Record<string, string>>;
+  /** The upstream answered with `status` (any status: a 4xx/5xx attempt also fails). */
+  answered(status: number): void;
+}
+
 /** One request's observer. */
 export interface RequestObserver {
   requestStarted(start: RequestStart): void;
@@ -44,11 +55,10 @@ export interface RequestObserver {
   fallback(from: string, to: string): void;
   attemptStarted(attempt: AttemptStart): void;
   /**
-   * Runs the opening of the attempt just started (the adapter's upstream request, up to its first chunk) and returns
-   * what `open` returns. Optional: tracing uses it to make the attempt's span the active context of the upstream
-   * call, so that the call carries its `traceparent`.
+   * The observer of the upstream HTTP request of the attempt just started, if it wants one. Optional: tracing uses
+   * it to send the attempt span's `traceparent` and to note the HTTP status on that span.
    */
-  runAttempt?<T>(open: () => T): T;
+  upstreamCall?(): UpstreamCallObserver | undefined;
   /** The attempt failed before its first chunk; a retry, a fallback or the request's failure follows. */
   attemptFailed(error: ProxyError): void;
   /** The attempt delivered its first chunk: it serves the request. */
@@ -107,8 +117,13 @@ class FanOut implements RequestObserver {
     for (const observer of this.#observers) observer.attemptStarted(attempt);
   }
 
-  runAttempt<T>(open: () => T): T {
-    return this.#runFrom(0, open);
+  /** The first observer's that has one (only tracing has). */
+  upstreamCall(): UpstreamCallObserver | undefined {
+    for (const observer of this.#observers) {
+      const call = observer.upstreamCall?.();
+      if (call !== undefined) return call;
+    }
+    return undefined;
   }
 
   attemptFailed(error: ProxyError): void {
@@ -129,15 +144,5 @@ class FanOut implements RequestObserver {
 
   finished(failure: ProxyError | undefined, served: boolean): void {
     for (const observer of this.#observers) observer.finished(failure, served);
-  }
-
-  /** Nests the observers that wrap an attempt, the first one outermost. */
-  #runFrom<T>(start: number, open: () => T): T {
-    for (let index = start; index < this.#observers.length; index++) {
-      const observer = this.#observers[index];
-      if (observer?.runAttempt !== undefined)
-        return observer.runAttempt(() => this.#runFrom(index + 1, open));
-    }
-    return open();
   }
 }

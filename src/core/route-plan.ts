@@ -14,7 +14,7 @@ import { type Deadline, failureOf } from "./deadline.ts";
 import { ProxyError } from "./errors.ts";
 import { actionFor, blamesDeployment, isContextWindowError } from "./failure-policy.ts";
 import { failureReason } from "./failure-reason.ts";
-import type { RequestObserver } from "./observer.ts";
+import type { RequestObserver, UpstreamCallObserver } from "./observer.ts";
 import { retryDelayMs } from "./retry-policy.ts";
 
 /** What the plan runner is built from; one set per core. */
@@ -35,8 +35,12 @@ export interface PlanCall<T> {
   /** The request's deadline (client signal + total budget). */
   readonly requestDeadline: Deadline;
   readonly observer: RequestObserver;
-  /** Attempts one deployment; rejects with the failure to classify. */
-  open(adapter: ProviderAdapter, deployment: Deployment): Promise<T>;
+  /** Attempts one deployment (its upstream request observed by `upstreamCall`); rejects with the failure to classify. */
+  open(
+    adapter: ProviderAdapter,
+    deployment: Deployment,
+    upstreamCall: UpstreamCallObserver | undefined,
+  ): Promise<T>;
 }
 
 /** A plan's outcome: what an attempt opened, and where; or the last failure. */
@@ -104,8 +108,7 @@ async function tryGroup<T>(
       upstreamModel: deployment.upstreamModel,
     });
     try {
-      const open = () => call.open(adapter, deployment);
-      const opened = await (observer.runAttempt === undefined ? open() : observer.runAttempt(open));
+      const opened = await call.open(adapter, deployment, observer.upstreamCall?.());
       observer.firstChunk();
       return { opened, provider: deployment.provider, upstreamModel: deployment.upstreamModel };
     } catch (error) {

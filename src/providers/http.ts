@@ -4,7 +4,6 @@
  */
 import { ProxyError } from "../core/errors.ts";
 import { scrubSecrets } from "../core/secret-scrubber.ts";
-import { traceUpstreamRequest, traceUpstreamStatus } from "../telemetry/upstream-call.ts";
 import type { CallContext, UpstreamResponse } from "./types.ts";
 
 /** Longest error body we read from an upstream; the rest is dropped. */
@@ -30,14 +29,14 @@ export async function postUpstream(
   try {
     response = await context.transport.post({
       url,
-      headers: traceUpstreamRequest(url, headers),
+      headers: context.upstreamCall?.headers(url, headers) ?? headers,
       body,
       signal: context.signal,
     });
   } catch (error) {
     throw transportFailure(error, context.signal, url);
   }
-  traceUpstreamStatus(response.status);
+  context.upstreamCall?.answered(response.status);
   if (response.status >= 200 && response.status < 300) return response;
   let text = "";
   try {

@@ -4,6 +4,7 @@
  */
 import type { FastifyBaseLogger } from "fastify";
 import type { EmbeddingsAnswer, EmbeddingsRequest } from "../core/embeddings-types.ts";
+import type { UpstreamCallObserver } from "../core/observer.ts";
 import type { ChatChunk, ChatRequest } from "../core/types.ts";
 
 /** Wire protocols the gateway speaks upstream. Every OpenAI-compatible vendor is `openai`. */
@@ -57,6 +58,8 @@ export interface CallContext {
    * adapter may ask its upstream for one completion instead of a stream. Adapters may ignore it.
    */
   readonly wholeAnswer?: boolean;
+  /** Told about the upstream HTTP request, and adds its headers (tracing's `traceparent`); see postUpstream. */
+  readonly upstreamCall?: UpstreamCallObserver;
 }
 
 /**

@@ -4,7 +4,7 @@
  * span (./rpc-span.ts). The span lasts the whole response stream.
  */
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { type Context, context, type Span, type TextMapGetter } from "@opentelemetry/api";
+import type { Span, TextMapGetter } from "@opentelemetry/api";
 import { kEdgeRequest } from "../grpc/call-options.ts";
 import { endRpcSpan, startRpcSpan } from "./rpc-span.ts";
 
@@ -31,12 +31,12 @@ export function createTracingInterceptor(): Interceptor {
     // Over HTTP/2 this span is the edge's: the core starts its spans under it (over HTTP/1.1, under the HTTP span).
     if (record !== null && record !== undefined) record.edgeContext ??= spanContext;
     try {
-      const response = await context.with(spanContext, () => next(request));
+      const response = await next(request);
       if (!response.stream) {
         endRpcSpan(span, undefined, undefined);
         return response;
       }
-      return { ...response, message: traceStream(response.message, span, spanContext) };
+      return { ...response, message: traceStream(response.message, span) };
     } catch (error) {
       endWithError(span, error);
       throw error;
@@ -44,21 +44,14 @@ export function createTracingInterceptor(): Interceptor {
   };
 }
 
-/**
- * Runs each step of the handler's stream inside the span's context (a server-streaming handler only starts, and
- * calls the core, when Connect pulls its first message) and ends the span when the stream does.
- */
-async function* traceStream<T>(
-  messages: AsyncIterable<T>,
-  span: Span,
-  spanContext: Context,
-): AsyncGenerator<T> {
+/** Passes the handler's stream on and ends the span when the stream does, however it ends. */
+async function* traceStream<T>(messages: AsyncIterable<T>, span: Span): AsyncGenerator<T> {
   const iterator = messages[Symbol.asyncIterator]();
   let done = false;
   let failure: unknown;
   try {
     for (;;) {
-      const result = await context.with(spanContext, () => iterator.next());
+      const result = await iterator.next();
       if (result.done === true) break;
       yield result.value;
     }

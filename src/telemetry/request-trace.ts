@@ -1,7 +1,7 @@
 /**
  * Tracing's view of the core's lifecycle (src/core/observer.ts): one span per request ("chat {model}", a child of the
- * edge's span) and one child span per upstream attempt, which is the CLIENT span of its upstream HTTP request: ACTIVE
- * while the adapter makes that request (`runAttempt`), so that ./upstream-call.ts sends its `traceparent` upstream
+ * edge's span) and one child span per upstream attempt, which is the CLIENT span of its upstream HTTP request: the
+ * adapter's request is handed ./upstream-call.ts for it (`upstreamCall`), which sends its `traceparent` upstream
  * and records the HTTP attributes on it. The request's trace id goes into its record, for the access line.
  *
  * Made only for a request its edge traces (./request-lifecycle.ts, ./edge-trace-context.ts): a sampled one, or one
@@ -12,7 +12,6 @@
  */
 import {
   type Context,
-  context,
   INVALID_SPAN_CONTEXT,
   type Span,
   SpanKind,
@@ -20,11 +19,12 @@ import {
   trace,
 } from "@opentelemetry/api";
 import type { ProxyError } from "../core/errors.ts";
-import type { AttemptStart, RequestObserver, RequestStart } from "../core/observer.ts";
+import type { AttemptStart, RequestObserver, RequestStart, UpstreamCallObserver } from "../core/observer.ts";
 import { scrubSecrets } from "../core/secret-scrubber.ts";
 import type { FinishReason, Usage } from "../core/types.ts";
 import * as attr from "./attributes.ts";
 import type { RequestRecord } from "./request-record.ts";
+import { tracedUpstreamCall } from "./upstream-call.ts";
 
 const tracer = trace.getTracer("llm-proxy");
 const ATTEMPT_SPAN = { kind: SpanKind.CLIENT };
@@ -121,13 +121,13 @@ export class RequestTrace implements RequestObserver {
     this.#attempt = span;
   }
 
-  /** Runs the attempt's opening with its span active. */
-  runAttempt<T>(open: () => T): T {
+  /** The attempt's upstream request: it carries the attempt span's trace context and notes its status there. */
+  upstreamCall(): UpstreamCallObserver | undefined {
     const parent = this.#context;
     const span = this.#attempt;
     return parent === undefined || span === undefined
-      ? open()
-      : context.with(trace.setSpan(parent, span), open);
+      ? undefined
+      : tracedUpstreamCall(span, trace.setSpan(parent, span));
   }
 
   /** The attempt's span ends when the next step is known. */

@@ -10,8 +10,8 @@
 import { Code } from "@connectrpc/connect";
 import {
   type Context,
-  context,
   propagation,
+  ROOT_CONTEXT,
   type Span,
   SpanKind,
   SpanStatusCode,
@@ -51,7 +51,7 @@ const tracer = trace.getTracer("llm-proxy");
 export function startRpcSpan<Carrier>(start: RpcSpanStart<Carrier>): RpcSpan | undefined {
   const httpSpan = start.record?.edgeSpan;
   if (httpSpan !== undefined && !httpSpan.isRecording()) return undefined;
-  const active = start.record?.edgeContext ?? context.active();
+  const active = start.record?.edgeContext ?? ROOT_CONTEXT;
   const underHttpSpan = trace.getSpan(active) !== undefined;
   const parent = underHttpSpan ? active : propagation.extract(active, start.headers, start.getter);
   const span = tracer.startSpan(

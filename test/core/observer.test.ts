@@ -1,40 +1,45 @@
 /**
  * The lifecycle the core reports (src/core/observer.ts), seen by a recording observer: the events of a retry, a
- * fallback and a streamed answer in their order, with the attempt's opening run inside the observer's runAttempt
- * (where tracing makes the attempt span active); a request that fails before any stream is finished once, not
- * served; fanOut hands every event to each observer and nests their runAttempt in order.
+ * fallback and a streamed answer in their order, each attempt's adapter handed that attempt's upstream-call observer
+ * (where tracing adds `traceparent`); a request that fails before any stream is finished once, not served; fanOut
+ * hands every event to each observer and the first upstream-call observer one of them has.
  */
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { createChatCore } from "../../src/core/chat-core.ts";
 import { ProxyError } from "../../src/core/errors.ts";
-import { fanOut, type RequestObserver } from "../../src/core/observer.ts";
+import { fanOut, type RequestObserver, type UpstreamCallObserver } from "../../src/core/observer.ts";
 import type { ChatChunk, ChatRequest } from "../../src/core/types.ts";
 import type { ProviderAdapter } from "../../src/providers/types.ts";
 import type { Router } from "../../src/routing/router.ts";
 
 const log = pino({ level: "silent" });
 
-/** Records every event as a line; `inside` tells whether runAttempt is running (the adapter reads it). */
-function recorder(name = ""): RequestObserver & { readonly events: string[]; inside: boolean } {
+/**
+ * Records every event as a line. Its upstream-call observer (none with `calls: false`) stamps the attempt's number
+ * into the headers, so the adapter shows which attempt's observer it was handed.
+ */
+function recorder(name = "", calls = true): RequestObserver & { readonly events: string[] } {
   const events: string[] = [];
+  let attempt = 0;
+  const upstreamCall = (): UpstreamCallObserver => {
+    const number = attempt;
+    events.push(`${name}upstream call ${number}`);
+    return {
+      headers: (_url, headers) => ({ ...headers, "x-attempt": `${name}${number}` }),
+      answered: (status) => events.push(`${name}answered ${status}`),
+    };
+  };
   return {
     events,
-    inside: false,
     requestStarted: ({ request, requestId, stream }) =>
       events.push(`${name}started ${request.model} ${requestId} stream=${stream}`),
     fallback: (from, to) => events.push(`${name}fallback ${from}→${to}`),
-    attemptStarted: ({ number, provider, upstreamModel }) =>
-      events.push(`${name}attempt ${number} ${provider}/${upstreamModel}`),
-    runAttempt(open) {
-      this.inside = true;
-      events.push(`${name}run`);
-      try {
-        return open();
-      } finally {
-        this.inside = false;
-      }
+    attemptStarted: ({ number, provider, upstreamModel }) => {
+      attempt = number;
+      events.push(`${name}attempt ${number} ${provider}/${upstreamModel}`);
     },
+    ...(calls ? { upstreamCall } : {}),
     attemptFailed: (error) => events.push(`${name}failed ${error.kind}`),
     firstChunk: () => events.push(`${name}first chunk`),
     choiceFinished: (reason) => events.push(`${name}choice ${reason}`),
@@ -44,12 +49,13 @@ function recorder(name = ""): RequestObserver & { readonly events: string[]; ins
 }
 
 /** Model `m` (deployment p/up-m) falls back to `m2` (p/up-m2); `up-m` is always rate limited. */
-function core(seenInside: boolean[], observer: { inside: boolean }) {
+function core(seenHeaders: string[]) {
   const adapter: ProviderAdapter = {
     name: "p",
     type: "openai",
     async *stream(_request, context): AsyncGenerator<ChatChunk> {
-      seenInside.push(observer.inside);
+      seenHeaders.push(context.upstreamCall?.headers("http://vendor.test/v1", {})["x-attempt"] ?? "none");
+      context.upstreamCall?.answered(context.upstreamModel === "up-m" ? 429 : 200);
       if (context.upstreamModel === "up-m")
         throw new ProxyError("rate_limited", "slow down", { retryAfterMs: 0, upstreamStatus: 429 });
       yield { type: "response-start", id: "up-1" };
@@ -91,10 +97,10 @@ function request(model: string): ChatRequest {
 }
 
 describe("the core's observer", () => {
-  it("reports a retry, a fallback and the served stream in order, each opening inside runAttempt", async () => {
+  it("reports a retry, a fallback and the served stream in order, each attempt with its own upstream call", async () => {
     const observer = recorder();
-    const seenInside: boolean[] = [];
-    const stream = await core(seenInside, observer).openStream(request("m"), {
+    const seenHeaders: string[] = [];
+    const stream = await core(seenHeaders).openStream(request("m"), {
       signal: new AbortController().signal,
       log,
       requestId: "rid-1",
@@ -107,26 +113,29 @@ describe("the core's observer", () => {
     expect(observer.events).toEqual([
       "started m rid-1 stream=true",
       "attempt 1 p/up-m",
-      "run",
+      "upstream call 1",
+      "answered 429",
       "failed rate_limited",
       "attempt 2 p/up-m",
-      "run",
+      "upstream call 2",
+      "answered 429",
       "failed rate_limited",
       "fallback m→m2",
       "attempt 3 p/up-m2",
-      "run",
+      "upstream call 3",
+      "answered 200",
       "first chunk",
       "choice stop",
       "usage 3/1",
       "finished ok served=true",
     ]);
-    expect(seenInside).toEqual([true, true, true]);
+    expect(seenHeaders).toEqual(["1", "2", "3"]);
   });
 
   it("a request that fails before any stream is finished once, not served", async () => {
     const observer = recorder();
     const options = { signal: new AbortController().signal, log, requestId: "rid-2", observer };
-    await expect(core([], observer).complete(request("nope"), options)).rejects.toMatchObject({
+    await expect(core([]).complete(request("nope"), options)).rejects.toMatchObject({
       kind: "model_not_found",
     });
     expect(observer.events).toEqual([
@@ -135,23 +144,27 @@ describe("the core's observer", () => {
     ]);
   });
 
-  it("fanOut tells every observer everything and nests their runAttempt, the first outermost", async () => {
-    const first = recorder("a:");
+  it("fanOut tells every observer everything and hands on the first upstream-call observer there is", async () => {
+    const silent = recorder("a:", false);
     const second = recorder("b:");
-    const nesting: string[] = [];
-    const both = fanOut([first, second]);
-    const result = both.runAttempt?.(() => {
-      nesting.push(`inside a=${first.inside} b=${second.inside}`);
-      return 42;
+    const third = recorder("c:");
+    const all = fanOut([silent, second, third]);
+    all.attemptStarted({ number: 1, provider: "p", upstreamModel: "up" });
+    const call = all.upstreamCall?.();
+    expect(call?.headers("http://vendor.test/v1", { accept: "x" })).toEqual({
+      accept: "x",
+      "x-attempt": "b:1",
     });
-    both.finished(new ProxyError("cancelled", "gone"), true);
-    expect(result).toBe(42);
-    expect(nesting).toEqual(["inside a=true b=true"]);
-    expect([...first.events, ...second.events]).toEqual([
-      "a:run",
+    all.finished(new ProxyError("cancelled", "gone"), true);
+    expect([...silent.events, ...second.events, ...third.events]).toEqual([
+      "a:attempt 1 p/up",
       "a:finished cancelled served=true",
-      "b:run",
+      "b:attempt 1 p/up",
+      "b:upstream call 1",
       "b:finished cancelled served=true",
+      "c:attempt 1 p/up",
+      "c:finished cancelled served=true",
     ]);
+    expect(fanOut([silent]).upstreamCall?.()).toBeUndefined();
   });
 });

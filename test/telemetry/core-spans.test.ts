@@ -4,8 +4,7 @@
  * request span with the error kind. The edges' spans come from the gateway's own hooks (the HTTP server span is the
  * core span's parent), as with the SDK started by the config.
  */
-import { context, trace } from "@opentelemetry/api";
-import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import { trace } from "@opentelemetry/api";
 import {
   InMemorySpanExporter,
   type ReadableSpan,
@@ -23,7 +22,6 @@ let upstream: MockUpstream;
 let server: RunningServer;
 
 beforeAll(async () => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   trace.setGlobalTracerProvider(
     new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] }),
   );
