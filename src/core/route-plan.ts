@@ -35,7 +35,7 @@ export interface PlanCall<T> {
   /** The request's deadline (client signal + total budget). */
   readonly requestDeadline: Deadline;
   readonly observer: RequestObserver;
-  /** Attempts one deployment (its upstream request observed by `upstreamCall`); rejects with the failure to classify. */
+  /** Attempts one deployment, its upstream request told to `upstreamCall`; rejects with the failure to classify. */
   open(
     adapter: ProviderAdapter,
     deployment: Deployment,

@@ -6,11 +6,11 @@
  * instrumentations do not give here: the HTTP server span (./http-server-span.ts; the http instrumentation does
  * not see Fastify's requests over h2c, and bound every request's event emitters) and the RPC span (./rpc-span.ts:
  * Connect's interceptor and the gRPC fast lane's hook). Imported dynamically, and only when tracing is configured,
- * so that with tracing off no SDK package is ever loaded. No metric or log exporters, no resource detectors beyond the OTEL_* variables (nothing probes cloud
- * metadata services). No context manager either: every span starts under a context the gateway hands on
- * explicitly (the request's record, the core's observer, the adapter's call context). With the AsyncLocalStorage
- * one, a traced request's context stayed with what it created (its keep-alive upstream sockets), and every request
- * paid for it in Node's tick queue (bench/README.md, Tracing).
+ * so that with tracing off no SDK package is ever loaded. No metric or log exporters, no resource detectors
+ * beyond the OTEL_* variables (nothing probes cloud metadata services). No context manager either: every span
+ * starts under a context the gateway hands on explicitly (the request's record, the core's observer, the adapter's
+ * call context). With the AsyncLocalStorage one, a traced request's context stayed with what it created (its
+ * keep-alive upstream sockets), and every request paid for it in Node's tick queue (bench/README.md, Tracing).
  * @see https://github.com/open-telemetry/opentelemetry-js/tree/main/packages/opentelemetry-sdk-trace
  * @see https://github.com/open-telemetry/opentelemetry-js/tree/main/experimental/packages/exporter-trace-otlp-http
  */
