@@ -6,8 +6,8 @@
  *
  * Order for one request: `requestStarted`; then per upstream attempt `attemptStarted` (then `upstreamCall`, asked
  * once for the adapter's HTTP request), and either `attemptFailed` or `firstChunk`; `fallback` between two model
- * groups; once the stream was handed over, `choiceFinished` per finished choice; `usage` at most once; `finished` exactly once, last.
- * Methods are called on the request's hot path: they must be cheap and must not throw.
+ * groups; once the stream was handed over, `choiceFinished` per finished choice; `usage` at most once;
+ * `finished` exactly once, last. Methods are called on the request's hot path: they must be cheap and must not throw.
  */
 import type { EmbeddingsRequest } from "./embeddings-types.ts";
 import type { ProxyError } from "./errors.ts";
