@@ -39,7 +39,7 @@ export interface AttemptStart {
 
 /**
  * An observer's part in one attempt's upstream HTTP request, handed to the adapter explicitly (no ambient context:
- * an async-local context would also stick to the pooled upstream sockets that request opened).
+ * an async-local one could stick to the pooled upstream sockets that request opened, for later requests).
  */
 export interface UpstreamCallObserver {
   /** The headers to send: the adapter's own, plus what the observer adds (tracing: `traceparent`). */

@@ -9,8 +9,8 @@
  * so that with tracing off no SDK package is ever loaded. No metric or log exporters, no resource detectors
  * beyond the OTEL_* variables (nothing probes cloud metadata services). No context manager either: every span
  * starts under a context the gateway hands on explicitly (the request's record, the core's observer, the adapter's
- * call context). With the AsyncLocalStorage one, a traced request's context stayed with what it created (its
- * keep-alive upstream sockets), and every request paid for it in Node's tick queue (bench/README.md, Tracing).
+ * call context). With the AsyncLocalStorage one, a traced request's context could stay with what it created (its
+ * keep-alive upstream sockets), and profiles put a cost on every request in Node's tick queue (bench/README.md).
  * @see https://github.com/open-telemetry/opentelemetry-js/tree/main/packages/opentelemetry-sdk-trace
  * @see https://github.com/open-telemetry/opentelemetry-js/tree/main/experimental/packages/exporter-trace-otlp-http
  */
