@@ -10,7 +10,7 @@
  * beyond the OTEL_* variables (nothing probes cloud metadata services). No context manager either: every span
  * starts under a context the gateway hands on explicitly (the request's record, the core's observer, the adapter's
  * call context). With the AsyncLocalStorage one, a traced request's context could stay with what it created (its
- * keep-alive upstream sockets), and profiles put a cost on every request in Node's tick queue (bench/README.md).
+ * keep-alive upstream sockets), for the later requests on them.
  * @see https://github.com/open-telemetry/opentelemetry-js/tree/main/packages/opentelemetry-sdk-trace
  * @see https://github.com/open-telemetry/opentelemetry-js/tree/main/experimental/packages/exporter-trace-otlp-http
  */
