@@ -62,7 +62,7 @@ export async function openAttempt(
   adapter: ProviderAdapter,
   deployment: Deployment,
   input: AttemptInput,
-  upstreamCall?: UpstreamCallObserver,
+  upstreamCall: UpstreamCallObserver | undefined,
 ): Promise<OpenedAttempt> {
   const attemptDeadline = createDeadline(input.requestDeadline);
   const context: CallContext = {
