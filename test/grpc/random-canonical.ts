@@ -3,6 +3,7 @@
  * the wire can represent: no empty strings where proto3 means "unset", finish reasons whose wire value decodes
  * back to the same canonical pair.
  */
+
 import type {
   Annotation,
   ChatChunk,
@@ -20,17 +21,11 @@ import type {
   TopLogprob,
   Usage,
 } from "../../src/core/types.ts";
+import { mulberry32 } from "../helpers/seeded-random.ts";
 
-/** A tiny deterministic PRNG (mulberry32), so a failing seed can be replayed. */
+/** Helpers over a seeded PRNG, so a failing seed can be replayed. */
 export function createRandom(seed: number) {
-  let state = seed >>> 0;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   const int = (min: number, max: number): number => min + Math.floor(next() * (max - min + 1));
   const pick = <T>(items: readonly T[]): T => {
     const item = items[int(0, items.length - 1)];

@@ -25,6 +25,7 @@ import { inspect } from "node:util";
 import type { FastifyBaseLogger } from "fastify";
 import type { ProviderConfig } from "../../src/config/config.ts";
 import type { CallContext, UpstreamResponse, UpstreamTransport } from "../../src/providers/types.ts";
+import { mulberry32 } from "./seeded-random.ts";
 
 /** A recorded upstream answer. Header names are lower-case, as undici gives them. */
 export interface Recording {
@@ -214,18 +215,6 @@ function abortError(signal: AbortSignal): Error {
   return signal.reason instanceof Error
     ? signal.reason
     : new DOMException("This operation was aborted", "AbortError");
-}
-
-/** A small seeded PRNG, so a failing chunking can be replayed exactly. */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function parseJsonOrUndefined(text: string): unknown {

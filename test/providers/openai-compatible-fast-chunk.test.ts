@@ -13,7 +13,7 @@ import {
   openAILogprobsSchema,
   openAIUrlCitationSchema,
 } from "../../src/providers/openai-compatible/wire.ts";
-import { mulberry32 } from "../helpers/replay-transport.ts";
+import { mulberry32 } from "../helpers/seeded-random.ts";
 
 const FIXTURES = new URL("../fixtures/openai-compatible/", import.meta.url);
 
