@@ -100,8 +100,9 @@ export async function waitForHttp(handle: ChildHandle, url: string, timeoutMs: n
   throw new Error(`${handle.name} not ready at ${url} after ${timeoutMs} ms (${last})`);
 }
 
-/** Pins a process to one CPU with taskset; false when that is not possible here. */
-export function pinToCpu(handle: ChildHandle, cpu: number): boolean {
+/** Pins a process (a child, or this one: `process`) and all its threads to one CPU with taskset; false when that
+ * is not possible here. Children spawned afterwards inherit the CPU. */
+export function pinToCpu(handle: { readonly pid: number | undefined }, cpu: number): boolean {
   if (handle.pid === undefined) return false;
   try {
     execFileSync("taskset", ["-a", "-cp", String(cpu), String(handle.pid)], {
