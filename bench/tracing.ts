@@ -1,7 +1,8 @@
 /**
- * `node bench/tracing.ts`: what tracing costs, measured in pairs. An untraced gateway and a traced one (tracing at
- * `sample_ratio` 0.01, 0.1 and 1.0 in turn) share one CPU and are loaded at the same time, each by its own load generator at
- * c=200 (non-streaming); the mock vendor, the load generators and the OTLP/HTTP receiver run on the other CPU.
+ * `node bench/tracing.ts`: what tracing costs, measured in pairs. An untraced gateway and a traced one
+ * (`sample_ratio` 0.01, 0.1 and 1.0 in turn) share one CPU and are loaded at the same time, each by its own load
+ * generator at c=200 (non-streaming); the mock vendor, the load generators and the OTLP/HTTP receiver run on the
+ * other CPU.
  * Both gateways are saturated, so the scheduler gives each half of the CPU and the ratio of their req/s is the
  * ratio of their CPU per request. Why pairs: this 2-vCPU VM's speed drifts by up to 1.7× within minutes, so
  * gateways measured one after the other (as `npm run bench` does) differ by more than the 10 % the issue allows;
@@ -237,7 +238,8 @@ function formatReport(
     `Tracing in pairs: each gateway side by side with an untraced one on one CPU (pinned: ${pinned}), non-stream ` +
       `c=200 each; medians of ${rounds} × ${durationMs} ms`,
     "",
-    "| paired with untraced | req/s untraced / paired | ratio (min–max) | CPU µs/req untraced / paired | spans/req | errors |",
+    "| paired with untraced | req/s untraced / paired | ratio (min–max) | CPU µs/req untraced / paired " +
+      "| spans/req | errors |",
     "|---|---|---|---|---|---|",
   ];
   for (const name of PAIRS) {

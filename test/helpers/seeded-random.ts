@@ -1,4 +1,4 @@
-/** mulberry32: a small seeded PRNG, so a failing run (a chunking, a generated case, a weighted draw) replays exactly. */
+/** mulberry32: a small seeded PRNG, so a failing run (a chunking, a generated case, a draw) replays exactly. */
 export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
