@@ -2,9 +2,8 @@
  * `node bench/tracing.ts`: what tracing costs, measured in pairs. An untraced gateway and a traced one
  * (`sample_ratio` 0.01, 0.1 and 1.0 in turn) share one CPU and are loaded at the same time, each by its own load
  * generator at c=200 (non-streaming); the mock vendor, the load generators and the OTLP/HTTP receiver run on the
- * other CPU.
- * Both gateways are saturated, so the scheduler gives each half of the CPU and the ratio of their req/s is the
- * ratio of their CPU per request. Why pairs: this 2-vCPU VM's speed drifts by up to 1.7× within minutes, so
+ * other CPU. Both gateways are saturated, so the scheduler gives each half of the CPU and the ratio of their req/s
+ * is the ratio of their CPU per request. Why pairs: this 2-vCPU VM's speed drifts by up to 1.7× within minutes, so
  * gateways measured one after the other (as `npm run bench` does) differ by more than the 10 % the issue allows;
  * run side by side, both see the same machine. A first pair of two untraced gateways shows what the method itself
  * reads (ideally 1.00). The load generators swap gateways every round.
@@ -187,9 +186,10 @@ function summarize(rounds: readonly PairRound[]) {
 }
 
 async function main(): Promise<void> {
-  const { flags, rounds, durationMs } = comparisonFlags(process.argv.slice(2));
-  const warmupMs = Number(flags.get("warmup-ms") ?? 6000);
-  const roundCount = flags.has("rounds") ? rounds : 8;
+  const { flags, rounds, durationMs, warmupMs } = comparisonFlags(process.argv.slice(2), {
+    rounds: 8,
+    warmupMs: 6000,
+  });
   // Everything this process starts inherits CPU 0; the gateways then move to CPU 1.
   const pinned = cpus().length >= 2 && pinToCpu(process, 0);
   const directory = mkdtempSync(join(tmpdir(), "llm-proxy-bench-tracing-"));
@@ -211,14 +211,14 @@ async function main(): Promise<void> {
     const summary: Partial<Record<GatewayName, ReturnType<typeof summarize>>> = {};
     for (const name of PAIRS) {
       const measured = await measurePair(loads, gateway("off"), gateway(name), {
-        rounds: roundCount,
+        rounds,
         durationMs,
         warmupMs,
         spans: receiver.spans,
       });
       summary[name] = summarize(measured);
     }
-    console.log(formatReport(summary, roundCount, durationMs, pinned));
+    console.log(formatReport(summary, rounds, durationMs, pinned));
     const jsonFile = flags.get("json");
     if (jsonFile !== undefined) writeFileSync(jsonFile, JSON.stringify({ pinned, summary }, null, 2));
   } finally {

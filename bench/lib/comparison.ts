@@ -12,14 +12,18 @@ import { readFlags } from "./protocol.ts";
 const BENCH_DIR = fileURLToPath(new URL("..", import.meta.url));
 const MAIN = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
 
-/** --rounds N (3), --duration-ms N (3000), --warmup-ms N (1000), and every flag as given. */
-export function comparisonFlags(argv: readonly string[]) {
+/** --rounds N, --duration-ms N, --warmup-ms N (defaults 3, 3000, 1000 unless the bench gives its own), and every
+ * flag as given. */
+export function comparisonFlags(
+  argv: readonly string[],
+  defaults: { readonly rounds?: number; readonly durationMs?: number; readonly warmupMs?: number } = {},
+) {
   const flags = readFlags(argv);
   return {
     flags,
-    rounds: Number(flags.get("rounds") ?? 3),
-    durationMs: Number(flags.get("duration-ms") ?? 3000),
-    warmupMs: Number(flags.get("warmup-ms") ?? 1000),
+    rounds: Number(flags.get("rounds") ?? defaults.rounds ?? 3),
+    durationMs: Number(flags.get("duration-ms") ?? defaults.durationMs ?? 3000),
+    warmupMs: Number(flags.get("warmup-ms") ?? defaults.warmupMs ?? 1000),
   };
 }
 
